@@ -1,0 +1,144 @@
+"""The ff-neuro model file: one HDF5 format carries a model between every stage.
+
+Plain data only (h5py datasets and attributes, strings as UTF-8, no pickle), readable by any
+HDF5 tool. Layout, format version 1::
+
+    /                       attrs: format="ff-neuro", format_version=1, ff_neuro_version
+    /encoding               attrs: kind, time_steps, gain, seed
+    /label_embedding        attrs: kind, n_classes, amplitude
+    /inference              attrs: goodness_from_layer
+    /dataset                attrs: name, n_features, n_classes, image_shape, ...
+    /training               attrs: config_json (the full training config as JSON text)
+    /layers/<k>             datasets: weight (n_out, n_in) float32, [bias (n_out,)]
+                            attrs: type="spiking_dense", threshold, v_decay
+    /quantized/<k>          (optional) datasets: weight int16, [bias_mant int16]
+                            attrs: vth, v_decay, i_decay, scale
+
+Writes are atomic (temporary file + rename).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .. import __version__
+from ..fileio import PathLike, atomic_path
+from .primitives import FFNetwork, InputEncoding, LabelEmbedding, QuantizedDense, SpikingDense
+
+FORMAT_NAME = "ff-neuro"
+FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """The file is not a readable ff-neuro model."""
+
+
+def _put_attrs(group: h5py.Group, attrs: dict) -> None:
+    for key, value in attrs.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            value = np.asarray(value)
+        group.attrs[key] = value
+
+
+def _get_attrs(group: h5py.Group) -> dict:
+    out = {}
+    for key, value in group.attrs.items():
+        if isinstance(value, bytes):
+            value = value.decode()
+        elif isinstance(value, np.ndarray):
+            value = value.tolist()
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[key] = value
+    return out
+
+
+def save_model(net: FFNetwork, path: PathLike) -> Path:
+    """Write ``net`` to ``path`` atomically; returns the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT_NAME
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["ff_neuro_version"] = __version__
+            enc = net.encoding
+            _put_attrs(f.create_group("encoding"), dict(
+                kind=enc.kind, time_steps=enc.time_steps, gain=enc.gain, seed=enc.seed))
+            emb = net.label_embedding
+            _put_attrs(f.create_group("label_embedding"), dict(
+                kind=emb.kind, n_classes=emb.n_classes, amplitude=emb.amplitude))
+            _put_attrs(f.create_group("inference"), dict(
+                goodness_from_layer=net.goodness_from_layer))
+            _put_attrs(f.create_group("dataset"), dict(net.dataset))
+            f.create_group("training").attrs["config_json"] = json.dumps(net.training)
+            layers = f.create_group("layers")
+            for k, layer in enumerate(net.layers):
+                g = layers.create_group(str(k))
+                g.attrs["type"] = "spiking_dense"
+                g.create_dataset("weight", data=layer.weight.astype(np.float32))
+                if layer.bias is not None:
+                    g.create_dataset("bias", data=layer.bias.astype(np.float32))
+                g.attrs["threshold"] = layer.threshold
+                g.attrs["v_decay"] = layer.v_decay
+            if net.quantized is not None:
+                q = f.create_group("quantized")
+                for k, ql in enumerate(net.quantized):
+                    g = q.create_group(str(k))
+                    g.create_dataset("weight", data=ql.weight.astype(np.int16))
+                    if ql.bias_mant is not None:
+                        g.create_dataset("bias_mant", data=ql.bias_mant.astype(np.int16))
+                    _put_attrs(g, dict(vth=ql.vth, v_decay=ql.v_decay, i_decay=ql.i_decay,
+                                       scale=ql.scale))
+    return path
+
+
+def load_model(path: PathLike) -> FFNetwork:
+    """Read a model written by :func:`save_model`; clear errors for anything else."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"model file not found: {path}")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise ModelFileError(f"{path} is not an HDF5 file ({exc})") from exc
+    with f:
+        if f.attrs.get("format") != FORMAT_NAME:
+            hint = " (it looks like a NetX export; pass the ff-neuro model file)" if "layer" in f else ""
+            raise ModelFileError(f"{path} is not an ff-neuro model file{hint}")
+        version = int(f.attrs.get("format_version", -1))
+        if version != FORMAT_VERSION:
+            raise ModelFileError(
+                f"{path} has model format version {version}; this ff-neuro reads version "
+                f"{FORMAT_VERSION}")
+        layers = []
+        for k in range(len(f["layers"])):
+            g = f["layers"][str(k)]
+            layers.append(SpikingDense(
+                weight=g["weight"][()],
+                bias=g["bias"][()] if "bias" in g else None,
+                threshold=float(g.attrs["threshold"]),
+                v_decay=float(g.attrs["v_decay"])))
+        quantized = None
+        if "quantized" in f:
+            quantized = []
+            for k in range(len(f["quantized"])):
+                g = f["quantized"][str(k)]
+                a = _get_attrs(g)
+                quantized.append(QuantizedDense(
+                    weight=g["weight"][()].astype(np.int32),
+                    bias_mant=g["bias_mant"][()] if "bias_mant" in g else None,
+                    vth=a["vth"], v_decay=a["v_decay"], i_decay=a["i_decay"], scale=a["scale"]))
+        return FFNetwork(
+            layers=layers,
+            encoding=InputEncoding(**_get_attrs(f["encoding"])),
+            label_embedding=LabelEmbedding(**_get_attrs(f["label_embedding"])),
+            goodness_from_layer=int(f["inference"].attrs["goodness_from_layer"]),
+            dataset=_get_attrs(f["dataset"]),
+            training=json.loads(f["training"].attrs["config_json"]),
+            quantized=quantized,
+        )

@@ -1,0 +1,235 @@
+"""The primitives a model is made of: one small dataclass each, equations in the docstring.
+
+In the style of NIR's ``nir/ir``: every primitive states its update equations, validates its
+shapes in ``__post_init__`` and holds plain numpy data, so a model file needs no pickle.
+
+Time convention (all backends): a sample is presented for ``T`` steps; layer ``k`` at step ``t``
+sees layer ``k-1``'s spikes of the same step ``t``. Lava's one-step latency per Dense is absorbed
+by staggering each layer's reset by one step (see :mod:`ff_neuro.export.lava_runner`), so counts
+over a window of ``T`` steps are identical on every backend.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+#: Loihi's decay constants are 12-bit fractions of 4096.
+DECAY_UNITY = 4096
+
+
+@dataclass
+class SpikingDense:
+    """Dense synapses feeding current-based LIF neurons (Lava ``Dense`` + ``LIF``, du = 1).
+
+    Float dynamics, per time step ``t`` (``x[t]`` binary input spikes, shape ``(n_in,)``)::
+
+        u[t] = W @ x[t]                               # du = 1: no current memory
+        v[t] = (1 - v_decay) * v[t-1] + u[t] + bias   # v_decay = dv = 1 - beta
+        s[t] = v[t] > threshold                       # strict, as Lava and snnTorch
+        v[t] = 0 where s[t]                           # reset to zero, no refractory period
+
+    This is snnTorch ``Leaky(beta=1 - v_decay, threshold, reset_mechanism="zero",
+    reset_delay=False)`` fed by a ``Linear`` layer, and Lava's floating-point LIF with
+    ``du = 1, dv = v_decay, vth = threshold``.
+
+    Attributes
+    ----------
+    weight : (n_out, n_in) float array
+    threshold : positive float
+    v_decay : float in [0, 1], a multiple of 1/4096 so that Loihi represents it exactly
+    bias : (n_out,) float array or None
+    """
+
+    weight: np.ndarray
+    threshold: float
+    v_decay: float
+    bias: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        self.weight = np.asarray(self.weight, dtype=np.float32)
+        if self.weight.ndim != 2:
+            raise ValueError(f"weight must be 2-D (n_out, n_in), got shape {self.weight.shape}")
+        if not np.all(np.isfinite(self.weight)):
+            raise ValueError("weight contains NaN or inf")
+        self.threshold = float(self.threshold)
+        if not self.threshold > 0:
+            raise ValueError(f"threshold must be > 0, got {self.threshold}")
+        self.v_decay = float(self.v_decay)
+        if not 0.0 <= self.v_decay <= 1.0:
+            raise ValueError(f"v_decay must be in [0, 1], got {self.v_decay}")
+        if self.bias is not None:
+            self.bias = np.asarray(self.bias, dtype=np.float32)
+            if self.bias.shape != (self.n_out,):
+                raise ValueError(f"bias must have shape ({self.n_out},), got {self.bias.shape}")
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def beta(self) -> float:
+        """snnTorch's membrane decay factor."""
+        return 1.0 - self.v_decay
+
+
+@dataclass
+class QuantizedDense:
+    """A :class:`SpikingDense` in Loihi fixed point, as Lava's ``fixed_pt`` models run it.
+
+    Integer dynamics per step (Lava ``PyDenseModelBitAcc`` + ``PyLifModelBitAcc``)::
+
+        a[t] = W_q @ x[t]                                           # exact for |W_q| <= 254
+        u[t] = trunc(u[t-1] * (4096 - i_decay) / 4096) + (a[t] << 6)   # 24-bit, wraps
+        v[t] = trunc(v[t-1] * (4096 - v_decay) / 4096) + u[t] + (bias_mant << 6)  # saturates
+        s[t] = v[t] > (vth << 6);  v[t] = 0 where s[t]
+
+    ``trunc`` rounds toward zero. ``i_decay`` is NetX's ``iDecay`` (4096 = no current memory;
+    Lava's ``du`` Var holds ``i_decay - 1``). ``scale`` maps float to integer units:
+    ``W_q ~ round(scale * W)``, ``vth = round(scale * threshold)``.
+    """
+
+    weight: np.ndarray
+    vth: int
+    v_decay: int
+    i_decay: int = DECAY_UNITY
+    bias_mant: Optional[np.ndarray] = None
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        w = np.asarray(self.weight)
+        if w.ndim != 2:
+            raise ValueError(f"weight must be 2-D (n_out, n_in), got shape {w.shape}")
+        if not np.issubdtype(w.dtype, np.integer):
+            if not np.all(w == np.round(w)):
+                raise ValueError("quantized weights must be integers")
+        if w.size and (w.min() < -256 or w.max() > 254):
+            raise ValueError(
+                f"quantized weights must lie in [-256, 254] (Loihi 8-bit mantissa with sign), "
+                f"got [{w.min()}, {w.max()}]")
+        self.weight = w.astype(np.int32)
+        self.vth = int(self.vth)
+        if not 0 <= self.vth < 2**17:
+            raise ValueError(f"vth must be an unsigned 17-bit integer, got {self.vth}")
+        self.v_decay = int(self.v_decay)
+        self.i_decay = int(self.i_decay)
+        for name, val in (("v_decay", self.v_decay), ("i_decay", self.i_decay)):
+            if not 0 <= val <= DECAY_UNITY:
+                raise ValueError(f"{name} must be in [0, 4096], got {val}")
+        if self.bias_mant is not None:
+            b = np.asarray(self.bias_mant)
+            if b.shape != (self.n_out,):
+                raise ValueError(f"bias_mant must have shape ({self.n_out},), got {b.shape}")
+            if b.size and (b.min() < -4096 or b.max() > 4095):
+                raise ValueError("bias_mant must be a signed 13-bit integer")
+            self.bias_mant = b.astype(np.int32)
+        self.scale = float(self.scale)
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.weight.shape[0])
+
+
+@dataclass
+class InputEncoding:
+    """How analog inputs in [0, 1] become binary spikes.
+
+    ``kind = "rate"``: Bernoulli rate coding, ``x_spike[t, i] ~ Bernoulli(clip(gain * x_i, 0, 1))``
+    for ``t < time_steps``, drawn from ``numpy.random.default_rng(seed)``; every backend is fed
+    the same spike array, so comparisons between backends are exact.
+    """
+
+    kind: str = "rate"
+    time_steps: int = 16
+    gain: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind != "rate":
+            raise ValueError(f"unknown input encoding {self.kind!r} (supported: 'rate')")
+        if int(self.time_steps) < 1:
+            raise ValueError("time_steps must be >= 1")
+        self.time_steps = int(self.time_steps)
+        self.gain = float(self.gain)
+        self.seed = int(self.seed)
+
+
+@dataclass
+class LabelEmbedding:
+    """How the class label enters the input (Forward-Forward's supervised trick).
+
+    ``kind = "append"``: ``n_classes`` extra inputs, one-hot, set to ``amplitude`` (a value of 1
+    spikes at every step under rate coding). ``kind = "overlay"`` (Hinton, Ghader et al.): the
+    first ``n_classes`` inputs are zeroed and input ``y`` is set to ``amplitude``.
+    """
+
+    kind: str = "append"
+    n_classes: int = 10
+    amplitude: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("append", "overlay"):
+            raise ValueError(f"unknown label embedding {self.kind!r} (append|overlay)")
+        if int(self.n_classes) < 2:
+            raise ValueError("n_classes must be >= 2")
+        self.n_classes = int(self.n_classes)
+        self.amplitude = float(self.amplitude)
+
+    def input_size(self, n_features: int) -> int:
+        return n_features + self.n_classes if self.kind == "append" else n_features
+
+
+@dataclass
+class FFNetwork:
+    """A spiking Forward-Forward MLP: everything a later stage needs, in plain data.
+
+    Inference (label sweep): for each candidate label ``c``, embed ``c``, run all layers for
+    ``T`` steps and compute each layer's goodness ``G_k = mean_j(count_j ** 2) / T**2`` from its
+    spike counts; predict ``argmax_c sum_{k >= goodness_from_layer} G_k``.
+    """
+
+    layers: list
+    encoding: InputEncoding = field(default_factory=InputEncoding)
+    label_embedding: LabelEmbedding = field(default_factory=LabelEmbedding)
+    goodness_from_layer: int = 0
+    dataset: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+    quantized: Optional[list] = None
+
+    def __post_init__(self) -> None:
+        if not self.layers:
+            raise ValueError("a network needs at least one layer")
+        for i in range(1, len(self.layers)):
+            if self.layers[i].n_in != self.layers[i - 1].n_out:
+                raise ValueError(
+                    f"layer {i} expects {self.layers[i].n_in} inputs but layer {i-1} has "
+                    f"{self.layers[i-1].n_out} outputs")
+        if not 0 <= self.goodness_from_layer < len(self.layers):
+            raise ValueError("goodness_from_layer out of range")
+        if self.quantized is not None:
+            self._check_quantized(self.quantized)
+
+    def _check_quantized(self, qlayers: list) -> None:
+        if len(qlayers) != len(self.layers):
+            raise ValueError("quantized layers do not match the float layers")
+        for q, f in zip(qlayers, self.layers):
+            if q.weight.shape != f.weight.shape:
+                raise ValueError("quantized weight shape differs from the float one")
+
+    @property
+    def sizes(self) -> list:
+        """[n_in, n_hidden_1, ..., n_hidden_L]."""
+        return [self.layers[0].n_in] + [l.n_out for l in self.layers]
+
+    @property
+    def n_classes(self) -> int:
+        return self.label_embedding.n_classes

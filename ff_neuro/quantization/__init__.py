@@ -1,0 +1,156 @@
+"""Quantization: float FF network -> Loihi fixed point, as Lava's ``fixed_pt`` models define it.
+
+Per layer one scale ``s`` maps weights, threshold and bias into integer units together, so the
+ratio that decides spiking (``W x + b`` vs ``threshold``) is kept::
+
+    s        = weight_max / max|W|          (the largest weight uses the full 8-bit range)
+    W_q      = clip(round(s * W), -256, 254)
+    vth      = round(s * threshold)          (unsigned 17-bit)
+    bias_q   = round(s * bias)               (signed 13-bit mantissa, NetX bias_exp = 6)
+    v_decay  = round(4096 * (1 - beta)),  i_decay = 4096 (du = 1)
+
+If ``s * threshold`` would overflow 17 bits the scale is reduced. The report compares firing
+rates of float and fixed point on calibration inputs and flags silent or saturated layers:
+quantization must never kill activity silently.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import numpy as np
+
+from ..config import QuantConfig
+from ..model.primitives import DECAY_UNITY, FFNetwork, QuantizedDense, SpikingDense
+
+VTH_MAX = 2**17 - 1
+BIAS_MIN, BIAS_MAX = -4096, 4095
+
+
+class QuantizationError(ValueError):
+    """The network cannot be represented in Loihi fixed point."""
+
+
+class QuantizationWarning(UserWarning):
+    """A quantized layer lost (or saturated) its activity."""
+
+
+@dataclass
+class LayerQuantReport:
+    layer: int
+    scale: float
+    vth: int
+    v_decay: int
+    weight_min: int
+    weight_max: int
+    bits_used: int
+    clipped_fraction: float
+    weight_rmse: float
+    rate_float: Optional[float] = None
+    rate_fixed: Optional[float] = None
+    silent: bool = False
+    saturated: bool = False
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class QuantReport:
+    layers: List[LayerQuantReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(l.silent or l.saturated for l in self.layers)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "layers": [l.to_dict() for l in self.layers]}
+
+    def format_table(self) -> str:
+        head = f"{'layer':>5} {'scale':>9} {'vth':>7} {'dv':>5} {'W range':>12} {'bits':>4} " \
+               f"{'clip%':>6} {'rate float':>10} {'rate fixed':>10}  status"
+        rows = [head]
+        for l in self.layers:
+            rf = "-" if l.rate_float is None else f"{l.rate_float:.4f}"
+            rq = "-" if l.rate_fixed is None else f"{l.rate_fixed:.4f}"
+            status = "SILENT" if l.silent else ("SATURATED" if l.saturated else "ok")
+            rows.append(f"{l.layer:>5} {l.scale:>9.3f} {l.vth:>7} {l.v_decay:>5} "
+                        f"{f'[{l.weight_min},{l.weight_max}]':>12} {l.bits_used:>4} "
+                        f"{100 * l.clipped_fraction:>6.2f} {rf:>10} {rq:>10}  {status}")
+        return "\n".join(rows)
+
+
+def bits_used(w: np.ndarray) -> int:
+    """Signed bits needed for the integer weights ``w`` (sign included)."""
+    m = int(np.max(np.abs(w))) if w.size else 0
+    return int(m).bit_length() + 1
+
+
+def quantize_layer(layer: SpikingDense, cfg: QuantConfig) -> QuantizedDense:
+    wmax = float(np.max(np.abs(layer.weight))) if layer.weight.size else 0.0
+    if wmax == 0.0:
+        raise QuantizationError(
+            "a layer has all-zero weights: it can never spike; retrain or remove it")
+    scale = cfg.weight_max / wmax
+    if scale * layer.threshold > VTH_MAX:
+        scale = VTH_MAX / layer.threshold
+    if layer.bias is not None:
+        bmax = float(np.max(np.abs(layer.bias)))
+        if bmax * scale > BIAS_MAX:
+            scale = BIAS_MAX / bmax
+    vth = int(round(scale * layer.threshold))
+    if vth < 1:
+        raise QuantizationError(
+            f"threshold {layer.threshold} rounds to 0 at scale {scale:.3g}: weights are too "
+            f"small relative to the threshold for an 8-bit mantissa")
+    w_q = np.clip(np.round(scale * layer.weight), -256, 254).astype(np.int32)
+    bias_q = None
+    if layer.bias is not None:
+        bias_q = np.clip(np.round(scale * layer.bias), BIAS_MIN, BIAS_MAX).astype(np.int32)
+    return QuantizedDense(weight=w_q, vth=vth,
+                          v_decay=int(round(layer.v_decay * DECAY_UNITY)),
+                          i_decay=DECAY_UNITY, bias_mant=bias_q, scale=scale)
+
+
+def quantize(net: FFNetwork, cfg: Optional[QuantConfig] = None,
+             calibration_spikes: Optional[np.ndarray] = None) -> tuple:
+    """Quantize every layer; returns ``(net_with_quantized, QuantReport)``.
+
+    ``calibration_spikes`` (T, B, n_in) are run through the float (torch) and fixed-point
+    (emulator) backends to compare firing rates; a layer that falls silent or saturates raises a
+    :class:`QuantizationWarning` (and is flagged in the report).
+    """
+    cfg = cfg or QuantConfig()
+    qlayers = [quantize_layer(l, cfg) for l in net.layers]
+    out = FFNetwork(layers=net.layers, encoding=net.encoding, label_embedding=net.label_embedding,
+                    goodness_from_layer=net.goodness_from_layer, dataset=net.dataset,
+                    training=net.training, quantized=qlayers)
+    report = QuantReport()
+    for k, (f, q) in enumerate(zip(net.layers, qlayers)):
+        ideal = q.scale * f.weight
+        clipped = float(np.mean((ideal > 254.5) | (ideal < -256.5)))
+        rmse = float(np.sqrt(np.mean((q.weight / q.scale - f.weight) ** 2)))
+        report.layers.append(LayerQuantReport(
+            layer=k, scale=q.scale, vth=q.vth, v_decay=q.v_decay,
+            weight_min=int(q.weight.min()), weight_max=int(q.weight.max()),
+            bits_used=bits_used(q.weight), clipped_fraction=clipped, weight_rmse=rmse))
+    if calibration_spikes is not None:
+        from ..run.emulator import EmulatorBackend
+        from ..run.torch_backend import TorchBackend
+        rf = TorchBackend().run(out, calibration_spikes).spikes
+        rq = EmulatorBackend().run(out, calibration_spikes).spikes
+        for k, rep in enumerate(report.layers):
+            rep.rate_float = float(rf[k].mean())
+            rep.rate_fixed = float(rq[k].mean())
+            rep.silent = rep.rate_fixed < cfg.silent_rate
+            rep.saturated = rep.rate_fixed > 1.0 - cfg.silent_rate
+            if rep.silent:
+                warnings.warn(
+                    f"layer {k} is silent after quantization (fixed-point firing rate "
+                    f"{rep.rate_fixed:.2e}, float {rep.rate_float:.2e}); FF goodness is lost",
+                    QuantizationWarning, stacklevel=2)
+            elif rep.saturated:
+                warnings.warn(f"layer {k} fires at every step after quantization",
+                              QuantizationWarning, stacklevel=2)
+    return out, report

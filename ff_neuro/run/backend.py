@@ -1,0 +1,49 @@
+"""The backend interface (Lava's Process / ProcessModel split, applied to our backends).
+
+A :class:`Backend` declares one operation: run a network on a batch of binary input spikes and
+return every layer's spikes. Implementations: :class:`~ff_neuro.run.torch_backend.TorchBackend`
+(float, snnTorch), :class:`~ff_neuro.run.emulator.EmulatorBackend` (Loihi fixed point, numpy)
+and :class:`ff_neuro.export.lava_runner.LavaBackend` (Lava CPU simulator). Everything built on
+top (label sweep, parity, energy counts) works with any of them.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import List
+
+import numpy as np
+
+from ..model.primitives import FFNetwork
+
+
+@dataclass
+class LayerSpikes:
+    """Spikes of every layer for one batch: ``spikes[k]`` is ``(T, B, n_k)`` uint8."""
+
+    spikes: List[np.ndarray]
+
+    def counts(self) -> List[np.ndarray]:
+        """Spike counts over time per layer, ``(B, n_k)`` int32."""
+        return [s.sum(axis=0, dtype=np.int32) for s in self.spikes]
+
+
+class Backend(abc.ABC):
+    """Runs an :class:`FFNetwork` on input spikes ``(T, B, n_in)``; one sample per batch column,
+    state reset between samples."""
+
+    name: str = "abstract"
+
+    @abc.abstractmethod
+    def run(self, net: FFNetwork, spikes: np.ndarray) -> LayerSpikes:
+        """Return every layer's spikes for ``spikes`` of shape ``(T, B, n_in)``."""
+
+    @staticmethod
+    def check_input(net: FFNetwork, spikes: np.ndarray) -> np.ndarray:
+        spikes = np.asarray(spikes)
+        if spikes.ndim != 3 or spikes.shape[2] != net.layers[0].n_in:
+            raise ValueError(
+                f"input spikes must be (T, B, {net.layers[0].n_in}), got {spikes.shape}")
+        if spikes.size and (spikes.min() < 0 or spikes.max() > 1):
+            raise ValueError("input spikes must be binary (0/1)")
+        return spikes.astype(np.uint8, copy=False)

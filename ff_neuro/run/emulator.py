@@ -1,0 +1,140 @@
+"""Fixed-point emulator: Lava's ``fixed_pt`` Dense + LIF, vectorised over whole test sets.
+
+Bit-exact re-implementation of, in lava-nc 0.10.0 / lava-dl 0.6.0:
+
+* ``lava.lib.dl.netx.utils.optimize_weight_bits`` (how NetX maps file weights to a mantissa and
+  ``weight_exp``), then ``lava.utils.weightutils.clip_weights`` / ``truncate_weights`` and the
+  shift in ``PyDenseModelBitAcc.run_spk``;
+* ``AbstractPyLifModelFixed.subthr_dynamics`` and ``PyLifResetModelBitAcc.run_spk``: 12-bit
+  decays with truncation toward zero, activation and threshold MSB-aligned by 6 bits, 24-bit
+  current that wraps around, 24-bit voltage that saturates, spike on ``v > vth << 6``, reset to 0.
+
+Per layer and step (integers; ``>>`` below is an arithmetic shift)::
+
+    a[t] = (W_eff @ x[t]) >> sb                  # W_eff = W_q << sb (NetX), exact
+    u[t] = wrap24(trunc(u[t-1] * (4096 - i_decay) / 4096) + (a[t] << 6))
+    v[t] = sat24(trunc(v[t-1] * (4096 - v_decay) / 4096) + u[t] + (bias << 6))
+    s[t] = v[t] > vth << 6;   v[t] = 0 where s[t]
+
+Time is the per-layer relative time of :mod:`ff_neuro.model.primitives` (Lava's Dense latency is
+absorbed by the staggered resets), so a sample's ``T`` steps are one batch column here and
+whole test sets run at once.
+"""
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import numpy as np
+
+from ..model.primitives import DECAY_UNITY, FFNetwork, QuantizedDense
+from .backend import Backend, LayerSpikes
+
+UV_MAX = 2**23  # 24-bit state
+DECAY_SHIFT = 12
+ACT_SHIFT = 6
+VTH_SHIFT = 6
+BIAS_EXP = 6  # NetX loads bias as bias_mant with bias_exp = 6
+
+
+def netx_weight_bits(weight: np.ndarray) -> Tuple[np.ndarray, int, int]:
+    """What NetX + Lava Dense make of integer file weights: ``(W_eff, weight_exp, n_bits)``.
+
+    A port of ``optimize_weight_bits`` followed by ``clip_weights(.., 8)`` and
+    ``truncate_weights`` (mixed, excitatory and inhibitory sign modes).
+    """
+    w = np.asarray(weight).astype(np.int64)
+    max_w, min_w = int(w.max()), int(w.min())
+    if (max_w > 254 and min_w < 0) or (min_w < -256 and max_w > 0):
+        w = np.clip(w, -256, 254)
+        max_w, min_w = int(w.max()), int(w.min())
+    if max_w < 0:
+        mode, signed = "inh", 0
+        scale = -256 / min_w
+    elif min_w >= 0:
+        mode, signed = "exc", 0
+        if max_w == 0:
+            raise ValueError("NetX cannot map an all-zero weight matrix (division by zero)")
+        scale = 255 / max_w
+    else:
+        mode, signed = "mixed", 1
+        scale = min(127 / max_w, -128 / min_w)
+    scale_bits = int(np.floor(np.log2(scale))) + signed
+    n = 8
+    while n > 0:
+        if np.sum(np.abs(w / 2**n - np.round(w / 2**n))) == 0:
+            break
+        n -= 1
+    n -= signed
+    num_weight_bits = 8 - scale_bits - n
+    weight_exp = -scale_bits
+    w = np.left_shift(w.astype(np.int32), scale_bits).astype(np.int64)
+    # clip_weights(sign_mode, num_bits=8)
+    if mode == "inh":
+        w = -w
+    lo = -(2**8) if mode == "mixed" else 0
+    hi = 2**8 - 1
+    w = np.clip(w, lo, hi)
+    if mode == "inh":
+        w = -w
+    # truncate_weights(sign_mode, num_weight_bits)
+    if mode == "inh":
+        w = -w
+    trunc = 8 - num_weight_bits + (1 if mode == "mixed" else 0)
+    w = (w >> trunc) << trunc
+    if mode == "inh":
+        w = -w
+    return w, weight_exp, num_weight_bits
+
+
+def _trunc_decay(x: np.ndarray, decay: int) -> np.ndarray:
+    """``sign(x) * (|x * (4096 - decay)| >> 12)``: Lava's decay, truncating toward zero."""
+    prod = x * (DECAY_UNITY - decay)
+    return np.sign(prod) * (np.abs(prod) >> DECAY_SHIFT)
+
+
+def run_fixed_layer(q: QuantizedDense, x: np.ndarray) -> np.ndarray:
+    """Run one quantized layer on binary spikes ``x`` (T, B, n_in) -> spikes (T, B, n_out)."""
+    w_eff, weight_exp, _ = netx_weight_bits(q.weight)
+    T, B, _ = x.shape
+    if q.n_in * 256 * 2**max(0, -weight_exp) >= 2**24:
+        raise ValueError("layer too wide for exact float32 accumulation in the emulator")
+    # Exact: integer sums below 2**24 are exact in float32.
+    acc = np.matmul(x.astype(np.float32), w_eff.T.astype(np.float32)).astype(np.int64)
+    a = acc << weight_exp if weight_exp > 0 else acc >> (-weight_exp)
+    a_in = a << ACT_SHIFT
+    bias = 0 if q.bias_mant is None else (q.bias_mant.astype(np.int64) << BIAS_EXP)
+    vth = np.int64(q.vth) << VTH_SHIFT
+    u = np.zeros((B, q.n_out), dtype=np.int64)
+    v = np.zeros((B, q.n_out), dtype=np.int64)
+    out = np.empty((T, B, q.n_out), dtype=np.uint8)
+    for t in range(T):
+        cur = _trunc_decay(u, q.i_decay) + a_in[t]
+        wrapped = np.where(cur > UV_MAX, cur - 2 * UV_MAX, cur)
+        u = np.where(wrapped <= -UV_MAX, cur + 2 * UV_MAX, wrapped)
+        v = np.clip(_trunc_decay(v, q.v_decay) + u + bias, -UV_MAX + 1, UV_MAX - 1)
+        s = v > vth
+        v[s] = 0
+        out[t] = s
+    return out
+
+
+class EmulatorBackend(Backend):
+    """Loihi fixed point in numpy; needs ``net.quantized`` (see :func:`ff_neuro.quantization.quantize`)."""
+
+    name = "emulator"
+
+    def __init__(self, batch_size: int = 8192):
+        self.batch_size = batch_size
+
+    def run(self, net: FFNetwork, spikes: np.ndarray) -> LayerSpikes:
+        if net.quantized is None:
+            raise ValueError("the emulator runs quantized models: quantize the network first "
+                             "(ff_neuro.quantization.quantize or `ff-neuro quantize`)")
+        spikes = self.check_input(net, spikes)
+        outs: List[List[np.ndarray]] = [[] for _ in net.quantized]
+        for start in range(0, spikes.shape[1], self.batch_size):
+            x = spikes[:, start:start + self.batch_size]
+            for k, q in enumerate(net.quantized):
+                x = run_fixed_layer(q, x)
+                outs[k].append(x)
+        return LayerSpikes([np.concatenate(o, axis=1) for o in outs])

@@ -1,0 +1,72 @@
+"""Forward-Forward inference by label sweep, on any backend."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+import numpy as np
+
+from ..encoding import sweep_inputs
+from ..model.primitives import FFNetwork
+from .backend import Backend, LayerSpikes
+
+#: Seed offset of test-time input spikes (training draws its own offsets).
+TEST_SEED_OFFSET = 10_000_000
+
+
+def goodness(counts: List[np.ndarray], time_steps: int) -> np.ndarray:
+    """Per-layer goodness ``G_k = mean_j (count_j / T)^2``: returns ``(L, B)``."""
+    return np.stack([np.mean((c.astype(np.float64) / time_steps) ** 2, axis=1) for c in counts])
+
+
+@dataclass
+class SweepResult:
+    """Result of a label sweep over ``N`` samples and ``C`` candidate labels.
+
+    ``goodness``: (L, N, C) per-layer goodness; ``predictions``: (N,); ``spikes``: the backend's
+    per-layer spikes reshaped to ``(T, N, C, n_k)`` when kept.
+    """
+
+    goodness: np.ndarray
+    predictions: np.ndarray
+    spikes: Optional[List[np.ndarray]] = None
+
+    def accuracy(self, labels: np.ndarray) -> float:
+        return float(np.mean(self.predictions == np.asarray(labels)))
+
+
+def predict_from_goodness(g: np.ndarray, from_layer: int = 0) -> np.ndarray:
+    """argmax over candidate labels of goodness summed over layers ``>= from_layer``."""
+    return np.argmax(g[from_layer:].sum(axis=0), axis=1)
+
+
+def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes: bool = False,
+                chunk: int = 256, seed_offset: int = TEST_SEED_OFFSET,
+                sample_ids: Optional[np.ndarray] = None) -> SweepResult:
+    """Run every candidate label for every sample of ``x`` (N, D) on ``backend``.
+
+    Input spikes come from :func:`ff_neuro.encoding.sweep_inputs` with the model's encoding and
+    one generator per sample (``sample_ids``, default ``0..N-1``: the index in the test split), so
+    every backend sees identical spikes for the same sample whatever the chunking.
+    """
+    T = net.encoding.time_steps
+    C = net.n_classes
+    goods, kept = [], []
+    for start in range(0, x.shape[0], chunk):
+        xs = x[start:start + chunk]
+        ids = np.arange(start, start + xs.shape[0]) if sample_ids is None else sample_ids[start:start + chunk]
+        inp = sweep_inputs(xs, net.label_embedding, net.encoding, seed_offset=seed_offset,
+                           sample_ids=ids)
+        n = xs.shape[0]
+        flat = np.ascontiguousarray(inp.reshape(T, n * C, inp.shape[-1]))
+        res: LayerSpikes = backend.run(net, flat)
+        g = goodness(res.counts(), T).reshape(len(net.layers), n, C)
+        goods.append(g)
+        if keep_spikes:
+            kept.append([s.reshape(T, n, C, s.shape[-1]) for s in res.spikes])
+    g = np.concatenate(goods, axis=1)
+    spikes = None
+    if keep_spikes:
+        spikes = [np.concatenate([k[i] for k in kept], axis=1) for i in range(len(net.layers))]
+    return SweepResult(goodness=g, predictions=predict_from_goodness(g, net.goodness_from_layer),
+                       spikes=spikes)

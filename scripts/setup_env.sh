@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project's Python 3.10 environment.
+#
+# Lava (lava-nc 0.10.0, lava-dl 0.6.0) supports Python 3.10 only. Two layers:
+#   1. the pinned third-party packages (requirements/lock.txt, ~5.6 GB with torch) in a cache
+#      directory outside the clone, one per lock-file content (FF_NEURO_CACHE, default
+#      ~/.cache/ff-neuro): built once per machine, reused by every clone and by CI;
+#   2. ./.venv, a small virtualenv of this clone that sees layer 1 through a .pth file and holds
+#      the editable install of ff-neuro itself (seconds to create).
+# A second run with nothing changed installs nothing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCK="$ROOT/requirements/lock.txt"
+CACHE="${FF_NEURO_CACHE:-$HOME/.cache/ff-neuro}"
+DEPS_KEY="$(sha256sum "$LOCK" | cut -c1-16)"
+DEPS="$CACHE/deps-py310-$DEPS_KEY"
+VENV="$ROOT/.venv"
+PROJECT_KEY="$DEPS_KEY-$(sha256sum "$ROOT/setup.cfg" | cut -c1-16)"
+
+find_python310() {
+    if command -v python3.10 >/dev/null 2>&1 && python3.10 -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then
+        command -v python3.10; return 0
+    fi
+    if command -v pyenv >/dev/null 2>&1; then
+        local root; root="$(pyenv root)"
+        for p in "$root"/versions/3.10*/bin/python3.10; do
+            if [ -x "$p" ] && "$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then
+                echo "$p"; return 0
+            fi
+        done
+    fi
+    for p in /usr/bin/python3.10 /usr/local/bin/python3.10; do
+        if [ -x "$p" ] && "$p" -c 'import venv' >/dev/null 2>&1; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+
+run_quiet() {
+    # Keep a command's output in a log; show it (minus this machine's pip index-location
+    # noise) only when the command fails.
+    local log; log="$(mktemp)"
+    if ! "$@" >"$log" 2>&1; then
+        grep -v "is ignored: it is neither a file nor a directory" "$log" >&2 || true
+        rm -f "$log"; echo "ff-neuro: failed: $*" >&2; exit 1
+    fi
+    rm -f "$log"
+}
+
+# Fast path: everything in place.
+if [ -f "$DEPS/.complete" ] && [ "$(cat "$VENV/.ff-neuro-key" 2>/dev/null || true)" = "$PROJECT_KEY" ]; then
+    exit 0
+fi
+
+if [ ! -f "$DEPS/.complete" ]; then
+    PY="$(find_python310)" || {
+        cat >&2 <<MSG
+ff-neuro needs Python 3.10 (Lava supports 3.10 only) and none was found.
+Install one, for example:
+  pyenv install 3.10.13            # with pyenv
+  apt-get install python3.10-venv  # Debian/Ubuntu releases that package 3.10
+then run this again. Looked for: python3.10 on PATH, \$(pyenv root)/versions/3.10*/bin/python3.10,
+/usr/bin/python3.10, /usr/local/bin/python3.10.
+MSG
+        exit 1
+    }
+    echo "ff-neuro: installing the pinned packages into $DEPS (first time on this machine, ~2-5 min)"
+    rm -rf "$DEPS"
+    mkdir -p "$CACHE"
+    "$PY" -m venv "$DEPS"
+    run_quiet "$DEPS/bin/python" -m pip install --quiet --upgrade "pip==24.2"
+    # The lock file pins every package; --no-deps keeps pip from resolving anything else.
+    run_quiet "$DEPS/bin/python" -m pip install --quiet --no-deps -r "$LOCK"
+    run_quiet "$DEPS/bin/python" -m pip check
+    touch "$DEPS/.complete"
+fi
+
+echo "ff-neuro: creating $VENV (uses $DEPS)"
+rm -rf "$VENV"
+"$DEPS/bin/python" -m venv --without-pip "$VENV"
+SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+DEPS_SITE="$("$DEPS/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+echo "$DEPS_SITE" > "$SITE/_ff_neuro_deps.pth"
+run_quiet "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT"
+"$VENV/bin/python" -c "import ff_neuro.export, lava, torch, snntorch" || {
+    echo "ff-neuro: the environment in $VENV does not import; remove it and $DEPS and retry" >&2
+    exit 1
+}
+echo "$PROJECT_KEY" > "$VENV/.ff-neuro-key"
+echo "ff-neuro: environment ready ($("$VENV/bin/python" --version), $VENV)"
