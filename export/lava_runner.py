@@ -1,0 +1,203 @@
+"""Run quantized networks on the Lava CPU simulator (``Loihi2SimCfg``), safely.
+
+Every Lava run happens in a child process (:mod:`ff_neuro.export.lava_worker`) in its own
+process group, under a time limit:
+
+* the worker always calls ``stop()`` (in ``finally``);
+* if the run hangs (a ProcessModel that raises can block ``run()`` forever) or exceeds the limit,
+  the whole process group is killed, leaked shared-memory segments of that run are removed, and
+  :class:`LavaTimeoutError` reports the child's last output (which includes the runtime's log of
+  the failing model's traceback);
+* a failure inside the worker raises :class:`LavaRunError` with the child's traceback.
+
+Many samples run per compile: samples are laid back to back (``T`` steps each) in one input
+stream and NetX's ``reset_interval = T, reset_offset = 1`` resets layer ``k`` at the step its
+window starts, which also absorbs the one-step latency of each Dense: layer ``k`` (0-based) sees
+window ``j``, step ``r`` at time step ``j*T + k + 2 + r`` (1-based), recorded in row
+``j*T + k + 1 + r``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ff_neuro.model.primitives import FFNetwork
+from ff_neuro.run.backend import Backend, LayerSpikes
+
+from .netx import write_netx
+
+SHM_DIR = Path("/dev/shm")
+
+
+class LavaRunError(RuntimeError):
+    """A Lava run failed; the message carries the child's error and traceback."""
+
+
+class LavaTimeoutError(LavaRunError):
+    """A Lava run exceeded its time limit and was killed."""
+
+
+@dataclass
+class LavaRunStats:
+    """Timings of one Lava run (one compile, many samples)."""
+
+    windows: int
+    time_steps: int
+    n_steps: int
+    import_s: float
+    build_s: float
+    run_s: float
+    stop_s: float
+    wall_s: float
+
+    @property
+    def ms_per_step(self) -> float:
+        return 1000.0 * self.run_s / max(self.n_steps, 1)
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["ms_per_step"] = self.ms_per_step
+        return d
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _shm_entries() -> set:
+    try:
+        return set(os.listdir(SHM_DIR))
+    except OSError:
+        return set()
+
+
+def _tail(path: Path, n_chars: int = 4000) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    text = "\n".join(l for l in text.splitlines()
+                     if "is ignored: it is neither a file nor a directory" not in l)
+    return text[-n_chars:]
+
+
+def run_netx_windows(netx_path: str, windows: np.ndarray, layer_sizes: Sequence[int], *,
+                     mode: str = "fixed_pt", timeout_s: float = 600.0,
+                     inject_failure_at: Optional[int] = None,
+                     keep_dir: bool = False) -> Tuple[List[np.ndarray], LavaRunStats]:
+    """Run a NetX file on ``windows`` (N, T, n_in) binary spikes, one window per sample.
+
+    Returns per-layer spikes ``(N, T, n_k)`` uint8 (state reset at every window) and timings.
+    Raises :class:`LavaTimeoutError` / :class:`LavaRunError` instead of hanging.
+    """
+    windows = np.asarray(windows, dtype=np.uint8)
+    if windows.ndim != 3:
+        raise ValueError(f"windows must be (N, T, n_in), got {windows.shape}")
+    N, T, n_in = windows.shape
+    L = len(layer_sizes)
+    n_steps = N * T + L
+    work = Path(tempfile.mkdtemp(prefix="ff-neuro-lava-"))
+    proc = None
+    t_start = time.perf_counter()
+    shm_before = _shm_entries()
+    abnormal = True
+    try:
+        np.save(work / "input.npy", np.ascontiguousarray(windows.reshape(N * T, n_in)))
+        recs = []
+        for k, n in enumerate(layer_sizes):
+            p = work / f"layer{k}.npy"
+            np.lib.format.open_memmap(p, mode="w+", dtype=np.uint8, shape=(n_steps, n)).flush()
+            recs.append(str(p))
+        request = {"netx": str(netx_path), "input": str(work / "input.npy"), "n_inputs": n_in,
+                   "recorders": recs, "n_steps": n_steps, "reset_interval": T, "mode": mode,
+                   "result": str(work / "result.json"), "loglevel": "INFO",
+                   "inject_failure_at": inject_failure_at}
+        (work / "request.json").write_text(json.dumps(request))
+        log_path = work / "worker.log"
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ff_neuro.export.lava_worker", str(work / "request.json")],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+            try:
+                rc = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc.pid)
+                proc.wait()
+                raise LavaTimeoutError(
+                    f"Lava run ({mode}, {N} samples x {T} steps) did not finish within "
+                    f"{timeout_s:.0f} s and was killed (a ProcessModel that raises makes Lava "
+                    f"hang). Last output of the Lava process:\n{_tail(log_path)}") from None
+        result_path = work / "result.json"
+        result = json.loads(result_path.read_text()) if result_path.exists() else {}
+        if rc != 0 or not result.get("ok"):
+            raise LavaRunError(
+                f"Lava run ({mode}) failed with exit code {rc}: "
+                f"{result.get('error', 'no result written')}\n"
+                f"{result.get('traceback', '')}\nLast output:\n{_tail(log_path)}")
+        abnormal = False
+        spikes = []
+        for k, p in enumerate(recs):
+            rows = np.load(p)
+            spikes.append(rows[k + 1: k + 1 + N * T].reshape(N, T, layer_sizes[k]).copy())
+        stats = LavaRunStats(windows=N, time_steps=T, n_steps=n_steps,
+                             import_s=result.get("import_s", float("nan")),
+                             build_s=result.get("build_s", float("nan")),
+                             run_s=result.get("run_s", float("nan")),
+                             stop_s=result.get("stop_s", float("nan")),
+                             wall_s=time.perf_counter() - t_start)
+        return spikes, stats
+    finally:
+        if proc is not None:
+            _kill_group(proc.pid)  # no Lava child may outlive the run
+        if abnormal:
+            for name in _shm_entries() - shm_before:  # segments leaked by the killed run
+                try:
+                    (SHM_DIR / name).unlink()
+                except OSError:
+                    pass
+        if not keep_dir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+class LavaBackend(Backend):
+    """Lava CPU simulator (``Loihi2SimCfg``) running the NetX export of ``net.quantized``.
+
+    One compile per :meth:`run` call, however many samples it holds.
+    """
+
+    name = "lava-fixed"
+
+    def __init__(self, mode: str = "fixed_pt", timeout_s: float = 600.0):
+        self.mode = mode
+        self.timeout_s = timeout_s
+        self.last_stats: Optional[LavaRunStats] = None
+
+    def run(self, net: FFNetwork, spikes: np.ndarray) -> LayerSpikes:
+        spikes = self.check_input(net, spikes)
+        if net.quantized is None:
+            raise ValueError("Lava runs quantized models: quantize the network first")
+        work = Path(tempfile.mkdtemp(prefix="ff-neuro-netx-"))
+        try:
+            netx_path = write_netx(net, work / "net.h5")
+            out, stats = run_netx_windows(
+                str(netx_path), np.transpose(spikes, (1, 0, 2)),
+                [q.n_out for q in net.quantized], mode=self.mode, timeout_s=self.timeout_s)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        self.last_stats = stats
+        return LayerSpikes([np.ascontiguousarray(np.transpose(s, (1, 0, 2))) for s in out])

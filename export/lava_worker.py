@@ -1,0 +1,70 @@
+"""Child process that runs one Lava job described by a JSON request (see ``lava_runner``).
+
+Run as ``python -m ff_neuro.export.lava_worker REQUEST.json``. It builds the NetX network,
+attaches the file source and per-layer recorders, runs, and always calls ``stop()``. Its
+result (timings) or its error (with traceback) goes to the ``result`` JSON path. The parent
+enforces the time limit and kills this process group if it hangs.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import traceback
+
+
+def main(request_path: str) -> int:
+    with open(request_path) as fh:
+        req = json.load(fh)
+    result = {"ok": False}
+    t0 = time.perf_counter()
+    net = None
+    try:
+        from lava.lib.dl import netx
+        from lava.magma.core.run_conditions import RunSteps
+        from lava.magma.core.run_configs import Loihi2SimCfg
+
+        from ff_neuro.export.lava_procs.process import (FailingProcess, SpikeFileRecorder,
+                                                        SpikeFileSource)
+        result["import_s"] = time.perf_counter() - t0
+        if req["mode"] != "fixed_pt":
+            raise ValueError(f"mode {req['mode']!r} is not supported yet (fixed_pt)")
+        t1 = time.perf_counter()
+        net = netx.hdf5.Network(net_config=req["netx"], reset_interval=req["reset_interval"],
+                                reset_offset=1)
+        src = SpikeFileSource(path=req["input"], shape=(req["n_inputs"],))
+        src.s_out.connect(net.inp)
+        for layer, rec_path in zip(net.layers, req["recorders"]):
+            rec = SpikeFileRecorder(path=rec_path, shape=layer.out.shape)
+            layer.out.connect(rec.a_in)
+        if req.get("inject_failure_at"):
+            fail = FailingProcess(shape=net.layers[0].out.shape,
+                                  fail_at=int(req["inject_failure_at"]))
+            net.layers[0].out.connect(fail.a_in)
+        result["build_s"] = time.perf_counter() - t1
+        cfg = Loihi2SimCfg(select_tag=req["mode"],
+                           loglevel=getattr(logging, req.get("loglevel", "WARNING")))
+        t2 = time.perf_counter()
+        net.run(condition=RunSteps(num_steps=int(req["n_steps"])), run_cfg=cfg)
+        result["run_s"] = time.perf_counter() - t2
+        result["ok"] = True
+    except BaseException as exc:  # reported to the parent, which raises a clear error
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        result["traceback"] = traceback.format_exc()
+    finally:
+        if net is not None:
+            t3 = time.perf_counter()
+            try:
+                net.stop()
+            except BaseException as exc:  # pragma: no cover - reported, not raised
+                result.setdefault("error", f"stop() failed: {exc}")
+            result["stop_s"] = time.perf_counter() - t3
+        result["total_s"] = time.perf_counter() - t0
+        with open(req["result"], "w") as fh:
+            json.dump(result, fh)
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,50 @@
+"""NetX HDF5 writer: files that ``lava.lib.dl.netx.hdf5.Network`` loads unchanged.
+
+Layout (datasets only, no attributes; what ``netx.hdf5.Network`` reads)::
+
+    /layer/0            type=b"input", shape=[n_in]        (no neuron group: no process, so
+                                                          ``net.inp`` feeds the first Dense)
+    /layer/<k+1>        type=b"dense", shape=[n_out], weight (n_out, n_in) int,
+                        [bias (n_out,) int: bias_mant, NetX fixes bias_exp = 6],
+                        neuron/{type=b"CUBA", vThMant, iDecay, vDecay, refDelay, gradedSpike}
+
+Hand-written with h5py (about 40 lines) rather than through lava-dl's slayer ``export_hdf5``,
+which needs slayer blocks; the layout is the same.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ff_neuro.fileio import PathLike, atomic_path
+from ff_neuro.model.primitives import FFNetwork
+
+
+def write_netx(net: FFNetwork, path: PathLike) -> Path:
+    """Write the quantized layers of ``net`` as a NetX HDF5 file (atomically)."""
+    if net.quantized is None:
+        raise ValueError("NetX export needs a quantized model (run quantization first)")
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            layer = f.create_group("layer")
+            inp = layer.create_group("0")
+            inp.create_dataset("type", data=np.bytes_("input"))
+            inp.create_dataset("shape", data=np.array([net.quantized[0].n_in], dtype=np.int64))
+            for k, q in enumerate(net.quantized):
+                g = layer.create_group(str(k + 1))
+                g.create_dataset("type", data=np.bytes_("dense"))
+                g.create_dataset("shape", data=np.array([q.n_out], dtype=np.int64))
+                g.create_dataset("weight", data=q.weight.astype(np.int64))
+                if q.bias_mant is not None:
+                    g.create_dataset("bias", data=q.bias_mant.astype(np.int64))
+                n = g.create_group("neuron")
+                n.create_dataset("type", data=np.bytes_("CUBA"))
+                n.create_dataset("vThMant", data=np.int64(q.vth))
+                n.create_dataset("iDecay", data=np.int64(q.i_decay))
+                n.create_dataset("vDecay", data=np.int64(q.v_decay))
+                n.create_dataset("refDelay", data=np.int64(1))
+                n.create_dataset("gradedSpike", data=np.bool_(False))
+    return path
