@@ -1,0 +1,270 @@
+"""``ff-neuro``: the command line (click).
+
+Every command prints a human-readable report, or with ``--json`` exactly one JSON object on
+stdout (logs and progress bars go to stderr).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .config import DemoConfig, FFTrainConfig, QuantConfig
+from .fileio import write_json
+
+DATASET_HELP = ("dataset: 'digits' (scikit-learn's bundled 8x8 digits, the default), "
+                "'fashion-mnist' (Debian package dataset-fashion-mnist, or --data-dir), "
+                "'idx' with --data-dir, or a directory of MNIST-style IDX files")
+
+
+def _log(as_json: bool):
+    def log(msg: str) -> None:
+        click.echo(msg, err=as_json)
+    return log
+
+
+def _emit(obj: dict, as_json: bool, text: str) -> None:
+    if as_json:
+        click.echo(json.dumps(obj, indent=2))
+    else:
+        click.echo(text)
+
+
+def _load_dataset(name: str, data_dir):
+    from .data import load_dataset
+    try:
+        return load_dataset(name, data_dir=data_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _load_model(path):
+    from .model import ModelFileError, load_model
+    try:
+        return load_model(path)
+    except (FileNotFoundError, ModelFileError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _int_list(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        out = tuple(int(v) for v in str(value).split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter("expected comma-separated integers, e.g. 200,200") from None
+    if not out or min(out) < 1:
+        raise click.BadParameter("layer sizes must be positive integers")
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ff-neuro")
+def main() -> None:
+    """ff-neuro: spiking Forward-Forward networks from training to Loihi/Lava and energy.
+
+    \b
+    The pipeline, one command per stage:
+      ff-neuro train     train a spiking FF network (snnTorch, layer-local, no backprop)
+      ff-neuro quantize  convert it to Loihi fixed point (report silent/saturated layers)
+      ff-neuro export    write a NetX HDF5 file that lava-dl's netx.hdf5.Network loads
+      ff-neuro evaluate  accuracy on torch, the fixed-point emulator or Lava fixed_pt
+      ff-neuro energy    energy per inference from measured spike counts
+      ff-neuro demo      all of the above on the embedded digits dataset
+    """
+
+
+@main.command()
+@click.option("--epochs", type=int, default=None, help="training epochs [default: 30]")
+@click.option("--lava-samples", type=int, default=100, show_default=True,
+              help="test samples run on Lava fixed_pt (x10 candidate labels each)")
+@click.option("--profile", default="ffgaf-table2", show_default=True,
+              help="hardware profile for the energy table (see hardware_profiles/)")
+@click.option("--out-dir", type=click.Path(file_okay=False), default="runs/demo",
+              show_default=True, help="where model.h5, model.netx.h5 and demo.json go")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="time limit of the Lava run in seconds")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
+    """Train -> quantize -> export -> Lava -> energy on the embedded 8x8 digits.
+
+    Trains a 2x200 spiking FF MLP (rate-coded input, T = 16, one-hot label appended), quantizes
+    it to Loihi fixed point, writes model.h5 and a NetX file, evaluates the float model and the
+    fixed-point emulator on the whole test split, runs --lava-samples test samples through Lava
+    fixed_pt (Loihi2SimCfg) and compares every spike with the emulator, and prints the
+    FFGAF-style energy table from the Lava run's spike counts.
+    """
+    from .data import load_digits
+    from .pipeline import run_demo
+    log = _log(as_json)
+    train = FFTrainConfig(seed=seed, epochs=epochs if epochs is not None else 30)
+    cfg = DemoConfig(train=train, lava_samples=lava_samples, profile=profile,
+                     out_dir=out_dir, lava_timeout_s=timeout)
+    ds = load_digits()
+    try:
+        result = run_demo(ds, cfg, progress=sys.stderr.isatty(), log=log)
+    except Exception as exc:  # a clear message, not a traceback, for known failures
+        from .export.lava_runner import LavaRunError
+        if isinstance(exc, LavaRunError):
+            raise click.ClickException(str(exc)) from exc
+        raise
+    d = result.to_dict()
+    write_json(Path(out_dir) / "demo.json", d)
+    _emit(d, as_json, result.format())
+
+
+@main.command()
+@click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP)
+@click.option("--data-dir", type=click.Path(), default=None,
+              help="directory holding the IDX files (overrides the default location)")
+@click.option("--epochs", type=int, default=30, show_default=True)
+@click.option("--hidden", callback=_int_list, default="200,200", show_default=True,
+              help="hidden layer sizes")
+@click.option("--time-steps", type=int, default=16, show_default=True)
+@click.option("--loss", type=click.Choice(["swish", "symba"]), default="swish",
+              show_default=True, help="swish (Ghader et al.) or SymBa on G+ - G-")
+@click.option("--alpha", type=float, default=20.0, show_default=True, help="loss sharpness")
+@click.option("--lr", type=float, default=2e-3, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="model file to write (HDF5)")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def train(dataset, data_dir, epochs, hidden, time_steps, loss, alpha, lr, batch_size, seed,
+          out, as_json):
+    """Train a spiking Forward-Forward network and save it (float) to --out."""
+    from .model import save_model
+    from .run import label_sweep
+    from .run.torch_backend import TorchBackend
+    from .training import FFTrainer
+    ds = _load_dataset(dataset, data_dir)
+    try:
+        cfg = FFTrainConfig(hidden=hidden, time_steps=time_steps, loss=loss, alpha=alpha, lr=lr,
+                            batch_size=batch_size, epochs=epochs, seed=seed)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    net = FFTrainer(cfg, ds).fit(progress=True)
+    acc = label_sweep(TorchBackend(), net, ds.x_test).accuracy(ds.y_test)
+    save_model(net, out)
+    d = {"model": out, "dataset": ds.name, "test_accuracy_float": acc,
+         "train_seconds": net.training["history"]["seconds"], "epochs": epochs}
+    _emit(d, as_json, f"saved {out}; float test accuracy {acc:.4f} "
+                      f"({d['train_seconds']:.1f} s training)")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
+@click.option("--data-dir", type=click.Path(), default=None)
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="quantized model file to write")
+@click.option("--json", "as_json", is_flag=True)
+def quantize(model, dataset, data_dir, out, as_json):
+    """Quantize MODEL to Loihi fixed point, calibrated on the dataset's training data."""
+    import warnings
+    from .model import save_model
+    from .pipeline import quantize_for_dataset
+    net = _load_model(model)
+    ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        qnet, rep = quantize_for_dataset(net, ds, QuantConfig())
+    for w in caught:
+        click.echo(f"WARNING: {w.message}", err=True)
+    save_model(qnet, out)
+    _emit({"model": out, **rep.to_dict()}, as_json, rep.format_table() + f"\nsaved {out}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["netx"]), default="netx", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+def export(model, fmt, out):
+    """Export a quantized MODEL (NetX HDF5 for lava-dl's netx.hdf5.Network)."""
+    from .export.netx import write_netx
+    net = _load_model(model)
+    if net.quantized is None:
+        raise click.ClickException(f"{model} is not quantized: run `ff-neuro quantize` first")
+    write_netx(net, out)
+    click.echo(f"wrote {out} ({len(net.quantized)} dense layers, sizes {net.sizes})")
+
+
+BACKENDS = ("torch", "emulator", "lava-fixed")
+
+
+def _backend(name: str, timeout: float):
+    if name == "torch":
+        from .run.torch_backend import TorchBackend
+        return TorchBackend()
+    if name == "emulator":
+        from .run.emulator import EmulatorBackend
+        return EmulatorBackend()
+    from .export.lava_runner import LavaBackend
+    return LavaBackend(timeout_s=timeout)
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--backend", type=click.Choice(BACKENDS), default="emulator", show_default=True)
+@click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
+@click.option("--data-dir", type=click.Path(), default=None)
+@click.option("--samples", type=int, default=None, help="first N test samples [default: all]")
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="time limit of a Lava run in seconds")
+@click.option("--json", "as_json", is_flag=True)
+def evaluate(model, backend, dataset, data_dir, samples, timeout, as_json):
+    """Test accuracy of MODEL by label sweep on one backend."""
+    import time
+    from .run import label_sweep
+    net = _load_model(model)
+    if backend != "torch" and net.quantized is None:
+        raise click.ClickException(f"backend {backend} needs a quantized model "
+                                   f"(`ff-neuro quantize {model} --out q.h5`)")
+    ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
+    x, y = ds.x_test, ds.y_test
+    if samples is not None:
+        x, y = x[:samples], y[:samples]
+    t = time.perf_counter()
+    be = _backend(backend, timeout)
+    chunk = x.shape[0] if backend == "lava-fixed" else 256
+    res = label_sweep(be, net, x, chunk=chunk)
+    secs = time.perf_counter() - t
+    d = {"backend": backend, "dataset": ds.name, "samples": int(x.shape[0]),
+         "accuracy": res.accuracy(y), "seconds": secs,
+         "samples_per_s": x.shape[0] / secs if secs else None}
+    _emit(d, as_json, f"{backend}: accuracy {d['accuracy']:.4f} on {d['samples']} samples "
+                      f"({secs:.1f} s)")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--profile", default="ffgaf-table2", show_default=True)
+@click.option("--backend", type=click.Choice(["emulator", "lava-fixed"]), default="emulator",
+              show_default=True, help="which run the spike counts come from")
+@click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
+@click.option("--data-dir", type=click.Path(), default=None)
+@click.option("--samples", type=int, default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def energy(model, profile, backend, dataset, data_dir, samples, as_json):
+    """Energy per inference (FFGAF Table 2 style) from spike counts measured on a backend."""
+    from .energy import ProfileError
+    from .pipeline import sweep_energy
+    from .run import label_sweep
+    net = _load_model(model)
+    if net.quantized is None:
+        raise click.ClickException("energy is measured on the deployed (quantized) model")
+    ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
+    x = ds.x_test[:samples]
+    res = label_sweep(_backend(backend, 600.0), net, x, keep_spikes=True, chunk=x.shape[0])
+    try:
+        rep = sweep_energy(net, x, res, profile)
+    except ProfileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _emit(rep.to_dict(), as_json, rep.format_table())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,196 @@
+"""The whole chain as functions: data -> encoding -> training -> quantization -> export -> run
+-> energy. The CLI (``ff-neuro demo``) and the tutorial notebook call these."""
+from __future__ import annotations
+
+import platform
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .config import DemoConfig, QuantConfig
+from .data import Dataset
+from .encoding import encode
+from .energy import EnergyReport, SpikingLayerActivity, snn_energy
+from .model.primitives import FFNetwork
+from .quantization import QuantReport, quantize
+from .run.backend import Backend
+from .run.emulator import EmulatorBackend
+from .run.inference import SweepResult, label_sweep
+from .run.torch_backend import TorchBackend
+
+#: Seed offset for calibration spikes (distinct from training and test draws).
+CALIBRATION_SEED_OFFSET = 20_000_000
+
+
+def calibration_spikes(net: FFNetwork, ds: Dataset, n: int) -> np.ndarray:
+    """Positive-data input spikes of the first ``n`` training samples: ``(T, n, n_in)``."""
+    n = min(n, ds.x_train.shape[0])
+    return encode(ds.x_train[:n], ds.y_train[:n], net.label_embedding, net.encoding,
+                  seed_offset=CALIBRATION_SEED_OFFSET)
+
+
+def quantize_for_dataset(net: FFNetwork, ds: Dataset,
+                         cfg: Optional[QuantConfig] = None):
+    """Quantize ``net`` calibrated on ``ds``'s training data: ``(qnet, QuantReport)``."""
+    cfg = cfg or QuantConfig()
+    return quantize(net, cfg, calibration_spikes(net, ds, cfg.calibration_samples))
+
+
+def spike_agreement(a: List[np.ndarray], b: List[np.ndarray]) -> float:
+    """Fraction of equal spike bits over all (sample, layer, step, neuron) entries."""
+    equal = sum(int(np.count_nonzero(x == y)) for x, y in zip(a, b))
+    total = sum(x.size for x in a)
+    return equal / total if total else 1.0
+
+
+def sweep_energy(net: FFNetwork, x: np.ndarray, sweep: SweepResult,
+                 profile: str) -> EnergyReport:
+    """Energy per inference of the label sweep, from spike counts measured in ``sweep``.
+
+    Input spikes into layer 0 are the encoded input spikes; into layer ``k`` the spikes of
+    layer ``k - 1``; all averaged over samples and candidate labels (per run), and the sweep
+    costs ``n_classes`` runs per inference.
+    """
+    if sweep.spikes is None:
+        raise ValueError("energy needs the sweep's spikes (label_sweep(..., keep_spikes=True))")
+    from .encoding import sweep_inputs
+    from .run.inference import TEST_SEED_OFFSET
+    T = net.encoding.time_steps
+    inp = sweep_inputs(x, net.label_embedding, net.encoding, seed_offset=TEST_SEED_OFFSET,
+                       sample_ids=np.arange(x.shape[0]))
+    runs = inp.shape[1] * inp.shape[2]
+    in_counts = [float(inp.sum(dtype=np.int64)) / runs]
+    out_counts = [float(s.sum(dtype=np.int64)) / runs for s in sweep.spikes]
+    in_counts += out_counts[:-1]
+    acts = [SpikingLayerActivity(name=f"lif{k + 1}", n_in=l.n_in, n_out=l.n_out, time_steps=T,
+                                 input_spikes=in_counts[k], output_spikes=out_counts[k])
+            for k, l in enumerate(net.layers)]
+    return snn_energy(acts, profile, runs_per_inference=net.n_classes)
+
+
+@dataclass
+class DemoResult:
+    """Everything ``ff-neuro demo`` measured."""
+
+    dataset: str
+    n_test: int
+    accuracy: Dict[str, float]
+    lava_samples: int
+    lava_emulator_spike_agreement: float
+    energy: EnergyReport
+    quant_report: QuantReport
+    timings: Dict[str, float] = field(default_factory=dict)
+    lava_stats: Optional[dict] = None
+    files: Dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        e = self.energy.to_dict()
+        return {
+            "dataset": self.dataset,
+            "n_test": self.n_test,
+            "accuracy": self.accuracy,
+            "lava_samples": self.lava_samples,
+            "lava_emulator_spike_agreement": self.lava_emulator_spike_agreement,
+            "energy": {"profile": e["profile"], "parameters": e["parameters"],
+                       "memory_mJ": e["memory_mJ"], "compute_mJ": e["compute_mJ"],
+                       "total_mJ": e["total_mJ"], "runs_per_inference": e["runs_per_inference"],
+                       "layers": e["layers"],
+                       "measured_on": "lava_fixed_pt"},
+            "quantization": self.quant_report.to_dict(),
+            "timings_s": self.timings,
+            "lava": self.lava_stats,
+            "files": self.files,
+            "machine": {"platform": platform.platform(), "processor": platform.machine()},
+        }
+
+    def format(self) -> str:
+        a = self.accuracy
+        lines = [
+            f"ff-neuro demo on {self.dataset} ({self.n_test} test samples)",
+            "",
+            f"{'backend':<34}{'test accuracy':>14}",
+            f"{'float (snnTorch)':<34}{a['float']:>14.4f}",
+            f"{'quantized, fixed-point emulator':<34}{a['emulator']:>14.4f}",
+            f"{'  emulator on the Lava samples':<34}{a['emulator_on_lava_samples']:>14.4f}",
+            f"{'Lava fixed_pt (Loihi2SimCfg)':<34}{a['lava_fixed_pt']:>14.4f}"
+            f"   ({self.lava_samples} samples)",
+            "",
+            f"spike agreement emulator vs Lava: {self.lava_emulator_spike_agreement:.6f} "
+            f"(all layers, steps, neurons, {self.lava_samples} samples x "
+            f"{self.energy.runs_per_inference} labels)",
+        ]
+        if self.lava_stats:
+            lines.append(f"Lava: {self.lava_stats['n_steps']} steps in one compile, "
+                         f"{self.lava_stats['ms_per_step']:.2f} ms/step")
+        lines += ["", "quantization:", self.quant_report.format_table(), "",
+                  f"energy per inference ({self.energy.profile}; label sweep = "
+                  f"{self.energy.runs_per_inference} runs; spike counts from the Lava run):",
+                  self.energy.format_table()]
+        if self.files:
+            lines += [""] + [f"{k}: {v}" for k, v in self.files.items()]
+        return "\n".join(lines)
+
+
+def run_demo(ds: Dataset, cfg: Optional[DemoConfig] = None, progress: bool = True,
+             lava_backend: Optional[Backend] = None, log=print) -> DemoResult:
+    """Train, quantize, export, run on Lava and cost the FF-SNN on ``ds``."""
+    from .export.lava_runner import LavaBackend
+    from .export.netx import write_netx
+    from .model.hdf5 import save_model
+    from .training import FFTrainer
+
+    cfg = cfg or DemoConfig()
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    timings = {}
+
+    t = time.perf_counter()
+    log(f"[1/5] training a spiking FF network {list(cfg.train.hidden)} on {ds.name} "
+        f"({ds.x_train.shape[0]} samples, {cfg.train.epochs} epochs)")
+    net = FFTrainer(cfg.train, ds).fit(progress=progress)
+    timings["train"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    log("[2/5] quantizing to Loihi fixed point")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        qnet, qrep = quantize_for_dataset(net, ds, cfg.quant)
+    for w in caught:
+        log(f"WARNING: {w.message}")
+    model_path = save_model(qnet, out / "model.h5")
+    netx_path = write_netx(qnet, out / "model.netx.h5")
+    timings["quantize_export"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    log(f"[3/5] evaluating float and emulator on {ds.x_test.shape[0]} test samples")
+    r_float = label_sweep(TorchBackend(), qnet, ds.x_test)
+    r_emu = label_sweep(EmulatorBackend(), qnet, ds.x_test)
+    timings["evaluate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    n_lava = min(cfg.lava_samples, ds.x_test.shape[0])
+    log(f"[4/5] running {n_lava} test samples x {net.n_classes} labels on Lava fixed_pt "
+        f"(one compile)")
+    lava = lava_backend or LavaBackend(timeout_s=cfg.lava_timeout_s)
+    x_l, y_l = ds.x_test[:n_lava], ds.y_test[:n_lava]
+    r_lava = label_sweep(lava, qnet, x_l, keep_spikes=True, chunk=n_lava)
+    r_emu_l = label_sweep(EmulatorBackend(), qnet, x_l, keep_spikes=True, chunk=n_lava)
+    timings["lava"] = time.perf_counter() - t
+
+    log("[5/5] energy from the Lava run's spike counts")
+    energy = sweep_energy(qnet, x_l, r_lava, cfg.profile)
+    stats = getattr(lava, "last_stats", None)
+    return DemoResult(
+        dataset=ds.name, n_test=int(ds.x_test.shape[0]),
+        accuracy={"float": r_float.accuracy(ds.y_test), "emulator": r_emu.accuracy(ds.y_test),
+                  "emulator_on_lava_samples": r_emu_l.accuracy(y_l),
+                  "lava_fixed_pt": r_lava.accuracy(y_l)},
+        lava_samples=n_lava,
+        lava_emulator_spike_agreement=spike_agreement(r_emu_l.spikes, r_lava.spikes),
+        energy=energy, quant_report=qrep, timings=timings,
+        lava_stats=None if stats is None else stats.to_dict(),
+        files={"model": str(model_path), "netx": str(netx_path)})
