@@ -1,0 +1,36 @@
+"""Shared fixtures. Nothing here sets a multiprocessing start method: importing Lava does
+(fork), and it fails if one was set first."""
+from __future__ import annotations
+
+# Lava sets the multiprocessing start method to "fork" at import and fails if any other library
+# (scikit-learn/joblib, torch) fixed the context first; import it before anything else so the
+# tests that call Lava's own functions in-process can. Lava *runs* happen in a child process.
+import lava.magma.core.process.process  # noqa: F401,E402
+
+import numpy as np
+import pytest
+
+from ff_neuro.model import FFNetwork, InputEncoding, LabelEmbedding, SpikingDense
+
+
+def random_net(seed: int = 0, sizes=(20, 16, 8), v_decay: float = 410 / 4096,
+               threshold: float = 1.0, bias: bool = False, w_std: float = 0.5,
+               n_classes: int = 4, time_steps: int = 8) -> FFNetwork:
+    rng = np.random.default_rng(seed)
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers.append(SpikingDense(
+            weight=rng.normal(0.0, w_std, (n_out, n_in)), threshold=threshold, v_decay=v_decay,
+            bias=rng.normal(0.0, 0.1, n_out) if bias else None))
+    return FFNetwork(layers=layers, label_embedding=LabelEmbedding(n_classes=n_classes),
+                     encoding=InputEncoding(time_steps=time_steps))
+
+
+def random_spikes(seed: int, T: int, B: int, n: int, p: float = 0.3) -> np.ndarray:
+    return (np.random.default_rng(seed).random((T, B, n)) < p).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from ff_neuro.data import load_digits
+    return load_digits()

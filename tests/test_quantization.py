@@ -1,0 +1,73 @@
+"""Quantization to Loihi fixed point: scales, ranges, edge cases, activity report."""
+import warnings
+
+import numpy as np
+import pytest
+
+from ff_neuro.config import QuantConfig
+from ff_neuro.model import FFNetwork, SpikingDense
+from ff_neuro.quantization import QuantizationError, QuantizationWarning, quantize
+from ff_neuro.run.emulator import EmulatorBackend
+from ff_neuro.run.torch_backend import TorchBackend
+
+from conftest import random_net, random_spikes
+
+
+def test_joint_scale_of_weights_and_threshold():
+    net = random_net(seed=0, bias=True)
+    qnet, rep = quantize(net)
+    for f, q in zip(net.layers, qnet.quantized):
+        assert q.weight.min() >= -256 and q.weight.max() <= 254
+        assert np.max(np.abs(q.weight)) == 254  # full 8-bit range used
+        s = q.scale
+        assert q.vth == round(s * f.threshold)
+        np.testing.assert_array_equal(q.weight, np.round(s * f.weight))
+        np.testing.assert_array_equal(q.bias_mant, np.round(s * f.bias))
+        assert q.v_decay == round(f.v_decay * 4096) and q.i_decay == 4096
+    assert rep.ok and all(l.clipped_fraction == 0 for l in rep.layers)
+
+
+def test_fixed_point_close_to_float():
+    net = random_net(seed=1, sizes=(40, 30, 20), w_std=0.4)
+    x = random_spikes(1, 16, 64, 40)
+    qnet, rep = quantize(net, calibration_spikes=x)
+    f = TorchBackend().run(net, x).spikes
+    q = EmulatorBackend().run(qnet, x).spikes
+    for a, b in zip(f, q):
+        assert a.sum() > 100
+        assert (a == b).mean() > 0.98
+    assert all(abs(l.rate_float - l.rate_fixed) < 0.02 for l in rep.layers)
+
+
+def test_all_zero_layer_is_refused():
+    net = random_net()
+    net.layers[1].weight[:] = 0
+    with pytest.raises(QuantizationError, match="all-zero"):
+        quantize(net)
+
+
+def test_silent_layer_warns_loudly():
+    # A threshold far above any reachable input: the layer never fires.
+    net = random_net(seed=2, sizes=(20, 10))
+    net.layers[0].threshold = 1e3
+    with pytest.warns(QuantizationWarning, match="silent"):
+        _, rep = quantize(net, calibration_spikes=random_spikes(0, 8, 16, 20))
+    assert rep.layers[0].silent and not rep.ok
+    assert "SILENT" in rep.format_table()
+
+
+def test_negative_only_and_huge_weights():
+    rng = np.random.default_rng(4)
+    neg = SpikingDense(weight=-np.abs(rng.normal(0, 1, (8, 12))), threshold=1.0, v_decay=0.1)
+    huge = SpikingDense(weight=rng.normal(0, 1e4, (6, 8)), threshold=5e4, v_decay=0.0)
+    qnet, rep = quantize(FFNetwork(layers=[neg, huge]))
+    assert qnet.quantized[0].weight.max() <= 0 and qnet.quantized[0].weight.min() == -254
+    assert qnet.quantized[1].vth == round(qnet.quantized[1].scale * 5e4)
+    # Threshold too large for 17 bits at full weight range: the scale is reduced.
+    big_th = SpikingDense(weight=rng.normal(0, 1e-3, (4, 4)), threshold=10.0, v_decay=0.0)
+    q, _ = quantize(FFNetwork(layers=[big_th]))
+    assert q.quantized[0].vth <= 2**17 - 1
+    # Threshold that rounds to zero is refused with an explanation.
+    tiny_th = SpikingDense(weight=np.ones((2, 2)), threshold=1e-4, v_decay=0.0)
+    with pytest.raises(QuantizationError, match="rounds to 0"):
+        quantize(FFNetwork(layers=[tiny_th]), QuantConfig(weight_max=254))
