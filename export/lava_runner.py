@@ -78,6 +78,61 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
+def _dump_stacks(pgid: int, wait_s: float = 1.0) -> None:
+    """Ask every process of a hung run to print its Python stack (the worker registers
+    ``faulthandler`` on SIGUSR1), then give them a moment to write it."""
+    try:
+        os.killpg(pgid, signal.SIGUSR1)
+    except (ProcessLookupError, PermissionError):
+        return
+    time.sleep(wait_s)
+
+
+def _read_result(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _wait(proc: subprocess.Popen, result_path: Path, timeout_s: float,
+          stop_grace_s: float) -> Optional[int]:
+    """Wait for the worker; ``None`` if it must be killed: past ``timeout_s``, or still alive
+    ``stop_grace_s`` after it reported a failed run (Lava's stop() hangs after a failure)."""
+    deadline = time.monotonic() + timeout_s
+    failed_at = None
+    while True:
+        rc = proc.poll()
+        if rc is not None:
+            return rc
+        now = time.monotonic()
+        if now > deadline:
+            return None
+        if failed_at is None:
+            res = _read_result(result_path)
+            if res.get("phase") == "stopping" and not res.get("ok"):
+                failed_at = now
+        elif now - failed_at > stop_grace_s:
+            return None
+        time.sleep(0.05)
+
+
+def _failure_message(mode: str, result: dict, rc: Optional[int], log_tail: str = "") -> str:
+    head = f"Lava run ({mode}) failed: {result.get('error', 'no result written')}"
+    if rc is None:
+        head += " (Lava then hung in stop(); its processes were killed)"
+    elif rc != 0:
+        head += f" (exit code {rc})"
+    parts = [head]
+    for tb in result.get("model_tracebacks", []):
+        parts.append("ProcessModel traceback (from Lava's child process):\n" + tb.rstrip())
+    if not result.get("model_tracebacks") and result.get("traceback"):
+        parts.append(result["traceback"].rstrip())
+    if log_tail:
+        parts.append("Last output:\n" + log_tail)
+    return "\n".join(parts)
+
+
 def _shm_entries() -> set:
     try:
         return set(os.listdir(SHM_DIR))
@@ -98,7 +153,7 @@ def _tail(path: Path, n_chars: int = 4000) -> str:
 def run_netx_windows(netx_path: str, windows: np.ndarray, layer_sizes: Sequence[int], *,
                      mode: str = "fixed_pt", timeout_s: float = 600.0,
                      inject_failure_at: Optional[int] = None,
-                     keep_dir: bool = False) -> Tuple[List[np.ndarray], LavaRunStats]:
+                     stop_grace_s: float = 10.0, keep_dir: bool = False) -> Tuple[List[np.ndarray], LavaRunStats]:
     """Run a NetX file on ``windows`` (N, T, n_in) binary spikes, one window per sample.
 
     Returns per-layer spikes ``(N, T, n_k)`` uint8 (state reset at every window) and timings.
@@ -133,22 +188,21 @@ def run_netx_windows(netx_path: str, windows: np.ndarray, layer_sizes: Sequence[
                 [sys.executable, "-m", "ff_neuro.export.lava_worker", str(work / "request.json")],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
-            try:
-                rc = proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
+            rc = _wait(proc, work / "result.json", timeout_s, stop_grace_s)
+            if rc is None:  # hung: collect stacks, kill the group, report
+                _dump_stacks(proc.pid)
                 _kill_group(proc.pid)
                 proc.wait()
+                partial = _read_result(work / "result.json")
+                if partial.get("error"):
+                    raise LavaRunError(_failure_message(mode, partial, rc=None))
                 raise LavaTimeoutError(
                     f"Lava run ({mode}, {N} samples x {T} steps) did not finish within "
                     f"{timeout_s:.0f} s and was killed (a ProcessModel that raises makes Lava "
-                    f"hang). Last output of the Lava process:\n{_tail(log_path)}") from None
-        result_path = work / "result.json"
-        result = json.loads(result_path.read_text()) if result_path.exists() else {}
+                    f"hang). Last output of the Lava processes:\n{_tail(log_path)}")
+        result = _read_result(work / "result.json")
         if rc != 0 or not result.get("ok"):
-            raise LavaRunError(
-                f"Lava run ({mode}) failed with exit code {rc}: "
-                f"{result.get('error', 'no result written')}\n"
-                f"{result.get('traceback', '')}\nLast output:\n{_tail(log_path)}")
+            raise LavaRunError(_failure_message(mode, result, rc, _tail(log_path)))
         abnormal = False
         spikes = []
         for k, p in enumerate(recs):

@@ -7,19 +7,48 @@ enforces the time limit and kills this process group if it hangs.
 """
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
+import os
+import signal
 import sys
 import time
 import traceback
 
 
+def _process_model_tracebacks(net) -> list:
+    """Tracebacks of ProcessModels that raised, which Lava's runtime collected from its child
+    processes (it only logs them at INFO level, filtered by default)."""
+    try:
+        actors = net._runtime._messaging_infrastructure.actors
+    except AttributeError:
+        return []
+    out = []
+    for actor in actors:
+        exc = getattr(actor, "_exception", None)
+        if exc:
+            out.append(exc[1])
+    return out
+
+
 def main(request_path: str) -> int:
+    # On SIGUSR1 every process of the run (Lava's children are forked from this one and inherit
+    # the handler) prints its Python stack: the parent sends it before killing a hung run, so
+    # the error shows where each Lava process was stuck.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     with open(request_path) as fh:
         req = json.load(fh)
-    result = {"ok": False}
+    result = {"ok": False, "phase": "start"}
     t0 = time.perf_counter()
     net = None
+
+    def write_result() -> None:
+        tmp = req["result"] + ".tmp"
+        with open(tmp, "w") as fh:
+            json.dump(result, fh)
+        os.replace(tmp, req["result"])
+
     try:
         from lava.lib.dl import netx
         from lava.magma.core.run_conditions import RunSteps
@@ -46,23 +75,33 @@ def main(request_path: str) -> int:
         cfg = Loihi2SimCfg(select_tag=req["mode"],
                            loglevel=getattr(logging, req.get("loglevel", "WARNING")))
         t2 = time.perf_counter()
+        result["phase"] = "run"
         net.run(condition=RunSteps(num_steps=int(req["n_steps"])), run_cfg=cfg)
         result["run_s"] = time.perf_counter() - t2
         result["ok"] = True
     except BaseException as exc:  # reported to the parent, which raises a clear error
         result["error"] = f"{type(exc).__name__}: {exc}"
         result["traceback"] = traceback.format_exc()
+        model_tbs = _process_model_tracebacks(net)
+        if model_tbs:
+            result["error"] = "a Lava ProcessModel raised: " + model_tbs[-1].strip().splitlines()[-1]
+            result["model_tracebacks"] = model_tbs
     finally:
+        # Written before stop(): after a failed run stop() can hang, and the parent then
+        # reports this error instead of waiting for its time limit.
+        result["phase"] = "stopping"
+        write_result()
         if net is not None:
             t3 = time.perf_counter()
             try:
                 net.stop()
             except BaseException as exc:  # pragma: no cover - reported, not raised
                 result.setdefault("error", f"stop() failed: {exc}")
+                result["ok"] = False
             result["stop_s"] = time.perf_counter() - t3
         result["total_s"] = time.perf_counter() - t0
-        with open(req["result"], "w") as fh:
-            json.dump(result, fh)
+        result["phase"] = "done"
+        write_result()
     return 0 if result["ok"] else 1
 
 
