@@ -1,0 +1,49 @@
+"""The stage-by-stage CLI on a small digits model: train, quantize, export, evaluate, energy."""
+import json
+import subprocess
+import sys
+
+import h5py
+
+
+def ff(*args, timeout=600):
+    proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_stage_by_stage(tmp_path):
+    m, q, n = tmp_path / "m.h5", tmp_path / "q.h5", tmp_path / "n.h5"
+    d = json.loads(ff("train", "--dataset", "digits", "--epochs", "4", "--hidden", "60,60",
+                      "--out", m, "--json").stdout)
+    assert d["test_accuracy_float"] > 0.5 and m.exists()
+    d = json.loads(ff("quantize", m, "--out", q, "--json").stdout)
+    assert d["ok"] and len(d["layers"]) == 2 and d["layers"][0]["rate_fixed"] > 0
+    assert "netx" in ff("export", q, "--out", n).stdout or n.exists()
+    with h5py.File(n, "r") as f:
+        assert f["layer/2/weight"].shape == (60, 60)
+    emu = json.loads(ff("evaluate", q, "--backend", "emulator", "--samples", "30",
+                        "--json").stdout)
+    lava = json.loads(ff("evaluate", q, "--backend", "lava-fixed", "--samples", "30",
+                         "--json").stdout)
+    assert emu["samples"] == lava["samples"] == 30
+    assert emu["accuracy"] == lava["accuracy"]
+    e = json.loads(ff("energy", q, "--samples", "30", "--json").stdout)
+    assert e["profile"] == "ffgaf-table2" and e["runs_per_inference"] == 10
+    assert e["parameters"] == 74 * 60 + 60 * 60
+
+
+def test_help_explains():
+    out = ff("--help").stdout
+    for cmd in ("train", "quantize", "export", "evaluate", "energy", "demo"):
+        assert cmd in out
+    assert "Lava" in ff("demo", "--help").stdout
+
+
+def test_export_refuses_float_model(tmp_path):
+    m = tmp_path / "m.h5"
+    ff("train", "--epochs", "1", "--hidden", "20", "--out", m)
+    proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "export", str(m), "--out",
+                           str(tmp_path / "n.h5")], capture_output=True, text=True)
+    assert proc.returncode != 0 and "ff-neuro quantize" in proc.stderr
