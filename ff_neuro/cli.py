@@ -260,7 +260,7 @@ def energy(model, profile, backend, dataset, data_dir, samples, as_json):
     x = ds.x_test[:samples]
     res = label_sweep(_backend(backend, 600.0), net, x, keep_spikes=True, chunk=x.shape[0])
     try:
-        rep = sweep_energy(net, x, res, profile)
+        rep = sweep_energy(net, res, profile)
     except ProfileError as exc:
         raise click.ClickException(str(exc)) from exc
     _emit(rep.to_dict(), as_json, rep.format_table())

@@ -42,13 +42,15 @@ def quantize_for_dataset(net: FFNetwork, ds: Dataset,
 
 def spike_agreement(a: List[np.ndarray], b: List[np.ndarray]) -> float:
     """Fraction of equal spike bits over all (sample, layer, step, neuron) entries."""
+    if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
+        raise ValueError(f"spike records differ in layers or shapes: "
+                         f"{[x.shape for x in a]} vs {[y.shape for y in b]}")
     equal = sum(int(np.count_nonzero(x == y)) for x, y in zip(a, b))
     total = sum(x.size for x in a)
     return equal / total if total else 1.0
 
 
-def sweep_energy(net: FFNetwork, x: np.ndarray, sweep: SweepResult,
-                 profile: str) -> EnergyReport:
+def sweep_energy(net: FFNetwork, sweep: SweepResult, profile: str) -> EnergyReport:
     """Energy per inference of the label sweep, from spike counts measured in ``sweep``.
 
     Input spikes into layer 0 are the encoded input spikes; into layer ``k`` the spikes of
@@ -57,13 +59,9 @@ def sweep_energy(net: FFNetwork, x: np.ndarray, sweep: SweepResult,
     """
     if sweep.spikes is None:
         raise ValueError("energy needs the sweep's spikes (label_sweep(..., keep_spikes=True))")
-    from .encoding import sweep_inputs
-    from .run.inference import TEST_SEED_OFFSET
     T = net.encoding.time_steps
-    inp = sweep_inputs(x, net.label_embedding, net.encoding, seed_offset=TEST_SEED_OFFSET,
-                       sample_ids=np.arange(x.shape[0]))
-    runs = inp.shape[1] * inp.shape[2]
-    in_counts = [float(inp.sum(dtype=np.int64)) / runs]
+    runs = sweep.spikes[0].shape[1] * sweep.spikes[0].shape[2]
+    in_counts = [sweep.input_spikes_per_run]
     out_counts = [float(s.sum(dtype=np.int64)) / runs for s in sweep.spikes]
     in_counts += out_counts[:-1]
     acts = [SpikingLayerActivity(name=f"lif{k + 1}", n_in=l.n_in, n_out=l.n_out, time_steps=T,
@@ -182,7 +180,7 @@ def run_demo(ds: Dataset, cfg: Optional[DemoConfig] = None, progress: bool = Tru
     timings["lava"] = time.perf_counter() - t
 
     log("[5/5] energy from the Lava run's spike counts")
-    energy = sweep_energy(qnet, x_l, r_lava, cfg.profile)
+    energy = sweep_energy(qnet, r_lava, cfg.profile)
     stats = getattr(lava, "last_stats", None)
     return DemoResult(
         dataset=ds.name, n_test=int(ds.x_test.shape[0]),

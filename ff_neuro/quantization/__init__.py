@@ -78,6 +78,8 @@ class QuantReport:
             rows.append(f"{l.layer:>5} {l.scale:>9.3f} {l.vth:>7} {l.v_decay:>5} "
                         f"{f'[{l.weight_min},{l.weight_max}]':>12} {l.bits_used:>4} "
                         f"{100 * l.clipped_fraction:>6.2f} {rf:>10} {rq:>10}  {status}")
+        rows.append("bits: signed bits the integer weights use (sign included; Loihi: 8-bit "
+                    "mantissa + sign); rates: spikes per neuron per step on calibration data")
         return "\n".join(rows)
 
 

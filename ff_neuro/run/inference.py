@@ -30,6 +30,8 @@ class SweepResult:
     goodness: np.ndarray
     predictions: np.ndarray
     spikes: Optional[List[np.ndarray]] = None
+    #: mean number of input spikes per run (one sample, one candidate label), as fed
+    input_spikes_per_run: float = 0.0
 
     def accuracy(self, labels: np.ndarray) -> float:
         return float(np.mean(self.predictions == np.asarray(labels)))
@@ -52,6 +54,7 @@ def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes:
     T = net.encoding.time_steps
     C = net.n_classes
     goods, kept = [], []
+    n_input_spikes = 0
     for start in range(0, x.shape[0], chunk):
         xs = x[start:start + chunk]
         ids = np.arange(start, start + xs.shape[0]) if sample_ids is None else sample_ids[start:start + chunk]
@@ -59,6 +62,7 @@ def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes:
                            sample_ids=ids)
         n = xs.shape[0]
         flat = np.ascontiguousarray(inp.reshape(T, n * C, inp.shape[-1]))
+        n_input_spikes += int(flat.sum(dtype=np.int64))
         res: LayerSpikes = backend.run(net, flat)
         g = goodness(res.counts(), T).reshape(len(net.layers), n, C)
         goods.append(g)
@@ -69,4 +73,5 @@ def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes:
     if keep_spikes:
         spikes = [np.concatenate([k[i] for k in kept], axis=1) for i in range(len(net.layers))]
     return SweepResult(goodness=g, predictions=predict_from_goodness(g, net.goodness_from_layer),
-                       spikes=spikes)
+                       spikes=spikes,
+                       input_spikes_per_run=n_input_spikes / max(1, x.shape[0] * C))

@@ -19,7 +19,7 @@ from typing import Callable, List, Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..config import FFTrainConfig
 from ..data import Dataset
