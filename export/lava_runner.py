@@ -150,11 +150,16 @@ def _tail(path: Path, n_chars: int = 4000) -> str:
     return text[-n_chars:]
 
 
-def run_netx_windows(netx_path: str, windows: np.ndarray, layer_sizes: Sequence[int], *,
+def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes: Sequence[int], *,
+                     float_net: Optional[str] = None,
                      mode: str = "fixed_pt", timeout_s: float = 600.0,
                      inject_failure_at: Optional[int] = None,
                      stop_grace_s: float = 10.0, keep_dir: bool = False) -> Tuple[List[np.ndarray], LavaRunStats]:
     """Run a NetX file on ``windows`` (N, T, n_in) binary spikes, one window per sample.
+
+    ``mode="fixed_pt"`` runs the NetX file (lava-dl's ``netx.hdf5.Network``);
+    ``mode="floating_pt"`` runs the float model saved by :func:`save_float_spec` (``float_net``)
+    as Lava ``Dense`` + ``LIFReset`` processes.
 
     Returns per-layer spikes ``(N, T, n_k)`` uint8 (state reset at every window) and timings.
     Raises :class:`LavaTimeoutError` / :class:`LavaRunError` instead of hanging.
@@ -177,7 +182,9 @@ def run_netx_windows(netx_path: str, windows: np.ndarray, layer_sizes: Sequence[
             p = work / f"layer{k}.npy"
             np.lib.format.open_memmap(p, mode="w+", dtype=np.uint8, shape=(n_steps, n)).flush()
             recs.append(str(p))
-        request = {"netx": str(netx_path), "input": str(work / "input.npy"), "n_inputs": n_in,
+        request = {"netx": None if netx_path is None else str(netx_path),
+                   "float_net": None if float_net is None else str(float_net),
+                   "input": str(work / "input.npy"), "n_inputs": n_in,
                    "recorders": recs, "n_steps": n_steps, "reset_interval": T, "mode": mode,
                    "result": str(work / "result.json"), "loglevel": "INFO",
                    "inject_failure_at": inject_failure_at}
@@ -228,29 +235,65 @@ def run_netx_windows(netx_path: str, windows: np.ndarray, layer_sizes: Sequence[
             shutil.rmtree(work, ignore_errors=True)
 
 
-class LavaBackend(Backend):
-    """Lava CPU simulator (``Loihi2SimCfg``) running the NetX export of ``net.quantized``.
+def loihi2_hardware_available() -> Tuple[bool, str]:
+    """Whether Lava can target a Loihi 2 board here (``Loihi2HwCfg`` needs Intel's lava-loihi
+    extension, distributed to INRC members, and a board)."""
+    import importlib.util
+    for mod in ("lava_loihi", "lava.magma.compiler.subcompilers.nc.ncproc_compiler"):
+        try:
+            if importlib.util.find_spec(mod) is not None:
+                return True, "lava-loihi found"
+        except ModuleNotFoundError:
+            pass
+    return False, ("backend loihi2-hw runs on Loihi2HwCfg, which needs Intel's lava-loihi "
+                   "extension (available to INRC members) and a Loihi 2 system; lava-loihi is not "
+                   "installed here. Use --backend lava-fixed: Lava's bit-accurate CPU models of "
+                   "the same chip arithmetic.")
 
-    One compile per :meth:`run` call, however many samples it holds.
+
+def save_float_spec(net: FFNetwork, path) -> Path:
+    """The float layers as plain arrays for the ``floating_pt`` worker (``.npz``)."""
+    arrays = {"n_layers": np.int64(len(net.layers))}
+    for k, l in enumerate(net.layers):
+        arrays[f"weight_{k}"] = l.weight.astype(np.float64)
+        arrays[f"bias_{k}"] = (np.zeros(l.n_out) if l.bias is None else l.bias).astype(np.float64)
+        arrays[f"threshold_{k}"] = np.float64(l.threshold)
+        arrays[f"v_decay_{k}"] = np.float64(l.v_decay)
+    np.savez(path, **arrays)
+    return Path(path)
+
+
+class LavaBackend(Backend):
+    """Lava CPU simulator (``Loihi2SimCfg``).
+
+    ``fixed_pt``: the NetX export of ``net.quantized`` (bit-accurate Loihi models);
+    ``floating_pt``: the float layers as Lava ``Dense`` + ``LIFReset``. One compile per
+    :meth:`run` call, however many samples it holds.
     """
 
-    name = "lava-fixed"
-
     def __init__(self, mode: str = "fixed_pt", timeout_s: float = 600.0):
+        if mode not in ("fixed_pt", "floating_pt"):
+            raise ValueError(f"unknown Lava mode {mode!r} (fixed_pt|floating_pt)")
         self.mode = mode
+        self.name = "lava-fixed" if mode == "fixed_pt" else "lava-float"
         self.timeout_s = timeout_s
         self.last_stats: Optional[LavaRunStats] = None
 
     def run(self, net: FFNetwork, spikes: np.ndarray) -> LayerSpikes:
         spikes = self.check_input(net, spikes)
-        if net.quantized is None:
-            raise ValueError("Lava runs quantized models: quantize the network first")
         work = Path(tempfile.mkdtemp(prefix="ff-neuro-netx-"))
         try:
-            netx_path = write_netx(net, work / "net.h5")
+            if self.mode == "fixed_pt":
+                if net.quantized is None:
+                    raise ValueError("Lava fixed_pt runs quantized models: quantize first")
+                netx_path, float_net = str(write_netx(net, work / "net.h5")), None
+                sizes = [q.n_out for q in net.quantized]
+            else:
+                netx_path, float_net = None, str(save_float_spec(net, work / "net.npz"))
+                sizes = [l.n_out for l in net.layers]
             out, stats = run_netx_windows(
-                str(netx_path), np.transpose(spikes, (1, 0, 2)),
-                [q.n_out for q in net.quantized], mode=self.mode, timeout_s=self.timeout_s)
+                netx_path, np.transpose(spikes, (1, 0, 2)), sizes, float_net=float_net,
+                mode=self.mode, timeout_s=self.timeout_s)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         self.last_stats = stats

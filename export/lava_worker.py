@@ -32,6 +32,36 @@ def _process_model_tracebacks(net) -> list:
     return out
 
 
+def _float_network(spec_path: str, reset_interval: int):
+    """The float model as Lava ``Dense`` + ``LIFReset`` processes (``floating_pt`` models).
+
+    Same topology and reset staggering as NetX builds (layer ``k`` resets when
+    ``time_step % T == (k + 2) % T``), so windows line up with the fixed_pt runs.
+    Returns ``(first process to run, input port, per-layer spike out ports)``.
+    """
+    import numpy as np
+    from lava.proc.dense.process import Dense
+    from lava.proc.lif.process import LIFReset
+
+    spec = np.load(spec_path)
+    n_layers = int(spec["n_layers"])
+    inp, outs, first, prev = None, [], None, None
+    for k in range(n_layers):
+        w = spec[f"weight_{k}"].astype(np.float64)
+        dense = Dense(weights=w)
+        lif = LIFReset(shape=(w.shape[0],), du=1.0, dv=float(spec[f"v_decay_{k}"]),
+                       vth=float(spec[f"threshold_{k}"]), bias_mant=spec[f"bias_{k}"],
+                       bias_exp=0, reset_interval=reset_interval, reset_offset=k + 2)
+        dense.a_out.connect(lif.a_in)
+        if prev is None:
+            inp, first = dense.s_in, dense
+        else:
+            prev.s_out.connect(dense.s_in)
+        outs.append(lif.s_out)
+        prev = lif
+    return first, inp, outs
+
+
 def main(request_path: str) -> int:
     # On SIGUSR1 every process of the run (Lava's children are forked from this one and inherit
     # the handler) prints its Python stack: the parent sends it before killing a hung run, so
@@ -50,27 +80,32 @@ def main(request_path: str) -> int:
         os.replace(tmp, req["result"])
 
     try:
-        from lava.lib.dl import netx
+        from lava.lib.dl import netx  # noqa: F401 (imported first: sets the fork start method)
         from lava.magma.core.run_conditions import RunSteps
         from lava.magma.core.run_configs import Loihi2SimCfg
 
         from ff_neuro.export.lava_procs.process import (FailingProcess, SpikeFileRecorder,
                                                         SpikeFileSource)
         result["import_s"] = time.perf_counter() - t0
-        if req["mode"] != "fixed_pt":
-            raise ValueError(f"mode {req['mode']!r} is not supported yet (fixed_pt)")
         t1 = time.perf_counter()
-        net = netx.hdf5.Network(net_config=req["netx"], reset_interval=req["reset_interval"],
-                                reset_offset=1)
+        if req["mode"] == "fixed_pt":
+            # The NetX file as lava-dl loads it: Dense + LIFReset in Loihi fixed point.
+            net = netx.hdf5.Network(net_config=req["netx"],
+                                    reset_interval=req["reset_interval"], reset_offset=1)
+            inp, layer_outs = net.inp, [layer.out for layer in net.layers]
+        elif req["mode"] == "floating_pt":
+            net, inp, layer_outs = _float_network(req["float_net"], req["reset_interval"])
+        else:
+            raise ValueError(f"unknown mode {req['mode']!r} (fixed_pt|floating_pt)")
         src = SpikeFileSource(path=req["input"], shape=(req["n_inputs"],))
-        src.s_out.connect(net.inp)
-        for layer, rec_path in zip(net.layers, req["recorders"]):
-            rec = SpikeFileRecorder(path=rec_path, shape=layer.out.shape)
-            layer.out.connect(rec.a_in)
+        src.s_out.connect(inp)
+        for out, rec_path in zip(layer_outs, req["recorders"]):
+            rec = SpikeFileRecorder(path=rec_path, shape=out.shape)
+            out.connect(rec.a_in)
         if req.get("inject_failure_at"):
-            fail = FailingProcess(shape=net.layers[0].out.shape,
+            fail = FailingProcess(shape=layer_outs[0].shape,
                                   fail_at=int(req["inject_failure_at"]))
-            net.layers[0].out.connect(fail.a_in)
+            layer_outs[0].connect(fail.a_in)
         result["build_s"] = time.perf_counter() - t1
         cfg = Loihi2SimCfg(select_tag=req["mode"],
                            loglevel=getattr(logging, req.get("loglevel", "WARNING")))

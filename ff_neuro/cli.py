@@ -192,7 +192,7 @@ def export(model, fmt, out):
     click.echo(f"wrote {out} ({len(net.quantized)} dense layers, sizes {net.sizes})")
 
 
-BACKENDS = ("torch", "emulator", "lava-fixed")
+BACKENDS = ("torch", "emulator", "lava-fixed", "lava-float", "loihi2-hw")
 
 
 def _backend(name: str, timeout: float):
@@ -202,8 +202,15 @@ def _backend(name: str, timeout: float):
     if name == "emulator":
         from .run.emulator import EmulatorBackend
         return EmulatorBackend()
+    if name == "loihi2-hw":
+        from .export.lava_runner import loihi2_hardware_available
+        ok, why = loihi2_hardware_available()
+        if not ok:
+            raise click.ClickException(why)
+        raise click.ClickException(  # pragma: no cover - needs Intel's lava-loihi and a board
+            "lava-loihi is installed, but ff-neuro's Loihi 2 hardware runner is not written yet")
     from .export.lava_runner import LavaBackend
-    return LavaBackend(timeout_s=timeout)
+    return LavaBackend("fixed_pt" if name == "lava-fixed" else "floating_pt", timeout_s=timeout)
 
 
 @main.command()
@@ -220,7 +227,7 @@ def evaluate(model, backend, dataset, data_dir, samples, timeout, as_json):
     import time
     from .run import label_sweep
     net = _load_model(model)
-    if backend != "torch" and net.quantized is None:
+    if backend in ("emulator", "lava-fixed", "loihi2-hw") and net.quantized is None:
         raise click.ClickException(f"backend {backend} needs a quantized model "
                                    f"(`ff-neuro quantize {model} --out q.h5`)")
     ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
@@ -229,14 +236,55 @@ def evaluate(model, backend, dataset, data_dir, samples, timeout, as_json):
         x, y = x[:samples], y[:samples]
     t = time.perf_counter()
     be = _backend(backend, timeout)
-    chunk = x.shape[0] if backend == "lava-fixed" else 256
+    chunk = x.shape[0] if backend.startswith("lava") else 256
     res = label_sweep(be, net, x, chunk=chunk)
     secs = time.perf_counter() - t
     d = {"backend": backend, "dataset": ds.name, "samples": int(x.shape[0]),
          "accuracy": res.accuracy(y), "seconds": secs,
          "samples_per_s": x.shape[0] / secs if secs else None}
+    stats = getattr(be, "last_stats", None)
+    if stats is not None:
+        d["lava"] = stats.to_dict()
     _emit(d, as_json, f"{backend}: accuracy {d['accuracy']:.4f} on {d['samples']} samples "
                       f"({secs:.1f} s)")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
+@click.option("--data-dir", type=click.Path(), default=None)
+@click.option("--samples", type=int, default=50, show_default=True,
+              help="first N test samples, each run with every candidate label")
+@click.option("--backends", default="float,emulator,lava_fixed_pt,lava_floating_pt",
+              show_default=True, help="comma-separated subset to run")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="PNG of mismatches over layers and time steps [default: next to MODEL]")
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="time limit of each Lava run in seconds")
+@click.option("--json", "as_json", is_flag=True)
+def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_json):
+    """Run the same inputs through torch, the emulator, Lava fixed_pt and Lava floating_pt and
+    report spike mismatches per layer and time step, first divergence, prediction agreement and
+    accuracy of each.
+
+    \b
+    Pairs: float_vs_emulator (quantization error), emulator_vs_lava_fixed_pt (must be exact),
+    float_vs_lava_floating_pt (must be exact), lava_floating_pt_vs_lava_fixed_pt.
+    """
+    from .parity import run_parity
+    net = _load_model(model)
+    ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
+    names = [b.strip() for b in backends.split(",") if b.strip()]
+    x, y = ds.x_test[:samples], ds.y_test[:samples]
+    try:
+        rep = run_parity(net, x, y, names, timeout_s=timeout, log=_log(True))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    plot_path = plot_path or str(Path(model).with_suffix("")) + ".parity.png"
+    rep.plot(plot_path)
+    d = rep.to_dict()
+    d["plot"] = plot_path
+    _emit(d, as_json, rep.format() + f"\n\nplot: {plot_path}")
 
 
 @main.command()

@@ -23,7 +23,7 @@ def run_layer(weight: torch.Tensor, bias, leaky: snn.Leaky, x: torch.Tensor) -> 
 
     The synaptic currents of all ``T`` steps are one matmul; only the membrane recurrence loops.
     """
-    cur = torch.nn.functional.linear(x, weight, bias)
+    cur = torch.nn.functional.linear(x.to(weight.dtype), weight, bias)
     mem = torch.zeros_like(cur[0])
     out = []
     for t in range(cur.shape[0]):
@@ -33,7 +33,11 @@ def run_layer(weight: torch.Tensor, bias, leaky: snn.Leaky, x: torch.Tensor) -> 
 
 
 class TorchBackend(Backend):
-    """Float dynamics of :class:`SpikingDense` layers, computed with snnTorch ``Leaky``."""
+    """Float dynamics of :class:`SpikingDense` layers, computed with snnTorch ``Leaky``.
+
+    Evaluation runs in float64 (training uses float32) so that it agrees spike for spike with
+    Lava's ``floating_pt`` models, which compute in float64.
+    """
 
     name = "torch"
 
@@ -44,11 +48,12 @@ class TorchBackend(Backend):
     def run(self, net: FFNetwork, spikes: np.ndarray) -> LayerSpikes:
         spikes = self.check_input(net, spikes)
         layers: List[SpikingDense] = net.layers
-        params = [(torch.from_numpy(l.weight), None if l.bias is None else torch.from_numpy(l.bias),
+        params = [(torch.from_numpy(l.weight.astype(np.float64)),
+                   None if l.bias is None else torch.from_numpy(l.bias.astype(np.float64)),
                    make_leaky(l.threshold, l.beta)) for l in layers]
         outs: List[List[np.ndarray]] = [[] for _ in layers]
         for start in range(0, spikes.shape[1], self.batch_size):
-            x = torch.from_numpy(spikes[:, start:start + self.batch_size].astype(np.float32))
+            x = torch.from_numpy(spikes[:, start:start + self.batch_size].astype(np.float64))
             for k, (w, b, leaky) in enumerate(params):
                 x = run_layer(w, b, leaky, x)
                 outs[k].append(x.to(torch.uint8).numpy())
