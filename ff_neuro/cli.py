@@ -146,13 +146,18 @@ def train(dataset, data_dir, epochs, hidden, time_steps, loss, alpha, lr, batch_
                             batch_size=batch_size, epochs=epochs, seed=seed)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    from .pipeline import attach_readout
+    from .run.readout import readout_accuracy
     net = FFTrainer(cfg, ds).fit(progress=True)
     acc = label_sweep(TorchBackend(), net, ds.x_test).accuracy(ds.y_test)
+    attach_readout(net, ds)
+    acc_ro = readout_accuracy(TorchBackend(), net, net.readout, ds.x_test, ds.y_test)
     save_model(net, out)
     d = {"model": out, "dataset": ds.name, "test_accuracy_float": acc,
+         "test_accuracy_float_readout": acc_ro,
          "train_seconds": net.training["history"]["seconds"], "epochs": epochs}
-    _emit(d, as_json, f"saved {out}; float test accuracy {acc:.4f} "
-                      f"({d['train_seconds']:.1f} s training)")
+    _emit(d, as_json, f"saved {out}; float test accuracy {acc:.4f} (label sweep), "
+                      f"{acc_ro:.4f} (linear readout) ({d['train_seconds']:.1f} s training)")
 
 
 @main.command()
@@ -180,16 +185,32 @@ def quantize(model, dataset, data_dir, out, as_json):
 
 @main.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["netx"]), default="netx", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["netx", "nir"]), default="netx",
+              show_default=True,
+              help="netx: HDF5 for lava-dl's netx.hdf5.Network (quantized model); nir: the NIR "
+                   "graph (Linear/Affine + LIF/IF nodes, read back with nir.read)")
+@click.option("--quantized/--float", default=None,
+              help="NIR only: export the integer (quantized) or float parameters "
+                   "[default: quantized when the model is]")
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
-def export(model, fmt, out):
-    """Export a quantized MODEL (NetX HDF5 for lava-dl's netx.hdf5.Network)."""
-    from .export.netx import write_netx
+def export(model, fmt, quantized, out):
+    """Export MODEL for deployment: NetX HDF5 (Lava / Loihi) or NIR."""
     net = _load_model(model)
-    if net.quantized is None:
-        raise click.ClickException(f"{model} is not quantized: run `ff-neuro quantize` first")
-    write_netx(net, out)
-    click.echo(f"wrote {out} ({len(net.quantized)} dense layers, sizes {net.sizes})")
+    if fmt == "netx":
+        from .export.netx import write_netx
+        if net.quantized is None:
+            raise click.ClickException(f"{model} is not quantized: run `ff-neuro quantize` first")
+        write_netx(net, out)
+        click.echo(f"wrote {out} (NetX, {len(net.quantized)} dense layers, sizes {net.sizes})")
+    else:
+        from .export.nir_export import write_nir
+        q = (net.quantized is not None) if quantized is None else quantized
+        try:
+            write_nir(net, out, quantized=q)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"wrote {out} (NIR graph, {'integer' if q else 'float'} parameters, "
+                   f"sizes {net.sizes})")
 
 
 BACKENDS = ("torch", "emulator", "lava-fixed", "lava-float", "loihi2-hw")
@@ -219,11 +240,14 @@ def _backend(name: str, timeout: float):
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
 @click.option("--data-dir", type=click.Path(), default=None)
 @click.option("--samples", type=int, default=None, help="first N test samples [default: all]")
+@click.option("--readout", type=click.Choice(["sweep", "linear"]), default="sweep",
+              show_default=True, help="sweep: one run per candidate label, argmax of goodness; "
+              "linear: one run with a neutral label and the model's linear readout")
 @click.option("--timeout", type=float, default=600.0, show_default=True,
               help="time limit of a Lava run in seconds")
 @click.option("--json", "as_json", is_flag=True)
-def evaluate(model, backend, dataset, data_dir, samples, timeout, as_json):
-    """Test accuracy of MODEL by label sweep on one backend."""
+def evaluate(model, backend, dataset, data_dir, samples, readout, timeout, as_json):
+    """Test accuracy of MODEL on one backend (label sweep or linear readout)."""
     import time
     from .run import label_sweep
     net = _load_model(model)
@@ -237,16 +261,24 @@ def evaluate(model, backend, dataset, data_dir, samples, timeout, as_json):
     t = time.perf_counter()
     be = _backend(backend, timeout)
     chunk = x.shape[0] if backend.startswith("lava") else 256
-    res = label_sweep(be, net, x, chunk=chunk)
+    if readout == "sweep":
+        acc = label_sweep(be, net, x, chunk=chunk).accuracy(y)
+    else:
+        from .run.readout import readout_accuracy
+        if net.readout is None:
+            raise click.ClickException(f"{model} has no linear readout (models trained by "
+                                       f"`ff-neuro train` carry one)")
+        acc = readout_accuracy(be, net, net.readout, x, y,
+                               chunk=x.shape[0] if backend.startswith("lava") else 1024)
     secs = time.perf_counter() - t
-    d = {"backend": backend, "dataset": ds.name, "samples": int(x.shape[0]),
-         "accuracy": res.accuracy(y), "seconds": secs,
+    d = {"backend": backend, "dataset": ds.name, "samples": int(x.shape[0]), "readout": readout,
+         "accuracy": acc, "seconds": secs,
          "samples_per_s": x.shape[0] / secs if secs else None}
     stats = getattr(be, "last_stats", None)
     if stats is not None:
         d["lava"] = stats.to_dict()
-    _emit(d, as_json, f"{backend}: accuracy {d['accuracy']:.4f} on {d['samples']} samples "
-                      f"({secs:.1f} s)")
+    _emit(d, as_json, f"{backend} ({readout}): accuracy {d['accuracy']:.4f} on {d['samples']} "
+                      f"samples ({secs:.1f} s)")
 
 
 @main.command()
@@ -295,22 +327,32 @@ def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_j
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
 @click.option("--data-dir", type=click.Path(), default=None)
 @click.option("--samples", type=int, default=100, show_default=True)
+@click.option("--readout", type=click.Choice(["sweep", "linear"]), default="sweep",
+              show_default=True, help="sweep: n_classes runs per inference; linear: one run "
+              "plus the host readout")
 @click.option("--json", "as_json", is_flag=True)
-def energy(model, profile, backend, dataset, data_dir, samples, as_json):
+def energy(model, profile, backend, dataset, data_dir, samples, readout, as_json):
     """Energy per inference (FFGAF Table 2 style) from spike counts measured on a backend."""
-    from .energy import ProfileError
-    from .pipeline import sweep_energy
+    from .energy import ProfileError, load_profile
+    from .pipeline import readout_energy, sweep_energy
     from .run import label_sweep
     net = _load_model(model)
     if net.quantized is None:
         raise click.ClickException("energy is measured on the deployed (quantized) model")
+    try:
+        load_profile(profile)
+    except (ProfileError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
     ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
     x = ds.x_test[:samples]
-    res = label_sweep(_backend(backend, 600.0), net, x, keep_spikes=True, chunk=x.shape[0])
-    try:
+    be = _backend(backend, 600.0)
+    if readout == "sweep":
+        res = label_sweep(be, net, x, keep_spikes=True, chunk=x.shape[0])
         rep = sweep_energy(net, res, profile)
-    except ProfileError as exc:
-        raise click.ClickException(str(exc)) from exc
+    else:
+        if net.readout is None:
+            raise click.ClickException(f"{model} has no linear readout")
+        rep = readout_energy(net, be, x, profile)
     _emit(rep.to_dict(), as_json, rep.format_table())
 
 

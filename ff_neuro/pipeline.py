@@ -50,24 +50,61 @@ def spike_agreement(a: List[np.ndarray], b: List[np.ndarray]) -> float:
     return equal / total if total else 1.0
 
 
-def sweep_energy(net: FFNetwork, sweep: SweepResult, profile: str) -> EnergyReport:
-    """Energy per inference of the label sweep, from spike counts measured in ``sweep``.
+def measured_energy(net: FFNetwork, input_spikes_per_run: float,
+                    layer_spikes_per_run: List[float], profile: str,
+                    runs_per_inference: int, readout: bool = False) -> EnergyReport:
+    """Energy per inference from spike counts measured on a run of the deployed model.
 
-    Input spikes into layer 0 are the encoded input spikes; into layer ``k`` the spikes of
-    layer ``k - 1``; all averaged over samples and candidate labels (per run), and the sweep
-    costs ``n_classes`` runs per inference.
+    Layer 0's input spikes are the encoded input spikes; layer ``k``'s are layer ``k-1``'s
+    output spikes; all per run (one sample, one label). The label sweep costs ``n_classes`` runs
+    per inference; the linear readout one run plus its ``C x H`` MACs on the host (priced with
+    the profile's ANN accounting, one weight fetch and one MAC per weight).
     """
+    T = net.encoding.time_steps
+    in_counts = [float(input_spikes_per_run)] + [float(c) for c in layer_spikes_per_run[:-1]]
+    acts = [SpikingLayerActivity(name=f"lif{k + 1}", n_in=l.n_in, n_out=l.n_out, time_steps=T,
+                                 input_spikes=in_counts[k], output_spikes=layer_spikes_per_run[k])
+            for k, l in enumerate(net.layers)]
+    rep = snn_energy(acts, profile, runs_per_inference=runs_per_inference)
+    if readout:
+        if net.readout is None:
+            raise ValueError("the model has no linear readout")
+        from .energy import ann_mlp_energy
+        h = net.readout.weight.shape[1]
+        host = ann_mlp_energy([h, net.n_classes], profile, names=["readout (host)"]).layers[0]
+        rep.layers.append(host)
+    return rep
+
+
+def sweep_energy(net: FFNetwork, sweep: SweepResult, profile: str) -> EnergyReport:
+    """Energy per inference of the label sweep, from spike counts measured in ``sweep``."""
     if sweep.spikes is None:
         raise ValueError("energy needs the sweep's spikes (label_sweep(..., keep_spikes=True))")
-    T = net.encoding.time_steps
     runs = sweep.spikes[0].shape[1] * sweep.spikes[0].shape[2]
-    in_counts = [sweep.input_spikes_per_run]
     out_counts = [float(s.sum(dtype=np.int64)) / runs for s in sweep.spikes]
-    in_counts += out_counts[:-1]
-    acts = [SpikingLayerActivity(name=f"lif{k + 1}", n_in=l.n_in, n_out=l.n_out, time_steps=T,
-                                 input_spikes=in_counts[k], output_spikes=out_counts[k])
-            for k, l in enumerate(net.layers)]
-    return snn_energy(acts, profile, runs_per_inference=net.n_classes)
+    return measured_energy(net, sweep.input_spikes_per_run, out_counts, profile,
+                           runs_per_inference=net.n_classes)
+
+
+def readout_energy(net: FFNetwork, backend: Backend, x: np.ndarray, profile: str) -> EnergyReport:
+    """Energy per inference with the one-pass linear readout, counts measured on ``backend``."""
+    from .run.inference import TEST_SEED_OFFSET
+    from .run.readout import neutral_inputs
+    inp = neutral_inputs(net, x, TEST_SEED_OFFSET, np.arange(x.shape[0]))
+    res = backend.run(net, inp)
+    n = x.shape[0]
+    return measured_energy(net, float(inp.sum(dtype=np.int64)) / n,
+                           [float(s.sum(dtype=np.int64)) / n for s in res.spikes], profile,
+                           runs_per_inference=1, readout=True)
+
+
+def attach_readout(net: FFNetwork, ds: Dataset, backend: Optional[Backend] = None,
+                   from_layer: Optional[int] = None) -> FFNetwork:
+    """Fit the one-pass linear readout on ``ds``'s training set and store it in ``net``."""
+    from .run.readout import fit_readout
+    net.readout = fit_readout(backend or TorchBackend(), net, ds.x_train, ds.y_train,
+                              from_layer=from_layer)
+    return net
 
 
 @dataclass
@@ -84,6 +121,7 @@ class DemoResult:
     timings: Dict[str, float] = field(default_factory=dict)
     lava_stats: Optional[dict] = None
     files: Dict[str, str] = field(default_factory=dict)
+    readout: Optional[dict] = None
 
     def to_dict(self) -> dict:
         e = self.energy.to_dict()
@@ -98,6 +136,7 @@ class DemoResult:
                        "total_mJ": e["total_mJ"], "runs_per_inference": e["runs_per_inference"],
                        "layers": e["layers"],
                        "measured_on": "lava_fixed_pt"},
+            "readout": self.readout,
             "quantization": self.quant_report.to_dict(),
             "timings_s": self.timings,
             "lava": self.lava_stats,
@@ -124,6 +163,18 @@ class DemoResult:
         if self.lava_stats:
             lines.append(f"Lava: {self.lava_stats['n_steps']} steps in one compile, "
                          f"{self.lava_stats['ms_per_step']:.2f} ms/step")
+        if self.readout:
+            r = self.readout
+            lines += ["", "inference mode          runs/inference   float  emulator  Lava fixed_pt"
+                          "   energy (mJ)",
+                      f"label sweep             {self.energy.runs_per_inference:>14}  "
+                      f"{a['float']:.4f}    {a['emulator']:.4f}         {a['lava_fixed_pt']:.4f}"
+                      f"   {self.energy.total_mJ:.4g}",
+                      f"linear readout          {1:>14}  {r['accuracy']['float']:.4f}    "
+                      f"{r['accuracy']['emulator']:.4f}         "
+                      f"{r['accuracy']['lava_fixed_pt']:.4f}   {r['energy']['total_mJ']:.4g}",
+                      "(Lava columns on the Lava samples; readout: softmax regression on hidden "
+                      "spike rates with a neutral label, one run)"]
         lines += ["", "quantization:", self.quant_report.format_table(), "",
                   f"energy per inference ({self.energy.profile}; label sweep = "
                   f"{self.energy.runs_per_inference} runs; spike counts from the Lava run):",
@@ -150,6 +201,9 @@ def run_demo(ds: Dataset, cfg: Optional[DemoConfig] = None, progress: bool = Tru
     log(f"[1/5] training a spiking FF network {list(cfg.train.hidden)} on {ds.name} "
         f"({ds.x_train.shape[0]} samples, {cfg.train.epochs} epochs)")
     net = FFTrainer(cfg.train, ds).fit(progress=progress)
+
+    log("      fitting the one-pass linear readout on hidden spike rates")
+    attach_readout(net, ds)
     timings["train"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -177,11 +231,21 @@ def run_demo(ds: Dataset, cfg: Optional[DemoConfig] = None, progress: bool = Tru
     x_l, y_l = ds.x_test[:n_lava], ds.y_test[:n_lava]
     r_lava = label_sweep(lava, qnet, x_l, keep_spikes=True, chunk=n_lava)
     r_emu_l = label_sweep(EmulatorBackend(), qnet, x_l, keep_spikes=True, chunk=n_lava)
+    stats = getattr(lava, "last_stats", None)
+    log(f"      and the linear readout: {n_lava} samples, one run each")
+    from .run.readout import readout_accuracy
+    ro_acc = {"float": readout_accuracy(TorchBackend(), qnet, qnet.readout, ds.x_test, ds.y_test),
+              "emulator": readout_accuracy(EmulatorBackend(), qnet, qnet.readout, ds.x_test,
+                                           ds.y_test),
+              "lava_fixed_pt": readout_accuracy(lava, qnet, qnet.readout, x_l, y_l,
+                                                chunk=n_lava)}
     timings["lava"] = time.perf_counter() - t
 
-    log("[5/5] energy from the Lava run's spike counts")
+    log("[5/5] energy from the Lava runs' spike counts")
     energy = sweep_energy(qnet, r_lava, cfg.profile)
-    stats = getattr(lava, "last_stats", None)
+    ro_energy = readout_energy(qnet, lava, x_l, cfg.profile)
+    readout = {"accuracy": ro_acc, "runs_per_inference": 1,
+               "energy": {k: v for k, v in ro_energy.to_dict().items() if k != "layers"}}
     return DemoResult(
         dataset=ds.name, n_test=int(ds.x_test.shape[0]),
         accuracy={"float": r_float.accuracy(ds.y_test), "emulator": r_emu.accuracy(ds.y_test),
@@ -190,5 +254,5 @@ def run_demo(ds: Dataset, cfg: Optional[DemoConfig] = None, progress: bool = Tru
         lava_samples=n_lava,
         lava_emulator_spike_agreement=spike_agreement(r_emu_l.spikes, r_lava.spikes),
         energy=energy, quant_report=qrep, timings=timings,
-        lava_stats=None if stats is None else stats.to_dict(),
+        lava_stats=None if stats is None else stats.to_dict(), readout=readout,
         files={"model": str(model_path), "netx": str(netx_path)})

@@ -1,7 +1,9 @@
-"""Analytical inference-energy estimates in the style of FFGAF-SNN Table 2.
+"""Analytical inference-energy estimates: FFGAF-SNN Table 2, Lemaire et al. 2022, per-event chips.
 
 Energies are computed in picojoules (pJ) per layer and reported in millijoules
-(1 mJ = 1e9 pJ). Two accountings are provided:
+(1 mJ = 1e9 pJ). ``snn_energy`` and ``ann_mlp_energy`` dispatch on the profile's ``model``:
+``ffgaf`` (below), ``lemaire`` (``lemaire_snn_energy`` / ``lemaire_ann_energy``) and
+``per-event`` (``per_event_snn_energy``). The ``ffgaf`` accounting:
 
 ANN fully connected layer (``ann_mlp_energy``; FFGAF's MLP rows)::
 
@@ -38,10 +40,16 @@ __all__ = [
     "LayerCost",
     "EnergyReport",
     "SpikingLayerActivity",
+    "Conv2dSpec",
     "fc_parameter_count",
     "mlp_parameter_count",
+    "conv_parameter_count",
     "ann_mlp_energy",
     "snn_energy",
+    "lemaire_ann_energy",
+    "lemaire_ann_conv_energy",
+    "lemaire_snn_energy",
+    "per_event_snn_energy",
 ]
 
 #: picojoules per millijoule
@@ -87,10 +95,12 @@ def mlp_parameter_count(layer_sizes: Sequence[int], bias: bool = False) -> int:
 class LayerCost:
     """Operation counts and energies of one layer for one inference.
 
-    ``memory_pJ = weight_fetches * weight_fetch_pJ``;
-    ``compute_pJ = macs * mac_pJ + accs * acc_pJ + neuron_updates * neuron_update_pJ``;
-    ``total_pJ = memory_pJ + compute_pJ``. Counts are per inference (already multiplied by
-    the report's ``runs_per_inference``) and may be fractional (means over samples).
+    ``ffgaf`` profiles: ``memory_pJ = weight_fetches * weight_fetch_pJ``;
+    ``compute_pJ = macs * mac_pJ + accs * acc_pJ + neuron_updates * neuron_update_pJ``.
+    ``lemaire`` and ``per-event`` profiles price more kinds of access (see their functions);
+    ``breakdown`` then itemises the counts and pJ behind ``memory_pJ`` and ``compute_pJ``.
+    Always ``total_pJ = memory_pJ + compute_pJ``. Counts are per inference (already multiplied
+    by the report's ``runs_per_inference``) and may be fractional (means over samples).
     ``synaptic_events`` is 0 for ANN layers.
     """
 
@@ -104,6 +114,7 @@ class LayerCost:
     memory_pJ: float
     compute_pJ: float
     synaptic_events: float = 0.0
+    breakdown: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         owner = f"LayerCost {self.name!r}"
@@ -121,6 +132,9 @@ class LayerCost:
             "synaptic_events",
         ):
             _check_count(owner, fname, getattr(self, fname))
+        self.breakdown = dict(self.breakdown)
+        for key, value in self.breakdown.items():
+            _check_count(owner, f"breakdown[{key!r}]", value)
 
     @property
     def total_pJ(self) -> float:
@@ -161,11 +175,14 @@ class EnergyReport:
     profile: str
     layers: list[LayerCost] = field(default_factory=list)
     runs_per_inference: int = 1
+    model: str = "ffgaf"
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _check_count("EnergyReport", "runs_per_inference", self.runs_per_inference,
                      integer=True, positive=True)
         self.runs_per_inference = int(self.runs_per_inference)
+        self.notes = [str(n) for n in self.notes]
         self.layers = list(self.layers)
         for layer in self.layers:
             if not isinstance(layer, LayerCost):
@@ -211,6 +228,8 @@ class EnergyReport:
             "compute_pJ": self.compute_pJ,
             "total_pJ": self.total_pJ,
             "runs_per_inference": self.runs_per_inference,
+            "model": self.model,
+            "notes": list(self.notes),
             "layers": [layer.to_dict() for layer in self.layers],
         }
 
@@ -251,6 +270,7 @@ class EnergyReport:
         out += [line(header), rule]
         out += [line(c) for c in cells[1:-1]]
         out += [rule, line(cells[-1])]
+        out += [f"Note: {n}" for n in self.notes]
         return "\n".join(out)
 
     def __str__(self) -> str:
@@ -314,8 +334,18 @@ def ann_mlp_energy(
 
     times ``runs_per_inference``. With the ``ffgaf-table2`` profile, ``[3072, 3072, 3072]``
     (FF*) gives 18,874,368 parameters and 0.157 / 0.059 / 0.216 mJ.
+
+    A ``lemaire`` profile is handed to :func:`lemaire_ann_energy`; ``per-event`` profiles
+    (neuromorphic chips) price spikes, not dense MACs, and raise ``ValueError``.
     """
     prof = _resolve(profile)
+    if prof.model == "lemaire":
+        return lemaire_ann_energy(layer_sizes, prof, runs_per_inference, names)
+    if prof.model != "ffgaf":
+        raise ValueError(
+            f"ann_mlp_energy: profile {prof.name!r} is a {prof.model!r} profile (a spiking chip); "
+            "ANN energy needs an 'ffgaf' or 'lemaire' profile"
+        )
     sizes = list(layer_sizes)
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least 2 entries (input, output), got {sizes}")
@@ -361,8 +391,15 @@ def snn_energy(
         E_memory        = synaptic_events * weight_fetch_pJ
         E_compute       = synaptic_events * acc_per_synaptic_event * acc_pJ
                           + R * n_out * time_steps * neuron_update_pJ
+
+    That is the ``ffgaf`` model; a ``lemaire`` profile is handed to :func:`lemaire_snn_energy`
+    and a ``per-event`` profile to :func:`per_event_snn_energy`.
     """
     prof = _resolve(profile)
+    if prof.model == "lemaire":
+        return lemaire_snn_energy(layers, prof, runs_per_inference)
+    if prof.model == "per-event":
+        return per_event_snn_energy(layers, prof, runs_per_inference)
     report = EnergyReport(profile=prof.name, runs_per_inference=runs_per_inference)
     runs = report.runs_per_inference
     for act in layers:
@@ -385,4 +422,386 @@ def snn_energy(
                 synaptic_events=events,
             )
         )
+    return report
+
+
+# -- convolution geometry ---------------------------------------------------------------------------
+def conv_parameter_count(in_channels: int, out_channels: int, kernel_size: int,
+                         bias: bool = True) -> int:
+    """Parameters of a square 2-D convolution: ``k * k * C_in * C_out`` (+ ``C_out`` biases)."""
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                        ("kernel_size", kernel_size)):
+        _check_count("conv_parameter_count", name, value, integer=True, positive=True)
+    k = int(kernel_size)
+    return k * k * int(in_channels) * int(out_channels) + (int(out_channels) if bias else 0)
+
+
+@dataclass
+class Conv2dSpec:
+    """A square 2-D convolution on a ``C_in x H x W`` input (geometry only, no weights).
+
+    ``H_out = floor((H + 2 * padding - kernel_size) / stride) + 1`` (same for ``W``).
+    """
+
+    name: str
+    in_channels: int
+    out_channels: int
+    kernel_size: int
+    input_hw: tuple[int, int]
+    stride: int = 1
+    padding: int = 0
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        owner = f"Conv2dSpec {self.name!r}"
+        for fname in ("in_channels", "out_channels", "kernel_size", "stride"):
+            _check_count(owner, fname, getattr(self, fname), integer=True, positive=True)
+            setattr(self, fname, int(getattr(self, fname)))
+        _check_count(owner, "padding", self.padding, integer=True)
+        self.padding = int(self.padding)
+        hw = tuple(self.input_hw)
+        if len(hw) != 2:
+            raise ValueError(f"{owner}: input_hw must be (H, W), got {self.input_hw!r}")
+        for v in hw:
+            _check_count(owner, "input_hw", v, integer=True, positive=True)
+        self.input_hw = (int(hw[0]), int(hw[1]))
+        if any(h + 2 * self.padding < self.kernel_size for h in self.input_hw):
+            raise ValueError(f"{owner}: kernel {self.kernel_size} larger than padded input {self.input_hw}")
+
+    @property
+    def output_hw(self) -> tuple[int, int]:
+        k, s, p = self.kernel_size, self.stride, self.padding
+        return tuple((h + 2 * p - k) // s + 1 for h in self.input_hw)  # type: ignore[return-value]
+
+    @property
+    def parameters(self) -> int:
+        return conv_parameter_count(self.in_channels, self.out_channels, self.kernel_size, self.bias)
+
+    @property
+    def weights(self) -> int:
+        return self.kernel_size ** 2 * self.in_channels * self.out_channels
+
+    @property
+    def inputs(self) -> int:
+        return self.in_channels * self.input_hw[0] * self.input_hw[1]
+
+    @property
+    def outputs(self) -> int:
+        return self.out_channels * self.output_hw[0] * self.output_hw[1]
+
+    @property
+    def macs(self) -> int:
+        """``C_out * H_out * W_out * C_in * k * k``: one MAC per weight per output position."""
+        return self.outputs * self.in_channels * self.kernel_size ** 2
+
+
+# -- Lemaire et al. 2022 ------------------------------------------------------------------------------
+def _lemaire_profile(profile: ProfileLike, owner: str) -> HardwareProfile:
+    prof = _resolve(profile)
+    if prof.model != "lemaire":
+        raise ValueError(
+            f"{owner}: profile {prof.name!r} is a {prof.model!r} profile; it needs a 'lemaire' "
+            "profile (e.g. 'lemaire2022-45nm')"
+        )
+    return prof
+
+
+def _lemaire_names(names: Sequence[str] | None, n_layers: int, prefix: str) -> list[str]:
+    if names is None:
+        return [f"{prefix}{i + 1}" for i in range(n_layers)]
+    names = list(names)
+    if len(names) != n_layers:
+        raise ValueError(f"got {len(names)} names for {n_layers} layers")
+    return names
+
+
+def _lemaire_ann_layer(name: str, prof: HardwareProfile, runs: int, *, parameters: int,
+                       macs: int, bias_accs: int, weight_reads: int, weight_words: int,
+                       input_reads: int, input_words: int, output_writes: int,
+                       output_words: int) -> LayerCost:
+    wb = prof.format_bits("word_bits")
+    e_w = prof.sram_access_pJ(weight_words * wb)
+    e_in = prof.sram_access_pJ(input_words * wb)
+    e_out = prof.sram_access_pJ(output_words * wb)
+    macs_r, accs_r = macs * runs, bias_accs * runs
+    w_r, in_r, out_w = weight_reads * runs, input_reads * runs, output_writes * runs
+    weights_pJ = w_r * e_w
+    io_pJ = in_r * e_in + out_w * e_out
+    ops_pJ = macs_r * prof.mac_pJ + accs_r * prof.acc_pJ
+    return LayerCost(
+        name=name,
+        kind="ann",
+        parameters=parameters,
+        weight_fetches=w_r,
+        macs=macs_r,
+        accs=accs_r,
+        neuron_updates=0,
+        memory_pJ=weights_pJ + io_pJ,
+        compute_pJ=ops_pJ,
+        breakdown={
+            "weight_reads": w_r,
+            "input_reads": in_r,
+            "output_writes": out_w,
+            "weight_read_pJ_each": e_w,
+            "input_read_pJ_each": e_in,
+            "output_write_pJ_each": e_out,
+            "mem_weights_pJ": weights_pJ,
+            "mem_io_pJ": io_pJ,
+            "ops_pJ": ops_pJ,
+        },
+    )
+
+
+_LEMAIRE_ANN_NOTE = (
+    "Lemaire et al. 2022 (ANN): memory = weight, input and output accesses, each priced at "
+    "E(bits) = slope * (size of that memory in bits) + offset; compute = MACs and bias ACCs."
+)
+
+
+def lemaire_ann_energy(
+    layer_sizes: Sequence[int],
+    profile: ProfileLike = "lemaire2022-45nm",
+    runs_per_inference: int = 1,
+    names: Sequence[str] | None = None,
+) -> EnergyReport:
+    """Lemaire et al. 2022 energy of a fully connected ANN, ``layer_sizes = [n_0, ..., n_L]``.
+
+    Per layer (``Nin -> Nout``), with ``E(b) = sram_access_pJ_per_bit * b + sram_access_pJ_offset``
+    and ``w = formats.word_bits``::
+
+        MACs          = Nin * Nout                 -> compute, mac_pJ each (3.2 = mul + add)
+        bias ACCs     = Nout                       -> compute, acc_pJ each
+        weight reads  = Nin * Nout  at E(Nin * Nout * w)   -> memory
+        input reads   = Nin         at E(Nin * w)          -> memory
+        output writes = Nout        at E(Nout * w)         -> memory
+
+    all times ``runs_per_inference``; parameters are ``Nin * Nout`` (weights, as FFGAF counts).
+    These are the formulas of docs/energy.md. The authors' reference implementation
+    (qualia-plugin-snn) also charges ``Nin * Nout`` addressing ACCs and, for layers with a bias,
+    ``Nout`` bias reads; they are not included here.
+    """
+    prof = _lemaire_profile(profile, "lemaire_ann_energy")
+    sizes = list(layer_sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"layer_sizes needs at least 2 entries (input, output), got {sizes}")
+    names = _lemaire_names(names, len(sizes) - 1, "fc")
+    report = EnergyReport(profile=prof.name, runs_per_inference=runs_per_inference,
+                          model="lemaire", notes=[_LEMAIRE_ANN_NOTE])
+    runs = report.runs_per_inference
+    for name, n_in, n_out in zip(names, sizes[:-1], sizes[1:]):
+        params = fc_parameter_count(n_in, n_out)
+        n_in, n_out = int(n_in), int(n_out)
+        report.layers.append(_lemaire_ann_layer(
+            name, prof, runs, parameters=params, macs=params, bias_accs=n_out,
+            weight_reads=params, weight_words=params, input_reads=n_in, input_words=n_in,
+            output_writes=n_out, output_words=n_out))
+    return report
+
+
+def lemaire_ann_conv_energy(
+    layers: Sequence[Conv2dSpec],
+    profile: ProfileLike = "lemaire2022-45nm",
+    runs_per_inference: int = 1,
+) -> EnergyReport:
+    """Lemaire et al. 2022 energy of ANN convolutions (no data reuse: one read per MAC).
+
+    Per layer, with ``M = C_out * H_out * W_out * C_in * k * k`` MACs::
+
+        MACs          = M                          -> compute, mac_pJ each
+        bias ACCs     = C_out * H_out * W_out      -> compute, acc_pJ each
+        weight reads  = M   at E(k * k * C_in * C_out * w)   -> memory
+        input reads   = M   at E(C_in * H_in * W_in * w)     -> memory
+        output writes = C_out * H_out * W_out  at E(C_out * H_out * W_out * w)   -> memory
+
+    Parameters count weights and biases (``Conv2dSpec.parameters``).
+    """
+    prof = _lemaire_profile(profile, "lemaire_ann_conv_energy")
+    report = EnergyReport(profile=prof.name, runs_per_inference=runs_per_inference,
+                          model="lemaire", notes=[_LEMAIRE_ANN_NOTE + " Convolutions: no reuse, "
+                                                  "one weight and one input read per MAC."])
+    runs = report.runs_per_inference
+    for spec in layers:
+        if not isinstance(spec, Conv2dSpec):
+            raise TypeError(f"lemaire_ann_conv_energy: layers must be Conv2dSpec, got {type(spec).__name__}")
+        report.layers.append(_lemaire_ann_layer(
+            spec.name, prof, runs, parameters=spec.parameters, macs=spec.macs,
+            bias_accs=spec.outputs if spec.bias else 0, weight_reads=spec.macs,
+            weight_words=spec.weights, input_reads=spec.macs, input_words=spec.inputs,
+            output_writes=spec.outputs, output_words=spec.outputs))
+    return report
+
+
+def lemaire_snn_energy(
+    layers: Sequence[SpikingLayerActivity],
+    profile: ProfileLike = "lemaire2022-45nm",
+    runs_per_inference: int = 1,
+    *,
+    leak: bool = True,
+    bias: bool = True,
+    spike_fifo_words: int | None = None,
+) -> EnergyReport:
+    """Lemaire et al. 2022 energy of fully connected spiking layers from measured spike counts.
+
+    Per layer, with ``theta_in = input_spikes`` and ``theta_out = output_spikes`` (over all ``T``
+    steps of one run), ``E(b) = sram_access_pJ_per_bit * b + sram_access_pJ_offset`` and
+    ``w = formats.word_bits``::
+
+        compute:
+          ACCs            = theta_in * Nout + T * Nout + theta_out   (synaptic, bias, reset)
+          leak MACs       = T * Nout                       (LIF; 0 when ``leak=False``)
+          addressing ACCs = theta_in * Nout
+        memory:
+          weight reads    = theta_in * Nout       at E(Nin * Nout * w)
+          bias reads      = T * Nout              at E(Nout * w)     (0 when ``bias=False``)
+          potential reads = potential writes = theta_in * Nout + T * Nout   at E(Nout * w)
+          spike reads     = theta_in              at E(S_in * w)
+          spike writes    = theta_out             at E(S_out * w)
+
+    ``S_in = Nin`` and ``S_out = Nout`` (the layer's input/output buffers) unless
+    ``spike_fifo_words`` gives a FIFO size, as the reference implementation's ``fifo_size``.
+    All counts times ``runs_per_inference``. These are docs/energy.md's formulas, i.e. the
+    reference implementation's, which corrects the paper's FC equation (Nin times too many).
+    ``LayerCost.accs`` holds ACCs + addressing ACCs, ``macs`` the leak MACs,
+    ``weight_fetches`` the weight reads, ``synaptic_events`` ``theta_in * Nout`` and
+    ``neuron_updates`` ``T * Nout``; ``breakdown`` itemises the rest.
+    """
+    prof = _lemaire_profile(profile, "lemaire_snn_energy")
+    if spike_fifo_words is not None:
+        _check_count("lemaire_snn_energy", "spike_fifo_words", spike_fifo_words, integer=True)
+    wb = prof.format_bits("word_bits")
+    report = EnergyReport(
+        profile=prof.name, runs_per_inference=runs_per_inference, model="lemaire",
+        notes=["Lemaire et al. 2022 (SNN): memory = weight, bias, potential and spike accesses, "
+               "each priced at E(bits) = slope * (size of that memory in bits) + offset; "
+               "compute = ACCs, leak MACs and addressing ACCs."],
+    )
+    runs = report.runs_per_inference
+    for act in layers:
+        if not isinstance(act, SpikingLayerActivity):
+            raise TypeError(
+                f"lemaire_snn_energy: layers must be SpikingLayerActivity, got {type(act).__name__}")
+        n_in, n_out, T = act.n_in, act.n_out, act.time_steps
+        th_in, th_out = act.input_spikes * runs, act.output_spikes * runs
+        steps = T * n_out * runs
+        events = th_in * n_out
+        acc_ops = events + steps + th_out
+        leak_macs = steps if leak else 0
+        addr_accs = events
+        weight_reads = events
+        bias_reads = steps if bias else 0
+        pot_accesses = events + steps  # reads; writes are the same count
+        s_in = n_in if spike_fifo_words is None else int(spike_fifo_words)
+        s_out = n_out if spike_fifo_words is None else int(spike_fifo_words)
+        e_w = prof.sram_access_pJ(n_in * n_out * wb)
+        e_b = prof.sram_access_pJ(n_out * wb)
+        e_pot = prof.sram_access_pJ(n_out * wb)
+        e_sin = prof.sram_access_pJ(s_in * wb)
+        e_sout = prof.sram_access_pJ(s_out * wb)
+        mem_weights = weight_reads * e_w
+        mem_bias = bias_reads * e_b
+        mem_pot = 2 * pot_accesses * e_pot
+        mem_io = th_in * e_sin + th_out * e_sout
+        ops_pJ = acc_ops * prof.acc_pJ + leak_macs * prof.mac_pJ
+        addr_pJ = addr_accs * prof.acc_pJ
+        report.layers.append(LayerCost(
+            name=act.name,
+            kind="snn",
+            parameters=fc_parameter_count(n_in, n_out),
+            weight_fetches=weight_reads,
+            macs=leak_macs,
+            accs=acc_ops + addr_accs,
+            neuron_updates=steps,
+            memory_pJ=mem_weights + mem_bias + mem_pot + mem_io,
+            compute_pJ=ops_pJ + addr_pJ,
+            synaptic_events=events,
+            breakdown={
+                "acc_ops": acc_ops,
+                "leak_macs": leak_macs,
+                "addressing_accs": addr_accs,
+                "weight_reads": weight_reads,
+                "bias_reads": bias_reads,
+                "potential_reads": pot_accesses,
+                "potential_writes": pot_accesses,
+                "spike_reads": th_in,
+                "spike_writes": th_out,
+                "weight_read_pJ_each": e_w,
+                "bias_read_pJ_each": e_b,
+                "potential_access_pJ_each": e_pot,
+                "spike_read_pJ_each": e_sin,
+                "spike_write_pJ_each": e_sout,
+                "mem_weights_pJ": mem_weights,
+                "mem_bias_pJ": mem_bias,
+                "mem_pot_pJ": mem_pot,
+                "mem_io_pJ": mem_io,
+                "ops_pJ": ops_pJ,
+                "addr_pJ": addr_pJ,
+            },
+        ))
+    return report
+
+
+# -- per-event neuromorphic chips ---------------------------------------------------------------------
+def per_event_snn_energy(
+    layers: Sequence[SpikingLayerActivity],
+    profile: ProfileLike,
+    runs_per_inference: int = 1,
+) -> EnergyReport:
+    """Energy of fully connected spiking layers on a chip priced per event (``per-event``).
+
+    Per layer, with ``R = runs_per_inference``::
+
+        synaptic_events = R * input_spikes * n_out
+        neuron_updates  = R * n_out * time_steps
+        spikes          = R * output_spikes
+        E_compute = synaptic_events * synaptic_op_pJ + neuron_updates * neuron_update_pJ
+                    + spikes * spike_pJ
+        E_memory  = 0
+
+    The chips' published synaptic-op energies (Loihi, TrueNorth, SpiNNaker 2) include reading
+    the synapse from on-core memory and do not split it out, so everything is reported as
+    compute and the memory column is 0 (the report's ``notes`` say so). ``weight_fetches``
+    records the synaptic events (one synapse read per event) as a count only.
+    """
+    prof = _resolve(profile)
+    if prof.model != "per-event":
+        raise ValueError(
+            f"per_event_snn_energy: profile {prof.name!r} is a {prof.model!r} profile; it needs a "
+            "'per-event' profile (e.g. 'loihi')"
+        )
+    e_syn = prof.value("synaptic_op_pJ")
+    e_neu = prof.value("neuron_update_pJ")
+    e_spk = prof.value("spike_pJ")
+    report = EnergyReport(
+        profile=prof.name, runs_per_inference=runs_per_inference, model="per-event",
+        notes=["per-event chip profile: the published synaptic-op energy includes the synapse "
+               "memory read and is not split, so all energy is reported as compute "
+               "(memory column 0)."],
+    )
+    runs = report.runs_per_inference
+    for act in layers:
+        if not isinstance(act, SpikingLayerActivity):
+            raise TypeError(
+                f"per_event_snn_energy: layers must be SpikingLayerActivity, got {type(act).__name__}")
+        events = act.synaptic_events * runs
+        updates = act.n_out * act.time_steps * runs
+        spikes = act.output_spikes * runs
+        syn_pJ, neu_pJ, spk_pJ = events * e_syn, updates * e_neu, spikes * e_spk
+        report.layers.append(LayerCost(
+            name=act.name,
+            kind="snn",
+            parameters=fc_parameter_count(act.n_in, act.n_out),
+            weight_fetches=events,
+            macs=0,
+            accs=0,
+            neuron_updates=updates,
+            memory_pJ=0.0,
+            compute_pJ=syn_pJ + neu_pJ + spk_pJ,
+            synaptic_events=events,
+            breakdown={
+                "spikes": spikes,
+                "synaptic_ops_pJ": syn_pJ,
+                "neuron_updates_pJ": neu_pJ,
+                "spikes_pJ": spk_pJ,
+            },
+        ))
     return report

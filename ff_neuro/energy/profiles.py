@@ -4,23 +4,48 @@ A profile is a YAML mapping with these top-level keys (anything else is an error
 
     name: ffgaf-table2            # required, non-empty string
     description: ...              # required string
+    model: ffgaf                  # optional: ffgaf (default) | lemaire | per-event
     constants:                    # required mapping: constant name -> entry
       weight_fetch_pJ:
         value: 8.333333333333334  # required number (int or float, finite, >= 0)
-        unit: pJ                  # required; "pJ" for energies, "count" for counts
+        unit: pJ                  # required; the unit the name implies (see KNOWN_CONSTANTS)
         source: "paper, table/page"   # required, non-empty: where the number comes from
         note: "..."               # optional string
         estimate: true            # optional bool: the number is fitted/estimated, not measured
-    formats: {weight_bits: 8}     # optional free mapping of numeric formats
-    limits: {cores: 128}          # optional mapping of capacity limits (non-negative numbers)
+    formats:                      # optional mapping of numeric formats (KNOWN_FORMATS)
+      weight_bits: 8              # a bare positive integer, or a cited entry:
+      state_bits: {value: 24, source: "paper, page", note: "...", estimate: false}
+    limits:                       # optional mapping of capacity limits (KNOWN_LIMITS)
+      cores: 128                  # a bare non-negative number, or a cited entry as above
+      neurons_per_core: {value: 1024, source: "Davies et al. 2018, Table 1"}
 
-Known constants (``REQUIRED_CONSTANTS`` must be present, ``OPTIONAL_CONSTANTS`` default as shown):
+``model`` selects the accounting ``snn_energy`` applies (see ``ff_neuro.energy.estimator``):
+
+* ``ffgaf``     FFGAF-SNN Table 2 style: one weight fetch (``weight_fetch_pJ``) per weight or
+  synaptic event, one MAC per weight (ANN), ``acc_per_synaptic_event`` accumulates per event.
+* ``lemaire``   Lemaire et al. 2022: operations (``mac_pJ``, ``acc_pJ``) plus every memory access
+  priced by the size of the memory it hits,
+  ``E(bits) = sram_access_pJ_per_bit * bits + sram_access_pJ_offset`` (read = write), with
+  memories sized in words of ``formats.word_bits`` bits.
+* ``per-event`` neuromorphic chips: ``synaptic_op_pJ`` per synaptic event, ``neuron_update_pJ``
+  per neuron per time step, ``spike_pJ`` per output spike.
+
+Known constants (``MODEL_REQUIRED_CONSTANTS[model]`` must be present; ``OPTIONAL_CONSTANTS``
+default as listed there; the rest are informational and have no default):
 
 * ``weight_fetch_pJ``  memory access energy per weight read (ANN) / per synaptic event (SNN).
-* ``mac_pJ``           one multiply-accumulate (ANN layers).
+* ``mac_pJ``           one multiply-accumulate.
 * ``acc_pJ``           one accumulate.
 * ``acc_per_synaptic_event`` (unit ``count``) accumulates charged per synaptic event.
 * ``neuron_update_pJ`` one neuron state update per neuron per time step (default 0).
+* ``sram_access_pJ_per_bit`` (unit ``pJ/bit``) and ``sram_access_pJ_offset``: slope and offset
+  of the energy of one SRAM word access as a function of the memory's size in bits.
+* ``sram_read_1MB_pJ`` one 64-bit read from a 1 MB SRAM (FFGAF's CSNN memory column).
+* ``synaptic_op_pJ``   one synaptic event (spike delivered over one synapse) on a chip.
+* ``synaptic_update_pJ`` one on-chip learning update of one synapse (informational).
+* ``neuron_update_inactive_pJ`` one update of an idle neuron (informational).
+* ``spike_pJ``         one spike sent within a tile (default 0).
+* ``spike_hop_pJ``     one spike crossing one tile-to-tile hop (informational).
 
 Profiles ship in ``ff_neuro.hardware_profiles`` (the repository's ``hardware_profiles/``);
 ``load_profile`` accepts a profile name (the YAML file's stem there) or a path to a YAML file.
@@ -46,6 +71,12 @@ __all__ = [
     "KNOWN_CONSTANTS",
     "REQUIRED_CONSTANTS",
     "OPTIONAL_CONSTANTS",
+    "MODELS",
+    "MODEL_REQUIRED_CONSTANTS",
+    "MODEL_REQUIRED_FORMATS",
+    "KNOWN_FORMATS",
+    "KNOWN_LIMITS",
+    "Citation",
 ]
 
 #: constant name -> required unit
@@ -55,20 +86,67 @@ KNOWN_CONSTANTS: dict[str, str] = {
     "acc_pJ": "pJ",
     "acc_per_synaptic_event": "count",
     "neuron_update_pJ": "pJ",
+    "sram_access_pJ_per_bit": "pJ/bit",
+    "sram_access_pJ_offset": "pJ",
+    "sram_read_1MB_pJ": "pJ",
+    "synaptic_op_pJ": "pJ",
+    "synaptic_update_pJ": "pJ",
+    "neuron_update_inactive_pJ": "pJ",
+    "spike_pJ": "pJ",
+    "spike_hop_pJ": "pJ",
 }
+#: constants the ``ffgaf`` model (the default) requires
 REQUIRED_CONSTANTS: tuple[str, ...] = (
     "weight_fetch_pJ",
     "mac_pJ",
     "acc_pJ",
     "acc_per_synaptic_event",
 )
+#: accounting models a profile may declare with its top-level ``model`` key
+MODELS: tuple[str, ...] = ("ffgaf", "lemaire", "per-event")
+DEFAULT_MODEL = "ffgaf"
+#: model -> constants a profile of that model must define
+MODEL_REQUIRED_CONSTANTS: dict[str, tuple[str, ...]] = {
+    "ffgaf": REQUIRED_CONSTANTS,
+    "lemaire": ("mac_pJ", "acc_pJ", "sram_access_pJ_per_bit", "sram_access_pJ_offset"),
+    "per-event": ("synaptic_op_pJ", "neuron_update_pJ"),
+}
+#: model -> formats a profile of that model must define
+MODEL_REQUIRED_FORMATS: dict[str, tuple[str, ...]] = {
+    "ffgaf": (),
+    "lemaire": ("word_bits",),
+    "per-event": (),
+}
 #: optional constant name -> default value used when the profile omits it
-OPTIONAL_CONSTANTS: dict[str, float] = {"neuron_update_pJ": 0.0}
+OPTIONAL_CONSTANTS: dict[str, float] = {"neuron_update_pJ": 0.0, "spike_pJ": 0.0}
+
+#: format name -> meaning (values are positive integers, in bits)
+KNOWN_FORMATS: dict[str, str] = {
+    "weight_bits": "bits stored per synaptic weight (mantissa where an exponent is separate)",
+    "weight_exponent_bits": "bits of a shared weight exponent",
+    "activation_bits": "bits per activation (ANN)",
+    "word_bits": "memory word width in bits (Lemaire's memory model prices words of this size)",
+    "state_bits": "bits of a neuron state variable (current, membrane potential)",
+    "spike_bits": "bits carried by one spike message (1 = binary; graded spikes carry more)",
+    "synapse_bits": "bits of one crossbar synapse (connectivity)",
+}
+#: limit name -> meaning (values are non-negative numbers)
+KNOWN_LIMITS: dict[str, str] = {
+    "cores": "neuromorphic cores per chip",
+    "neurons_per_core": "neurons (compartments) one core holds",
+    "synapses_per_core": "synapses one core holds",
+    "synaptic_memory_bits_per_core": "synaptic memory per core in bits (synapses <= bits / weight_bits)",
+    "axons_per_core": "distinct inputs (axons) one core receives: a neuron's fan-in limit",
+    "neurons_per_chip": "neurons one chip holds",
+    "synapses_per_chip": "synapses one chip holds",
+}
 
 _TOP_LEVEL_REQUIRED = ("name", "description", "constants")
-_TOP_LEVEL_OPTIONAL = ("formats", "limits")
+_TOP_LEVEL_OPTIONAL = ("model", "formats", "limits")
 _CONSTANT_REQUIRED = ("value", "unit", "source")
 _CONSTANT_OPTIONAL = ("note", "estimate")
+_CITED_REQUIRED = ("value", "source")
+_CITED_OPTIONAL = ("note", "estimate")
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -173,13 +251,83 @@ class Constant:
 
 
 @dataclass(frozen=True)
+class Citation:
+    """Where a format or limit value comes from: ``formats.<name>`` / ``limits.<name>``.
+
+    In YAML a format or limit is either a bare number or a mapping
+    ``{value, source, note?, estimate?}``; the mapping form records this citation.
+    """
+
+    key: str
+    source: str
+    note: str | None = None
+    estimate: bool = False
+    origin: str = field(default="<memory>", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, str) or not self.source.strip():
+            raise _err(
+                self.origin,
+                f"{self.key}.source",
+                "a cited entry needs a citation (paper, table/page) as a non-empty string",
+            )
+        if self.note is not None and not isinstance(self.note, str):
+            raise _err(self.origin, f"{self.key}.note", "must be a string")
+        if not isinstance(self.estimate, bool):
+            raise _err(self.origin, f"{self.key}.estimate", "must be true or false")
+
+
+def _split_cited(section: str, raw: Any, origin: str) -> tuple[dict[str, Any], dict[str, Citation]]:
+    """Split a ``formats``/``limits`` mapping into plain values and citations."""
+    if raw is None:
+        return {}, {}
+    if not isinstance(raw, Mapping):
+        example = "weight_bits: 8" if section == "formats" else "cores: 128"
+        raise _err(origin, section, f"must be a mapping (e.g. {example})")
+    values: dict[str, Any] = {}
+    citations: dict[str, Citation] = {}
+    for key, entry in raw.items():
+        if not isinstance(key, str):
+            raise _err(origin, f"{section}.{key}", "keys must be strings")
+        full = f"{section}.{key}"
+        if isinstance(entry, Mapping):
+            unknown = sorted(set(map(str, entry)) - set(_CITED_REQUIRED) - set(_CITED_OPTIONAL))
+            if unknown:
+                raise _err(
+                    origin,
+                    f"{full}.{unknown[0]}",
+                    f"unknown key(s) {unknown}; allowed: {list(_CITED_REQUIRED + _CITED_OPTIONAL)}",
+                )
+            for required in _CITED_REQUIRED:
+                if required not in entry:
+                    what = "a citation (paper, table/page)" if required == "source" else "a value"
+                    raise _err(origin, f"{full}.{required}", f"missing; a cited entry needs {what}")
+            values[key] = entry["value"]
+            citations[full] = Citation(
+                key=full,
+                source=entry["source"],
+                note=entry.get("note"),
+                estimate=entry.get("estimate", False),
+                origin=origin,
+            )
+        else:
+            values[key] = entry
+    return values, citations
+
+
+@dataclass(frozen=True)
 class HardwareProfile:
     """Per-operation energy constants of one target, each with its citation.
 
-    The estimator prices operations as
+    ``model`` names the accounting the estimator applies (``ffgaf``, ``lemaire`` or
+    ``per-event``; see the module docstring and ``ff_neuro.energy.estimator``). For ``ffgaf``
+    the estimator prices operations as
     ``E_memory = weight_fetches * weight_fetch_pJ`` and
     ``E_compute = MACs * mac_pJ + ACCs * acc_pJ + neuron_updates * neuron_update_pJ``,
     where a spiking layer's ACCs are ``synaptic_events * acc_per_synaptic_event``.
+
+    ``formats`` and ``limits`` hold plain numbers; ``citations`` maps ``"formats.<name>"`` /
+    ``"limits.<name>"`` to the :class:`Citation` of entries given in the cited form.
     """
 
     name: str
@@ -188,6 +336,8 @@ class HardwareProfile:
     formats: dict[str, Any] = field(default_factory=dict)
     limits: dict[str, float] = field(default_factory=dict)
     origin: str = field(default="<memory>", compare=False)
+    model: str = DEFAULT_MODEL
+    citations: dict[str, Citation] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         o = self.origin
@@ -200,25 +350,54 @@ class HardwareProfile:
         for cname, const in self.constants.items():
             if not isinstance(const, Constant) or const.name != cname:
                 raise _err(o, f"constants.{cname}", "must be a Constant named after its key")
-        missing = [c for c in REQUIRED_CONSTANTS if c not in self.constants]
+        if not isinstance(self.model, str) or self.model not in MODELS:
+            raise _err(o, "model", f"must be one of {list(MODELS)}, got {self.model!r}")
+        required = MODEL_REQUIRED_CONSTANTS[self.model]
+        missing = [c for c in required if c not in self.constants]
         if missing:
             raise _err(
                 o,
                 f"constants.{missing[0]}",
-                f"missing required constant(s) {missing}; required: {list(REQUIRED_CONSTANTS)}",
+                f"missing required constant(s) {missing}; model {self.model!r} requires "
+                f"{list(required)}",
             )
         if not isinstance(self.formats, Mapping):
             raise _err(o, "formats", "must be a mapping (e.g. weight_bits: 8)")
-        for fkey in self.formats:
+        for fkey, fval in self.formats.items():
             if not isinstance(fkey, str):
                 raise _err(o, f"formats.{fkey}", "keys must be strings")
+            if fkey not in KNOWN_FORMATS:
+                raise _err(
+                    o, f"formats.{fkey}", f"unknown format; known formats are {sorted(KNOWN_FORMATS)}"
+                )
+            if not _is_number(fval) or not float(fval).is_integer() or fval <= 0:
+                raise _err(o, f"formats.{fkey}", f"must be a positive integer (bits), got {fval!r}")
+        missing_formats = [f for f in MODEL_REQUIRED_FORMATS[self.model] if f not in self.formats]
+        if missing_formats:
+            raise _err(
+                o,
+                f"formats.{missing_formats[0]}",
+                f"missing; model {self.model!r} requires formats "
+                f"{list(MODEL_REQUIRED_FORMATS[self.model])}",
+            )
         if not isinstance(self.limits, Mapping):
             raise _err(o, "limits", "must be a mapping (e.g. cores: 128)")
         for lkey, lval in self.limits.items():
             if not isinstance(lkey, str):
                 raise _err(o, f"limits.{lkey}", "keys must be strings")
+            if lkey not in KNOWN_LIMITS:
+                raise _err(
+                    o, f"limits.{lkey}", f"unknown limit; known limits are {sorted(KNOWN_LIMITS)}"
+                )
             if not _is_number(lval) or not math.isfinite(lval) or lval < 0:
                 raise _err(o, f"limits.{lkey}", f"must be a non-negative number, got {lval!r}")
+        if not isinstance(self.citations, Mapping):
+            raise _err(o, "citations", "must be a mapping of 'formats.x'/'limits.x' -> Citation")
+        for ckey, cit in self.citations.items():
+            section, _, cname = str(ckey).partition(".")
+            target = self.formats if section == "formats" else self.limits if section == "limits" else None
+            if not isinstance(cit, Citation) or target is None or cname not in target:
+                raise _err(o, str(ckey), "citation for an entry that does not exist")
 
     # -- accessors -------------------------------------------------------------------------
     def value(self, name: str) -> float:
@@ -228,6 +407,26 @@ class HardwareProfile:
         if name in OPTIONAL_CONSTANTS:
             return float(OPTIONAL_CONSTANTS[name])
         raise KeyError(f"profile {self.name!r} has no constant {name!r}")
+
+    def has(self, name: str) -> bool:
+        """True when constant ``name`` is defined or has a default."""
+        return name in self.constants or name in OPTIONAL_CONSTANTS
+
+    def limit(self, name: str) -> float | None:
+        """Limit ``name`` (``KNOWN_LIMITS``) or None when the profile does not state it."""
+        value = self.limits.get(name)
+        return None if value is None else value
+
+    def format_bits(self, name: str) -> int | None:
+        """Format ``name`` (``KNOWN_FORMATS``, in bits) or None when the profile does not state it."""
+        value = self.formats.get(name)
+        return None if value is None else int(value)
+
+    def sram_access_pJ(self, bits: float) -> float:
+        """Energy of one word access to an SRAM of ``bits`` bits (Lemaire's linear model)."""
+        if bits < 0:
+            raise ValueError(f"memory size must be >= 0 bits, got {bits!r}")
+        return self.value("sram_access_pJ_per_bit") * bits + self.value("sram_access_pJ_offset")
 
     @property
     def weight_fetch_pJ(self) -> float:
@@ -282,15 +481,17 @@ class HardwareProfile:
                     f"unknown constant; known constants are {sorted(KNOWN_CONSTANTS)}",
                 )
             constants[cname] = Constant.from_mapping(cname, entry, origin)
-        formats = data.get("formats")
-        limits = data.get("limits")
+        formats, format_citations = _split_cited("formats", data.get("formats"), origin)
+        limits, limit_citations = _split_cited("limits", data.get("limits"), origin)
         return cls(
             name=data["name"],
             description=data["description"],
             constants=constants,
-            formats={} if formats is None else formats,
-            limits={} if limits is None else limits,
+            formats=formats,
+            limits=limits,
             origin=origin,
+            model=data.get("model", DEFAULT_MODEL),
+            citations={**format_citations, **limit_citations},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -298,8 +499,10 @@ class HardwareProfile:
         out: dict[str, Any] = {
             "name": self.name,
             "description": self.description,
-            "constants": {},
         }
+        if self.model != DEFAULT_MODEL:
+            out["model"] = self.model
+        out["constants"] = {}
         for cname, c in self.constants.items():
             entry: dict[str, Any] = {"value": c.value, "unit": c.unit, "source": c.source}
             if c.note is not None:
@@ -307,10 +510,21 @@ class HardwareProfile:
             if c.estimate:
                 entry["estimate"] = True
             out["constants"][cname] = entry
-        if self.formats:
-            out["formats"] = dict(self.formats)
-        if self.limits:
-            out["limits"] = dict(self.limits)
+        for section, values in (("formats", self.formats), ("limits", self.limits)):
+            if not values:
+                continue
+            out[section] = {}
+            for key, val in values.items():
+                cit = self.citations.get(f"{section}.{key}")
+                if cit is None:
+                    out[section][key] = val
+                    continue
+                entry: dict[str, Any] = {"value": val, "source": cit.source}
+                if cit.note is not None:
+                    entry["note"] = cit.note
+                if cit.estimate:
+                    entry["estimate"] = True
+                out[section][key] = entry
         return out
 
 

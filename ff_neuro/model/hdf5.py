@@ -13,6 +13,8 @@ HDF5 tool. Layout, format version 1::
                             attrs: type="spiking_dense", threshold, v_decay
     /quantized/<k>          (optional) datasets: weight int16, [bias_mant int16]
                             attrs: vth, v_decay, i_decay, scale
+    /readout                (optional) datasets: weight (C, H) float64, bias (C,);
+                            attrs: from_layer
 
 Writes are atomic (temporary file + rename).
 """
@@ -26,7 +28,8 @@ import numpy as np
 
 from .. import __version__
 from ..fileio import PathLike, atomic_path
-from .primitives import FFNetwork, InputEncoding, LabelEmbedding, QuantizedDense, SpikingDense
+from .primitives import (FFNetwork, InputEncoding, LabelEmbedding, LinearReadout, QuantizedDense,
+                         SpikingDense)
 
 FORMAT_NAME = "ff-neuro"
 FORMAT_VERSION = 1
@@ -94,6 +97,11 @@ def save_model(net: FFNetwork, path: PathLike) -> Path:
                         g.create_dataset("bias_mant", data=ql.bias_mant.astype(np.int16))
                     _put_attrs(g, dict(vth=ql.vth, v_decay=ql.v_decay, i_decay=ql.i_decay,
                                        scale=ql.scale))
+            if net.readout is not None:
+                r = f.create_group("readout")
+                r.create_dataset("weight", data=net.readout.weight)
+                r.create_dataset("bias", data=net.readout.bias)
+                r.attrs["from_layer"] = net.readout.from_layer
     return path
 
 
@@ -133,7 +141,13 @@ def load_model(path: PathLike) -> FFNetwork:
                     weight=g["weight"][()].astype(np.int32),
                     bias_mant=g["bias_mant"][()] if "bias_mant" in g else None,
                     vth=a["vth"], v_decay=a["v_decay"], i_decay=a["i_decay"], scale=a["scale"]))
+        readout = None
+        if "readout" in f:
+            r = f["readout"]
+            readout = LinearReadout(weight=r["weight"][()], bias=r["bias"][()],
+                                    from_layer=int(r.attrs["from_layer"]))
         return FFNetwork(
+            readout=readout,
             layers=layers,
             encoding=InputEncoding(**_get_attrs(f["encoding"])),
             label_embedding=LabelEmbedding(**_get_attrs(f["label_embedding"])),

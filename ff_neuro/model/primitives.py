@@ -189,6 +189,29 @@ class LabelEmbedding:
 
 
 @dataclass
+class LinearReadout:
+    """One-pass readout: softmax regression on hidden spike rates (neutral label input).
+
+    ``prediction = argmax(weight @ concat_{k >= from_layer}(count_k / T) + bias)``, with
+    ``weight`` (C, H) where H is the number of neurons in layers ``from_layer..L-1``.
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray
+    from_layer: int = 0
+
+    def __post_init__(self) -> None:
+        self.weight = np.asarray(self.weight, dtype=np.float64)
+        self.bias = np.asarray(self.bias, dtype=np.float64)
+        if self.weight.ndim != 2 or self.bias.shape != (self.weight.shape[0],):
+            raise ValueError("readout weight must be (C, H) and bias (C,)")
+        self.from_layer = int(self.from_layer)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return np.argmax(features @ self.weight.T + self.bias, axis=1)
+
+
+@dataclass
 class FFNetwork:
     """A spiking Forward-Forward MLP: everything a later stage needs, in plain data.
 
@@ -204,6 +227,7 @@ class FFNetwork:
     dataset: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     quantized: Optional[list] = None
+    readout: Optional[LinearReadout] = None
 
     def __post_init__(self) -> None:
         if not self.layers:
@@ -217,6 +241,11 @@ class FFNetwork:
             raise ValueError("goodness_from_layer out of range")
         if self.quantized is not None:
             self._check_quantized(self.quantized)
+        if self.readout is not None:
+            h = sum(l.n_out for l in self.layers[self.readout.from_layer:])
+            if self.readout.weight.shape != (self.n_classes, h):
+                raise ValueError(f"readout weight must be ({self.n_classes}, {h}), got "
+                                 f"{self.readout.weight.shape}")
 
     def _check_quantized(self, qlayers: list) -> None:
         if len(qlayers) != len(self.layers):

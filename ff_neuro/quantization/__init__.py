@@ -15,6 +15,7 @@ quantization must never kill activity silently.
 """
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -125,9 +126,7 @@ def quantize(net: FFNetwork, cfg: Optional[QuantConfig] = None,
     """
     cfg = cfg or QuantConfig()
     qlayers = [quantize_layer(l, cfg) for l in net.layers]
-    out = FFNetwork(layers=net.layers, encoding=net.encoding, label_embedding=net.label_embedding,
-                    goodness_from_layer=net.goodness_from_layer, dataset=net.dataset,
-                    training=net.training, quantized=qlayers)
+    out = dataclasses.replace(net, quantized=qlayers)
     report = QuantReport()
     for k, (f, q) in enumerate(zip(net.layers, qlayers)):
         ideal = q.scale * f.weight

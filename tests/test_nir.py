@@ -1,0 +1,239 @@
+"""NIR export: graph structure, exact round trip (float and fixed point), and behaviour: a
+forward-Euler simulation of NIR's documented ODEs spikes exactly like the torch backend."""
+import os
+
+import nir
+import numpy as np
+import pytest
+
+from ff_neuro.export.nir_export import NIRLayer, from_nir, to_nir, write_nir
+from ff_neuro.model import FFNetwork, QuantizedDense, SpikingDense
+from ff_neuro.quantization import quantize
+from ff_neuro.run.emulator import EmulatorBackend
+from ff_neuro.run.torch_backend import TorchBackend
+
+from conftest import random_spikes
+
+DECAYS = (410 / 4096, 0.0, 49 / 4096)  # 49/4096: 1 / (4096/49) != 49/4096 in float64
+
+
+def make_net(seed=0, sizes=(24, 16, 12, 8), decays=DECAYS, biases=(True, False, True),
+             thresholds=(0.8, 1.0, 1.3)):
+    rng = np.random.default_rng(seed)
+    layers = [SpikingDense(weight=rng.normal(0.0, 0.5, (n_out, n_in)), threshold=th,
+                           v_decay=dv, bias=rng.normal(0.0, 0.1, n_out) if b else None)
+              for n_in, n_out, dv, b, th in zip(sizes[:-1], sizes[1:], decays, biases,
+                                                thresholds)]
+    return FFNetwork(layers=layers)
+
+
+def chain(graph):
+    """Node names from the Input node along the edges (written independently of the exporter)."""
+    succ = dict(graph.edges)
+    assert len(succ) == len(graph.edges), "a node with two successors"
+    name = next(k for k, n in graph.nodes.items() if isinstance(n, nir.Input))
+    order = [name]
+    while name in succ:
+        name = succ[name]
+        order.append(name)
+    return order
+
+
+def simulate_nir(graph, x, dt=1.0):
+    """Forward Euler with step ``dt`` of the NIR primitives' documented equations.
+
+    Linear: y = W x.  Affine: y = W x + b.
+    LIF: tau dv/dt = (v_leak - v) + r I;  IF: dv/dt = r I;
+    then z = v > v_threshold and v = v_reset where z. Returns every neuron node's spikes.
+    """
+    names = chain(graph)[1:-1]
+    T, B, _ = x.shape
+    v = {n: None for n in names}
+    out = {n: [] for n in names if isinstance(graph.nodes[n], (nir.LIF, nir.IF))}
+    for t in range(T):
+        sig = x[t].astype(np.float64)
+        for n in names:
+            node = graph.nodes[n]
+            if isinstance(node, (nir.Linear, nir.Affine)):
+                sig = sig @ np.asarray(node.weight, np.float64).T
+                if isinstance(node, nir.Affine):
+                    sig = sig + np.asarray(node.bias, np.float64)
+            else:
+                if v[n] is None:
+                    v[n] = np.zeros((B, sig.shape[1]))
+                r = np.asarray(node.r, np.float64)
+                if isinstance(node, nir.LIF):
+                    v[n] = v[n] + dt / np.asarray(node.tau, np.float64) * (
+                        (np.asarray(node.v_leak, np.float64) - v[n]) + r * sig)
+                else:
+                    v[n] = v[n] + dt * r * sig
+                z = v[n] > np.asarray(node.v_threshold, np.float64)
+                v[n] = np.where(z, np.asarray(node.v_reset, np.float64), v[n])
+                sig = z.astype(np.float64)
+                out[n].append(z.astype(np.uint8))
+    return [np.stack(out[n]) for n in out]
+
+
+def expected_chain(net, biases):
+    order = ["input"]
+    types = [nir.Input]
+    for k, (layer, b) in enumerate(zip(net.layers, biases)):
+        order += [f"fc{k}", f"neuron{k}"]
+        types += [nir.Affine if b else nir.Linear, nir.IF if layer.v_decay == 0 else nir.LIF]
+    return order + ["output"], types + [nir.Output]
+
+
+def test_float_export_structure_and_exact_round_trip(tmp_path):
+    net = make_net()
+    path = write_nir(net, tmp_path / "net.nir")
+    assert path == tmp_path / "net.nir" and path.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["net.nir"]  # no temp file left behind
+    g = nir.read(path)
+
+    names, types = expected_chain(net, (True, False, True))
+    assert chain(g) == names
+    assert g.edges == list(zip(names[:-1], names[1:]))
+    assert set(g.nodes) == set(names)
+    assert [type(g.nodes[n]) for n in names] == types
+    np.testing.assert_array_equal(g.nodes["input"].input_type["input"], [24])
+    np.testing.assert_array_equal(g.nodes["output"].output_type["output"], [8])
+    for k, layer in enumerate(net.layers):
+        assert g.nodes[f"fc{k}"].weight.shape == (layer.n_out, layer.n_in)
+        neu = g.nodes[f"neuron{k}"]
+        np.testing.assert_array_equal(neu.v_threshold, np.full(layer.n_out, layer.threshold))
+        np.testing.assert_array_equal(neu.v_reset, 0)
+        if isinstance(neu, nir.LIF):
+            np.testing.assert_array_equal(neu.v_leak, 0)
+            np.testing.assert_allclose(neu.tau, 1.0 / layer.v_decay, rtol=1e-15)
+            np.testing.assert_allclose(neu.r * 1.0 / neu.tau, 1.0, rtol=1e-15)  # input gain 1
+        else:
+            np.testing.assert_array_equal(neu.r, 1.0)
+        assert neu.metadata["v_decay"] == layer.v_decay
+    assert g.metadata["producer"] == "ff-neuro" and not g.metadata["quantized"]
+    assert g.metadata["dt"] == 1.0
+    assert g.metadata["encoding"]["time_steps"] == net.encoding.time_steps
+    assert g.metadata["label_embedding"]["n_classes"] == net.n_classes
+
+    back = from_nir(g)
+    assert len(back) == len(net.layers)
+    for got, layer in zip(back, net.layers):
+        assert isinstance(got, NIRLayer)
+        w, b, th, dv = got
+        assert w.dtype == np.float32
+        np.testing.assert_array_equal(w, layer.weight)
+        if layer.bias is None:
+            assert b is None
+        else:
+            np.testing.assert_array_equal(b, layer.bias)
+        assert th == layer.threshold and dv == layer.v_decay
+    # the rebuilt layers are valid ff-neuro layers
+    FFNetwork(layers=[SpikingDense(weight=w, bias=b, threshold=th, v_decay=dv)
+                      for w, b, th, dv in back])
+
+
+def test_round_trip_without_metadata_recovers_exact_loihi_decays():
+    """A graph from another tool has no metadata: v_decay = dt / tau, snapped to 1/4096."""
+    rng = np.random.default_rng(3)
+    decays = [k / 4096 for k in (1, 49, 93, 98, 410, 2048, 4095, 4096)] + [0.0]
+    layers = [SpikingDense(weight=rng.normal(size=(4, 4)), threshold=0.1 + k, v_decay=dv)
+              for k, dv in enumerate(decays)]
+    net = FFNetwork(layers=layers)
+    for dt in (1.0, 1e-4):
+        g = to_nir(net, dt=dt)
+        for node in g.nodes.values():
+            node.metadata = {}
+        g.metadata = {}
+        for got, layer in zip(from_nir(g, dt=dt), net.layers):
+            assert got.v_decay == layer.v_decay
+            assert got.threshold == layer.threshold
+            np.testing.assert_array_equal(got.weight, layer.weight)
+
+
+def test_quantized_export_round_trip(tmp_path):
+    net = make_net(seed=1)
+    qnet, _ = quantize(net)
+    g = nir.read(write_nir(qnet, tmp_path / "q.nir", quantized=True))
+    names, types = expected_chain(net, (True, False, True))
+    assert chain(g) == names and [type(g.nodes[n]) for n in names] == types
+    assert g.metadata["quantized"]
+    for k, q in enumerate(qnet.quantized):
+        fc, neu = g.nodes[f"fc{k}"], g.nodes[f"neuron{k}"]
+        assert np.issubdtype(fc.weight.dtype, np.integer)
+        np.testing.assert_array_equal(fc.weight, q.weight)
+        np.testing.assert_array_equal(neu.v_threshold, q.vth)
+        assert fc.metadata["scale"] == q.scale and neu.metadata["scale"] == q.scale
+        assert neu.metadata["units"] == "loihi_integer"
+        if q.v_decay:
+            np.testing.assert_allclose(neu.tau, 4096 / q.v_decay, rtol=1e-15)
+    back = from_nir(g)
+    for (w, b, vth, dv), q in zip(back, qnet.quantized):
+        assert w.dtype == np.int32
+        np.testing.assert_array_equal(w, q.weight)
+        if q.bias_mant is None:
+            assert b is None
+        else:
+            np.testing.assert_array_equal(b, q.bias_mant)
+        assert (vth, dv) == (q.vth, q.v_decay)
+        assert isinstance(vth, int) and isinstance(dv, int)
+    # The float export of the same net is unaffected by net.quantized.
+    for got, layer in zip(from_nir(to_nir(qnet)), net.layers):
+        np.testing.assert_array_equal(got.weight, layer.weight)
+
+
+def test_errors(tmp_path):
+    net = make_net()
+    with pytest.raises(ValueError, match="quantized model"):
+        to_nir(net, quantized=True)
+    with pytest.raises(ValueError, match="quantized model"):
+        write_nir(net, tmp_path / "x.nir", quantized=True)
+    assert not any(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="dt"):
+        to_nir(net, dt=0.0)
+    q = [QuantizedDense(weight=np.ones((2, 3)), vth=5, v_decay=410, i_decay=2048)]
+    qnet = FFNetwork(layers=[SpikingDense(weight=np.ones((2, 3)), threshold=1.0, v_decay=0.1)],
+                     quantized=q)
+    with pytest.raises(ValueError, match="i_decay"):
+        to_nir(qnet, quantized=True)
+    g = to_nir(net)
+    g.nodes["neuron0"].v_leak = np.ones_like(g.nodes["neuron0"].v_leak)
+    with pytest.raises(ValueError, match="v_leak"):
+        from_nir(g)
+    g = to_nir(net)
+    g.edges.append(("input", "neuron1"))
+    with pytest.raises(ValueError, match="chain"):
+        from_nir(g)
+
+
+def test_existing_file_is_replaced_atomically(tmp_path):
+    path = tmp_path / "net.nir"
+    path.write_bytes(b"old")
+    write_nir(make_net(), path)
+    assert len(from_nir(nir.read(path))) == 3
+    assert os.listdir(tmp_path) == ["net.nir"]
+
+
+@pytest.mark.parametrize("dt", [1.0, 1e-4])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_nir_euler_simulation_matches_torch_backend(tmp_path, seed, dt):
+    net = make_net(seed=seed)
+    x = random_spikes(seed, 20, 32, net.layers[0].n_in, p=0.3)
+    g = nir.read(write_nir(net, tmp_path / "net.nir", dt=dt))
+    got = simulate_nir(g, x, dt=dt)
+    ref = TorchBackend().run(net, x).spikes
+    assert len(got) == len(ref) == len(net.layers)
+    for a, b in zip(got, ref):
+        assert a.shape == b.shape and a.sum() > 50  # every layer is active
+        np.testing.assert_array_equal(a, b)
+
+
+def test_quantized_nir_simulation_approximates_emulator(tmp_path):
+    """The quantized graph in integer units; only truncation of the decay differs."""
+    net = make_net(seed=2)
+    qnet, _ = quantize(net)
+    x = random_spikes(2, 20, 64, net.layers[0].n_in, p=0.3)
+    g = nir.read(write_nir(qnet, tmp_path / "q.nir", quantized=True))
+    got = simulate_nir(g, x)
+    ref = EmulatorBackend().run(qnet, x).spikes
+    for a, b in zip(got, ref):
+        assert a.sum() > 50
+        assert (a == b).mean() > 0.97
