@@ -151,7 +151,7 @@ def _tail(path: Path, n_chars: int = 4000) -> str:
 
 
 def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes: Sequence[int], *,
-                     float_net: Optional[str] = None,
+                     float_net: Optional[str] = None, input_message_bits: int = 0,
                      mode: str = "fixed_pt", timeout_s: float = 600.0,
                      inject_failure_at: Optional[int] = None,
                      stop_grace_s: float = 10.0, keep_dir: bool = False) -> Tuple[List[np.ndarray], LavaRunStats]:
@@ -164,7 +164,7 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes:
     Returns per-layer spikes ``(N, T, n_k)`` uint8 (state reset at every window) and timings.
     Raises :class:`LavaTimeoutError` / :class:`LavaRunError` instead of hanging.
     """
-    windows = np.asarray(windows, dtype=np.uint8)
+    windows = np.asarray(windows, dtype=np.uint8)  # binary spikes or graded values <= 255
     if windows.ndim != 3:
         raise ValueError(f"windows must be (N, T, n_in), got {windows.shape}")
     N, T, n_in = windows.shape
@@ -185,6 +185,7 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes:
         request = {"netx": None if netx_path is None else str(netx_path),
                    "float_net": None if float_net is None else str(float_net),
                    "input": str(work / "input.npy"), "n_inputs": n_in,
+                   "input_message_bits": int(input_message_bits),
                    "recorders": recs, "n_steps": n_steps, "reset_interval": T, "mode": mode,
                    "result": str(work / "result.json"), "loglevel": "INFO",
                    "inject_failure_at": inject_failure_at}
@@ -253,9 +254,11 @@ def loihi2_hardware_available() -> Tuple[bool, str]:
 
 def save_float_spec(net: FFNetwork, path) -> Path:
     """The float layers as plain arrays for the ``floating_pt`` worker (``.npz``)."""
-    arrays = {"n_layers": np.int64(len(net.layers))}
+    from ff_neuro.run.torch_backend import input_weight
+    arrays = {"n_layers": np.int64(len(net.layers)),
+              "input_message_bits": np.int64(net.encoding.message_bits)}
     for k, l in enumerate(net.layers):
-        arrays[f"weight_{k}"] = l.weight.astype(np.float64)
+        arrays[f"weight_{k}"] = input_weight(net, k)
         arrays[f"bias_{k}"] = (np.zeros(l.n_out) if l.bias is None else l.bias).astype(np.float64)
         arrays[f"threshold_{k}"] = np.float64(l.threshold)
         arrays[f"v_decay_{k}"] = np.float64(l.v_decay)
@@ -293,7 +296,8 @@ class LavaBackend(Backend):
                 sizes = [l.n_out for l in net.layers]
             out, stats = run_netx_windows(
                 netx_path, np.transpose(spikes, (1, 0, 2)), sizes, float_net=float_net,
-                mode=self.mode, timeout_s=self.timeout_s)
+                input_message_bits=net.encoding.message_bits, mode=self.mode,
+                timeout_s=self.timeout_s)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         self.last_stats = stats

@@ -48,7 +48,8 @@ def _float_network(spec_path: str, reset_interval: int):
     inp, outs, first, prev = None, [], None, None
     for k in range(n_layers):
         w = spec[f"weight_{k}"].astype(np.float64)
-        dense = Dense(weights=w)
+        graded = k == 0 and int(spec["input_message_bits"]) > 0
+        dense = Dense(weights=w, num_message_bits=8 if graded else 0)
         lif = LIFReset(shape=(w.shape[0],), du=1.0, dv=float(spec[f"v_decay_{k}"]),
                        vth=float(spec[f"threshold_{k}"]), bias_mant=spec[f"bias_{k}"],
                        bias_exp=0, reset_interval=reset_interval, reset_offset=k + 2)
@@ -91,7 +92,8 @@ def main(request_path: str) -> int:
         if req["mode"] == "fixed_pt":
             # The NetX file as lava-dl loads it: Dense + LIFReset in Loihi fixed point.
             net = netx.hdf5.Network(net_config=req["netx"],
-                                    reset_interval=req["reset_interval"], reset_offset=1)
+                                    reset_interval=req["reset_interval"], reset_offset=1,
+                                    input_message_bits=int(req.get("input_message_bits", 0)))
             inp, layer_outs = net.inp, [layer.out for layer in net.layers]
         elif req["mode"] == "floating_pt":
             net, inp, layer_outs = _float_network(req["float_net"], req["reset_interval"])

@@ -25,6 +25,9 @@ class FFTrainConfig:
     negatives : "random" wrong label, drawn uniformly from the other classes
     label_embedding : "append" (one-hot inputs after the image) or "overlay" (first pixels)
     gain : rate-coding gain, p = clip(gain * pixel, 0, 1)
+    encoding : "rate" (binary Bernoulli spikes) or "graded" (the analog value as a graded spike
+        at every step, quantized to ``levels``; Loihi graded spikes / NetX input_message_bits)
+    levels : graded-spike levels (e.g. 15 = 4-bit messages)
     """
 
     hidden: Tuple[int, ...] = (200, 200)
@@ -36,6 +39,8 @@ class FFTrainConfig:
     negatives: str = "random"
     label_embedding: str = "append"
     gain: float = 1.0
+    encoding: str = "rate"
+    levels: int = 15
     epochs: int = 40
     batch_size: int = 64
     lr: float = 2e-3
@@ -51,6 +56,8 @@ class FFTrainConfig:
             raise ValueError("hidden must list at least one positive layer size")
         if self.loss not in ("swish", "symba"):
             raise ValueError(f"unknown loss {self.loss!r} (swish|symba)")
+        if self.encoding not in ("rate", "graded"):
+            raise ValueError(f"unknown encoding {self.encoding!r} (rate|graded)")
         if self.negatives != "random":
             raise ValueError(f"unknown negatives {self.negatives!r} (random)")
         if not 0.0 <= self.beta <= 1.0:

@@ -335,3 +335,211 @@ def test_missing_top_level_and_bad_sections(tmp_path):
     assert "top level" in _bad(tmp_path, "- just\n- a list\n")
     assert "invalid YAML" in _bad(tmp_path, "name: [unclosed\n")
     assert "duplicate" in _bad(tmp_path, ROUND_PROFILE + "name: again\n")
+
+
+# --- Lemaire et al. 2022 -------------------------------------------------------------------------
+from ff_neuro.energy import (  # noqa: E402
+    FFGAF_TABLE2,
+    Conv2dSpec,
+    conv_parameter_count,
+    ffgaf_csnn_convs,
+    ffgaf_table,
+    format_ffgaf_table,
+    lemaire_ann_conv_energy,
+    lemaire_ann_energy,
+    lemaire_snn_energy,
+    per_event_snn_energy,
+)
+
+# Round numbers: MAC 3 pJ, ACC 1 pJ, E(bits) = 0.5 * bits + 10 pJ, 2-bit words.
+LEMAIRE_ROUND = """\
+name: lemaire-round
+description: round numbers for hand-computed Lemaire cases
+model: lemaire
+constants:
+  mac_pJ: {value: 3.0, unit: pJ, source: "test fixture, no paper"}
+  acc_pJ: {value: 1.0, unit: pJ, source: "test fixture, no paper"}
+  sram_access_pJ_per_bit: {value: 0.5, unit: pJ/bit, source: "test fixture, no paper"}
+  sram_access_pJ_offset: {value: 10.0, unit: pJ, source: "test fixture, no paper"}
+formats: {word_bits: 2}
+"""
+
+
+@pytest.fixture()
+def lemaire_round(tmp_path: Path) -> HardwareProfile:
+    return load_profile(write(tmp_path, LEMAIRE_ROUND, "lemaire-round.yaml"))
+
+
+def test_lemaire_ann_fc_hand_computed(lemaire_round):
+    report = lemaire_ann_energy([4, 3, 2], lemaire_round)
+    assert report.model == "lemaire"
+    fc1, fc2 = report.layers
+    # fc1 (4 -> 3): 12 MACs x 3 + 3 bias ACCs x 1 = 39 pJ compute.
+    # weight reads 12 at E(12 words x 2 b = 24 b) = 22 -> 264; input reads 4 at E(8) = 14 -> 56;
+    # output writes 3 at E(6) = 13 -> 39; memory 359.
+    assert (fc1.parameters, fc1.macs, fc1.accs, fc1.weight_fetches) == (12, 12, 3, 12)
+    assert fc1.breakdown["input_reads"] == 4 and fc1.breakdown["output_writes"] == 3
+    assert fc1.breakdown["weight_read_pJ_each"] == 22.0
+    assert (fc1.compute_pJ, fc1.memory_pJ) == (39.0, 359.0)
+    # fc2 (3 -> 2): 6 x 3 + 2 x 1 = 20; weights 6 x E(12) = 6 x 16 = 96, inputs 3 x E(6) = 39,
+    # outputs 2 x E(4) = 24; memory 159.
+    assert (fc2.parameters, fc2.macs, fc2.accs) == (6, 6, 2)
+    assert (fc2.compute_pJ, fc2.memory_pJ) == (20.0, 159.0)
+    assert (report.compute_pJ, report.memory_pJ, report.total_pJ) == (59.0, 518.0, 577.0)
+    # ann_mlp_energy dispatches a lemaire profile here; runs scale every count
+    assert ann_mlp_energy([4, 3, 2], lemaire_round).total_pJ == 577.0
+    assert lemaire_ann_energy([4, 3, 2], lemaire_round, runs_per_inference=3).total_pJ == 1731.0
+
+
+def test_lemaire_snn_fc_hand_computed(lemaire_round):
+    report = lemaire_snn_energy(two_layer_activity(), lemaire_round)
+    fc1, fc2 = report.layers
+    # fc1: Nin 4, Nout 3, T 5, theta_in 6, theta_out 4.
+    # ACCs = 6*3 + 5*3 + 4 = 37; leak MACs = 15; addressing ACCs = 18
+    b = fc1.breakdown
+    assert (b["acc_ops"], b["leak_macs"], b["addressing_accs"]) == (37, 15, 18)
+    assert (fc1.accs, fc1.macs, fc1.synaptic_events, fc1.neuron_updates) == (55, 15, 18, 15)
+    # weight reads 18, bias reads 15, potential reads = writes = 18 + 15 = 33, spikes 6 in / 4 out
+    assert (b["weight_reads"], b["bias_reads"], b["potential_reads"], b["potential_writes"]) == (
+        18, 15, 33, 33)
+    assert (b["spike_reads"], b["spike_writes"]) == (6, 4)
+    # compute = 55 x 1 + 15 x 3 = 100
+    # memory = 18 x E(24)=22 -> 396; 15 x E(6)=13 -> 195; 66 x E(6)=13 -> 858;
+    #          6 x E(8)=14 -> 84; 4 x E(6)=13 -> 52; total 1585
+    assert (b["mem_weights_pJ"], b["mem_bias_pJ"], b["mem_pot_pJ"], b["mem_io_pJ"]) == (
+        396.0, 195.0, 858.0, 136.0)
+    assert (fc1.compute_pJ, fc1.memory_pJ) == (100.0, 1585.0)
+    # fc2: Nin 3, Nout 2, T 5, theta_in 4, theta_out 2.5.
+    # ACCs = 8 + 10 + 2.5 = 20.5, leak 10, addressing 8 -> compute 28.5 + 30 = 58.5
+    # memory = 8 x E(12)=16 -> 128; 10 x E(4)=12 -> 120; 36 x 12 -> 432; 4 x E(6)=13 -> 52;
+    #          2.5 x E(4)=12 -> 30; total 762
+    assert (fc2.compute_pJ, fc2.memory_pJ) == (58.5, 762.0)
+    assert (report.compute_pJ, report.memory_pJ) == (158.5, 2347.0)
+    # snn_energy dispatches on the profile's model
+    assert snn_energy(two_layer_activity(), lemaire_round).total_pJ == report.total_pJ
+    # options: IF neurons (no leak), no bias, a 0-word spike FIFO (E = offset = 10 pJ)
+    plain = lemaire_snn_energy(two_layer_activity(), lemaire_round, leak=False, bias=False,
+                               spike_fifo_words=0)
+    p1 = plain.layers[0]
+    assert p1.macs == 0 and p1.compute_pJ == 55.0
+    # 396 + 858 + (6 + 4) x 10 = 1354
+    assert p1.memory_pJ == 1354.0
+
+
+def test_lemaire_real_profile_fc():
+    """lemaire2022-45nm on one small layer, priced by hand with E(b) = 1.09e-5 b + 13.2."""
+    act = [SpikingLayerActivity("fc1", n_in=100, n_out=10, time_steps=4, input_spikes=50,
+                                output_spikes=7)]
+    rep = lemaire_snn_energy(act, "lemaire2022-45nm")
+    e = lambda words: 1.09e-5 * words * 32 + 13.2  # noqa: E731
+    compute = (50 * 10 + 4 * 10 + 7 + 50 * 10) * 0.1 + 4 * 10 * 3.2
+    memory = (50 * 10 * e(1000) + 4 * 10 * e(10) + 2 * (50 * 10 + 40) * e(10)
+              + 50 * e(100) + 7 * e(10))
+    assert rep.compute_pJ == pytest.approx(compute, rel=1e-12)
+    assert rep.memory_pJ == pytest.approx(memory, rel=1e-12)
+    # FF* under Lemaire's memory model: ~62 mJ (docs/energy.md), far from FFGAF's 0.157 mJ
+    ff = lemaire_ann_energy([3072, 3072, 3072])
+    assert ff.memory_mJ == pytest.approx(62.4, abs=0.1)
+    assert ff.compute_mJ == pytest.approx(2 * (3072 * 3072 * 3.2 + 3072 * 0.1) / 1e9, rel=1e-12)
+
+
+def test_lemaire_conv_ann_hand_computed(lemaire_round):
+    spec = Conv2dSpec("conv", in_channels=1, out_channels=2, kernel_size=2, input_hw=(3, 3))
+    assert spec.output_hw == (2, 2) and spec.parameters == 10 and spec.macs == 32
+    rep = lemaire_ann_conv_energy([spec], lemaire_round)
+    layer = rep.layers[0]
+    # 32 MACs x 3 + 8 bias ACCs x 1 = 104; weights 32 x E(8 words x 2 b = 16) = 32 x 18 = 576;
+    # inputs 32 x E(9 x 2 = 18) = 32 x 19 = 608; outputs 8 x E(16) = 8 x 18 = 144
+    assert (layer.macs, layer.accs, layer.weight_fetches) == (32, 8, 32)
+    assert layer.compute_pJ == 104.0
+    assert layer.memory_pJ == 576.0 + 608.0 + 144.0
+    assert conv_parameter_count(3, 40, 3) == 1120
+    with pytest.raises(ValueError, match="lemaire"):
+        lemaire_ann_conv_energy([spec], FFGAF)
+
+
+def test_lemaire_rejects_other_profiles():
+    with pytest.raises(ValueError, match="lemaire"):
+        lemaire_snn_energy(two_layer_activity(), FFGAF)
+    with pytest.raises(ValueError, match="ANN"):
+        ann_mlp_energy([4, 3], "loihi")
+
+
+# --- per-event chips ------------------------------------------------------------------------------
+def test_per_event_loihi_hand_computed():
+    report = snn_energy(two_layer_activity(), "loihi")  # dispatches to per_event_snn_energy
+    assert report.model == "per-event"
+    fc1, fc2 = report.layers
+    # fc1: 18 events x 23.6 + 15 updates x 81 + 4 spikes x 1.7 = 424.8 + 1215 + 6.8 = 1646.6
+    assert (fc1.synaptic_events, fc1.neuron_updates, fc1.breakdown["spikes"]) == (18, 15, 4)
+    assert fc1.compute_pJ == pytest.approx(1646.6, rel=1e-12)
+    assert fc1.breakdown["synaptic_ops_pJ"] == pytest.approx(424.8, rel=1e-12)
+    # fc2: 8 x 23.6 + 10 x 81 + 2.5 x 1.7 = 188.8 + 810 + 4.25 = 1003.05
+    assert fc2.compute_pJ == pytest.approx(1003.05, rel=1e-12)
+    assert report.memory_pJ == 0.0  # not separable in the source: all in compute
+    assert report.total_pJ == pytest.approx(2649.65, rel=1e-12)
+    assert any("compute" in n for n in report.notes)
+    assert "Note:" in report.format_table()
+    ten = per_event_snn_energy(two_layer_activity(), "loihi", runs_per_inference=10)
+    assert ten.total_pJ == pytest.approx(26496.5, rel=1e-12)
+
+
+def test_per_event_truenorth_and_spinnaker2_hand_computed():
+    tn = snn_energy(two_layer_activity(), "truenorth")
+    # 26 events x 26 pJ; neuron updates and spikes included in that figure
+    assert tn.total_pJ == pytest.approx(26 * 26, rel=1e-12)
+    sp = snn_energy(two_layer_activity(), "spinnaker2")
+    # 26 events x 450 pJ + 25 neuron updates x 2190 pJ = 11,700 + 54,750
+    assert sp.total_pJ == pytest.approx(66_450, rel=1e-12)
+    with pytest.raises(ValueError, match="per-event"):
+        per_event_snn_energy(two_layer_activity(), FFGAF)
+
+
+# --- FFGAF Table 2 regenerated ---------------------------------------------------------------------
+def test_ffgaf_table_rows():
+    rows = {r["model"]: r for r in ffgaf_table()}
+    assert list(rows) == list(FFGAF_TABLE2)
+    for model in ("FF*", "SymBa"):
+        row, pub = rows[model], rows[model]["published"]
+        assert row["parameters"] == pub["parameters"]
+        for col in ("memory_mJ", "compute_mJ", "total_mJ"):
+            assert round(row[col], 3) == pub[col], (model, col)
+    assert rows["FF*"]["published"] == {"parameters": 18_874_368, "memory_mJ": 0.157,
+                                        "compute_mJ": 0.059, "total_mJ": 0.216}
+    cafo = rows["CaFo"]
+    assert cafo["compute_mJ"] == pytest.approx(627_768 * 32 * 32 * 3.1 / 1e9, rel=1e-12)
+    assert round(cafo["compute_mJ"], 3) == 1.993
+    assert cafo["memory_mJ"] is None and cafo["total_mJ"] is None
+    csnn = rows["CSNN-ours"]
+    assert csnn["parameters"] == 433_600
+    assert csnn["memory_mJ"] == pytest.approx(0.04336, rel=1e-12)
+    assert round(csnn["memory_mJ"], 3) == 0.043
+    assert csnn["compute_mJ"] is None and csnn["total_mJ"] is None
+    assert rows["Ghader et al."]["parameters"] == 10_144_000
+    assert rows["Ghader et al."]["memory_mJ"] is None
+    assert rows["CwComp*"]["parameters"] is None
+    for r in rows.values():
+        assert set(r) >= {"model", "parameters", "memory_mJ", "compute_mJ", "total_mJ", "published"}
+
+
+def test_ffgaf_csnn_architecture():
+    convs = ffgaf_csnn_convs()
+    assert [c.parameters for c in convs] == [1_120, 43_320, 129_720, 259_440]
+    assert [c.output_hw for c in convs] == [(32, 32), (16, 16), (16, 16), (8, 8)]
+    assert sum(c.parameters for c in convs) == 433_600
+
+
+def test_ffgaf_table_fitted_snn_rows_and_format():
+    rows = {r["model"]: r for r in ffgaf_table(include_fitted=True)}
+    for model in ("Ghader et al.", "Ororbias"):
+        row, pub = rows[model], rows[model]["published"]
+        assert tuple(round(row[c], 3) for c in ("memory_mJ", "compute_mJ", "total_mJ")) == (
+            pub["memory_mJ"], pub["compute_mJ"], pub["total_mJ"])
+    text = format_ffgaf_table(list(rows.values()))
+    lines = text.splitlines()
+    ff = [l for l in lines if l.startswith("FF*")][0]
+    assert "18,874,368 / 18,874,368" in ff and "0.157 / 0.157" in ff and "0.216 / 0.216" in ff
+    csnn = [l for l in lines if l.startswith("CSNN-ours")][0]
+    assert "433,600 / 433,600" in csnn and "0.043 / 0.043" in csnn and "- / 0.038" in csnn
+    cafo = [l for l in lines if l.startswith("CaFo")][0]
+    assert "1.993 / 1.993" in cafo and "- / 0.012" in cafo

@@ -49,6 +49,9 @@ def image_spikes(x: np.ndarray, enc: InputEncoding, seed_offset: int = 0,
     """
     x = np.asarray(x, dtype=np.float32)
     p = np.clip(enc.gain * x, 0.0, 1.0)
+    if enc.kind == "graded":  # deterministic: the analog value, quantized, at every step
+        g = np.round(p * enc.levels).astype(np.uint8)
+        return np.ascontiguousarray(np.broadcast_to(g[None], (enc.time_steps,) + x.shape))
     if sample_ids is None:
         rng = np.random.default_rng([enc.seed, seed_offset])
         u = rng.random((enc.time_steps,) + x.shape, dtype=np.float32)
@@ -64,7 +67,8 @@ def image_spikes(x: np.ndarray, enc: InputEncoding, seed_offset: int = 0,
 
 
 def label_spikes(labels: np.ndarray, emb: LabelEmbedding, enc: InputEncoding) -> np.ndarray:
-    """Spikes of the label inputs: ``(T, N, n_classes)`` uint8.
+    """Spikes of the label inputs: ``(T, N, n_classes)`` uint8 (graded: ``round(p * levels)``
+    at every step).
 
     The one-hot label input has value ``amplitude``; rate coding with ``p = clip(gain *
     amplitude, 0, 1)`` is applied deterministically (``p >= 1`` spikes every step, ``p <= 0``
@@ -73,6 +77,10 @@ def label_spikes(labels: np.ndarray, emb: LabelEmbedding, enc: InputEncoding) ->
     """
     labels = np.asarray(labels, dtype=np.int64)
     p = float(np.clip(enc.gain * emb.amplitude, 0.0, 1.0))
+    if enc.kind == "graded":
+        out = np.zeros((enc.time_steps, labels.shape[0], emb.n_classes), dtype=np.uint8)
+        out[:, np.arange(labels.shape[0]), labels] = int(round(p * enc.levels))
+        return out
     t = np.arange(enc.time_steps)
     # Regular spikes: spike when floor((t + 1) * p) increases.
     fires = (np.floor((t + 1) * p) > np.floor(t * p)).astype(np.uint8)

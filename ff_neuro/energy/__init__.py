@@ -1,24 +1,48 @@
-"""Analytical energy estimates (FFGAF Table 2 style) from cited hardware profiles.
+"""Analytical energy estimates from cited hardware profiles, and chip fit checks.
 
-``load_profile("ffgaf-table2")`` gives per-operation constants; ``ann_mlp_energy`` prices an MLP
-(one weight fetch and one MAC per weight); ``snn_energy`` prices spiking layers from measured
-spike counts (one weight fetch and ``acc_per_synaptic_event`` accumulates per synaptic event).
+``load_profile(name)`` gives a profile's cited constants; its ``model`` selects the accounting:
+
+* ``ffgaf`` (``ffgaf-table2``): FFGAF-SNN Table 2 style. ``ann_mlp_energy`` prices an MLP (one
+  weight fetch and one MAC per weight); ``snn_energy`` prices spiking layers from measured spike
+  counts (one weight fetch and ``acc_per_synaptic_event`` accumulates per synaptic event).
+* ``lemaire`` (``lemaire2022-45nm``): Lemaire et al. 2022, every operation and memory access, the
+  access priced by memory size (``lemaire_ann_energy``, ``lemaire_ann_conv_energy``,
+  ``lemaire_snn_energy``).
+* ``per-event`` (``loihi``, ``loihi2``, ``truenorth``, ``spinnaker2``): per synaptic event,
+  neuron update and spike (``per_event_snn_energy``).
+
+``snn_energy`` (and ``ann_mlp_energy``) dispatch on the model. ``ffgaf_table`` regenerates
+FFGAF Table 2's reproducible rows; ``fit_check`` counts the cores a net needs on a chip.
 """
 
 from .estimator import (
     PJ_PER_MJ,
+    Conv2dSpec,
     EnergyReport,
     LayerCost,
     SpikingLayerActivity,
     ann_mlp_energy,
+    conv_parameter_count,
     fc_parameter_count,
+    lemaire_ann_conv_energy,
+    lemaire_ann_energy,
+    lemaire_snn_energy,
     mlp_parameter_count,
+    per_event_snn_energy,
     snn_energy,
 )
+from .ffgaf import FFGAF_TABLE2, ffgaf_csnn_convs, ffgaf_table, format_ffgaf_table
+from .fit import FitReport, LayerFit, fit_check
 from .profiles import (
     KNOWN_CONSTANTS,
+    KNOWN_FORMATS,
+    KNOWN_LIMITS,
+    MODEL_REQUIRED_CONSTANTS,
+    MODEL_REQUIRED_FORMATS,
+    MODELS,
     OPTIONAL_CONSTANTS,
     REQUIRED_CONSTANTS,
+    Citation,
     Constant,
     HardwareProfile,
     ProfileError,
@@ -29,16 +53,35 @@ from .profiles import (
 
 __all__ = [
     "PJ_PER_MJ",
+    "Conv2dSpec",
     "EnergyReport",
     "LayerCost",
     "SpikingLayerActivity",
     "ann_mlp_energy",
+    "conv_parameter_count",
     "fc_parameter_count",
+    "lemaire_ann_conv_energy",
+    "lemaire_ann_energy",
+    "lemaire_snn_energy",
     "mlp_parameter_count",
+    "per_event_snn_energy",
     "snn_energy",
+    "FFGAF_TABLE2",
+    "ffgaf_csnn_convs",
+    "ffgaf_table",
+    "format_ffgaf_table",
+    "FitReport",
+    "LayerFit",
+    "fit_check",
     "KNOWN_CONSTANTS",
+    "KNOWN_FORMATS",
+    "KNOWN_LIMITS",
+    "MODEL_REQUIRED_CONSTANTS",
+    "MODEL_REQUIRED_FORMATS",
+    "MODELS",
     "OPTIONAL_CONSTANTS",
     "REQUIRED_CONSTANTS",
+    "Citation",
     "Constant",
     "HardwareProfile",
     "ProfileError",

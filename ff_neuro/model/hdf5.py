@@ -4,7 +4,7 @@ Plain data only (h5py datasets and attributes, strings as UTF-8, no pickle), rea
 HDF5 tool. Layout, format version 1::
 
     /                       attrs: format="ff-neuro", format_version=1, ff_neuro_version
-    /encoding               attrs: kind, time_steps, gain, seed
+    /encoding               attrs: kind, time_steps, gain, seed, levels
     /label_embedding        attrs: kind, n_classes, amplitude
     /inference              attrs: goodness_from_layer
     /dataset                attrs: name, n_features, n_classes, image_shape, ...
@@ -71,7 +71,8 @@ def save_model(net: FFNetwork, path: PathLike) -> Path:
             f.attrs["ff_neuro_version"] = __version__
             enc = net.encoding
             _put_attrs(f.create_group("encoding"), dict(
-                kind=enc.kind, time_steps=enc.time_steps, gain=enc.gain, seed=enc.seed))
+                kind=enc.kind, time_steps=enc.time_steps, gain=enc.gain, seed=enc.seed,
+                levels=enc.levels))
             emb = net.label_embedding
             _put_attrs(f.create_group("label_embedding"), dict(
                 kind=emb.kind, n_classes=emb.n_classes, amplitude=emb.amplitude))

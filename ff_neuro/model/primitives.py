@@ -143,24 +143,40 @@ class QuantizedDense:
 class InputEncoding:
     """How analog inputs in [0, 1] become binary spikes.
 
-    ``kind = "rate"``: Bernoulli rate coding, ``x_spike[t, i] ~ Bernoulli(clip(gain * x_i, 0, 1))``
-    for ``t < time_steps``, drawn from ``numpy.random.default_rng(seed)``; every backend is fed
-    the same spike array, so comparisons between backends are exact.
+    ``kind = "rate"``: binary spikes, Bernoulli rate coding, ``x_spike[t, i] ~
+    Bernoulli(clip(gain * x_i, 0, 1))`` for ``t < time_steps``, drawn from a seeded
+    ``numpy.random.default_rng``; every backend is fed the same spike array.
+
+    ``kind = "graded"``: graded (multi-bit) spikes carrying the analog value at every step (the
+    static image as direct current, as in Ghader et al.), quantized to ``levels`` steps:
+    ``g[t, i] = round(clip(gain * x_i, 0, 1) * levels)``; the network sees ``g / levels``. On
+    Loihi this is NetX's ``input_message_bits = ceil(log2(levels + 1))``.
     """
 
     kind: str = "rate"
     time_steps: int = 16
     gain: float = 1.0
     seed: int = 0
+    levels: int = 1
 
     def __post_init__(self) -> None:
-        if self.kind != "rate":
-            raise ValueError(f"unknown input encoding {self.kind!r} (supported: 'rate')")
+        if self.kind not in ("rate", "graded"):
+            raise ValueError(f"unknown input encoding {self.kind!r} (rate|graded)")
         if int(self.time_steps) < 1:
             raise ValueError("time_steps must be >= 1")
         self.time_steps = int(self.time_steps)
         self.gain = float(self.gain)
         self.seed = int(self.seed)
+        self.levels = int(self.levels)
+        if self.kind == "rate":
+            self.levels = 1
+        elif not 1 <= self.levels <= 255:
+            raise ValueError("graded encoding needs 1 <= levels <= 255 (8-bit input messages)")
+
+    @property
+    def message_bits(self) -> int:
+        """Bits per input message (0 = binary spikes, NetX's convention)."""
+        return 0 if self.kind == "rate" else int(self.levels).bit_length()
 
 
 @dataclass

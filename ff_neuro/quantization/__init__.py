@@ -90,12 +90,23 @@ def bits_used(w: np.ndarray) -> int:
     return int(m).bit_length() + 1
 
 
-def quantize_layer(layer: SpikingDense, cfg: QuantConfig) -> QuantizedDense:
+def quantize_layer(layer: SpikingDense, cfg: QuantConfig, input_levels: int = 1) -> QuantizedDense:
+    """Quantize one layer. ``input_levels > 1``: the layer receives graded messages
+    ``g = levels * x`` (layer 0 of a graded-input net): the integer weights apply to ``g``, so
+    the layer is quantized as ``W / levels``, and the scale is also capped so that the largest
+    possible input, ``sum_j |W_q,ij| * levels``, fits Lava's 24-bit current (``a << 6 < 2**23``).
+    """
+    if input_levels > 1:
+        layer = SpikingDense(weight=layer.weight / input_levels, threshold=layer.threshold,
+                             v_decay=layer.v_decay, bias=layer.bias)
     wmax = float(np.max(np.abs(layer.weight))) if layer.weight.size else 0.0
     if wmax == 0.0:
         raise QuantizationError(
             "a layer has all-zero weights: it can never spike; retrain or remove it")
     scale = cfg.weight_max / wmax
+    if input_levels > 1:
+        row_sum = float(np.max(np.sum(np.abs(layer.weight), axis=1))) * input_levels
+        scale = min(scale, (2**17 - 1) / row_sum)
     if scale * layer.threshold > VTH_MAX:
         scale = VTH_MAX / layer.threshold
     if layer.bias is not None:
@@ -125,13 +136,15 @@ def quantize(net: FFNetwork, cfg: Optional[QuantConfig] = None,
     :class:`QuantizationWarning` (and is flagged in the report).
     """
     cfg = cfg or QuantConfig()
-    qlayers = [quantize_layer(l, cfg) for l in net.layers]
+    qlayers = [quantize_layer(l, cfg, net.encoding.levels if k == 0 else 1)
+               for k, l in enumerate(net.layers)]
     out = dataclasses.replace(net, quantized=qlayers)
     report = QuantReport()
     for k, (f, q) in enumerate(zip(net.layers, qlayers)):
-        ideal = q.scale * f.weight
+        levels = net.encoding.levels if k == 0 else 1
+        ideal = q.scale * f.weight / levels
         clipped = float(np.mean((ideal > 254.5) | (ideal < -256.5)))
-        rmse = float(np.sqrt(np.mean((q.weight / q.scale - f.weight) ** 2)))
+        rmse = float(np.sqrt(np.mean((q.weight * levels / q.scale - f.weight) ** 2)))
         report.layers.append(LayerQuantReport(
             layer=k, scale=q.scale, vth=q.vth, v_decay=q.v_decay,
             weight_min=int(q.weight.min()), weight_max=int(q.weight.max()),

@@ -44,6 +44,8 @@ class Backend(abc.ABC):
         if spikes.ndim != 3 or spikes.shape[2] != net.layers[0].n_in:
             raise ValueError(
                 f"input spikes must be (T, B, {net.layers[0].n_in}), got {spikes.shape}")
-        if spikes.size and (spikes.min() < 0 or spikes.max() > 1):
-            raise ValueError("input spikes must be binary (0/1)")
+        levels = net.encoding.levels
+        if spikes.size and (spikes.min() < 0 or spikes.max() > levels):
+            raise ValueError("input spikes must be binary (0/1)" if levels == 1 else
+                             f"graded input spikes must lie in [0, {levels}]")
         return spikes.astype(np.uint8, copy=False)

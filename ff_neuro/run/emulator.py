@@ -93,13 +93,16 @@ def _trunc_decay(x: np.ndarray, decay: int) -> np.ndarray:
 
 
 def run_fixed_layer(q: QuantizedDense, x: np.ndarray) -> np.ndarray:
-    """Run one quantized layer on binary spikes ``x`` (T, B, n_in) -> spikes (T, B, n_out)."""
+    """Run one quantized layer on spikes ``x`` (T, B, n_in) -> spikes (T, B, n_out).
+
+    ``x`` holds binary spikes, or graded integer messages for a graded-input layer 0 (Lava's
+    Dense then computes ``W @ x`` with the message values, as here)."""
     w_eff, weight_exp, _ = netx_weight_bits(q.weight)
     T, B, _ = x.shape
-    if q.n_in * 256 * 2**max(0, -weight_exp) >= 2**24:
-        raise ValueError("layer too wide for exact float32 accumulation in the emulator")
-    # Exact: integer sums below 2**24 are exact in float32.
-    acc = np.matmul(x.astype(np.float32), w_eff.T.astype(np.float32)).astype(np.int64)
+    # Integer sums are exact in float32 below 2**24 (float64: 2**53): pick the cheaper exact one.
+    bound = q.n_in * 256 * int(x.max(initial=1)) * 2**max(0, -weight_exp)
+    ftype = np.float32 if bound < 2**24 else np.float64
+    acc = np.matmul(x.astype(ftype), w_eff.T.astype(ftype)).astype(np.int64)
     a = acc << weight_exp if weight_exp > 0 else acc >> (-weight_exp)
     a_in = a << ACT_SHIFT
     bias = 0 if q.bias_mant is None else (q.bias_mant.astype(np.int64) << BIAS_EXP)

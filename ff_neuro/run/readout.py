@@ -33,7 +33,10 @@ def neutral_inputs(net: FFNetwork, x: np.ndarray, seed_offset: int,
     T, N, _ = img.shape
     p = float(np.clip(enc.gain * emb.amplitude / emb.n_classes, 0.0, 1.0))
     t = np.arange(T)
-    fires = (np.floor((t + 1) * p) > np.floor(t * p)).astype(np.uint8)
+    if enc.kind == "graded":
+        fires = np.full(T, int(round(p * enc.levels)), dtype=np.uint8)
+    else:
+        fires = (np.floor((t + 1) * p) > np.floor(t * p)).astype(np.uint8)
     lab = np.broadcast_to(fires[:, None, None], (T, N, emb.n_classes))
     if emb.kind == "append":
         return np.concatenate([img, lab], axis=2)

@@ -32,6 +32,16 @@ def run_layer(weight: torch.Tensor, bias, leaky: snn.Leaky, x: torch.Tensor) -> 
     return torch.stack(out)
 
 
+def input_weight(net: FFNetwork, k: int) -> np.ndarray:
+    """Layer ``k``'s weight (float64) as applied to its input messages: graded input values
+    ``g`` stand for ``g / levels``, so layer 0 of a graded-input network uses ``W / levels``
+    (the same expression Lava's floating_pt Dense evaluates)."""
+    w = net.layers[k].weight.astype(np.float64)
+    if k == 0 and net.encoding.kind == "graded":
+        w = w / net.encoding.levels
+    return w
+
+
 class TorchBackend(Backend):
     """Float dynamics of :class:`SpikingDense` layers, computed with snnTorch ``Leaky``.
 
@@ -48,9 +58,9 @@ class TorchBackend(Backend):
     def run(self, net: FFNetwork, spikes: np.ndarray) -> LayerSpikes:
         spikes = self.check_input(net, spikes)
         layers: List[SpikingDense] = net.layers
-        params = [(torch.from_numpy(l.weight.astype(np.float64)),
+        params = [(torch.from_numpy(input_weight(net, k)),
                    None if l.bias is None else torch.from_numpy(l.bias.astype(np.float64)),
-                   make_leaky(l.threshold, l.beta)) for l in layers]
+                   make_leaky(l.threshold, l.beta)) for k, l in enumerate(layers)]
         outs: List[List[np.ndarray]] = [[] for _ in layers]
         for start in range(0, spikes.shape[1], self.batch_size):
             x = torch.from_numpy(spikes[:, start:start + self.batch_size].astype(np.float64))

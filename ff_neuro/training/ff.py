@@ -78,8 +78,8 @@ class FFTrainer:
         self.cfg = cfg
         self.ds = dataset
         self.emb = LabelEmbedding(kind=cfg.label_embedding, n_classes=dataset.n_classes)
-        self.enc = InputEncoding(kind="rate", time_steps=cfg.time_steps, gain=cfg.gain,
-                                 seed=cfg.encoding_seed)
+        self.enc = InputEncoding(kind=cfg.encoding, time_steps=cfg.time_steps, gain=cfg.gain,
+                                 seed=cfg.encoding_seed, levels=cfg.levels)
         self.v_decay = quantized_v_decay(cfg.beta)
         seed_everything(cfg.seed)
         sizes = [self.emb.input_size(dataset.n_features)] + list(cfg.hidden)
@@ -105,6 +105,8 @@ class FFTrainer:
         pos = encode(x, y, self.emb, self.enc, seed_offset=seed_offset)
         neg = encode(x, y_neg, self.emb, self.enc, seed_offset=seed_offset)
         inp = torch.from_numpy(np.concatenate([pos, neg], axis=1).astype(np.float32))
+        if self.enc.levels > 1:  # graded messages g stand for g / levels
+            inp = inp / self.enc.levels
         b = x.shape[0]
         total = torch.zeros(())
         gp, gn = [], []
