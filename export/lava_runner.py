@@ -41,7 +41,12 @@ SHM_DIR = Path("/dev/shm")
 
 
 class LavaRunError(RuntimeError):
-    """A Lava run failed; the message carries the child's error and traceback."""
+    """A Lava run failed; the message carries the child's error and traceback.
+
+    ``pgid`` is the process group of the run, all of which was killed before this was raised.
+    """
+
+    pgid: Optional[int] = None
 
 
 class LavaTimeoutError(LavaRunError):
@@ -133,11 +138,24 @@ def _failure_message(mode: str, result: dict, rc: Optional[int], log_tail: str =
     return "\n".join(parts)
 
 
-def _shm_entries() -> set:
-    try:
-        return set(os.listdir(SHM_DIR))
-    except OSError:
-        return set()
+def _group_shm(pgid: int) -> set:
+    """Shared-memory files mapped by the processes of group ``pgid`` (read from
+    ``/proc/<pid>/maps``): what a killed run would leak."""
+    names = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry)) != pgid:
+                continue
+            with open(f"/proc/{entry}/maps") as fh:
+                for line in fh:
+                    i = line.find(str(SHM_DIR) + "/")
+                    if i >= 0:
+                        names.add(line[i:].split(" (deleted)")[0].strip())
+        except (OSError, ValueError):
+            continue
+    return names
 
 
 def _tail(path: Path, n_chars: int = 4000) -> str:
@@ -173,8 +191,7 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes:
     work = Path(tempfile.mkdtemp(prefix="ff-neuro-lava-"))
     proc = None
     t_start = time.perf_counter()
-    shm_before = _shm_entries()
-    abnormal = True
+    leaked: set = set()
     try:
         np.save(work / "input.npy", np.ascontiguousarray(windows.reshape(N * T, n_in)))
         recs = []
@@ -199,6 +216,7 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes:
             rc = _wait(proc, work / "result.json", timeout_s, stop_grace_s)
             if rc is None:  # hung: collect stacks, kill the group, report
                 _dump_stacks(proc.pid)
+                leaked = _group_shm(proc.pid)
                 _kill_group(proc.pid)
                 proc.wait()
                 partial = _read_result(work / "result.json")
@@ -211,7 +229,6 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes:
         result = _read_result(work / "result.json")
         if rc != 0 or not result.get("ok"):
             raise LavaRunError(_failure_message(mode, result, rc, _tail(log_path)))
-        abnormal = False
         spikes = []
         for k, p in enumerate(recs):
             rows = np.load(p)
@@ -223,15 +240,17 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes:
                              stop_s=result.get("stop_s", float("nan")),
                              wall_s=time.perf_counter() - t_start)
         return spikes, stats
+    except LavaRunError as exc:
+        exc.pgid = None if proc is None else proc.pid
+        raise
     finally:
         if proc is not None:
             _kill_group(proc.pid)  # no Lava child may outlive the run
-        if abnormal:
-            for name in _shm_entries() - shm_before:  # segments leaked by the killed run
-                try:
-                    (SHM_DIR / name).unlink()
-                except OSError:
-                    pass
+        for path in leaked:  # shared memory the killed run can no longer release
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
         if not keep_dir:
             shutil.rmtree(work, ignore_errors=True)
 
