@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 from .config import DemoConfig, FFTrainConfig, QuantConfig
 from .fileio import write_json
@@ -193,15 +194,21 @@ def quantize(model, dataset, data_dir, out, as_json):
               help="NIR only: export the integer (quantized) or float parameters "
                    "[default: quantized when the model is]")
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
-def export(model, fmt, quantized, out):
-    """Export MODEL for deployment: NetX HDF5 (Lava / Loihi) or NIR."""
+@click.option("--profile", default="loihi", show_default=True,
+              help="chip profile for the fit check (cores, neurons and synapses per core)")
+@click.option("--json", "as_json", is_flag=True)
+def export(model, fmt, quantized, out, profile, as_json):
+    """Export MODEL for deployment: NetX HDF5 (Lava / Loihi) or NIR; prints whether the
+    network fits one chip of --profile."""
+    from .energy import ProfileError, fit_check
     net = _load_model(model)
     if fmt == "netx":
         from .export.netx import write_netx
         if net.quantized is None:
             raise click.ClickException(f"{model} is not quantized: run `ff-neuro quantize` first")
         write_netx(net, out)
-        click.echo(f"wrote {out} (NetX, {len(net.quantized)} dense layers, sizes {net.sizes})")
+        msg = f"wrote {out} (NetX, {len(net.quantized)} dense layers, sizes {net.sizes})"
+        q = True
     else:
         from .export.nir_export import write_nir
         q = (net.quantized is not None) if quantized is None else quantized
@@ -209,8 +216,14 @@ def export(model, fmt, quantized, out):
             write_nir(net, out, quantized=q)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(f"wrote {out} (NIR graph, {'integer' if q else 'float'} parameters, "
-                   f"sizes {net.sizes})")
+        msg = (f"wrote {out} (NIR graph, {'integer' if q else 'float'} parameters, "
+               f"sizes {net.sizes})")
+    try:
+        fit = fit_check(net.sizes, profile)
+    except (ProfileError, FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(f"fit check: {exc}") from exc
+    d = {"out": out, "format": fmt, "quantized": q, "sizes": net.sizes, "fit": fit.to_dict()}
+    _emit(d, as_json, msg + "\n\n" + fit.format())
 
 
 BACKENDS = ("torch", "emulator", "lava-fixed", "lava-float", "loihi2-hw")
@@ -320,40 +333,109 @@ def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_j
 
 
 @main.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--profile", default="ffgaf-table2", show_default=True)
+@click.argument("model", type=click.Path(exists=True, dir_okay=False), required=False)
+@click.option("--profile", default="ffgaf-table2", show_default=True,
+              help="hardware profile: a name from hardware_profiles/ or a path to a .yaml")
+@click.option("--compare", default=None,
+              help="comma-separated profiles to price side by side (e.g. "
+                   "ffgaf-table2,lemaire2022-45nm,loihi,truenorth)")
 @click.option("--backend", type=click.Choice(["emulator", "lava-fixed"]), default="emulator",
-              show_default=True, help="which run the spike counts come from")
+              show_default=True, help="which run of the quantized model the counts come from")
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
 @click.option("--data-dir", type=click.Path(), default=None)
 @click.option("--samples", type=int, default=100, show_default=True)
+@click.option("--mode", type=click.Choice(["inference", "training"]), default="inference",
+              show_default=True, help="inference, or the FF training passes per sample "
+              "(positive + negative)")
 @click.option("--readout", type=click.Choice(["sweep", "linear"]), default="sweep",
               show_default=True, help="sweep: n_classes runs per inference; linear: one run "
               "plus the host readout")
+@click.option("--table", type=click.Choice(["ffgaf"]), default=None,
+              help="regenerate FFGAF-SNN Table 2's reproducible rows beside the published ones "
+                   "(no MODEL needed)")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="write per-layer rows (per profile) to this CSV file")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="write a stacked bar chart (memory + compute per layer) to this PNG")
 @click.option("--json", "as_json", is_flag=True)
-def energy(model, profile, backend, dataset, data_dir, samples, readout, as_json):
-    """Energy per inference (FFGAF Table 2 style) from spike counts measured on a backend."""
+def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, readout, table,
+           csv_path, plot_path, as_json):
+    """Energy per inference (FFGAF Table 2 style: parameters, memory-access, compute and total
+    mJ) from operation counts measured on the deployed model's run, per layer.
+
+    \b
+    Examples:
+      ff-neuro energy model.q.h5 --profile loihi --backend lava-fixed --samples 50
+      ff-neuro energy model.q.h5 --compare ffgaf-table2,lemaire2022-45nm,loihi --plot e.png
+      ff-neuro energy --table ffgaf
+    """
     from .energy import ProfileError, load_profile
-    from .pipeline import readout_energy, sweep_energy
+    from .energy.render import compare_table, plot_reports, write_csv
+    if table == "ffgaf":
+        from .energy import ffgaf_table, format_ffgaf_table
+        rows = ffgaf_table()
+        _emit(rows, as_json, format_ffgaf_table(rows))
+        return
+    if model is None:
+        raise click.UsageError("give a MODEL file (or --table ffgaf)")
+    from .pipeline import MeasuredCounts, sweep_counts
     from .run import label_sweep
     net = _load_model(model)
     if net.quantized is None:
-        raise click.ClickException("energy is measured on the deployed (quantized) model")
+        raise click.ClickException("energy is measured on the deployed (quantized) model: run "
+                                   "`ff-neuro quantize` first")
+    profiles = [p.strip() for p in (compare or profile).split(",") if p.strip()]
     try:
-        load_profile(profile)
+        for p in profiles:
+            load_profile(p)
     except (ProfileError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
-    x = ds.x_test[:samples]
+    x, y = ds.x_test[:samples], ds.y_test[:samples]
     be = _backend(backend, 600.0)
-    if readout == "sweep":
-        res = label_sweep(be, net, x, keep_spikes=True, chunk=x.shape[0])
-        rep = sweep_energy(net, res, profile)
-    else:
+    if readout == "linear":
+        if mode == "training":
+            raise click.UsageError("--readout linear prices inference; use --mode inference")
         if net.readout is None:
             raise click.ClickException(f"{model} has no linear readout")
-        rep = readout_energy(net, be, x, profile)
-    _emit(rep.to_dict(), as_json, rep.format_table())
+        from .run.inference import TEST_SEED_OFFSET
+        from .run.readout import neutral_inputs
+        inp = neutral_inputs(net, x, TEST_SEED_OFFSET, np.arange(x.shape[0]))
+        res = be.run(net, inp)
+        n = x.shape[0]
+        counts = MeasuredCounts(float(inp.sum(dtype=np.int64)) / n,
+                                [float(s.sum(dtype=np.int64)) / n for s in res.spikes],
+                                runs_per_inference=1, mode=mode, readout=True)
+    else:
+        res = label_sweep(be, net, x, keep_spikes=True, chunk=x.shape[0])
+        counts = sweep_counts(res, y, net.n_classes, mode)
+    reports = {}
+    for p in profiles:
+        try:
+            reports[p] = counts.report(net, p)
+        except ValueError as exc:
+            raise click.ClickException(f"profile {p}: {exc}") from exc
+    if csv_path:
+        write_csv(reports, csv_path)
+    if plot_path:
+        plot_reports(reports, plot_path, title=f"{Path(model).name}: {mode}, {readout}, counts "
+                                              f"from {backend} ({x.shape[0]} samples)")
+    meta = {"backend": backend, "samples": int(x.shape[0]), "mode": mode, "readout": readout,
+            "input_spikes_per_run": counts.input_spikes_per_run,
+            "layer_spikes_per_run": counts.layer_spikes_per_run}
+    if len(reports) == 1:
+        rep = next(iter(reports.values()))
+        d = {**rep.to_dict(), "measured": meta}
+        text = rep.format_table()
+    else:
+        d = {"measured": meta, "profiles": {k: r.to_dict() for k, r in reports.items()}}
+        text = compare_table(reports) + "\n\n" + "\n\n".join(
+            f"[{k}]\n{r.format_table()}" for k, r in reports.items())
+    if csv_path:
+        text += f"\n\ncsv: {csv_path}"
+    if plot_path:
+        text += f"\nplot: {plot_path}"
+    _emit(d, as_json, text)
 
 
 if __name__ == "__main__":  # pragma: no cover
