@@ -32,6 +32,34 @@ def test_stage_by_stage(tmp_path):
     e = json.loads(ff("energy", q, "--samples", "30", "--json").stdout)
     assert e["profile"] == "ffgaf-table2" and e["runs_per_inference"] == 10
     assert e["parameters"] == 74 * 60 + 60 * 60
+    # several profiles side by side, CSV and plot; the linear readout costs one run
+    c = json.loads(ff("energy", q, "--samples", "20", "--compare",
+                      "ffgaf-table2,lemaire2022-45nm,loihi", "--csv", tmp_path / "e.csv",
+                      "--plot", tmp_path / "e.png", "--json").stdout)
+    assert set(c["profiles"]) == {"ffgaf-table2", "lemaire2022-45nm", "loihi"}
+    rows = (tmp_path / "e.csv").read_text().splitlines()
+    assert rows[0].startswith("profile,layer") and len(rows) == 1 + 3 * 3
+    assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
+    lin = json.loads(ff("energy", q, "--samples", "20", "--readout", "linear", "--json").stdout)
+    assert lin["runs_per_inference"] == 1 and lin["layers"][-1]["name"] == "readout (host)"
+    tr = json.loads(ff("energy", q, "--samples", "20", "--mode", "training", "--json").stdout)
+    assert tr["runs_per_inference"] == 2
+    ro = json.loads(ff("evaluate", q, "--readout", "linear", "--samples", "60", "--json").stdout)
+    assert ro["readout"] == "linear" and ro["accuracy"] > 0.3
+    # NIR export reads back with nir.read; the fit check comes with every export
+    import nir
+    fit = json.loads(ff("export", q, "--format", "nir", "--out", tmp_path / "m.nir",
+                        "--json").stdout)["fit"]
+    assert fit["fits_on_one_chip"] is True
+    g = nir.read(str(tmp_path / "m.nir"))
+    assert g.nodes["fc0"].weight.shape == (60, 74)
+
+
+def test_ffgaf_table_cli():
+    rows = json.loads(ff("energy", "--table", "ffgaf", "--json").stdout)
+    ffs = next(r for r in rows if r["model"] == "FF*")
+    assert (round(ffs["memory_mJ"], 3), round(ffs["compute_mJ"], 3),
+            round(ffs["total_mJ"], 3)) == (0.157, 0.059, 0.216)
 
 
 def test_help_explains():

@@ -29,6 +29,25 @@ def test_round_trip_float_and_quantized(tmp_path):
     assert back.label_embedding == qnet.label_embedding
     assert back.training == net.training
     assert back.dataset["image_shape"] == [4, 4]
+    assert back.readout is None
+
+
+def test_readout_and_graded_encoding_round_trip(tmp_path):
+    from ff_neuro.model import InputEncoding, LinearReadout
+    net = random_net(sizes=(20, 16, 8))
+    net.encoding = InputEncoding(kind="graded", time_steps=5, levels=7)
+    rng = np.random.default_rng(0)
+    net.readout = LinearReadout(weight=rng.normal(size=(4, 8)), bias=rng.normal(size=4),
+                                from_layer=1)
+    back = load_model(save_model(net, tmp_path / "r.h5"))
+    np.testing.assert_array_equal(back.readout.weight, net.readout.weight)
+    np.testing.assert_array_equal(back.readout.bias, net.readout.bias)
+    assert back.readout.from_layer == 1
+    assert back.encoding == net.encoding and back.encoding.message_bits == 3
+    with pytest.raises(ValueError, match="readout weight"):
+        net.readout = LinearReadout(weight=np.zeros((4, 5)), bias=np.zeros(4))
+        FFNetwork(layers=net.layers, readout=net.readout,
+                  label_embedding=net.label_embedding)
 
 
 def test_file_is_plain_data_without_pickle(tmp_path):
