@@ -6,7 +6,13 @@ model file stores the training config as JSON so a model records how it was made
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Tuple
+from typing import Tuple, Union
+
+
+LOSSES = ("swish", "symba", "hinton")
+NEGATIVES = ("random", "hard", "hybrid", "noise", "masking")
+EMBEDDINGS = ("append", "overlay", "code")
+GOODNESS = ("mean_sq", "sum_sq")
 
 
 @dataclass
@@ -17,27 +23,45 @@ class FFTrainConfig:
     ----------
     hidden : sizes of the hidden spiking layers
     time_steps : T, steps each sample is presented
-    threshold : LIF firing threshold (float units)
+    threshold : LIF firing threshold (float units), one value or one per layer
     beta : membrane decay per step; stored as v_decay = round((1 - beta) * 4096) / 4096 so that
         Loihi represents it exactly
-    loss : "swish" (Ghader et al.: silu(-alpha * (G+ - G-))) or "symba" (softplus(-alpha * dG))
-    alpha : loss sharpness; goodness is mean squared spike *rate*, so dG lies in [-1, 1]
-    negatives : "random" wrong label, drawn uniformly from the other classes
-    label_embedding : "append" (one-hot inputs after the image) or "overlay" (first pixels)
+    goodness : "mean_sq" (mean over neurons of (count / T)^2, Ghader et al.) or "sum_sq" (sum)
+    loss : on the goodness of positive (G+) and negative (G-) data:
+        "swish" (Ghader et al.): silu(-alpha (G+ - G-));
+        "symba" (Lee & Song): softplus(-alpha (G+ - G-));
+        "hinton": -log sigmoid(alpha (G+ - theta)) - log sigmoid(-alpha (G- - theta))
+    alpha : loss sharpness
+    theta : goodness threshold of the "hinton" loss
+    negatives : "random" wrong label (uniform over the other classes); "hard": a wrong label
+        drawn with probability proportional to sqrt(goodness) of each wrong label under the
+        current network (Ghader et al., Hinton; C extra forward passes per batch); label-free
+        (ff-negative-samples): "hybrid" (two images mixed through a smooth random mask),
+        "noise" (uniform noise image), "masking" (random patches zeroed), each with a random label
+    label_embedding : "append" (one-hot inputs after the image), "overlay" (the first pixels,
+        Hinton / Ghader), "code" (random binary codes appended, Terres-Escudero et al.)
+    code_bits, code_p : size and bit probability of the "code" embedding
     gain : rate-coding gain, p = clip(gain * pixel, 0, 1)
     encoding : "rate" (binary Bernoulli spikes) or "graded" (the analog value as a graded spike
         at every step, quantized to ``levels``; Loihi graded spikes / NetX input_message_bits)
     levels : graded-spike levels (e.g. 15 = 4-bit messages)
+    engine : "fused" (one autograd node per layer for the whole time loop, identical spikes and
+        gradients to snnTorch) or "snntorch" (snnTorch Leaky step by step)
+    eval_samples : training samples whose label-sweep accuracy the progress bar shows per epoch
     """
 
     hidden: Tuple[int, ...] = (200, 200)
     time_steps: int = 16
-    threshold: float = 1.0
+    threshold: Union[float, Tuple[float, ...]] = 1.0
     beta: float = 0.9
+    goodness: str = "mean_sq"
     loss: str = "swish"
     alpha: float = 20.0
+    theta: float = 0.2
     negatives: str = "random"
     label_embedding: str = "append"
+    code_bits: int = 100
+    code_p: float = 0.3
     gain: float = 1.0
     encoding: str = "rate"
     levels: int = 15
@@ -47,6 +71,8 @@ class FFTrainConfig:
     weight_scale: float = 1.0
     surrogate_slope: float = 10.0
     goodness_from_layer: int = 0
+    engine: str = "fused"
+    eval_samples: int = 0
     seed: int = 0
     encoding_seed: int = 1234
 
@@ -54,21 +80,41 @@ class FFTrainConfig:
         self.hidden = tuple(int(h) for h in self.hidden)
         if not self.hidden or min(self.hidden) < 1:
             raise ValueError("hidden must list at least one positive layer size")
-        if self.loss not in ("swish", "symba"):
-            raise ValueError(f"unknown loss {self.loss!r} (swish|symba)")
-        if self.encoding not in ("rate", "graded"):
-            raise ValueError(f"unknown encoding {self.encoding!r} (rate|graded)")
-        if self.negatives != "random":
-            raise ValueError(f"unknown negatives {self.negatives!r} (random)")
+        if isinstance(self.threshold, (list, tuple)):
+            self.threshold = tuple(float(t) for t in self.threshold)
+            if len(self.threshold) != len(self.hidden):
+                raise ValueError(f"give one threshold, or one per layer ({len(self.hidden)})")
+        else:
+            self.threshold = float(self.threshold)
+        if min(self.thresholds()) <= 0:
+            raise ValueError("thresholds must be > 0")
+        for name, value, choices in (("loss", self.loss, LOSSES),
+                                     ("negatives", self.negatives, NEGATIVES),
+                                     ("label_embedding", self.label_embedding, EMBEDDINGS),
+                                     ("goodness", self.goodness, GOODNESS),
+                                     ("encoding", self.encoding, ("rate", "graded")),
+                                     ("engine", self.engine, ("fused", "snntorch"))):
+            if value not in choices:
+                raise ValueError(f"unknown {name} {value!r} ({'|'.join(choices)})")
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError("beta must be in [0, 1]")
         for name in ("time_steps", "epochs", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1")
+        if not 0 <= self.goodness_from_layer < len(self.hidden):
+            raise ValueError("goodness_from_layer must index a hidden layer")
+
+    def thresholds(self) -> Tuple[float, ...]:
+        """One threshold per layer."""
+        if isinstance(self.threshold, tuple):
+            return self.threshold
+        return (float(self.threshold),) * len(self.hidden)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["hidden"] = list(self.hidden)
+        if isinstance(self.threshold, tuple):
+            d["threshold"] = list(self.threshold)
         return d
 
 

@@ -26,15 +26,13 @@ def embed_labels(x: np.ndarray, labels: np.ndarray, emb: LabelEmbedding) -> np.n
         raise ValueError(f"expected x (N, D) and labels (N,), got {x.shape} and {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= emb.n_classes):
         raise ValueError(f"labels must lie in [0, {emb.n_classes})")
-    n = x.shape[0]
-    onehot = np.zeros((n, emb.n_classes), dtype=np.float32)
-    onehot[np.arange(n), labels] = emb.amplitude
-    if emb.kind == "append":
-        return np.concatenate([x, onehot], axis=1)
+    vec = emb.vectors()[labels]
+    if emb.kind != "overlay":
+        return np.concatenate([x, vec], axis=1)
     out = x.copy()
-    if x.shape[1] < emb.n_classes:
+    if x.shape[1] < emb.width:
         raise ValueError("overlay embedding needs at least n_classes input features")
-    out[:, : emb.n_classes] = onehot
+    out[:, : emb.width] = vec
     return out
 
 
@@ -66,27 +64,46 @@ def image_spikes(x: np.ndarray, enc: InputEncoding, seed_offset: int = 0,
     return out
 
 
-def label_spikes(labels: np.ndarray, emb: LabelEmbedding, enc: InputEncoding) -> np.ndarray:
-    """Spikes of the label inputs: ``(T, N, n_classes)`` uint8 (graded: ``round(p * levels)``
-    at every step).
+def value_spikes(values: np.ndarray, enc: InputEncoding) -> np.ndarray:
+    """Deterministic spikes for label-input values ``(N, W)`` -> ``(T, N, W)`` uint8.
 
-    The one-hot label input has value ``amplitude``; rate coding with ``p = clip(gain *
-    amplitude, 0, 1)`` is applied deterministically (``p >= 1`` spikes every step, ``p <= 0``
-    never; fractional ``p`` spikes regularly every ``1/p`` steps) so that every candidate label of
-    a sweep gets the same drive.
+    Rate coding with ``p = clip(gain * value, 0, 1)`` applied *regularly* (a spike whenever
+    ``floor((t + 1) p)`` increases: ``p = 1`` every step, ``p = 0.5`` every other step), so every
+    candidate label of a sweep gets the same drive; graded encoding sends ``round(p * levels)``
+    at every step.
     """
-    labels = np.asarray(labels, dtype=np.int64)
-    p = float(np.clip(enc.gain * emb.amplitude, 0.0, 1.0))
+    p = np.clip(enc.gain * np.asarray(values, dtype=np.float64), 0.0, 1.0)
+    T = enc.time_steps
     if enc.kind == "graded":
-        out = np.zeros((enc.time_steps, labels.shape[0], emb.n_classes), dtype=np.uint8)
-        out[:, np.arange(labels.shape[0]), labels] = int(round(p * enc.levels))
+        g = np.round(p * enc.levels).astype(np.uint8)
+        return np.ascontiguousarray(np.broadcast_to(g[None], (T,) + g.shape))
+    t = np.arange(T, dtype=np.float64).reshape((T,) + (1,) * p.ndim)
+    return (np.floor((t + 1) * p[None]) > np.floor(t * p[None])).astype(np.uint8)
+
+
+def label_spikes(labels: np.ndarray, emb: LabelEmbedding, enc: InputEncoding) -> np.ndarray:
+    """Spikes of the label inputs for ``labels``: ``(T, N, emb.width)`` uint8
+    (see :func:`value_spikes`; values from :meth:`LabelEmbedding.vectors`)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    return value_spikes(emb.vectors()[labels], enc)
+
+
+def neutral_label_spikes(n: int, emb: LabelEmbedding, enc: InputEncoding) -> np.ndarray:
+    """Spikes of a *neutral* label (the mean of all class vectors, Hinton 2022): ``(T, n, W)``."""
+    mean = emb.vectors().mean(axis=0, keepdims=True)
+    return np.ascontiguousarray(np.broadcast_to(value_spikes(mean, enc),
+                                                (enc.time_steps, n, emb.width)))
+
+
+def combine(img: np.ndarray, lab: np.ndarray, emb: LabelEmbedding) -> np.ndarray:
+    """Image spikes ``(T, N, D)`` + label spikes ``(T, N, W)`` -> input spikes."""
+    if emb.kind == "overlay":
+        if img.shape[2] < emb.width:
+            raise ValueError("overlay embedding needs at least n_classes input features")
+        out = img.copy()
+        out[:, :, : emb.width] = lab
         return out
-    t = np.arange(enc.time_steps)
-    # Regular spikes: spike when floor((t + 1) * p) increases.
-    fires = (np.floor((t + 1) * p) > np.floor(t * p)).astype(np.uint8)
-    out = np.zeros((enc.time_steps, labels.shape[0], emb.n_classes), dtype=np.uint8)
-    out[:, np.arange(labels.shape[0]), labels] = fires[:, None]
-    return out
+    return np.concatenate([img, lab], axis=2)
 
 
 def encode(x: np.ndarray, labels: np.ndarray, emb: LabelEmbedding, enc: InputEncoding,
@@ -96,13 +113,8 @@ def encode(x: np.ndarray, labels: np.ndarray, emb: LabelEmbedding, enc: InputEnc
     Image pixels are Bernoulli rate coded (seeded), label inputs are regular (see
     :func:`label_spikes`). For ``overlay`` embedding the first ``n_classes`` pixels are replaced.
     """
-    img = image_spikes(x, enc, seed_offset, sample_ids)
-    lab = label_spikes(labels, emb, enc)
-    if emb.kind == "append":
-        return np.concatenate([img, lab], axis=2)
-    img = img.copy()
-    img[:, :, : emb.n_classes] = lab
-    return img
+    return combine(image_spikes(x, enc, seed_offset, sample_ids), label_spikes(labels, emb, enc),
+                   emb)
 
 
 def sweep_inputs(x: np.ndarray, emb: LabelEmbedding, enc: InputEncoding,
@@ -113,13 +125,12 @@ def sweep_inputs(x: np.ndarray, emb: LabelEmbedding, enc: InputEncoding,
     difference between the ``C`` runs of a sample is the label.
     """
     img = image_spikes(x, enc, seed_offset, sample_ids)  # (T, N, D)
-    T, N, _ = img.shape
-    C = emb.n_classes
-    cand = np.arange(C)
-    lab = label_spikes(cand, emb, enc)  # (T, C, C)
-    if emb.kind == "append":
-        return np.concatenate([np.broadcast_to(img[:, :, None, :], (T, N, C, img.shape[2])),
-                               np.broadcast_to(lab[:, None, :, :], (T, N, C, C))], axis=3)
+    T, N, D = img.shape
+    C, W = emb.n_classes, emb.width
+    lab = label_spikes(np.arange(C), emb, enc)  # (T, C, W)
+    if emb.kind != "overlay":
+        return np.concatenate([np.broadcast_to(img[:, :, None, :], (T, N, C, D)),
+                               np.broadcast_to(lab[:, None, :, :], (T, N, C, W))], axis=3)
     out = np.repeat(img[:, :, None, :], C, axis=2)
-    out[:, :, :, :C] = lab[:, None, :, :]
+    out[:, :, :, :W] = lab[:, None, :, :]
     return out

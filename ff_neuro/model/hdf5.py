@@ -5,8 +5,8 @@ HDF5 tool. Layout, format version 1::
 
     /                       attrs: format="ff-neuro", format_version=1, ff_neuro_version
     /encoding               attrs: kind, time_steps, gain, seed, levels
-    /label_embedding        attrs: kind, n_classes, amplitude
-    /inference              attrs: goodness_from_layer
+    /label_embedding        attrs: kind, n_classes, amplitude, code_bits, code_p, code_seed
+    /inference              attrs: goodness_from_layer, goodness
     /dataset                attrs: name, n_features, n_classes, image_shape, ...
     /training               attrs: config_json (the full training config as JSON text)
     /layers/<k>             datasets: weight (n_out, n_in) float32, [bias (n_out,)]
@@ -75,9 +75,10 @@ def save_model(net: FFNetwork, path: PathLike) -> Path:
                 levels=enc.levels))
             emb = net.label_embedding
             _put_attrs(f.create_group("label_embedding"), dict(
-                kind=emb.kind, n_classes=emb.n_classes, amplitude=emb.amplitude))
+                kind=emb.kind, n_classes=emb.n_classes, amplitude=emb.amplitude,
+                code_bits=emb.code_bits, code_p=emb.code_p, code_seed=emb.code_seed))
             _put_attrs(f.create_group("inference"), dict(
-                goodness_from_layer=net.goodness_from_layer))
+                goodness_from_layer=net.goodness_from_layer, goodness=net.goodness))
             _put_attrs(f.create_group("dataset"), dict(net.dataset))
             f.create_group("training").attrs["config_json"] = json.dumps(net.training)
             layers = f.create_group("layers")
@@ -153,6 +154,7 @@ def load_model(path: PathLike) -> FFNetwork:
             encoding=InputEncoding(**_get_attrs(f["encoding"])),
             label_embedding=LabelEmbedding(**_get_attrs(f["label_embedding"])),
             goodness_from_layer=int(f["inference"].attrs["goodness_from_layer"]),
+            goodness=_get_attrs(f["inference"]).get("goodness", "mean_sq"),
             dataset=_get_attrs(f["dataset"]),
             training=json.loads(f["training"].attrs["config_json"]),
             quantized=quantized,

@@ -185,23 +185,47 @@ class LabelEmbedding:
 
     ``kind = "append"``: ``n_classes`` extra inputs, one-hot, set to ``amplitude`` (a value of 1
     spikes at every step under rate coding). ``kind = "overlay"`` (Hinton, Ghader et al.): the
-    first ``n_classes`` inputs are zeroed and input ``y`` is set to ``amplitude``.
+    first ``n_classes`` inputs are replaced by the one-hot label at ``amplitude``.
+    ``kind = "code"`` (Terres-Escudero et al.): ``code_bits`` extra inputs carrying a random
+    binary code per class, each bit 1 with probability ``code_p``, drawn from
+    ``default_rng(code_seed)`` (the codes are regenerated from these three numbers).
     """
 
     kind: str = "append"
     n_classes: int = 10
     amplitude: float = 1.0
+    code_bits: int = 100
+    code_p: float = 0.3
+    code_seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("append", "overlay"):
-            raise ValueError(f"unknown label embedding {self.kind!r} (append|overlay)")
+        if self.kind not in ("append", "overlay", "code"):
+            raise ValueError(f"unknown label embedding {self.kind!r} (append|overlay|code)")
         if int(self.n_classes) < 2:
             raise ValueError("n_classes must be >= 2")
         self.n_classes = int(self.n_classes)
         self.amplitude = float(self.amplitude)
+        self.code_bits = int(self.code_bits)
+        self.code_p = float(self.code_p)
+        self.code_seed = int(self.code_seed)
+        if self.kind == "code" and (self.code_bits < 1 or not 0 < self.code_p < 1):
+            raise ValueError("code embedding needs code_bits >= 1 and 0 < code_p < 1")
+
+    @property
+    def width(self) -> int:
+        """Number of label inputs."""
+        return self.code_bits if self.kind == "code" else self.n_classes
+
+    def vectors(self) -> np.ndarray:
+        """``(n_classes, width)`` values of the label inputs for each class."""
+        if self.kind == "code":
+            rng = np.random.default_rng(self.code_seed)
+            codes = (rng.random((self.n_classes, self.code_bits)) < self.code_p)
+            return self.amplitude * codes.astype(np.float32)
+        return self.amplitude * np.eye(self.n_classes, dtype=np.float32)
 
     def input_size(self, n_features: int) -> int:
-        return n_features + self.n_classes if self.kind == "append" else n_features
+        return n_features if self.kind == "overlay" else n_features + self.width
 
 
 @dataclass
@@ -232,14 +256,16 @@ class FFNetwork:
     """A spiking Forward-Forward MLP: everything a later stage needs, in plain data.
 
     Inference (label sweep): for each candidate label ``c``, embed ``c``, run all layers for
-    ``T`` steps and compute each layer's goodness ``G_k = mean_j(count_j ** 2) / T**2`` from its
-    spike counts; predict ``argmax_c sum_{k >= goodness_from_layer} G_k``.
+    ``T`` steps and compute each layer's goodness ``G_k = mean_j (count_j / T)^2`` (``goodness =
+    "mean_sq"``; ``"sum_sq"``: the sum over neurons) from its spike counts; predict
+    ``argmax_c sum_{k >= goodness_from_layer} G_k``.
     """
 
     layers: list
     encoding: InputEncoding = field(default_factory=InputEncoding)
     label_embedding: LabelEmbedding = field(default_factory=LabelEmbedding)
     goodness_from_layer: int = 0
+    goodness: str = "mean_sq"
     dataset: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     quantized: Optional[list] = None
@@ -255,6 +281,8 @@ class FFNetwork:
                     f"{self.layers[i-1].n_out} outputs")
         if not 0 <= self.goodness_from_layer < len(self.layers):
             raise ValueError("goodness_from_layer out of range")
+        if self.goodness not in ("mean_sq", "sum_sq"):
+            raise ValueError(f"unknown goodness {self.goodness!r} (mean_sq|sum_sq)")
         if self.quantized is not None:
             self._check_quantized(self.quantized)
         if self.readout is not None:

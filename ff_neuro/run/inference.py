@@ -14,9 +14,11 @@ from .backend import Backend, LayerSpikes
 TEST_SEED_OFFSET = 10_000_000
 
 
-def goodness(counts: List[np.ndarray], time_steps: int) -> np.ndarray:
-    """Per-layer goodness ``G_k = mean_j (count_j / T)^2``: returns ``(L, B)``."""
-    return np.stack([np.mean((c.astype(np.float64) / time_steps) ** 2, axis=1) for c in counts])
+def goodness(counts: List[np.ndarray], time_steps: int, kind: str = "mean_sq") -> np.ndarray:
+    """Per-layer goodness ``G_k = mean_j (count_j / T)^2`` (``kind="sum_sq"``: sum over
+    neurons): returns ``(L, B)``."""
+    red = np.mean if kind == "mean_sq" else np.sum
+    return np.stack([red((c.astype(np.float64) / time_steps) ** 2, axis=1) for c in counts])
 
 
 @dataclass
@@ -64,7 +66,7 @@ def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes:
         flat = np.ascontiguousarray(inp.reshape(T, n * C, inp.shape[-1]))
         n_input_spikes += int(flat.sum(dtype=np.int64))
         res: LayerSpikes = backend.run(net, flat)
-        g = goodness(res.counts(), T).reshape(len(net.layers), n, C)
+        g = goodness(res.counts(), T, net.goodness).reshape(len(net.layers), n, C)
         goods.append(g)
         if keep_spikes:
             kept.append([s.reshape(T, n, C, s.shape[-1]) for s in res.spikes])

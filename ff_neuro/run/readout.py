@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..encoding import image_spikes
+from ..encoding import combine, image_spikes, neutral_label_spikes
 from ..model.primitives import FFNetwork, LinearReadout
 from .backend import Backend
 from .inference import TEST_SEED_OFFSET
@@ -27,22 +27,10 @@ READOUT_SEED_OFFSET = 30_000_000
 
 def neutral_inputs(net: FFNetwork, x: np.ndarray, seed_offset: int,
                    sample_ids: Optional[np.ndarray] = None) -> np.ndarray:
-    """Input spikes ``(T, N, n_in)`` with every label input at ``amplitude / n_classes``."""
-    emb, enc = net.label_embedding, net.encoding
-    img = image_spikes(x, enc, seed_offset, sample_ids)
-    T, N, _ = img.shape
-    p = float(np.clip(enc.gain * emb.amplitude / emb.n_classes, 0.0, 1.0))
-    t = np.arange(T)
-    if enc.kind == "graded":
-        fires = np.full(T, int(round(p * enc.levels)), dtype=np.uint8)
-    else:
-        fires = (np.floor((t + 1) * p) > np.floor(t * p)).astype(np.uint8)
-    lab = np.broadcast_to(fires[:, None, None], (T, N, emb.n_classes))
-    if emb.kind == "append":
-        return np.concatenate([img, lab], axis=2)
-    img = img.copy()
-    img[:, :, : emb.n_classes] = lab
-    return img
+    """Input spikes ``(T, N, n_in)`` with a neutral label (mean of all class vectors)."""
+    img = image_spikes(x, net.encoding, seed_offset, sample_ids)
+    lab = neutral_label_spikes(x.shape[0], net.label_embedding, net.encoding)
+    return combine(img, lab, net.label_embedding)
 
 
 def hidden_features(backend: Backend, net: FFNetwork, x: np.ndarray, from_layer: int,

@@ -1,19 +1,32 @@
 """Spiking Forward-Forward training (Hinton 2022; spiking FF as in Ghader et al. 2025).
 
-Each layer is trained on its own objective: goodness ``G = mean_j (count_j / T)^2`` of its spike
-counts should be high for positive data (image + true label) and low for negative data (image +
-a wrong label). Surrogate gradients flow through time *inside* a layer only; the next layer's
+Each layer is trained on its own objective: goodness ``G`` of its spike counts (mean, or sum,
+over neurons of ``(count / T)^2``) should be high for positive data (image + true label) and low
+for negative data. Surrogate gradients flow through time *inside* a layer only; the next layer's
 input spikes are detached, so no gradient crosses layers (no backpropagation through the net).
 
-Neurons are snnTorch ``Leaky`` with reset to zero and no reset delay (``make_leaky``), exactly
-Lava's LIF with du = 1, and ``v_decay`` lies on Loihi's 1/4096 grid, so the trained model
-deploys unchanged.
+Neurons are LIF with reset to zero and no reset delay: snnTorch ``Leaky`` (``engine="snntorch"``)
+or the fused equivalent :func:`~ff_neuro.training.lif_scan.lif_scan` (``engine="fused"``, same
+spikes and gradients, tested), i.e. exactly Lava's LIF with du = 1; ``v_decay`` lies on Loihi's
+1/4096 grid, so the trained model deploys unchanged.
+
+Engineering (issue: faster than a per-step snnTorch loop):
+* the image part of the synaptic current is computed once for the positive and the negative
+  pass (they share the image spikes) and, with graded (direct-current) input, once for all
+  ``T`` steps; the label part is a few columns of the weight matrix;
+* the time loop of a layer is one autograd node (``lif_scan``).
+
+Training is resumable: :meth:`FFTrainer.fit` with ``checkpoint=`` writes an HDF5 checkpoint
+(weights, Adam state, history; no pickle) every ``checkpoint_every`` epochs, and ``resume=True``
+continues from it. Randomness is drawn per epoch from ``default_rng([seed, epoch])``, so a resumed
+run gives the same weights as an uninterrupted one.
 """
 from __future__ import annotations
 
-import random
+import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, List, Optional
 
 import numpy as np
@@ -23,21 +36,27 @@ from tqdm import tqdm
 
 from ..config import FFTrainConfig
 from ..data import Dataset
-from ..encoding import encode
+from ..encoding import image_spikes, label_spikes
+from ..fileio import PathLike, atomic_path
 from ..model.primitives import DECAY_UNITY, FFNetwork, InputEncoding, LabelEmbedding, SpikingDense
-from ..run.torch_backend import make_leaky, run_layer
+from ..run.torch_backend import make_leaky
+from .lif_scan import lif_scan
 
 
-def ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, kind: str, alpha: float) -> torch.Tensor:
-    """Layer-local FF loss on the goodness gap ``dG = G+ - G-`` (per sample, then averaged).
+def ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, kind: str, alpha: float,
+            theta: float = 0.0) -> torch.Tensor:
+    """Layer-local FF loss on positive / negative goodness (per sample, then averaged).
 
-    swish (Ghader et al.): ``silu(-alpha * dG)``; symba (Lee & Song): ``softplus(-alpha * dG)``.
+    swish (Ghader et al.): ``silu(-alpha (G+ - G-))``; symba (Lee & Song): ``softplus(-alpha
+    (G+ - G-))``; hinton: ``softplus(-alpha (G+ - theta)) + softplus(alpha (G- - theta))``, the
+    log-loss of ``p = sigmoid(alpha (G - theta))``.
     """
-    d = g_pos - g_neg
     if kind == "swish":
-        return F.silu(-alpha * d).mean()
+        return F.silu(-alpha * (g_pos - g_neg)).mean()
     if kind == "symba":
-        return F.softplus(-alpha * d).mean()
+        return F.softplus(-alpha * (g_pos - g_neg)).mean()
+    if kind == "hinton":
+        return (F.softplus(-alpha * (g_pos - theta)) + F.softplus(alpha * (g_neg - theta))).mean()
     raise ValueError(f"unknown loss {kind!r}")
 
 
@@ -46,29 +65,70 @@ def random_wrong_labels(y: np.ndarray, n_classes: int, rng: np.random.Generator)
     return (y + rng.integers(1, n_classes, size=y.shape)) % n_classes
 
 
+def hard_wrong_labels(goodness: np.ndarray, y: np.ndarray,
+                      rng: np.random.Generator) -> np.ndarray:
+    """Wrong labels drawn with probability proportional to ``sqrt(goodness)`` of each wrong
+    label (``goodness``: (N, C) summed over layers), as Ghader et al.'s hard negatives."""
+    w = np.sqrt(np.maximum(goodness, 0.0)) + 1e-12
+    w[np.arange(len(y)), y] = 0.0
+    p = w / w.sum(axis=1, keepdims=True)
+    u = rng.random((len(y), 1))
+    return np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), goodness.shape[1] - 1)
+
+
+def corrupt_images(x: np.ndarray, kind: str, rng: np.random.Generator,
+                   image_shape) -> np.ndarray:
+    """Label-free negative images (ff-negative-samples): hybrid, noise or masking."""
+    n, d = x.shape
+    if kind == "noise":
+        return rng.random((n, d), dtype=np.float32)
+    shape = tuple(image_shape) if image_shape and int(np.prod(image_shape)) == d else (d,)
+    if kind == "hybrid":
+        # Hinton's hybrid: a smooth random mask mixes the image with another one.
+        mask = rng.random((n,) + shape).astype(np.float32)
+        if len(shape) == 2:
+            k = np.array([0.25, 0.5, 0.25], dtype=np.float32)
+            for _ in range(4):
+                mask = (np.pad(mask, ((0, 0), (1, 1), (0, 0)), mode="edge")[:, :-2] * k[0]
+                        + mask * k[1]
+                        + np.pad(mask, ((0, 0), (1, 1), (0, 0)), mode="edge")[:, 2:] * k[2])
+                mask = (np.pad(mask, ((0, 0), (0, 0), (1, 1)), mode="edge")[:, :, :-2] * k[0]
+                        + mask * k[1]
+                        + np.pad(mask, ((0, 0), (0, 0), (1, 1)), mode="edge")[:, :, 2:] * k[2])
+        mask = (mask.reshape(n, d) > 0.5).astype(np.float32)
+        other = x[rng.permutation(n)]
+        return mask * x + (1 - mask) * other
+    if kind == "masking":
+        keep = (rng.random((n, d)) > 0.5).astype(np.float32)
+        return x * keep
+    raise ValueError(f"unknown label-free negative {kind!r}")
+
+
 def quantized_v_decay(beta: float) -> float:
     """``1 - beta`` rounded to Loihi's 12-bit decay grid."""
     return round((1.0 - beta) * DECAY_UNITY) / DECAY_UNITY
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 @dataclass
 class TrainHistory:
-    """Per-epoch loss, mean goodness of positive/negative data and wall time."""
+    """Per-epoch loss, mean goodness of positive/negative data, accuracy and wall time."""
 
     loss: List[float] = field(default_factory=list)
     g_pos: List[List[float]] = field(default_factory=list)
     g_neg: List[List[float]] = field(default_factory=list)
+    train_accuracy: List[Optional[float]] = field(default_factory=list)
+    epoch_seconds: List[float] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return {"loss": self.loss, "g_pos": self.g_pos, "g_neg": self.g_neg,
+                "train_accuracy": self.train_accuracy, "epoch_seconds": self.epoch_seconds,
                 "seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainHistory":
+        return cls(**{k: d[k] for k in ("loss", "g_pos", "g_neg", "train_accuracy",
+                                        "epoch_seconds", "seconds") if k in d})
 
 
 class FFTrainer:
@@ -77,88 +137,246 @@ class FFTrainer:
     def __init__(self, cfg: FFTrainConfig, dataset: Dataset):
         self.cfg = cfg
         self.ds = dataset
-        self.emb = LabelEmbedding(kind=cfg.label_embedding, n_classes=dataset.n_classes)
+        self.emb = LabelEmbedding(kind=cfg.label_embedding, n_classes=dataset.n_classes,
+                                  code_bits=cfg.code_bits, code_p=cfg.code_p,
+                                  code_seed=cfg.seed)
         self.enc = InputEncoding(kind=cfg.encoding, time_steps=cfg.time_steps, gain=cfg.gain,
                                  seed=cfg.encoding_seed, levels=cfg.levels)
         self.v_decay = quantized_v_decay(cfg.beta)
-        seed_everything(cfg.seed)
+        self.beta = 1.0 - self.v_decay
+        self.thresholds = cfg.thresholds()
+        torch.manual_seed(cfg.seed)
         sizes = [self.emb.input_size(dataset.n_features)] + list(cfg.hidden)
+        gen = torch.Generator().manual_seed(cfg.seed)
         self.weights = []
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-            # Kaiming-uniform-like init scaled so that rate-coded inputs reach threshold.
+            # Uniform init, scaled so that rate-coded inputs reach threshold from the start.
             bound = cfg.weight_scale * np.sqrt(3.0 / n_in) * 2.0
-            w = (torch.rand(n_out, n_in) * 2 - 1) * bound
+            w = (torch.rand(n_out, n_in, generator=gen) * 2 - 1) * bound
             self.weights.append(torch.nn.Parameter(w))
-        self.leakies = [make_leaky(cfg.threshold, 1.0 - self.v_decay, cfg.surrogate_slope)
-                        for _ in self.weights]
+        self.leakies = [make_leaky(th, self.beta, cfg.surrogate_slope) for th in self.thresholds]
         self.opt = torch.optim.Adam(self.weights, lr=cfg.lr)
         self.history = TrainHistory()
+        self.epochs_done = 0
+        self._label_free = cfg.negatives in ("hybrid", "noise", "masking")
+        self._n_feat = dataset.n_features
+
+    # -- forward pieces ---------------------------------------------------------------------
+    def _spike_layer(self, k: int, current: torch.Tensor) -> torch.Tensor:
+        if self.cfg.engine == "fused":
+            return lif_scan(current, self.beta, self.thresholds[k], self.cfg.surrogate_slope)
+        mem = torch.zeros_like(current[0])
+        out = []
+        for t in range(current.shape[0]):
+            spk, mem = self.leakies[k](current[t], mem)
+            out.append(spk)
+        return torch.stack(out)
 
     def _goodness(self, spk: torch.Tensor) -> torch.Tensor:
         rate = spk.sum(0) / self.cfg.time_steps
-        return (rate ** 2).mean(dim=1)
+        g = rate ** 2
+        return g.mean(dim=1) if self.cfg.goodness == "mean_sq" else g.sum(dim=1)
+
+    def _image_current(self, img: np.ndarray) -> torch.Tensor:
+        """Layer-0 current from the image inputs ``(T, B, D)``: one matmul for all steps, or,
+        with graded (constant) input, one matmul for one step, broadcast over T."""
+        w = self.weights[0]
+        levels = self.enc.levels
+        if self.emb.kind == "overlay":
+            w_img = w
+        else:
+            w_img = w[:, : self._n_feat]
+        if self.enc.kind == "graded":
+            x0 = torch.from_numpy(img[0].astype(np.float32)) / levels
+            return (x0 @ w_img.T).unsqueeze(0).expand(img.shape[0], -1, -1)
+        return torch.from_numpy(img.astype(np.float32)) @ w_img.T
+
+    def _label_current(self, lab: np.ndarray) -> torch.Tensor:
+        w = self.weights[0]
+        w_lab = w[:, : self.emb.width] if self.emb.kind == "overlay" else w[:, self._n_feat:]
+        lab_t = torch.from_numpy(lab.astype(np.float32))
+        if self.enc.kind == "graded":
+            lab_t = lab_t / self.enc.levels
+        return lab_t @ w_lab.T
+
+    def _layer0_current(self, img: np.ndarray, labels: np.ndarray) -> torch.Tensor:
+        lab = label_spikes(labels, self.emb, self.enc)
+        if self.emb.kind == "overlay":
+            img = img.copy()
+            img[:, :, : self.emb.width] = 0
+        return self._image_current(img) + self._label_current(lab)
+
+    @torch.no_grad()
+    def sweep_goodness(self, x: np.ndarray, seed_offset: int) -> np.ndarray:
+        """Goodness summed over layers for every candidate label: ``(N, C)`` (hard negatives)."""
+        img = image_spikes(x, self.enc, seed_offset)
+        if self.emb.kind == "overlay":
+            img = img.copy()
+            img[:, :, : self.emb.width] = 0
+        a = self._image_current(img)
+        out = np.zeros((x.shape[0], self.ds.n_classes))
+        for c in range(self.ds.n_classes):
+            lab = label_spikes(np.full(x.shape[0], c), self.emb, self.enc)
+            cur = a + self._label_current(lab)
+            for k in range(len(self.weights)):
+                spk = self._spike_layer(k, cur)
+                if k >= self.cfg.goodness_from_layer:
+                    out[:, c] += self._goodness(spk).numpy()
+                if k + 1 < len(self.weights):
+                    cur = spk @ self.weights[k + 1].T
+        return out
 
     def train_step(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
                    seed_offset: int):
+        """One optimizer step on a batch; returns (loss, G+ per layer, G- per layer)."""
         cfg = self.cfg
-        y_neg = random_wrong_labels(y, self.ds.n_classes, rng)
-        pos = encode(x, y, self.emb, self.enc, seed_offset=seed_offset)
-        neg = encode(x, y_neg, self.emb, self.enc, seed_offset=seed_offset)
-        inp = torch.from_numpy(np.concatenate([pos, neg], axis=1).astype(np.float32))
-        if self.enc.levels > 1:  # graded messages g stand for g / levels
-            inp = inp / self.enc.levels
         b = x.shape[0]
+        img = image_spikes(x, self.enc, seed_offset)
+        if self._label_free:
+            x_neg = corrupt_images(x, cfg.negatives, rng, self.ds.image_shape)
+            y_neg = rng.integers(0, self.ds.n_classes, size=b)
+            img_neg = image_spikes(x_neg, self.enc, seed_offset + 7_777_777)
+            cur = torch.cat([self._layer0_current(img, y), self._layer0_current(img_neg, y_neg)],
+                            dim=1)
+        else:
+            if cfg.negatives == "hard":
+                y_neg = hard_wrong_labels(self.sweep_goodness(x, seed_offset), y, rng)
+            else:
+                y_neg = random_wrong_labels(y, self.ds.n_classes, rng)
+            # Positive and negative passes share the image spikes: one image matmul.
+            img0 = img
+            if self.emb.kind == "overlay":
+                img0 = img.copy()
+                img0[:, :, : self.emb.width] = 0
+            a = self._image_current(img0)
+            lab = label_spikes(np.concatenate([y, y_neg]), self.emb, self.enc)
+            cur = torch.cat([a, a], dim=1) + self._label_current(lab)
         total = torch.zeros(())
         gp, gn = [], []
-        for w, leaky in zip(self.weights, self.leakies):
-            spk = run_layer(w, None, leaky, inp)
+        for k in range(len(self.weights)):
+            spk = self._spike_layer(k, cur)
             g = self._goodness(spk)
-            total = total + ff_loss(g[:b], g[b:], cfg.loss, cfg.alpha)
+            total = total + ff_loss(g[:b], g[b:], cfg.loss, cfg.alpha, cfg.theta)
             gp.append(float(g[:b].mean()))
             gn.append(float(g[b:].mean()))
-            inp = spk.detach()  # layer-local: no gradient crosses layers
+            if k + 1 < len(self.weights):
+                # layer-local: the next layer sees detached spikes, no gradient crosses layers
+                cur = spk.detach() @ self.weights[k + 1].T
         self.opt.zero_grad()
         total.backward()
         self.opt.step()
         return float(total), gp, gn
 
+    # -- loop, progress, checkpoints ----------------------------------------------------------
+    def _train_accuracy(self) -> Optional[float]:
+        n = min(self.cfg.eval_samples, self.ds.x_train.shape[0])
+        if n <= 0:
+            return None
+        from ..run.inference import label_sweep
+        from ..run.torch_backend import TorchBackend
+        r = label_sweep(TorchBackend(), self.network(), self.ds.x_train[:n], chunk=n)
+        return r.accuracy(self.ds.y_train[:n])
+
     def fit(self, progress: bool = True,
-            on_epoch: Optional[Callable[[int, float], None]] = None) -> FFNetwork:
+            on_epoch: Optional[Callable[[int, float], None]] = None,
+            checkpoint: Optional[PathLike] = None, resume: bool = False,
+            checkpoint_every: int = 1) -> FFNetwork:
+        """Train for ``cfg.epochs`` epochs (continuing from ``checkpoint`` if ``resume``)."""
         cfg = self.cfg
-        rng = np.random.default_rng(cfg.seed)
+        if resume:
+            if checkpoint is None or not Path(checkpoint).exists():
+                raise FileNotFoundError(f"no checkpoint to resume from: {checkpoint}")
+            self.load_checkpoint(checkpoint)
         n = self.ds.x_train.shape[0]
-        t0 = time.perf_counter()
-        bar = tqdm(range(cfg.epochs), desc="FF training", unit="epoch", disable=not progress,
-                   leave=False)
-        step = 0
-        for epoch in bar:
+        n_batches = (n + cfg.batch_size - 1) // cfg.batch_size
+        bar = tqdm(total=cfg.epochs, initial=self.epochs_done, desc="FF training",
+                   unit="epoch", disable=not progress, leave=False, dynamic_ncols=True)
+        for epoch in range(self.epochs_done, cfg.epochs):
+            rng = np.random.default_rng([cfg.seed, epoch])
             order = rng.permutation(n)
+            t0 = time.perf_counter()
             losses, gps, gns = [], [], []
-            for start in range(0, n, cfg.batch_size):
+            for i, start in enumerate(range(0, n, cfg.batch_size)):
                 idx = order[start:start + cfg.batch_size]
                 loss, gp, gn = self.train_step(self.ds.x_train[idx], self.ds.y_train[idx], rng,
-                                               seed_offset=step + 1)
-                step += 1
+                                               seed_offset=epoch * n_batches + i + 1)
                 losses.append(loss)
                 gps.append(gp)
                 gns.append(gn)
-            self.history.loss.append(float(np.mean(losses)))
-            self.history.g_pos.append(np.mean(gps, axis=0).tolist())
-            self.history.g_neg.append(np.mean(gns, axis=0).tolist())
-            bar.set_postfix(loss=f"{self.history.loss[-1]:.4f}",
-                            dG=f"{np.mean(gps) - np.mean(gns):.3f}")
+            secs = time.perf_counter() - t0
+            h = self.history
+            h.loss.append(float(np.mean(losses)))
+            h.g_pos.append(np.mean(gps, axis=0).tolist())
+            h.g_neg.append(np.mean(gns, axis=0).tolist())
+            h.epoch_seconds.append(secs)
+            h.train_accuracy.append(self._train_accuracy())
+            h.seconds += time.perf_counter() - t0
+            self.epochs_done = epoch + 1
+            post = {"loss": f"{h.loss[-1]:.4f}", "dG": f"{np.mean(gps) - np.mean(gns):.3f}",
+                    "samples/s": f"{n / secs:.0f}"}
+            if h.train_accuracy[-1] is not None:
+                post["train_acc"] = f"{h.train_accuracy[-1]:.3f}"
+            bar.set_postfix(post)
+            bar.update(1)
+            if checkpoint is not None and (self.epochs_done % checkpoint_every == 0
+                                           or self.epochs_done == cfg.epochs):
+                self.save_checkpoint(checkpoint)
             if on_epoch is not None:
-                on_epoch(epoch, self.history.loss[-1])
-        self.history.seconds = time.perf_counter() - t0
+                on_epoch(epoch, h.loss[-1])
+        bar.close()
         return self.network()
 
+    def save_checkpoint(self, path: PathLike) -> Path:
+        """Weights, Adam state, history and config in an HDF5 file (atomic; no pickle)."""
+        import h5py
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            with h5py.File(tmp, "w") as f:
+                f.attrs["format"] = "ff-neuro-checkpoint"
+                f.attrs["epochs_done"] = self.epochs_done
+                f.attrs["config_json"] = json.dumps(self.cfg.to_dict())
+                f.attrs["history_json"] = json.dumps(self.history.to_dict())
+                for k, w in enumerate(self.weights):
+                    g = f.create_group(f"layer/{k}")
+                    g.create_dataset("weight", data=w.detach().numpy())
+                    st = self.opt.state.get(w, {})
+                    if st:
+                        g.create_dataset("exp_avg", data=st["exp_avg"].numpy())
+                        g.create_dataset("exp_avg_sq", data=st["exp_avg_sq"].numpy())
+                        g.attrs["step"] = float(st["step"])
+        return path
+
+    def load_checkpoint(self, path: PathLike) -> None:
+        import h5py
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != "ff-neuro-checkpoint":
+                raise ValueError(f"{path} is not an ff-neuro training checkpoint")
+            saved = json.loads(f.attrs["config_json"])
+            now = self.cfg.to_dict()
+            diff = [k for k in now if k != "epochs" and saved.get(k) != now[k]]
+            if diff:
+                raise ValueError(f"checkpoint {path} was made with a different config "
+                                 f"({', '.join(diff)}); resume needs the same settings")
+            self.epochs_done = int(f.attrs["epochs_done"])
+            self.history = TrainHistory.from_dict(json.loads(f.attrs["history_json"]))
+            for k, w in enumerate(self.weights):
+                g = f[f"layer/{k}"]
+                with torch.no_grad():
+                    w.copy_(torch.from_numpy(g["weight"][()]))
+                if "exp_avg" in g:
+                    self.opt.state[w] = {
+                        "step": torch.tensor(float(g.attrs["step"])),
+                        "exp_avg": torch.from_numpy(g["exp_avg"][()]).clone(),
+                        "exp_avg_sq": torch.from_numpy(g["exp_avg_sq"][()]).clone()}
+
     def network(self) -> FFNetwork:
-        layers = [SpikingDense(weight=w.detach().numpy().copy(), threshold=self.cfg.threshold,
-                               v_decay=self.v_decay) for w in self.weights]
+        layers = [SpikingDense(weight=w.detach().numpy().copy(), threshold=th,
+                               v_decay=self.v_decay)
+                  for w, th in zip(self.weights, self.thresholds)]
         ds = self.ds
         return FFNetwork(
             layers=layers, encoding=self.enc, label_embedding=self.emb,
-            goodness_from_layer=self.cfg.goodness_from_layer,
+            goodness_from_layer=self.cfg.goodness_from_layer, goodness=self.cfg.goodness,
             dataset={"name": ds.name, "n_features": ds.n_features, "n_classes": ds.n_classes,
                      "image_shape": list(ds.image_shape), "n_train": int(ds.x_train.shape[0]),
                      "n_test": int(ds.x_test.shape[0]), "source": ds.source},
