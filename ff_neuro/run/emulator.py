@@ -102,22 +102,52 @@ def run_fixed_layer(q: QuantizedDense, x: np.ndarray) -> np.ndarray:
     # Integer sums are exact in float32 below 2**24 (float64: 2**53): pick the cheaper exact one.
     bound = q.n_in * 256 * int(x.max(initial=1)) * 2**max(0, -weight_exp)
     ftype = np.float32 if bound < 2**24 else np.float64
-    acc = np.matmul(x.astype(ftype), w_eff.T.astype(ftype)).astype(np.int64)
-    a = acc << weight_exp if weight_exp > 0 else acc >> (-weight_exp)
-    a_in = a << ACT_SHIFT
-    bias = 0 if q.bias_mant is None else (q.bias_mant.astype(np.int64) << BIAS_EXP)
-    vth = np.int64(q.vth) << VTH_SHIFT
-    u = np.zeros((B, q.n_out), dtype=np.int64)
-    v = np.zeros((B, q.n_out), dtype=np.int64)
+    acc = np.matmul(x.astype(ftype), w_eff.T.astype(ftype)).astype(np.float64)
+    # Dense: right shift (floor) by -weight_exp, then the LIF's 6-bit MSB alignment. All state
+    # is kept in float64, where every value here (|x| < 2**36) is an exact integer: products
+    # with 12-bit decays are exact, division by 4096 is exact, and np.trunc rounds toward zero
+    # exactly as Lava's sign(x) * (|x| >> 12).
+    if weight_exp > 0:
+        acc *= 2.0**weight_exp
+    elif weight_exp < 0:
+        np.floor(acc / 2.0**(-weight_exp), out=acc)
+    a_in = acc * float(1 << ACT_SHIFT)
+    bias = 0.0 if q.bias_mant is None else q.bias_mant.astype(np.float64) * (1 << BIAS_EXP)
+    vth = float(q.vth << VTH_SHIFT)
+    lo, hi = float(-UV_MAX + 1), float(UV_MAX - 1)
+    u_keep = (DECAY_UNITY - q.i_decay) / DECAY_UNITY  # 0 when i_decay = 4096 (du = 1)
+    v_keep = (DECAY_UNITY - q.v_decay) / DECAY_UNITY
+    # u wraps only outside (-2**23, 2**23]: with no current memory u = a_in, check once.
+    may_wrap = u_keep != 0 or not (a_in.size == 0 or (a_in.max() <= UV_MAX
+                                                       and a_in.min() > -UV_MAX))
+    u = np.zeros((B, q.n_out))
+    v = np.zeros((B, q.n_out))
+    tmp = np.empty((B, q.n_out))
+    keep = np.empty((B, q.n_out), dtype=bool)
     out = np.empty((T, B, q.n_out), dtype=np.uint8)
     for t in range(T):
-        cur = _trunc_decay(u, q.i_decay) + a_in[t]
-        wrapped = np.where(cur > UV_MAX, cur - 2 * UV_MAX, cur)
-        u = np.where(wrapped <= -UV_MAX, cur + 2 * UV_MAX, wrapped)
-        v = np.clip(_trunc_decay(v, q.v_decay) + u + bias, -UV_MAX + 1, UV_MAX - 1)
-        s = v > vth
-        v[s] = 0
-        out[t] = s
+        if u_keep == 0:
+            u = a_in[t]
+        else:
+            np.multiply(u, u_keep * DECAY_UNITY, out=tmp)
+            np.trunc(tmp / DECAY_UNITY, out=u)
+            u += a_in[t]
+        if may_wrap:
+            cur = u
+            wrapped = np.where(cur > UV_MAX, cur - 2 * UV_MAX, cur)
+            u = np.where(wrapped <= -UV_MAX, cur + 2 * UV_MAX, wrapped)
+        if v_keep != 1.0:
+            np.multiply(v, v_keep * DECAY_UNITY, out=v)
+            v /= DECAY_UNITY
+            np.trunc(v, out=v)
+        v += u
+        if q.bias_mant is not None:
+            v += bias
+        np.minimum(v, hi, out=v)  # 24-bit saturation
+        np.maximum(v, lo, out=v)
+        s = np.greater(v, vth, out=out[t].view(bool))
+        np.logical_not(s, out=keep)
+        np.multiply(v, keep, out=v)  # reset to zero where spiked
     return out
 
 
