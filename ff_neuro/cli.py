@@ -121,44 +121,94 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 @click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP)
 @click.option("--data-dir", type=click.Path(), default=None,
               help="directory holding the IDX files (overrides the default location)")
+@click.option("--algo", type=click.Choice(["ff"]), default="ff", show_default=True,
+              help="ff: spiking Forward-Forward (layer-local surrogate gradients)")
 @click.option("--epochs", type=int, default=30, show_default=True)
 @click.option("--hidden", callback=_int_list, default="200,200", show_default=True,
               help="hidden layer sizes")
 @click.option("--time-steps", type=int, default=16, show_default=True)
-@click.option("--loss", type=click.Choice(["swish", "symba"]), default="swish",
-              show_default=True, help="swish (Ghader et al.) or SymBa on G+ - G-")
+@click.option("--threshold", default="1.0", show_default=True,
+              help="LIF threshold, one value or one per layer (comma-separated)")
+@click.option("--beta", type=float, default=0.9, show_default=True, help="membrane decay")
+@click.option("--loss", type=click.Choice(["swish", "symba", "hinton"]), default="swish",
+              show_default=True, help="swish (Ghader et al.), SymBa, or Hinton's "
+              "sigmoid(G - theta)")
 @click.option("--alpha", type=float, default=20.0, show_default=True, help="loss sharpness")
+@click.option("--theta", type=float, default=0.2, show_default=True,
+              help="goodness threshold of the hinton loss")
+@click.option("--goodness", type=click.Choice(["mean_sq", "sum_sq"]), default="mean_sq",
+              show_default=True, help="mean or sum over neurons of squared spike rates")
+@click.option("--negatives", type=click.Choice(["random", "hard", "hybrid", "noise", "masking"]),
+              default="random", show_default=True,
+              help="random / hard (by goodness) wrong labels, or label-free corrupted images")
+@click.option("--embedding", type=click.Choice(["append", "overlay", "code"]), default="append",
+              show_default=True, help="one-hot appended, one-hot overlay on the first pixels, "
+              "or random binary codes appended")
+@click.option("--encoding", type=click.Choice(["rate", "graded"]), default="rate",
+              show_default=True, help="binary rate-coded spikes, or graded spikes carrying "
+              "the pixel value (direct current)")
+@click.option("--levels", type=int, default=15, show_default=True,
+              help="graded-spike levels (--encoding graded)")
+@click.option("--skip-first-layer", is_flag=True,
+              help="label sweep: sum goodness from layer 2 on")
 @click.option("--lr", type=float, default=2e-3, show_default=True)
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--eval-samples", type=int, default=1000, show_default=True,
+              help="training samples whose accuracy the progress bar shows each epoch (0: off)")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="checkpoint file written every epoch [default: OUT.ckpt.h5]")
+@click.option("--resume", is_flag=True, help="continue from the checkpoint")
 @click.option("--out", type=click.Path(dir_okay=False), required=True,
               help="model file to write (HDF5)")
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-def train(dataset, data_dir, epochs, hidden, time_steps, loss, alpha, lr, batch_size, seed,
-          out, as_json):
-    """Train a spiking Forward-Forward network and save it (float) to --out."""
+@click.option("--json", "as_json", is_flag=True, help="print one JSON summary")
+def train(dataset, data_dir, algo, epochs, hidden, time_steps, threshold, beta, loss, alpha,
+          theta, goodness, negatives, embedding, encoding, levels, skip_first_layer, lr,
+          batch_size, seed, eval_samples, checkpoint, resume, out, as_json):
+    """Train a spiking Forward-Forward network and save it (float) to --out.
+
+    Shows a progress bar (epoch, loss, goodness gap, training accuracy, samples/s), writes a
+    checkpoint every epoch (rerun with --resume to continue after an interruption), fits the
+    one-pass linear readout, and reports test accuracy by label sweep and by readout.
+    """
+    import time
     from .model import save_model
+    from .pipeline import attach_readout
     from .run import label_sweep
+    from .run.readout import readout_accuracy
     from .run.torch_backend import TorchBackend
     from .training import FFTrainer
     ds = _load_dataset(dataset, data_dir)
     try:
-        cfg = FFTrainConfig(hidden=hidden, time_steps=time_steps, loss=loss, alpha=alpha, lr=lr,
-                            batch_size=batch_size, epochs=epochs, seed=seed)
+        th = [float(v) for v in str(threshold).split(",") if v.strip()]
+        cfg = FFTrainConfig(
+            hidden=hidden, time_steps=time_steps, threshold=th[0] if len(th) == 1 else tuple(th),
+            beta=beta, loss=loss, alpha=alpha, theta=theta, goodness=goodness,
+            negatives=negatives, label_embedding=embedding, encoding=encoding, levels=levels,
+            goodness_from_layer=1 if skip_first_layer else 0, lr=lr, batch_size=batch_size,
+            epochs=epochs, seed=seed, eval_samples=eval_samples)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    from .pipeline import attach_readout
-    from .run.readout import readout_accuracy
-    net = FFTrainer(cfg, ds).fit(progress=True)
+    checkpoint = checkpoint or str(out) + ".ckpt.h5"
+    trainer = FFTrainer(cfg, ds)
+    t = time.perf_counter()
+    try:
+        net = trainer.fit(progress=True, checkpoint=checkpoint, resume=resume)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    minutes = (time.perf_counter() - t) / 60
     acc = label_sweep(TorchBackend(), net, ds.x_test).accuracy(ds.y_test)
     attach_readout(net, ds)
     acc_ro = readout_accuracy(TorchBackend(), net, net.readout, ds.x_test, ds.y_test)
     save_model(net, out)
+    h = net.training["history"]
     d = {"model": out, "dataset": ds.name, "test_accuracy_float": acc,
-         "test_accuracy_float_readout": acc_ro,
-         "train_seconds": net.training["history"]["seconds"], "epochs": epochs}
+         "test_accuracy_float_readout": acc_ro, "epochs": epochs,
+         "train_minutes": h["seconds"] / 60, "wall_minutes_this_run": minutes,
+         "samples_per_s": ds.x_train.shape[0] * len(h["epoch_seconds"]) / max(h["seconds"], 1e-9),
+         "checkpoint": checkpoint, "config": cfg.to_dict()}
     _emit(d, as_json, f"saved {out}; float test accuracy {acc:.4f} (label sweep), "
-                      f"{acc_ro:.4f} (linear readout) ({d['train_seconds']:.1f} s training)")
+                      f"{acc_ro:.4f} (linear readout); {d['train_minutes']:.1f} min training")
 
 
 @main.command()

@@ -1,0 +1,89 @@
+"""Every training option on small data, the fused LIF against snnTorch, and exact resume."""
+import numpy as np
+import pytest
+import torch
+
+from ff_neuro.config import FFTrainConfig
+from ff_neuro.quantization import quantize
+from ff_neuro.run import label_sweep
+from ff_neuro.run.emulator import EmulatorBackend
+from ff_neuro.run.torch_backend import TorchBackend, make_leaky
+from ff_neuro.training import FFTrainer
+from ff_neuro.training.ff import corrupt_images, hard_wrong_labels
+from ff_neuro.training.lif_scan import lif_scan
+
+
+def test_fused_lif_equals_snntorch_spikes_and_gradients():
+    torch.manual_seed(0)
+    T, B, N = 12, 32, 40
+    cur = (torch.randn(T, B, N) * 0.6 + 0.3).requires_grad_(True)
+    w = torch.randn(T, B, N)
+    leaky = make_leaky(1.0, 0.9, 10.0)
+    mem, out = torch.zeros(B, N), []
+    for t in range(T):
+        s, mem = leaky(cur[t], mem)
+        out.append(s)
+    ref = torch.stack(out)
+    (ref * w).sum().backward()
+    g_ref = cur.grad.clone()
+    cur.grad = None
+    ours = lif_scan(cur, 0.9, 1.0, 10.0)
+    (ours * w).sum().backward()
+    assert torch.equal(ours, ref) and ref.sum() > 100
+    torch.testing.assert_close(cur.grad, g_ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def small(digits):
+    return digits.subset(n_train=400, n_test=100)
+
+
+@pytest.mark.parametrize("opts", [
+    dict(loss="swish"), dict(loss="symba", alpha=8.0), dict(loss="hinton", alpha=10.0, theta=0.1),
+    dict(negatives="hard"), dict(negatives="hybrid"), dict(negatives="noise"),
+    dict(negatives="masking"),
+    dict(label_embedding="overlay"), dict(label_embedding="code", code_bits=40),
+    dict(goodness="sum_sq", alpha=0.5), dict(threshold=(1.0, 1.5)),
+    dict(encoding="graded", levels=15), dict(engine="snntorch"),
+])
+def test_each_option_trains_and_deploys(small, opts):
+    cfg = FFTrainConfig(hidden=(40, 30), epochs=3, time_steps=8, batch_size=50, **opts)
+    tr = FFTrainer(cfg, small)
+    net = tr.fit(progress=False)
+    h = net.training["history"]
+    assert all(np.isfinite(h["loss"]))
+    assert all(p > n for p, n in zip(h["g_pos"][-1], h["g_neg"][-1])), h  # learned to separate
+    # stays deployable: quantizes and runs on the fixed-point emulator with the same inputs
+    qnet, rep = quantize(net)
+    acc_f = label_sweep(TorchBackend(), qnet, small.x_test).accuracy(small.y_test)
+    acc_q = label_sweep(EmulatorBackend(), qnet, small.x_test).accuracy(small.y_test)
+    assert acc_f > 0.1 and abs(acc_f - acc_q) < 0.15
+
+
+def test_negative_helpers():
+    rng = np.random.default_rng(0)
+    g = np.array([[1.0, 4.0, 0.0, 9.0]] * 4000)
+    y = np.zeros(4000, dtype=int)
+    neg = hard_wrong_labels(g, y, rng)
+    assert (neg != 0).all() and (neg != 2).mean() > 0.99  # sqrt(0) weight: never label 2
+    frac = np.bincount(neg, minlength=4) / len(neg)
+    assert abs(frac[3] / frac[1] - 1.5) < 0.15  # sqrt(9) / sqrt(4)
+    x = rng.random((6, 64)).astype(np.float32)
+    for kind in ("hybrid", "noise", "masking"):
+        c = corrupt_images(x, kind, rng, (8, 8))
+        assert c.shape == x.shape and not np.allclose(c, x)
+
+
+def test_resume_gives_same_weights(small, tmp_path):
+    cfg = FFTrainConfig(hidden=(30, 20), epochs=3, time_steps=8, batch_size=50, seed=3)
+    full = FFTrainer(cfg, small).fit(progress=False)
+    ck = tmp_path / "ck.h5"
+    part_cfg = FFTrainConfig(hidden=(30, 20), epochs=2, time_steps=8, batch_size=50, seed=3)
+    FFTrainer(part_cfg, small).fit(progress=False, checkpoint=ck)
+    resumed = FFTrainer(cfg, small).fit(progress=False, checkpoint=ck, resume=True)
+    for a, b in zip(full.layers, resumed.layers):
+        np.testing.assert_array_equal(a.weight, b.weight)
+    assert resumed.training["history"]["loss"] == full.training["history"]["loss"]
+    other = FFTrainConfig(hidden=(30, 20), epochs=3, time_steps=8, batch_size=50, seed=3, lr=1.0)
+    with pytest.raises(ValueError, match="different config"):
+        FFTrainer(other, small).fit(progress=False, checkpoint=ck, resume=True)
