@@ -280,8 +280,9 @@ class FFTrainer:
     def fit(self, progress: bool = True,
             on_epoch: Optional[Callable[[int, float], None]] = None,
             checkpoint: Optional[PathLike] = None, resume: bool = False,
-            checkpoint_every: int = 1) -> FFNetwork:
-        """Train for ``cfg.epochs`` epochs (continuing from ``checkpoint`` if ``resume``)."""
+            checkpoint_every: int = 1, max_seconds: Optional[float] = None) -> FFNetwork:
+        """Train for ``cfg.epochs`` epochs (continuing from ``checkpoint`` if ``resume``);
+        with ``max_seconds``, stop after the first epoch that ends past that training time."""
         cfg = self.cfg
         if resume:
             if checkpoint is None or not Path(checkpoint).exists():
@@ -323,6 +324,8 @@ class FFTrainer:
                 self.save_checkpoint(checkpoint)
             if on_epoch is not None:
                 on_epoch(epoch, h.loss[-1])
+            if max_seconds is not None and h.seconds >= max_seconds:
+                break
         bar.close()
         return self.network()
 

@@ -1,0 +1,103 @@
+"""Spiking FF on the full Fashion-MNIST (60k/10k) within a CPU time budget.
+
+Trains a 784-500-500 spiking FF network with ff-neuro's trainer until ``--minutes`` of training
+time are spent (or ``--epochs``), then measures test accuracy on the full 10k test set: float
+(label sweep and one-pass linear readout) and after Loihi quantization on the fixed-point
+emulator, and spot-checks >= 50 test samples on Lava fixed_pt against the emulator.
+
+Writes ``benchmarks/results/ff_fashion.json`` (keys ``test_accuracy_float``,
+``test_accuracy_quantized``, ``train_minutes``, ``epochs``, ...). Usage::
+
+    .venv/bin/python benchmarks/ff_fashion.py --minutes 60
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, machine  # noqa: E402
+
+from ff_neuro.config import FFTrainConfig  # noqa: E402
+from ff_neuro.data import load_dataset  # noqa: E402
+from ff_neuro.export.lava_runner import LavaBackend  # noqa: E402
+from ff_neuro.fileio import write_json  # noqa: E402
+from ff_neuro.model import save_model  # noqa: E402
+from ff_neuro.pipeline import attach_readout, quantize_for_dataset  # noqa: E402
+from ff_neuro.run import label_sweep  # noqa: E402
+from ff_neuro.run.emulator import EmulatorBackend  # noqa: E402
+from ff_neuro.run.readout import readout_accuracy  # noqa: E402
+from ff_neuro.run.torch_backend import TorchBackend  # noqa: E402
+from ff_neuro.training import FFTrainer  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", type=float, default=60.0, help="training-time budget")
+    ap.add_argument("--epochs", type=int, default=200, help="upper bound on epochs")
+    ap.add_argument("--encoding", choices=["rate", "graded"], default="rate")
+    ap.add_argument("--time-steps", type=int, default=10)
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--alpha", type=float, default=20.0)
+    ap.add_argument("--lava-samples", type=int, default=50)
+    ap.add_argument("--model", default="runs/ff_fashion.h5")
+    ap.add_argument("--out", default=str(RESULTS / "ff_fashion.json"))
+    args = ap.parse_args()
+
+    ds = load_dataset("fashion-mnist")
+    cfg = FFTrainConfig(hidden=(500, 500), time_steps=args.time_steps, encoding=args.encoding,
+                        batch_size=args.batch_size, lr=args.lr, alpha=args.alpha,
+                        epochs=args.epochs, eval_samples=0)
+    curve = []
+    tr = FFTrainer(cfg, ds)
+
+    def on_epoch(epoch, loss):
+        acc = label_sweep(TorchBackend(), tr.network(), ds.x_test[:1000], chunk=500)
+        curve.append({"epoch": epoch + 1, "loss": loss, "train_minutes": tr.history.seconds / 60,
+                      "test_accuracy_first_1000": acc.accuracy(ds.y_test[:1000])})
+        print(curve[-1], flush=True)
+
+    net = tr.fit(progress=False, on_epoch=on_epoch, max_seconds=args.minutes * 60,
+                 checkpoint=args.model + ".ckpt.h5")
+    h = net.training["history"]
+    epochs = len(h["loss"])
+    t = time.perf_counter()
+    attach_readout(net, ds)
+    readout_fit_s = time.perf_counter() - t
+    qnet, qrep = quantize_for_dataset(net, ds)
+    save_model(qnet, args.model)
+    r_f = label_sweep(TorchBackend(), qnet, ds.x_test, chunk=500)
+    r_q = label_sweep(EmulatorBackend(), qnet, ds.x_test, chunk=500)
+    acc_f, acc_q = r_f.accuracy(ds.y_test), r_q.accuracy(ds.y_test)
+    ro_f = readout_accuracy(TorchBackend(), qnet, qnet.readout, ds.x_test, ds.y_test)
+    ro_q = readout_accuracy(EmulatorBackend(), qnet, qnet.readout, ds.x_test, ds.y_test)
+    n = args.lava_samples
+    lava = label_sweep(LavaBackend(timeout_s=3000), qnet, ds.x_test[:n], chunk=n)
+    result = {
+        "machine": machine(), "dataset": "fashion-mnist", "n_train": int(ds.x_train.shape[0]),
+        "n_test": int(ds.x_test.shape[0]),
+        "test_accuracy_float": acc_f, "test_accuracy_quantized": acc_q,
+        "quantization_loss_pp": 100 * (acc_f - acc_q),
+        "test_accuracy_float_readout": ro_f, "test_accuracy_quantized_readout": ro_q,
+        "train_minutes": h["seconds"] / 60, "epochs": epochs,
+        "samples_per_s": ds.x_train.shape[0] * epochs / h["seconds"],
+        "readout_fit_seconds": readout_fit_s,
+        "lava_spot_check": {"samples": n,
+                            "predictions_equal_emulator": bool(np.array_equal(
+                                lava.predictions, r_q.predictions[:n])),
+                            "accuracy": lava.accuracy(ds.y_test[:n])},
+        "config": cfg.to_dict(), "curve": curve, "quantization": qrep.to_dict(),
+        "model": args.model,
+    }
+    write_json(args.out, result)
+    print({k: result[k] for k in ("test_accuracy_float", "test_accuracy_quantized",
+                                  "test_accuracy_float_readout", "train_minutes", "epochs")})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Training throughput: ff-neuro's FF trainer vs a plain snnTorch implementation of the same
+network and recipe, side by side in one run.
+
+The baseline is written in the style of the Ghader et al. code (mngh-cs/SNN_FF): per time step,
+``nn.Linear`` on that step's input, ``snn.Leaky`` step by step, positive and negative passes run
+separately, goodness from spike counts, swish loss, layer-local updates. Both use the same
+784-500-500 network, T, batch, encoding, negatives and optimizer on Fashion-MNIST; throughput is
+training samples per second over ``--batches`` batches after a warm-up batch.
+
+Writes ``benchmarks/results/ff_throughput.json`` with ``speedup_vs_snntorch_loop``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import snntorch as snn
+import torch
+import torch.nn.functional as F
+from snntorch import surrogate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, machine  # noqa: E402
+
+from ff_neuro.config import FFTrainConfig  # noqa: E402
+from ff_neuro.data import load_dataset  # noqa: E402
+from ff_neuro.encoding import encode  # noqa: E402
+from ff_neuro.fileio import write_json  # noqa: E402
+from ff_neuro.training import FFTrainer  # noqa: E402
+from ff_neuro.training.ff import random_wrong_labels  # noqa: E402
+
+
+class SnnTorchLoopFF(torch.nn.Module):
+    """The straightforward snnTorch FF network: Linear + Leaky per layer, stepped in time."""
+
+    def __init__(self, sizes, beta, threshold, slope, alpha, lr):
+        super().__init__()
+        self.fcs = torch.nn.ModuleList(torch.nn.Linear(a, b, bias=False)
+                                       for a, b in zip(sizes[:-1], sizes[1:]))
+        self.lifs = torch.nn.ModuleList(
+            snn.Leaky(beta=beta, threshold=threshold, reset_mechanism="zero", reset_delay=False,
+                      spike_grad=surrogate.fast_sigmoid(slope=slope)) for _ in self.fcs)
+        self.alpha = alpha
+        self.opt = torch.optim.Adam(self.parameters(), lr=lr)
+
+    def layer_goodness(self, x_steps):
+        """Run every layer step by step; returns goodness per layer, inputs detached."""
+        T = x_steps.shape[0]
+        goods = []
+        inp = x_steps
+        for fc, lif in zip(self.fcs, self.lifs):
+            mem = lif.init_leaky()
+            spikes = []
+            for t in range(T):
+                cur = fc(inp[t])
+                spk, mem = lif(cur, mem)
+                spikes.append(spk)
+            spk = torch.stack(spikes)
+            rate = spk.sum(0) / T
+            goods.append((rate ** 2).mean(1))
+            inp = spk.detach()
+        return goods
+
+    def train_step(self, pos, neg):
+        gp = self.layer_goodness(pos)
+        gn = self.layer_goodness(neg)
+        loss = sum(F.silu(-self.alpha * (a - b)).mean() for a, b in zip(gp, gn))
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return float(loss)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--batches", type=int, default=20)
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--time-steps", type=int, default=10)
+    ap.add_argument("--encoding", choices=["rate", "graded"], default="rate")
+    ap.add_argument("--out", default=str(RESULTS / "ff_throughput.json"))
+    args = ap.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    ds = load_dataset("fashion-mnist")
+    cfg = FFTrainConfig(hidden=(500, 500), time_steps=args.time_steps,
+                        batch_size=args.batch_size, encoding=args.encoding, epochs=1)
+    ours = FFTrainer(cfg, ds)
+    base = SnnTorchLoopFF([ours.emb.input_size(ds.n_features), 500, 500], ours.beta,
+                          cfg.threshold, cfg.surrogate_slope, cfg.alpha, cfg.lr)
+    rng = np.random.default_rng(0)
+    B = args.batch_size
+    batches = [rng.choice(ds.x_train.shape[0], B, replace=False) for _ in range(args.batches + 1)]
+
+    def run_ours(i, idx):
+        ours.train_step(ds.x_train[idx], ds.y_train[idx], rng, seed_offset=i + 1)
+
+    def run_base(i, idx):
+        x, y = ds.x_train[idx], ds.y_train[idx]
+        y_neg = random_wrong_labels(y, ds.n_classes, rng)
+        pos = encode(x, y, ours.emb, ours.enc, seed_offset=i + 1).astype(np.float32)
+        neg = encode(x, y_neg, ours.emb, ours.enc, seed_offset=i + 1).astype(np.float32)
+        if ours.enc.levels > 1:
+            pos, neg = pos / ours.enc.levels, neg / ours.enc.levels
+        base.train_step(torch.from_numpy(pos), torch.from_numpy(neg))
+
+    res = {}
+    for name, fn in (("snntorch_loop", run_base), ("ff_neuro", run_ours)):
+        fn(0, batches[0])  # warm-up
+        t = time.perf_counter()
+        for i, idx in enumerate(batches[1:], start=1):
+            fn(i, idx)
+        secs = time.perf_counter() - t
+        res[name] = {"seconds": secs, "samples_per_s": args.batches * B / secs}
+        print(f"{name}: {res[name]['samples_per_s']:.0f} training samples/s", flush=True)
+    speedup = res["ff_neuro"]["samples_per_s"] / res["snntorch_loop"]["samples_per_s"]
+    out = {"machine": machine(), "torch_threads": torch.get_num_threads(),
+           "network": "784(+10 label)-500-500 spiking FF, swish loss, random wrong labels",
+           "time_steps": args.time_steps, "batch_size": B, "batches": args.batches,
+           "encoding": args.encoding, **res, "speedup_vs_snntorch_loop": speedup}
+    write_json(args.out, out)
+    print(f"speedup {speedup:.2f}x; wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
