@@ -458,7 +458,8 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
                                 runs_per_inference=1, mode=mode, readout=True)
     else:
         res = label_sweep(be, net, x, keep_spikes=True, chunk=x.shape[0])
-        counts = sweep_counts(res, y, net.n_classes, mode)
+        hard = net.training.get("config", {}).get("negatives") == "hard"
+        counts = sweep_counts(res, y, net.n_classes, mode, hard_negatives=hard)
     reports = {}
     for p in profiles:
         try:

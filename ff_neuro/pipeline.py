@@ -94,16 +94,20 @@ class MeasuredCounts:
         rep = measured_energy(net, self.input_spikes_per_run, self.layer_spikes_per_run,
                               profile, self.runs_per_inference, readout=self.readout)
         if self.mode == "training":
-            rep.notes.append("training: one positive and one negative (random wrong label) pass "
-                             "per sample; the surrogate-gradient weight update runs off-chip and "
-                             "is not priced")
+            extra = self.runs_per_inference - 2
+            rep.notes.append(
+                "training: one positive and one negative pass per sample"
+                + (f", plus {extra} hard-negative mining passes (one per candidate label)"
+                   if extra else "")
+                + "; the surrogate-gradient weight update runs off-chip and is not priced")
         return rep
 
 
 def sweep_counts(sweep: SweepResult, y: np.ndarray, n_classes: int,
-                 mode: str = "inference") -> MeasuredCounts:
+                 mode: str = "inference", hard_negatives: bool = False) -> MeasuredCounts:
     """Counts per run from a label sweep. ``inference``: the sweep (``n_classes`` runs);
-    ``training``: the positive run (true label) and a negative run (mean over wrong labels)."""
+    ``training``: the positive run (true label) and a negative run (mean over wrong labels),
+    plus ``n_classes`` mining runs per sample when the model was trained with hard negatives."""
     if sweep.spikes is None:
         raise ValueError("needs the sweep's spikes (label_sweep(..., keep_spikes=True))")
     T, N, C, _ = sweep.spikes[0].shape
@@ -120,7 +124,11 @@ def sweep_counts(sweep: SweepResult, y: np.ndarray, n_classes: int,
         per_run = s.sum(axis=(0, 3), dtype=np.int64)  # (N, C)
         layer.append(float(per_run[pos].mean() + per_run[~pos].mean()) / 2)
     # Input spikes: the label part differs by label only in position, so the mean is the same.
-    return MeasuredCounts(sweep.input_spikes_per_run, layer, runs_per_inference=2, mode=mode)
+    if hard_negatives:  # mining runs every candidate label: price those runs at sweep means
+        sweep_mean = [float(s.sum(dtype=np.int64)) / (N * C) for s in sweep.spikes]
+        layer = [(2 * a + n_classes * b) / (2 + n_classes) for a, b in zip(layer, sweep_mean)]
+    return MeasuredCounts(sweep.input_spikes_per_run, layer,
+                          runs_per_inference=2 + (n_classes if hard_negatives else 0), mode=mode)
 
 
 def sweep_energy(net: FFNetwork, sweep: SweepResult, profile: str) -> EnergyReport:

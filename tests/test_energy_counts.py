@@ -43,3 +43,18 @@ def test_counts_match_brute_force_and_lava():
         assert a.layer_spikes_per_run == b.layer_spikes_per_run
         assert a.input_spikes_per_run == b.input_spikes_per_run
     assert sweep_energy(qnet, lava, "loihi").total_mJ == sweep_energy(qnet, emu, "loihi").total_mJ
+
+
+def test_training_mode_counts_hard_negative_passes():
+    net = random_net(seed=5, sizes=(24, 12), n_classes=4, time_steps=6)
+    qnet, _ = quantize(net)
+    x = np.random.default_rng(1).random((6, 20)).astype(np.float32)
+    y = np.arange(6) % 4
+    sw = label_sweep(EmulatorBackend(), qnet, x, keep_spikes=True, chunk=6)
+    plain = sweep_counts(sw, y, 4, "training")
+    hard = sweep_counts(sw, y, 4, "training", hard_negatives=True)
+    assert (plain.runs_per_inference, hard.runs_per_inference) == (2, 6)
+    e_plain = plain.report(qnet, "ffgaf-table2")
+    e_hard = hard.report(qnet, "ffgaf-table2")
+    assert e_hard.total_mJ > e_plain.total_mJ
+    assert any("hard-negative" in n for n in e_hard.notes)
