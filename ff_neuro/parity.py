@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .fileio import atomic_path
+from .fileio import save_figure
 from .model.primitives import FFNetwork
 from .run.inference import SweepResult, label_sweep
 
@@ -138,12 +138,7 @@ class ParityReport:
             ax.set_ylabel("layer")
             ax.set_yticks(range(p.mismatches.shape[0]))
             fig.colorbar(im, ax=ax, label="mismatching spikes")
-        fig.tight_layout()
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=120)
-        plt.close(fig)
-        return path
+        return save_figure(fig, path)
 
 
 def run_parity(net: FFNetwork, x: np.ndarray, y: np.ndarray,

@@ -5,7 +5,7 @@ import csv
 from pathlib import Path
 from typing import Dict
 
-from ..fileio import atomic_path
+from ..fileio import atomic_path, save_figure
 from .estimator import EnergyReport
 
 
@@ -83,9 +83,4 @@ def plot_reports(reports: Dict[str, EnergyReport], path, title: str = "") -> Pat
     axes[0][0].legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
