@@ -1,0 +1,154 @@
+"""Online Hebbian FF learning on the Lava CPU simulator (``floating_pt``), with the host out of
+the loop: input spikes and the per-sample polarity stream in from files, ``LearningDense``
+applies ``dW_ij = eta M_j l_j x_i`` every step, where :class:`HebbianLIF` computes the layer's
+modulator ``M`` from its own output traces (see ``export/lava_procs/process.py``).
+
+Timing on the chip (and in :func:`reference_learning`, which mirrors it): at time step ``t`` the
+source sends input row ``t - 1``; the Dense's output reaches the neurons one step later, so the
+neurons process row ``t - 2`` and reset every ``T`` steps when ``t % T == 2 % T``; the
+learning phase of step ``t`` pairs the presynaptic spikes of row ``t - 1`` (``x1``, a trace that
+forgets at once) with the post traces the neurons produced at ``t``. Samples are separated by
+one empty row so that no update pairs two different samples.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .lava_runner import LavaRunError, LavaTimeoutError, _dump_stacks, _kill_group, _read_result
+
+#: Lava's 3-factor rule keeps y traces with tau = 65535: one step of decay before use.
+Y_DECAY = math.exp(-1.0 / 65535)
+
+
+@dataclass
+class OnChipRule:
+    """Parameters of the on-chip neo-Hebbian rule (a single HebbianLIF layer)."""
+
+    dv: float
+    vth: float
+    trace: str = "li"
+    tau: float = 0.85
+    mu: float = 0.15
+    probability: str = "symmetric"
+    theta: float = 2.0
+    alpha: float = 6.0
+    eps: float = 0.01
+    cross_term: bool = True
+    eta: float = 0.05
+
+
+def streams(inputs: np.ndarray, polarity: np.ndarray) -> Tuple[np.ndarray, np.ndarray, int]:
+    """Input rows ``(N * W, n_in)`` and the polarity stream ``(N * W,)`` for samples of
+    ``inputs`` (N, T, n_in) with per-step polarity (N, T); ``W = T + 1`` (one empty row)."""
+    N, T, n = inputs.shape
+    W = T + 1
+    rows = np.zeros((N, W, n), dtype=np.uint8)
+    rows[:, :T] = inputs
+    pol_rows = np.zeros((N, W))
+    pol_rows[:, :T] = polarity
+    pol_rows = pol_rows.reshape(-1)
+    # The neurons see row t - 2 at step t; the polarity source is read at step t (row t - 1).
+    stream = np.concatenate([[0.0], pol_rows[:-1]])
+    return rows.reshape(N * W, n), stream, W
+
+
+def reference_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
+                       rule: OnChipRule, snapshot_every: Optional[int] = None):
+    """numpy model of exactly what the Lava network computes (floating_pt); returns the final
+    weights and the snapshots after every ``snapshot_every`` samples."""
+    from ff_neuro.training.hebbian import modulator, trace_step
+    rows, stream, W = streams(inputs, polarity)
+    N = inputs.shape[0]
+    n_steps = rows.shape[0] + 1
+    w = np.array(w0, dtype=np.float64)
+    a_buff = np.zeros(w.shape[0])
+    v = np.zeros(w.shape[0])
+    l = np.zeros(w.shape[0])
+    snaps = []
+    for t in range(1, n_steps + 1):
+        s_in = rows[(t - 1) % rows.shape[0]].astype(np.float64)
+        a_in = a_buff
+        a_buff = w @ s_in
+        if t % W == 2 % W:
+            v[:] = 0.0
+            l[:] = 0.0
+        v = v * (1.0 - rule.dv) + a_in
+        s = v > rule.vth
+        v[s] = 0.0
+        l = trace_step(l[None], s[None].astype(float), rule.trace, rule.tau, rule.mu)[0]
+        pol = stream[(t - 1) % stream.shape[0]]
+        if pol != 0:
+            m = modulator(l[None], np.array([1.0 if pol > 0 else 0.0]), rule.probability,
+                          rule.theta, rule.alpha, rule.eps, rule.cross_term)[0]
+            ml = rule.eta * m * l
+            w += np.outer((np.maximum(ml, 0) - np.maximum(-ml, 0)) * Y_DECAY, s_in)
+        if snapshot_every and t % (snapshot_every * W) == 1 and t > 1:
+            snaps.append(w.copy())
+    return w, snaps
+
+
+def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
+                      rule: OnChipRule, *, snapshot_every: Optional[int] = None,
+                      mode: str = "floating_pt", timeout_s: float = 1800.0
+                      ) -> Tuple[np.ndarray, List[np.ndarray], dict]:
+    """Learn online on the Lava CPU simulator; one compile, runs in chunks of
+    ``snapshot_every`` samples with a weight snapshot after each. Returns (final W, snapshots,
+    stats)."""
+    if mode != "floating_pt":
+        raise ValueError("on-chip Hebbian learning runs in floating_pt so far (fixed_pt: see "
+                         "the issue notes)")
+    rows, stream, W = streams(inputs, polarity)
+    N = inputs.shape[0]
+    work = Path(tempfile.mkdtemp(prefix="ff-neuro-learn-"))
+    proc = None
+    try:
+        np.save(work / "rows.npy", rows)
+        np.save(work / "polarity.npy", stream)
+        np.save(work / "w0.npy", np.asarray(w0, dtype=np.float64))
+        per = snapshot_every or N
+        chunks = [per * W] * (N // per) + ([(N % per) * W] if N % per else [])
+        chunks[0] += 1  # the neurons see the last row one step late
+        req = {"rows": str(work / "rows.npy"), "polarity": str(work / "polarity.npy"),
+               "w0": str(work / "w0.npy"), "window": W, "chunks": chunks,
+               "rule": asdict(rule), "out_dir": str(work), "result": str(work / "result.json")}
+        (work / "request.json").write_text(json.dumps(req))
+        log_path = work / "worker.log"
+        t0 = time.perf_counter()
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ff_neuro.export.lava_learn_worker",
+                 str(work / "request.json")], stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True)
+            try:
+                rc = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                _dump_stacks(proc.pid)
+                _kill_group(proc.pid)
+                proc.wait()
+                raise LavaTimeoutError(f"Lava learning did not finish within {timeout_s:.0f} s "
+                                       f"and was killed:\n{log_path.read_text()[-3000:]}")
+        res = _read_result(work / "result.json")
+        if rc != 0 or not res.get("ok"):
+            raise LavaRunError(f"Lava learning failed: {res.get('error')}\n"
+                               f"{res.get('traceback', '')}\n{log_path.read_text()[-2000:]}")
+        snaps = [np.load(work / f"w_{i}.npy") for i in range(len(chunks))]
+        stats = {"samples": N, "steps": int(sum(chunks)), "run_s": res["run_s"],
+                 "compile_and_run_s": time.perf_counter() - t0, "compiles": 1,
+                 "samples_per_s": N / res["run_s"],
+                 "ms_per_step": 1000 * res["run_s"] / sum(chunks)}
+        return snaps[-1], snaps, stats
+    finally:
+        if proc is not None:
+            _kill_group(proc.pid)
+        shutil.rmtree(work, ignore_errors=True)
