@@ -152,3 +152,76 @@ def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
         if proc is not None:
             _kill_group(proc.pid)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200, every: int = 100,
+                   model=None, cfg=None, eta: float = 0.05, mode: str = "floating_pt",
+                   timeout_s: float = 3600.0, seed: int = 0, compare_torch: bool = True,
+                   log=print) -> dict:
+    """An online Hebbian FF learning trial on the simulated chip (one HebbianLIF layer).
+
+    ``samples`` training samples stream through Lava once (50/50 positive / negative, wrong
+    label ``(y + U{1..C-1}) mod C``, updates in the late window ``t >= update_from_step``); the
+    weights are read every ``every`` samples and scored on ``eval_samples`` held-out test
+    samples (argmax of the symmetric probability, or of goodness for ``sigmoid``), which gives
+    the learning curve. Starting weights: the first layer of ``model`` (an FFNetwork trained
+    with ``--algo hebbian``) or the Hebbian trainer's random init. With ``compare_torch`` the
+    host trainer (``HebbianTrainer``, online, same start and samples) learns the same stream
+    for comparison.
+    """
+    from ff_neuro.training.hebbian import HebbianConfig, HebbianTrainer
+    cfg = cfg or HebbianConfig(seed=seed)
+    trainer = HebbianTrainer(cfg, ds)
+    if model is not None:
+        w = model.layers[0].weight
+        if w.shape != trainer.WT[0].T.shape:
+            raise ValueError(f"model layer 0 is {w.shape}, the trial needs "
+                             f"{trainer.WT[0].T.shape} (hidden={cfg.hidden})")
+        trainer.WT[0] = np.ascontiguousarray(w.T.astype(np.float32))
+    w0 = trainer.WT[0].T.astype(np.float64)
+    rng = np.random.default_rng([seed, 11])
+    n = min(samples, ds.x_train.shape[0])
+    idx = rng.permutation(ds.x_train.shape[0])[:n]
+    y = ds.y_train[idx]
+    pos = rng.random(n) < 0.5
+    lab = np.where(pos, y, (y + rng.integers(1, ds.n_classes, n)) % ds.n_classes)
+    spikes = trainer.inputs(ds.x_train[idx], lab, seed_offset=1)  # (T, n, n_in)
+    T = spikes.shape[0]
+    pol = np.zeros((n, T))
+    pol[:, cfg.update_from_step:] = np.where(pos, 1.0, -1.0)[:, None]
+    rule = OnChipRule(dv=float(trainer.v_decay), vth=float(cfg.threshold), trace=cfg.trace,
+                      tau=cfg.trace_tau, mu=float(trainer.mu), probability=cfg.probability,
+                      theta=cfg.theta, alpha=cfg.alpha, eps=cfg.eps,
+                      cross_term=cfg.cross_term, eta=eta)
+    x_ev, y_ev = ds.x_test[:eval_samples], ds.y_test[:eval_samples]
+
+    def score(w: np.ndarray) -> float:
+        trainer.WT[0] = np.ascontiguousarray(w.T.astype(np.float32))
+        return trainer.accuracy(x_ev, y_ev)
+
+    log(f"Lava {mode}: {n} samples x {T + 1} steps, {w0.shape[1]} -> {w0.shape[0]} "
+        f"LearningDense + HebbianLIF, one compile")
+    w_end, snaps, stats = run_lava_learning(w0, np.transpose(spikes, (1, 0, 2)), pol, rule,
+                                            snapshot_every=every, mode=mode,
+                                            timeout_s=timeout_s)
+    curve = [{"samples": 0, "accuracy": score(w0)}]
+    for i, w in enumerate(snaps):
+        curve.append({"samples": min(n, (i + 1) * every), "accuracy": score(w)})
+    out = {"mode": mode, "samples_learned": n, "final_accuracy": curve[-1]["accuracy"],
+           "samples_per_s": stats["samples_per_s"], "ms_per_step": stats["ms_per_step"],
+           "compiles": 1, "curve": curve, "eval_samples": int(x_ev.shape[0]),
+           "start": "model" if model is not None else "random", "rule": asdict(rule),
+           "weight_change_l1": float(np.abs(w_end - w0).sum())}
+    if compare_torch:
+        host = HebbianTrainer(HebbianConfig(**{**cfg.to_dict(), "tau_e": 0.0, "lr": eta,
+                                               "hidden": tuple(cfg.hidden)}), ds)
+        host.WT[0] = np.ascontiguousarray(w0.T.astype(np.float32))
+        t = time.perf_counter()
+        for i in range(n):
+            host.present(spikes[:, i:i + 1], positive=pos[i:i + 1].astype(float), learn=True)
+        secs = time.perf_counter() - t
+        out["host_rule"] = {"accuracy": host.accuracy(x_ev, y_ev), "seconds": secs,
+                            "note": "HebbianTrainer online (K = 1, no eligibility trace, "
+                                    "same start, samples, spikes and eta); its timing pairs "
+                                    "x(t) with l(t), the chip pairs x(t) with l(t - 1)"}
+    return out

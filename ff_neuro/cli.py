@@ -489,5 +489,76 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
     _emit(d, as_json, text)
 
 
+@main.command()
+@click.option("--on", "target", type=click.Choice(["lava"]), default="lava", show_default=True,
+              help="where the online learning runs (the Lava CPU simulator)")
+@click.option("--mode", type=click.Choice(["floating_pt", "fixed_pt"]), default="floating_pt",
+              show_default=True)
+@click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP)
+@click.option("--data-dir", type=click.Path(), default=None)
+@click.option("--samples", type=int, default=1000, show_default=True,
+              help="training samples learned online in one Lava run")
+@click.option("--every", type=int, default=100, show_default=True,
+              help="learning-curve point every N samples")
+@click.option("--eval-samples", type=int, default=200, show_default=True,
+              help="held-out test samples scored at every curve point")
+@click.option("--hidden", type=int, default=200, show_default=True, help="neurons (one layer)")
+@click.option("--eta", type=float, default=0.05, show_default=True, help="learning rate")
+@click.option("--from", "from_model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="start from this model's first layer (fine-tuning on chip) [default: random]")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_prefix", default="runs/learn", show_default=True,
+              help="writes OUT.json and OUT.png (learning curve)")
+@click.option("--timeout", type=float, default=3600.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden, eta, from_model,
+          seed, out_prefix, timeout, as_json):
+    """Online Hebbian Forward-Forward learning trial on the simulated chip.
+
+    The network is a Lava LearningDense feeding ff-neuro's HebbianLIF neurons, which compute the
+    modulatory third factor from the layer's own output traces and the sample's polarity, so the
+    learning loop runs inside Lava without the host. Prints and saves a learning curve.
+    """
+    from .export.lava_learning import learning_trial
+    from .training.hebbian import HebbianConfig
+    if mode == "fixed_pt":
+        raise click.ClickException("on-chip Hebbian learning runs in floating_pt so far; the "
+                                   "fixed_pt neuron model is not written yet")
+    ds = _load_dataset(dataset, data_dir)
+    model = _load_model(from_model) if from_model else None
+    cfg = HebbianConfig(hidden=(hidden,), seed=seed)
+    from .export.lava_runner import LavaRunError
+    try:
+        res = learning_trial(ds, samples, eval_samples=eval_samples, every=every, model=model,
+                             cfg=cfg, eta=eta, mode=mode, timeout_s=timeout, seed=seed,
+                             log=_log(as_json))
+    except (LavaRunError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    res["dataset"] = ds.name
+    write_json(out_prefix + ".json", res)
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from .fileio import save_figure
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot([c["samples"] for c in res["curve"]], [c["accuracy"] for c in res["curve"]], "o-",
+            label=f"Lava {mode}")
+    if "host_rule" in res:
+        ax.axhline(res["host_rule"]["accuracy"], color="gray", ls="--", label="host rule, end")
+    ax.set_xlabel("samples learned online")
+    ax.set_ylabel(f"accuracy ({res['eval_samples']} test samples)")
+    ax.set_title(f"on-chip Hebbian FF, {ds.name}")
+    ax.legend()
+    save_figure(fig, out_prefix + ".png")
+    lines = [f"learned {res['samples_learned']} samples online on Lava {mode} in one run "
+             f"({res['samples_per_s']:.1f} samples/s, {res['ms_per_step']:.1f} ms/step)",
+             "samples  accuracy"] + [f"{c['samples']:>7}  {c['accuracy']:.4f}"
+                                     for c in res["curve"]]
+    if "host_rule" in res:
+        lines.append(f"host rule on the same samples: {res['host_rule']['accuracy']:.4f}")
+    lines.append(f"curve: {out_prefix}.json, {out_prefix}.png")
+    _emit(res, as_json, "\n".join(lines))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
