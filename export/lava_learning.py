@@ -45,7 +45,7 @@ class OnChipRule:
     alpha: float = 6.0
     eps: float = 0.01
     cross_term: bool = True
-    eta: float = 0.05
+    eta: float = 0.5
 
 
 def streams(inputs: np.ndarray, polarity: np.ndarray) -> Tuple[np.ndarray, np.ndarray, int]:
@@ -155,7 +155,7 @@ def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
 
 
 def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200, every: int = 100,
-                   model=None, cfg=None, eta: float = 0.05, mode: str = "floating_pt",
+                   model=None, cfg=None, eta: float = 0.5, mode: str = "floating_pt",
                    timeout_s: float = 3600.0, seed: int = 0, compare_torch: bool = True,
                    log=print) -> dict:
     """An online Hebbian FF learning trial on the simulated chip (one HebbianLIF layer).

@@ -121,12 +121,19 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 @click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP)
 @click.option("--data-dir", type=click.Path(), default=None,
               help="directory holding the IDX files (overrides the default location)")
-@click.option("--algo", type=click.Choice(["ff"]), default="ff", show_default=True,
-              help="ff: spiking Forward-Forward (layer-local surrogate gradients)")
+@click.option("--algo", type=click.Choice(["ff", "hebbian"]), default="ff", show_default=True,
+              help="ff: spiking Forward-Forward (layer-local surrogate gradients); hebbian: the "
+                   "neo-Hebbian FF rule of Terres-Escudero et al. (no autograd; uses --hidden, "
+                   "--time-steps, --epochs, --batch-size (1 = online), --lr, --trace, "
+                   "--probability, --seed)")
+@click.option("--trace", type=click.Choice(["li", "relu", "hard_li"]), default="li",
+              show_default=True, help="hebbian: output trace")
+@click.option("--probability", type=click.Choice(["symmetric", "sigmoid"]), default="symmetric",
+              show_default=True, help="hebbian: P_sym (split layer) or P_sigma")
 @click.option("--epochs", type=int, default=30, show_default=True)
-@click.option("--hidden", callback=_int_list, default="200,200", show_default=True,
-              help="hidden layer sizes")
-@click.option("--time-steps", type=int, default=16, show_default=True)
+@click.option("--hidden", callback=_int_list, default=None,
+              help="hidden layer sizes [default: 200,200 for ff, 200 for hebbian]")
+@click.option("--time-steps", type=int, default=None, help="[default: 16 for ff, 23 for hebbian]")
 @click.option("--threshold", default="1.0", show_default=True,
               help="LIF threshold, one value or one per layer (comma-separated)")
 @click.option("--beta", type=float, default=0.9, show_default=True, help="membrane decay")
@@ -151,8 +158,10 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               help="graded-spike levels (--encoding graded)")
 @click.option("--skip-first-layer", is_flag=True,
               help="label sweep: sum goodness from layer 2 on")
-@click.option("--lr", type=float, default=2e-3, show_default=True)
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--lr", type=float, default=None,
+              help="learning rate [default: 2e-3 (Adam) for ff, 1.0 for hebbian]")
+@click.option("--batch-size", type=int, default=None,
+              help="[default: 64 for ff, 1 (online) for hebbian]")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--eval-samples", type=int, default=1000, show_default=True,
               help="training samples whose accuracy the progress bar shows each epoch (0: off)")
@@ -162,9 +171,9 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 @click.option("--out", type=click.Path(dir_okay=False), required=True,
               help="model file to write (HDF5)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON summary")
-def train(dataset, data_dir, algo, epochs, hidden, time_steps, threshold, beta, loss, alpha,
-          theta, goodness, negatives, embedding, encoding, levels, skip_first_layer, lr,
-          batch_size, seed, eval_samples, checkpoint, resume, out, as_json):
+def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_steps, threshold,
+          beta, loss, alpha, theta, goodness, negatives, embedding, encoding, levels,
+          skip_first_layer, lr, batch_size, seed, eval_samples, checkpoint, resume, out, as_json):
     """Train a spiking Forward-Forward network and save it (float) to --out.
 
     Shows a progress bar (epoch, loss, goodness gap, training accuracy, samples/s), writes a
@@ -179,6 +188,12 @@ def train(dataset, data_dir, algo, epochs, hidden, time_steps, threshold, beta, 
     from .run.torch_backend import TorchBackend
     from .training import FFTrainer
     ds = _load_dataset(dataset, data_dir)
+    if algo == "hebbian":
+        return _train_hebbian(ds, trace, probability, epochs, hidden or (200,), time_steps or 23,
+                              1.0 if lr is None else lr, batch_size or 1, seed, eval_samples,
+                              out, as_json)
+    hidden, time_steps = hidden or (200, 200), time_steps or 16
+    lr, batch_size = 2e-3 if lr is None else lr, batch_size or 64
     try:
         th = [float(v) for v in str(threshold).split(",") if v.strip()]
         cfg = FFTrainConfig(
@@ -209,6 +224,82 @@ def train(dataset, data_dir, algo, epochs, hidden, time_steps, threshold, beta, 
          "checkpoint": checkpoint, "config": cfg.to_dict()}
     _emit(d, as_json, f"saved {out}; float test accuracy {acc:.4f} (label sweep), "
                       f"{acc_ro:.4f} (linear readout); {d['train_minutes']:.1f} min training")
+
+
+def _train_hebbian(ds, trace, probability, epochs, hidden, time_steps, lr, batch_size, seed,
+                   eval_samples, out, as_json):
+    from .model import save_model
+    from .training.hebbian import HebbianConfig, HebbianTrainer
+    try:
+        cfg = HebbianConfig(hidden=hidden, time_steps=time_steps, trace=trace,
+                            probability=probability, epochs=epochs, batch_size=batch_size,
+                            lr=lr, seed=seed, eval_samples=eval_samples,
+                            update_from_step=min(16, max(0, time_steps - 7)))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    tr = HebbianTrainer(cfg, ds)
+    net = tr.fit(progress=True)
+    acc = tr.accuracy(ds.x_test, ds.y_test)
+    save_model(net, out)
+    h = tr.history
+    d = {"model": out, "algo": "hebbian", "dataset": ds.name, "test_accuracy": acc,
+         "epochs": tr.epochs_done, "train_minutes": h.seconds / 60,
+         "samples_per_s": h.samples_per_second[-1] if h.samples_per_second else None,
+         "config": cfg.to_dict()}
+    _emit(d, as_json, f"saved {out}; test accuracy {acc:.4f} (Hebbian FF, {probability} "
+                      f"probability, {trace} trace); {d['train_minutes']:.1f} min training")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
+@click.option("--data-dir", type=click.Path(), default=None)
+@click.option("--samples", type=int, default=1000, show_default=True)
+@click.option("--tsne", "tsne_path", type=click.Path(dir_okay=False), default=None,
+              help="t-SNE PNG of the last hidden layer [default: next to MODEL]")
+@click.option("--json", "as_json", is_flag=True)
+def analyze(model, dataset, data_dir, samples, tsne_path, as_json):
+    """Latent analytics of MODEL's hidden activity (neutral label, so the label inputs do not
+    give the class away; float backend): Hoyer sparsity index (eq. 9 of Terres-Escudero et al.),
+    separability index (fraction of 5 nearest neighbours with the same label, eq. 10) per layer,
+    and a t-SNE plot."""
+    from .run.inference import TEST_SEED_OFFSET
+    from .run.readout import neutral_inputs
+    from .run.torch_backend import TorchBackend
+    from .training.hebbian import hoyer_index, separability_index
+    net = _load_model(model)
+    ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
+    x, y = ds.x_test[:samples], ds.y_test[:samples]
+    inp = neutral_inputs(net, x, TEST_SEED_OFFSET, np.arange(len(y)))
+    counts = TorchBackend().run(net, inp).counts()
+    layers = []
+    for k, c in enumerate(counts):
+        f = c.astype(np.float64) / net.encoding.time_steps
+        h = hoyer_index(f)
+        layers.append({"layer": k, "hoyer": float(np.nanmean(h)),
+                       "separability": float(separability_index(f, y)),
+                       "rate": float(f.mean())})
+    from sklearn.manifold import TSNE
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from .fileio import save_figure
+    emb = TSNE(n_components=2, random_state=0, init="pca",
+               perplexity=min(30, max(5, len(y) // 4))).fit_transform(
+        counts[-1].astype(np.float64))
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    sc = ax.scatter(emb[:, 0], emb[:, 1], c=y, cmap="tab10", s=6)
+    ax.legend(*sc.legend_elements(), fontsize=7, title="label", loc="best")
+    ax.set_title(f"t-SNE of layer {len(counts)} spike counts ({len(y)} test samples)")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    tsne_path = tsne_path or str(Path(model).with_suffix("")) + ".tsne.png"
+    save_figure(fig, tsne_path)
+    d = {"model": model, "samples": int(len(y)), "layers": layers, "tsne": tsne_path}
+    text = "\n".join([f"layer {l['layer']}: Hoyer {l['hoyer']:.3f}, separability "
+                       f"{l['separability']:.3f}, rate {l['rate']:.3f}" for l in layers]
+                      + [f"t-SNE: {tsne_path}"])
+    _emit(d, as_json, text)
 
 
 @main.command()
@@ -503,7 +594,7 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
 @click.option("--eval-samples", type=int, default=200, show_default=True,
               help="held-out test samples scored at every curve point")
 @click.option("--hidden", type=int, default=200, show_default=True, help="neurons (one layer)")
-@click.option("--eta", type=float, default=0.05, show_default=True, help="learning rate")
+@click.option("--eta", type=float, default=0.5, show_default=True, help="learning rate")
 @click.option("--from", "from_model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="start from this model's first layer (fine-tuning on chip) [default: random]")
 @click.option("--seed", type=int, default=0, show_default=True)
