@@ -544,7 +544,7 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
         inp = neutral_inputs(net, x, TEST_SEED_OFFSET, np.arange(x.shape[0]))
         res = be.run(net, inp)
         n = x.shape[0]
-        counts = MeasuredCounts(float(inp.sum(dtype=np.int64)) / n,
+        counts = MeasuredCounts(float(np.count_nonzero(inp)) / n,
                                 [float(s.sum(dtype=np.int64)) / n for s in res.spikes],
                                 runs_per_inference=1, mode=mode, readout=True)
     else:

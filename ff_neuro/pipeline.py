@@ -148,7 +148,7 @@ def readout_energy(net: FFNetwork, backend: Backend, x: np.ndarray, profile: str
     inp = neutral_inputs(net, x, TEST_SEED_OFFSET, np.arange(x.shape[0]))
     res = backend.run(net, inp)
     n = x.shape[0]
-    return measured_energy(net, float(inp.sum(dtype=np.int64)) / n,
+    return measured_energy(net, float(np.count_nonzero(inp)) / n,
                            [float(s.sum(dtype=np.int64)) / n for s in res.spikes], profile,
                            runs_per_inference=1, readout=True)
 

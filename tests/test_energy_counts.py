@@ -58,3 +58,15 @@ def test_training_mode_counts_hard_negative_passes():
     e_hard = hard.report(qnet, "ffgaf-table2")
     assert e_hard.total_mJ > e_plain.total_mJ
     assert any("hard-negative" in n for n in e_hard.notes)
+
+
+def test_graded_input_counts_messages_not_values():
+    from ff_neuro.model import InputEncoding
+    net = random_net(seed=2, sizes=(24, 12), n_classes=4, time_steps=6)
+    net.encoding = InputEncoding(kind="graded", time_steps=6, levels=15)
+    qnet, _ = quantize(net)
+    x = np.full((5, 20), 0.6, dtype=np.float32)
+    sw = label_sweep(EmulatorBackend(), qnet, x, keep_spikes=True, chunk=5)
+    # every pixel (20) and the one label input send a message at each of the 6 steps
+    assert sw.input_spikes_per_run == 21 * 6
+    assert sweep_energy(qnet, sw, "loihi").total_mJ > 0
