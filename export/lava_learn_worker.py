@@ -2,27 +2,20 @@
 several ``run`` chunks, a weight snapshot after each, ``stop()`` always)."""
 from __future__ import annotations
 
-import faulthandler
-import json
 import os
-import signal
 import sys
 import time
 import traceback
 
 
 def main(request_path: str) -> int:
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
-    with open(request_path) as fh:
-        req = json.load(fh)
+    from ff_neuro.export.lava_worker import start_worker
+    req, write_json = start_worker(request_path)
     result = {"ok": False}
     dense = None
 
     def write() -> None:
-        tmp = req["result"] + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump(result, fh)
-        os.replace(tmp, req["result"])
+        write_json(result)
 
     try:
         import numpy as np

@@ -63,22 +63,35 @@ def _float_network(spec_path: str, reset_interval: int):
     return first, inp, outs
 
 
-def main(request_path: str) -> int:
-    # On SIGUSR1 every process of the run (Lava's children are forked from this one and inherit
-    # the handler) prints its Python stack: the parent sends it before killing a hung run, so
-    # the error shows where each Lava process was stuck.
+def start_worker(request_path: str):
+    """Common start of a Lava worker: load the JSON request; returns ``(request, write)``
+    where ``write(result)`` stores the result JSON atomically for the parent.
+
+    On SIGUSR1 every process of the run (Lava's children are forked from this one and inherit
+    the handler) prints its Python stack: the parent sends it before killing a hung run, so the
+    error shows where each Lava process was stuck.
+    """
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     with open(request_path) as fh:
         req = json.load(fh)
+
+    def write(result: dict) -> None:
+        tmp = req["result"] + ".tmp"
+        with open(tmp, "w") as fh:
+            json.dump(result, fh)
+        os.replace(tmp, req["result"])
+
+    return req, write
+
+
+def main(request_path: str) -> int:
+    req, write = start_worker(request_path)
     result = {"ok": False, "phase": "start"}
     t0 = time.perf_counter()
     net = None
 
     def write_result() -> None:
-        tmp = req["result"] + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump(result, fh)
-        os.replace(tmp, req["result"])
+        write(result)
 
     try:
         from lava.lib.dl import netx  # noqa: F401 (imported first: sets the fork start method)
