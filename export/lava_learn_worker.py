@@ -11,7 +11,7 @@ import traceback
 def main(request_path: str) -> int:
     from ff_neuro.export.lava_worker import start_worker
     req, write_json = start_worker(request_path)
-    result = {"ok": False}
+    result = {"ok": False, "phase": "start"}
     dense = None
 
     def write() -> None:
@@ -55,6 +55,8 @@ def main(request_path: str) -> int:
         result["error"] = f"{type(exc).__name__}: {exc}"
         result["traceback"] = traceback.format_exc()
     finally:
+        # Written before stop(): after a failed run stop() can hang (see lava_worker).
+        result["phase"] = "stopping"
         write()
         if dense is not None:
             try:

@@ -12,11 +12,8 @@ one empty row so that no update pairs two different samples.
 """
 from __future__ import annotations
 
-import json
 import math
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -25,7 +22,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .lava_runner import LavaRunError, LavaTimeoutError, _dump_stacks, _kill_group, _read_result
+from .lava_runner import run_worker
 
 #: Lava's 3-factor rule keeps y traces with tau = 65535: one step of decay before use.
 Y_DECAY = math.exp(-1.0 / 65535)
@@ -111,7 +108,6 @@ def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
     rows, stream, W = streams(inputs, polarity)
     N = inputs.shape[0]
     work = Path(tempfile.mkdtemp(prefix="ff-neuro-learn-"))
-    proc = None
     try:
         np.save(work / "rows.npy", rows)
         np.save(work / "polarity.npy", stream)
@@ -121,27 +117,10 @@ def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
         chunks[0] += 1  # the neurons see the last row one step late
         req = {"rows": str(work / "rows.npy"), "polarity": str(work / "polarity.npy"),
                "w0": str(work / "w0.npy"), "window": W, "chunks": chunks,
-               "rule": asdict(rule), "out_dir": str(work), "result": str(work / "result.json")}
-        (work / "request.json").write_text(json.dumps(req))
-        log_path = work / "worker.log"
+               "rule": asdict(rule), "out_dir": str(work)}
         t0 = time.perf_counter()
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "ff_neuro.export.lava_learn_worker",
-                 str(work / "request.json")], stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True)
-            try:
-                rc = proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                _dump_stacks(proc.pid)
-                _kill_group(proc.pid)
-                proc.wait()
-                raise LavaTimeoutError(f"Lava learning did not finish within {timeout_s:.0f} s "
-                                       f"and was killed:\n{log_path.read_text()[-3000:]}")
-        res = _read_result(work / "result.json")
-        if rc != 0 or not res.get("ok"):
-            raise LavaRunError(f"Lava learning failed: {res.get('error')}\n"
-                               f"{res.get('traceback', '')}\n{log_path.read_text()[-2000:]}")
+        res = run_worker("ff_neuro.export.lava_learn_worker", work, req,
+                         what=f"on-chip learning, {mode}, {N} samples", timeout_s=timeout_s)
         snaps = [np.load(work / f"w_{i}.npy") for i in range(len(chunks))]
         stats = {"samples": N, "steps": int(sum(chunks)), "run_s": res["run_s"],
                  "compile_and_run_s": time.perf_counter() - t0, "compiles": 1,
@@ -149,8 +128,6 @@ def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
                  "ms_per_step": 1000 * res["run_s"] / sum(chunks)}
         return snaps[-1], snaps, stats
     finally:
-        if proc is not None:
-            _kill_group(proc.pid)
         shutil.rmtree(work, ignore_errors=True)
 
 

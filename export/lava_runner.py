@@ -160,12 +160,59 @@ def _group_shm(pgid: int) -> set:
 
 def _tail(path: Path, n_chars: int = 4000) -> str:
     try:
-        text = path.read_text(errors="replace")
+        return path.read_text(errors="replace")[-n_chars:]
     except OSError:
         return ""
-    text = "\n".join(l for l in text.splitlines()
-                     if "is ignored: it is neither a file nor a directory" not in l)
-    return text[-n_chars:]
+
+
+def run_worker(module: str, work: Path, request: dict, *, what: str, timeout_s: float,
+               stop_grace_s: float = 10.0) -> dict:
+    """Run ``python -m module work/request.json`` as a Lava worker and return its result dict.
+
+    The worker runs in its own process group under ``timeout_s``; if it hangs (or is still
+    alive ``stop_grace_s`` after reporting a failed run, when Lava's ``stop()`` hangs), every
+    process of the group prints its stack and is killed, and the shared memory it mapped is
+    released. Failures raise :class:`LavaRunError` / :class:`LavaTimeoutError` (with ``pgid``).
+    """
+    request = {**request, "result": str(work / "result.json")}
+    (work / "request.json").write_text(json.dumps(request))
+    log_path = work / "worker.log"
+    proc = None
+    leaked: set = set()
+    try:
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", module, str(work / "request.json")],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+            rc = _wait(proc, work / "result.json", timeout_s, stop_grace_s)
+            if rc is None:  # hung: collect stacks, kill the group, report
+                _dump_stacks(proc.pid)
+                leaked = _group_shm(proc.pid)
+                _kill_group(proc.pid)
+                proc.wait()
+                partial = _read_result(work / "result.json")
+                if partial.get("error"):
+                    raise LavaRunError(_failure_message(what, partial, rc=None))
+                raise LavaTimeoutError(
+                    f"Lava run ({what}) did not finish within {timeout_s:.0f} s and was killed "
+                    f"(a ProcessModel that raises makes Lava hang). Last output of the Lava "
+                    f"processes:\n{_tail(log_path)}")
+        result = _read_result(work / "result.json")
+        if rc != 0 or not result.get("ok"):
+            raise LavaRunError(_failure_message(what, result, rc, _tail(log_path)))
+        return result
+    except LavaRunError as exc:
+        exc.pgid = None if proc is None else proc.pid
+        raise
+    finally:
+        if proc is not None:
+            _kill_group(proc.pid)  # no Lava child may outlive the run
+        for path in leaked:  # shared memory the killed run can no longer release
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes: Sequence[int], *,
@@ -189,9 +236,7 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes:
     L = len(layer_sizes)
     n_steps = N * T + L
     work = Path(tempfile.mkdtemp(prefix="ff-neuro-lava-"))
-    proc = None
     t_start = time.perf_counter()
-    leaked: set = set()
     try:
         np.save(work / "input.npy", np.ascontiguousarray(windows.reshape(N * T, n_in)))
         recs = []
@@ -204,31 +249,10 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes:
                    "input": str(work / "input.npy"), "n_inputs": n_in,
                    "input_message_bits": int(input_message_bits),
                    "recorders": recs, "n_steps": n_steps, "reset_interval": T, "mode": mode,
-                   "result": str(work / "result.json"), "loglevel": "INFO",
-                   "inject_failure_at": inject_failure_at}
-        (work / "request.json").write_text(json.dumps(request))
-        log_path = work / "worker.log"
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "ff_neuro.export.lava_worker", str(work / "request.json")],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True)
-            rc = _wait(proc, work / "result.json", timeout_s, stop_grace_s)
-            if rc is None:  # hung: collect stacks, kill the group, report
-                _dump_stacks(proc.pid)
-                leaked = _group_shm(proc.pid)
-                _kill_group(proc.pid)
-                proc.wait()
-                partial = _read_result(work / "result.json")
-                if partial.get("error"):
-                    raise LavaRunError(_failure_message(mode, partial, rc=None))
-                raise LavaTimeoutError(
-                    f"Lava run ({mode}, {N} samples x {T} steps) did not finish within "
-                    f"{timeout_s:.0f} s and was killed (a ProcessModel that raises makes Lava "
-                    f"hang). Last output of the Lava processes:\n{_tail(log_path)}")
-        result = _read_result(work / "result.json")
-        if rc != 0 or not result.get("ok"):
-            raise LavaRunError(_failure_message(mode, result, rc, _tail(log_path)))
+                   "loglevel": "INFO", "inject_failure_at": inject_failure_at}
+        result = run_worker("ff_neuro.export.lava_worker", work, request,
+                            what=f"{mode}, {N} samples x {T} steps", timeout_s=timeout_s,
+                            stop_grace_s=stop_grace_s)
         spikes = []
         for k, p in enumerate(recs):
             rows = np.load(p)
@@ -240,17 +264,7 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes:
                              stop_s=result.get("stop_s", float("nan")),
                              wall_s=time.perf_counter() - t_start)
         return spikes, stats
-    except LavaRunError as exc:
-        exc.pgid = None if proc is None else proc.pid
-        raise
     finally:
-        if proc is not None:
-            _kill_group(proc.pid)  # no Lava child may outlive the run
-        for path in leaked:  # shared memory the killed run can no longer release
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
         if not keep_dir:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -371,12 +371,6 @@ BACKENDS = ("torch", "emulator", "lava-fixed", "lava-float", "loihi2-hw")
 
 
 def _backend(name: str, timeout: float):
-    if name == "torch":
-        from .run.torch_backend import TorchBackend
-        return TorchBackend()
-    if name == "emulator":
-        from .run.emulator import EmulatorBackend
-        return EmulatorBackend()
     if name == "loihi2-hw":
         from .export.lava_runner import loihi2_hardware_available
         ok, why = loihi2_hardware_available()
@@ -384,8 +378,9 @@ def _backend(name: str, timeout: float):
             raise click.ClickException(why)
         raise click.ClickException(  # pragma: no cover - needs Intel's lava-loihi and a board
             "lava-loihi is installed, but ff-neuro's Loihi 2 hardware runner is not written yet")
-    from .export.lava_runner import LavaBackend
-    return LavaBackend("fixed_pt" if name == "lava-fixed" else "floating_pt", timeout_s=timeout)
+    from .parity import make_backend
+    return make_backend({"torch": "float", "lava-fixed": "lava_fixed_pt",
+                         "lava-float": "lava_floating_pt"}.get(name, name), timeout)
 
 
 @main.command()
@@ -519,7 +514,7 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
         return
     if model is None:
         raise click.UsageError("give a MODEL file (or --table ffgaf)")
-    from .pipeline import MeasuredCounts, sweep_counts
+    from .pipeline import readout_counts, sweep_counts
     from .run import label_sweep
     net = _load_model(model)
     if net.quantized is None:
@@ -539,14 +534,7 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
             raise click.UsageError("--readout linear prices inference; use --mode inference")
         if net.readout is None:
             raise click.ClickException(f"{model} has no linear readout")
-        from .run.inference import TEST_SEED_OFFSET
-        from .run.readout import neutral_inputs
-        inp = neutral_inputs(net, x, TEST_SEED_OFFSET, np.arange(x.shape[0]))
-        res = be.run(net, inp)
-        n = x.shape[0]
-        counts = MeasuredCounts(float(np.count_nonzero(inp)) / n,
-                                [float(s.sum(dtype=np.int64)) / n for s in res.spikes],
-                                runs_per_inference=1, mode=mode, readout=True)
+        counts = readout_counts(net, be, x)
     else:
         res = label_sweep(be, net, x, keep_spikes=True, chunk=x.shape[0])
         hard = net.training.get("config", {}).get("negatives") == "hard"

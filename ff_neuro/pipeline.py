@@ -103,7 +103,7 @@ class MeasuredCounts:
         return rep
 
 
-def sweep_counts(sweep: SweepResult, y: np.ndarray, n_classes: int,
+def sweep_counts(sweep: SweepResult, y: Optional[np.ndarray], n_classes: int,
                  mode: str = "inference", hard_negatives: bool = False) -> MeasuredCounts:
     """Counts per run from a label sweep. ``inference``: the sweep (``n_classes`` runs);
     ``training``: the positive run (true label) and a negative run (mean over wrong labels),
@@ -133,24 +133,24 @@ def sweep_counts(sweep: SweepResult, y: np.ndarray, n_classes: int,
 
 def sweep_energy(net: FFNetwork, sweep: SweepResult, profile: str) -> EnergyReport:
     """Energy per inference of the label sweep, from spike counts measured in ``sweep``."""
-    if sweep.spikes is None:
-        raise ValueError("energy needs the sweep's spikes (label_sweep(..., keep_spikes=True))")
-    runs = sweep.spikes[0].shape[1] * sweep.spikes[0].shape[2]
-    out_counts = [float(s.sum(dtype=np.int64)) / runs for s in sweep.spikes]
-    return measured_energy(net, sweep.input_spikes_per_run, out_counts, profile,
-                           runs_per_inference=net.n_classes)
+    return sweep_counts(sweep, None, net.n_classes).report(net, profile)
 
 
-def readout_energy(net: FFNetwork, backend: Backend, x: np.ndarray, profile: str) -> EnergyReport:
-    """Energy per inference with the one-pass linear readout, counts measured on ``backend``."""
+def readout_counts(net: FFNetwork, backend: Backend, x: np.ndarray) -> MeasuredCounts:
+    """Counts per run of the one-pass linear readout (neutral label), measured on ``backend``."""
     from .run.inference import TEST_SEED_OFFSET
     from .run.readout import neutral_inputs
     inp = neutral_inputs(net, x, TEST_SEED_OFFSET, np.arange(x.shape[0]))
     res = backend.run(net, inp)
     n = x.shape[0]
-    return measured_energy(net, float(np.count_nonzero(inp)) / n,
-                           [float(s.sum(dtype=np.int64)) / n for s in res.spikes], profile,
-                           runs_per_inference=1, readout=True)
+    return MeasuredCounts(float(np.count_nonzero(inp)) / n,
+                          [float(s.sum(dtype=np.int64)) / n for s in res.spikes],
+                          runs_per_inference=1, mode="inference", readout=True)
+
+
+def readout_energy(net: FFNetwork, backend: Backend, x: np.ndarray, profile: str) -> EnergyReport:
+    """Energy per inference with the one-pass linear readout, counts measured on ``backend``."""
+    return readout_counts(net, backend, x).report(net, profile)
 
 
 def attach_readout(net: FFNetwork, ds: Dataset, backend: Optional[Backend] = None,

@@ -20,7 +20,8 @@ def test_stage_by_stage(tmp_path):
     assert d["test_accuracy_float"] > 0.5 and m.exists()
     d = json.loads(ff("quantize", m, "--out", q, "--json").stdout)
     assert d["ok"] and len(d["layers"]) == 2 and d["layers"][0]["rate_fixed"] > 0
-    assert "netx" in ff("export", q, "--out", n).stdout or n.exists()
+    out = ff("export", q, "--out", n).stdout
+    assert "NetX" in out and "Fits on one chip" in out and n.exists()
     with h5py.File(n, "r") as f:
         assert f["layer/2/weight"].shape == (60, 60)
     emu = json.loads(ff("evaluate", q, "--backend", "emulator", "--samples", "30",

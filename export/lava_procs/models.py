@@ -58,9 +58,6 @@ class _AbstractRecorderModel(PyLoihiProcessModel):
         if row < self._out.shape[0]:
             self._out[row] = data != 0
 
-    def run_post_mgmt(self) -> None:  # pragma: no cover - not scheduled without guards
-        pass
-
 
 @implements(proc=SpikeFileRecorder, protocol=LoihiProtocol)
 @requires(CPU)

@@ -179,10 +179,14 @@ class FFTrainer:
 
     def _image_current(self, img: np.ndarray) -> torch.Tensor:
         """Layer-0 current from the image inputs ``(T, B, D)``: one matmul for all steps, or,
-        with graded (constant) input, one matmul for one step, broadcast over T."""
+        with graded (constant) input, one matmul for one step, broadcast over T. With the
+        overlay embedding the first ``width`` pixels carry the label instead (they are left out
+        here and added by :meth:`_label_current`)."""
         w = self.weights[0]
         levels = self.enc.levels
         if self.emb.kind == "overlay":
+            img = img.copy()
+            img[:, :, : self.emb.width] = 0
             w_img = w
         else:
             w_img = w[:, : self._n_feat]
@@ -201,19 +205,12 @@ class FFTrainer:
 
     def _layer0_current(self, img: np.ndarray, labels: np.ndarray) -> torch.Tensor:
         lab = label_spikes(labels, self.emb, self.enc)
-        if self.emb.kind == "overlay":
-            img = img.copy()
-            img[:, :, : self.emb.width] = 0
         return self._image_current(img) + self._label_current(lab)
 
     @torch.no_grad()
     def sweep_goodness(self, x: np.ndarray, seed_offset: int) -> np.ndarray:
         """Goodness summed over layers for every candidate label: ``(N, C)`` (hard negatives)."""
-        img = image_spikes(x, self.enc, seed_offset)
-        if self.emb.kind == "overlay":
-            img = img.copy()
-            img[:, :, : self.emb.width] = 0
-        a = self._image_current(img)
+        a = self._image_current(image_spikes(x, self.enc, seed_offset))
         out = np.zeros((x.shape[0], self.ds.n_classes))
         for c in range(self.ds.n_classes):
             lab = label_spikes(np.full(x.shape[0], c), self.emb, self.enc)
@@ -244,11 +241,7 @@ class FFTrainer:
             else:
                 y_neg = random_wrong_labels(y, self.ds.n_classes, rng)
             # Positive and negative passes share the image spikes: one image matmul.
-            img0 = img
-            if self.emb.kind == "overlay":
-                img0 = img.copy()
-                img0[:, :, : self.emb.width] = 0
-            a = self._image_current(img0)
+            a = self._image_current(img)
             lab = label_spikes(np.concatenate([y, y_neg]), self.emb, self.enc)
             cur = torch.cat([a, a], dim=1) + self._label_current(lab)
         total = torch.zeros(())

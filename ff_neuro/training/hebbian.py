@@ -88,7 +88,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..data import Dataset
-from ..encoding import image_spikes, label_spikes, sweep_inputs
+from ..encoding import encode, sweep_inputs
 from ..model.primitives import FFNetwork, InputEncoding, LabelEmbedding, SpikingDense
 from .ff import quantized_v_decay, random_wrong_labels
 
@@ -626,13 +626,7 @@ class HebbianTrainer:
     # -- inputs ---------------------------------------------------------------------------------
     def inputs(self, x: np.ndarray, labels: np.ndarray, seed_offset: int = 0) -> np.ndarray:
         """Input spikes (T, N, n_in): Bernoulli image spikes, regular label spikes."""
-        img = image_spikes(x, self.enc, seed_offset)
-        lab = label_spikes(labels, self.emb, self.enc)
-        if self.emb.kind == "overlay":
-            img = img.copy()
-            img[:, :, : self.emb.width] = lab
-            return img
-        return np.concatenate([img, lab], axis=2)
+        return encode(x, labels, self.emb, self.enc, seed_offset=seed_offset)
 
     # -- training -------------------------------------------------------------------------------
     def train_epoch(self, epoch: int, max_samples: Optional[int] = None) -> dict:
@@ -738,7 +732,8 @@ class HebbianTrainer:
                 seed_offset: int = _TEST_SEED_OFFSET) -> np.ndarray:
         """Output traces at the last step (N, n_k) with ``labels`` embedded (for
         :func:`hoyer_index` / :func:`separability_index`)."""
-        inp = encode_ids(x, labels, self.emb, self.enc, seed_offset)
+        inp = encode(x, labels, self.emb, self.enc, seed_offset,
+                     sample_ids=np.arange(x.shape[0]))  # as label_sweep draws them
         return self.present(inp, learn=False)[layer]
 
     # -- export ------------------------------------------------------------------------------------
@@ -790,18 +785,6 @@ class _one_blas_thread:
         if self._ctx is not None:
             self._ctx.restore_original_limits()
         return False
-
-
-def encode_ids(x: np.ndarray, labels: np.ndarray, emb: LabelEmbedding, enc: InputEncoding,
-               seed_offset: int) -> np.ndarray:
-    """Input spikes with one generator per sample (ids 0..N-1), as label_sweep draws them."""
-    img = image_spikes(x, enc, seed_offset, sample_ids=np.arange(x.shape[0]))
-    lab = label_spikes(labels, emb, enc)
-    if emb.kind == "overlay":
-        img = img.copy()
-        img[:, :, : emb.width] = lab
-        return img
-    return np.concatenate([img, lab], axis=2)
 
 
 def train_hebbian(dataset: Dataset, cfg: Optional[HebbianConfig] = None,
