@@ -134,3 +134,30 @@ def sweep_inputs(x: np.ndarray, emb: LabelEmbedding, enc: InputEncoding,
     out = np.repeat(img[:, :, None, :], C, axis=2)
     out[:, :, :, :W] = lab[:, None, :, :]
     return out
+
+
+def sweep_inputs_factored(x: np.ndarray, emb: LabelEmbedding, enc: InputEncoding,
+                          seed_offset: int = 0, sample_ids: Optional[np.ndarray] = None):
+    """:func:`sweep_inputs` in two shared parts: ``(img (T, N, n_inputs), lab (T, C, n_inputs))``
+    with ``sweep_inputs(...)[:, n, c] == img[:, n] + lab[:, c]``.
+
+    ``img`` holds the image spikes with the label inputs zero (for ``overlay``: the first
+    ``n_classes`` pixels zeroed), ``lab`` the candidate labels' spikes with the image inputs zero.
+    """
+    img = image_spikes(x, enc, seed_offset, sample_ids)  # (T, N, D)
+    T, N, D = img.shape
+    C, W = emb.n_classes, emb.width
+    lab = label_spikes(np.arange(C), emb, enc)  # (T, C, W)
+    if emb.kind == "overlay":
+        if D < W:
+            raise ValueError("overlay embedding needs at least n_classes input features")
+        img[:, :, :W] = 0
+        lab_full = np.zeros((T, C, D), np.uint8)
+        lab_full[:, :, :W] = lab
+        return img, lab_full
+    img_full = np.zeros((T, N, D + W), np.uint8)
+    img_full[:, :, :D] = img
+    lab_full = np.zeros((T, C, D + W), np.uint8)
+    lab_full[:, :, D:] = lab
+    return img_full, lab_full
+

@@ -2,7 +2,7 @@
 
 A :class:`Backend` declares one operation: run a network on a batch of binary input spikes and
 return every layer's spikes. Implementations: :class:`~ff_neuro.run.torch_backend.TorchBackend`
-(float, snnTorch), :class:`~ff_neuro.run.emulator.EmulatorBackend` (Loihi fixed point, numpy)
+(float, snnTorch), :class:`~ff_neuro.run.emulator.EmulatorBackend` (Loihi fixed point, CPU)
 and :class:`ff_neuro.export.lava_runner.LavaBackend` (Lava CPU simulator). Everything built on
 top (label sweep, parity, energy counts) works with any of them.
 """
@@ -37,6 +37,18 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def run(self, net: FFNetwork, spikes: np.ndarray) -> LayerSpikes:
         """Return every layer's spikes for ``spikes`` of shape ``(T, B, n_in)``."""
+
+    def run_factored(self, net: FFNetwork, img: np.ndarray, lab: np.ndarray) -> LayerSpikes:
+        """Run ``N * C`` label-sweep runs: run ``n * C + c`` gets input ``img[:, n] + lab[:, c]``.
+
+        ``img`` (T, N, n_in) carries the sample part (zero on label inputs), ``lab`` (T, C, n_in)
+        the candidate-label part (zero elsewhere), see
+        :func:`ff_neuro.encoding.sweep_inputs_factored`. This default builds every run's input;
+        a backend may exploit the sharing (the emulator computes image sums once per sample).
+        """
+        x = img[:, :, None, :] + lab[:, None, :, :]
+        T, N, C, D = x.shape
+        return self.run(net, np.ascontiguousarray(x.reshape(T, N * C, D)))
 
     @staticmethod
     def check_input(net: FFNetwork, spikes: np.ndarray) -> np.ndarray:

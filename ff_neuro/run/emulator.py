@@ -19,6 +19,12 @@ Per layer and step (integers; ``>>`` below is an arithmetic shift)::
 Time is the per-layer relative time of :mod:`ff_neuro.model.primitives` (Lava's Dense latency is
 absorbed by the staggered resets), so a sample's ``T`` steps are one batch column here and
 whole test sets run at once.
+
+Two engines compute the same integers: :func:`run_fixed_layer` (numpy, the readable reference)
+and the fused numba kernels of :mod:`ff_neuro.run.fixed_kernels` (the default), which also
+share work across a label sweep: a sample's image part of the first layer's synaptic sums is
+computed once for all candidate labels, and a deeper layer sums the weight rows of its inputs'
+majority pattern once per sample and step, then only the rows where a run differs.
 """
 from __future__ import annotations
 
@@ -151,23 +157,95 @@ def run_fixed_layer(q: QuantizedDense, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _layer_params(q: QuantizedDense):
+    """``(W_eff, weight_exp, u_keep, v_keep, bias << 6, vth << 6)`` as the kernels take them."""
+    w_eff, weight_exp, _ = netx_weight_bits(q.weight)
+    bias6 = (np.zeros(q.n_out, np.int64) if q.bias_mant is None
+             else q.bias_mant.astype(np.int64) << BIAS_EXP)
+    return (w_eff, int(weight_exp), DECAY_UNITY - q.i_decay, DECAY_UNITY - q.v_decay, bias6,
+            int(q.vth) << VTH_SHIFT)
+
+
+def _exact_sums(x: np.ndarray, w_eff: np.ndarray) -> np.ndarray:
+    """``x @ W_eff.T`` by a float GEMM that is exact: float32 while every partial sum stays
+    below 2**24 (the values are integers held in floats), else float64."""
+    bound = w_eff.shape[1] * 256 * max(1, int(x.max(initial=1)))
+    ftype = np.float32 if bound < 2**24 else np.float64
+    return np.matmul(x.astype(ftype), w_eff.T.astype(ftype))
+
+
 class EmulatorBackend(Backend):
-    """Loihi fixed point in numpy; needs ``net.quantized`` (see :func:`ff_neuro.quantization.quantize`)."""
+    """Loihi fixed point on the CPU; needs ``net.quantized`` (see
+    :func:`ff_neuro.quantization.quantize`).
+
+    ``engine="compiled"`` (default) runs the fused numba kernels of
+    :mod:`ff_neuro.run.fixed_kernels`; ``engine="numpy"`` the reference
+    :func:`run_fixed_layer`. Both are bit-exact with Lava ``fixed_pt``.
+    """
 
     name = "emulator"
 
-    def __init__(self, batch_size: int = 8192):
+    def __init__(self, batch_size: int = 8192, engine: str = "compiled"):
+        if engine not in ("compiled", "numpy"):
+            raise ValueError(f"unknown emulator engine {engine!r} (compiled|numpy)")
         self.batch_size = batch_size
+        self.engine = engine
 
-    def run(self, net: FFNetwork, spikes: np.ndarray) -> LayerSpikes:
+    @staticmethod
+    def _check(net: FFNetwork) -> None:
         if net.quantized is None:
             raise ValueError("the emulator runs quantized models: quantize the network first "
                              "(ff_neuro.quantization.quantize or `ff-neuro quantize`)")
+
+    def run(self, net: FFNetwork, spikes: np.ndarray) -> LayerSpikes:
+        self._check(net)
         spikes = self.check_input(net, spikes)
         outs: List[List[np.ndarray]] = [[] for _ in net.quantized]
         for start in range(0, spikes.shape[1], self.batch_size):
             x = spikes[:, start:start + self.batch_size]
-            for k, q in enumerate(net.quantized):
-                x = run_fixed_layer(q, x)
-                outs[k].append(x)
+            if self.engine == "numpy":
+                for k, q in enumerate(net.quantized):
+                    x = run_fixed_layer(q, x)
+                    outs[k].append(x)
+                continue
+            B = x.shape[1]
+            lab = np.zeros((x.shape[0], 1, net.quantized[0].n_in), np.uint8)
+            res = self._run_compiled(net, x, lab, np.arange(B), np.zeros(B, np.int64))
+            for k, s in enumerate(res):
+                outs[k].append(s)
         return LayerSpikes([np.concatenate(o, axis=1) for o in outs])
+
+    def run_factored(self, net: FFNetwork, img: np.ndarray, lab: np.ndarray) -> LayerSpikes:
+        """Label-sweep runs ``n * C + c`` with input ``img[:, n] + lab[:, c]`` (see
+        :meth:`Backend.run_factored`): the image part of the first layer's synaptic sums is
+        computed once per sample and shared by its ``C`` runs."""
+        self._check(net)
+        if self.engine == "numpy":
+            return super().run_factored(net, img, lab)
+        img = self.check_input(net, img)
+        lab = self.check_input(net, lab)
+        N, C = img.shape[1], lab.shape[1]
+        r = np.arange(N * C)
+        return LayerSpikes(self._run_compiled(net, img, lab, r // C, r % C, group=C))
+
+    @staticmethod
+    def _run_compiled(net: FFNetwork, img: np.ndarray, lab: np.ndarray, idx_a: np.ndarray,
+                      idx_b: np.ndarray, group: int = 1) -> List[np.ndarray]:
+        from . import fixed_kernels as fk
+
+        T = img.shape[0]
+        out = []
+        w_eff, w_exp, u_keep, v_keep, bias6, vth6 = _layer_params(net.quantized[0])
+        acc_a, acc_b = _exact_sums(img, w_eff), _exact_sums(lab, w_eff)
+        s = np.empty((T, idx_a.shape[0], w_eff.shape[0]), np.uint8)
+        fk.lif_from_currents(acc_a, idx_a.astype(np.int64), acc_b, idx_b.astype(np.int64),
+                             w_exp, u_keep, v_keep, bias6, vth6, s)
+        out.append(s)
+        for q in net.quantized[1:]:
+            w_eff, w_exp, u_keep, v_keep, bias6, vth6 = _layer_params(q)
+            nxt = np.empty((T, s.shape[1], w_eff.shape[0]), np.uint8)
+            fk.lif_from_spikes(s, np.ascontiguousarray(w_eff.T.astype(np.int32)), group, w_exp,
+                               u_keep, v_keep, bias6, vth6, nxt)
+            out.append(nxt)
+            s = nxt
+        return out

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from ..encoding import sweep_inputs
+from ..encoding import sweep_inputs_factored
 from ..model.primitives import FFNetwork
 from .backend import Backend, LayerSpikes
 
@@ -49,7 +49,7 @@ def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes:
                 sample_ids: Optional[np.ndarray] = None) -> SweepResult:
     """Run every candidate label for every sample of ``x`` (N, D) on ``backend``.
 
-    Input spikes come from :func:`ff_neuro.encoding.sweep_inputs` with the model's encoding and
+    Input spikes come from :func:`ff_neuro.encoding.sweep_inputs_factored` with the model's encoding and
     one generator per sample (``sample_ids``, default ``0..N-1``: the index in the test split), so
     every backend sees identical spikes for the same sample whatever the chunking.
     """
@@ -60,12 +60,12 @@ def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes:
     for start in range(0, x.shape[0], chunk):
         xs = x[start:start + chunk]
         ids = np.arange(start, start + xs.shape[0]) if sample_ids is None else sample_ids[start:start + chunk]
-        inp = sweep_inputs(xs, net.label_embedding, net.encoding, seed_offset=seed_offset,
-                           sample_ids=ids)
+        img, lab = sweep_inputs_factored(xs, net.label_embedding, net.encoding,
+                                         seed_offset=seed_offset, sample_ids=ids)
         n = xs.shape[0]
-        flat = np.ascontiguousarray(inp.reshape(T, n * C, inp.shape[-1]))
-        n_input_spikes += int(np.count_nonzero(flat))  # graded: one event per message
-        res: LayerSpikes = backend.run(net, flat)
+        # graded: one event per message; image and label inputs are disjoint
+        n_input_spikes += C * int(np.count_nonzero(img)) + n * int(np.count_nonzero(lab))
+        res: LayerSpikes = backend.run_factored(net, img, lab)
         g = goodness(res.counts(), T, net.goodness).reshape(len(net.layers), n, C)
         goods.append(g)
         if keep_spikes:

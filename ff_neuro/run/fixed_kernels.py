@@ -1,0 +1,183 @@
+"""Compiled (numba) kernels of the fixed-point emulator: Lava's LIF ``fixed_pt`` arithmetic,
+one fused loop per run, in int64.
+
+Why numba and not numpy: a label sweep is ``C`` runs x ``T`` steps x every neuron of every layer,
+and numpy spends about ten full-array passes per LIF step (decay, truncation, wrap, saturation,
+threshold, reset). Fused into one loop per neuron the same integer arithmetic runs about an order
+of magnitude faster, and binary spikes into a layer become a sparse sum of weight rows (only
+the inputs that spiked are read) instead of a dense matmul. The numpy reference
+(:func:`ff_neuro.run.emulator.run_fixed_layer`) stays as the readable specification; tests check
+the two agree spike for spike, and the parity tests check both against Lava.
+
+Arithmetic per neuron and step, exactly as ``AbstractPyLifModelFixed`` and
+``PyDenseModelBitAcc`` (see :mod:`ff_neuro.run.emulator`)::
+
+    a    = (sum_i W_eff[j, i] x[i]) << w_exp   or  >> -w_exp (floor)
+    u    = wrap24(decay(u, i_decay) + (a << 6))
+    v    = sat24(decay(v, v_decay) + u + (bias << 6))
+    s    = v > vth << 6 ;  v = 0 where s
+    decay(y, d) = sign(y * (4096 - d)) * (|y * (4096 - d)| >> 12)
+"""
+from __future__ import annotations
+
+import os
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+# Threads: numba's "workqueue" layer is fork-safe (Lava and our Lava launcher fork child
+# processes; GNU OpenMP, numba's other default, is not). Respect an explicit user choice.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
+
+UV_MAX = 2**23
+
+
+@njit(inline="always")
+def _decay(y, keep):
+    p = y * keep
+    if p >= 0:
+        return p >> 12
+    return -((-p) >> 12)
+
+
+@njit(inline="always")
+def _lif_step(a, j, u, v, u_keep, v_keep, bias6, vth6):
+    """One neuron update; ``a`` is the shifted synaptic sum. Returns 1 on a spike."""
+    uj = _decay(u[j], u_keep) + (a << 6)
+    # wrap24 exactly as Lava: first > 2**23 wraps down, then (the pre-wrap value) <= -2**23 up
+    w = uj - 2 * UV_MAX if uj > UV_MAX else uj
+    if w <= -UV_MAX:
+        w = uj + 2 * UV_MAX
+    u[j] = w
+    vj = _decay(v[j], v_keep) + w + bias6[j]
+    if vj > UV_MAX - 1:
+        vj = UV_MAX - 1
+    elif vj < -UV_MAX + 1:
+        vj = -UV_MAX + 1
+    if vj > vth6:
+        v[j] = 0
+        return 1
+    v[j] = vj
+    return 0
+
+
+@njit(inline="always")
+def _shift(acc, w_exp):
+    if w_exp >= 0:
+        return acc << w_exp
+    return acc >> (-w_exp)
+
+
+@njit(parallel=True, cache=True)
+def lif_from_currents(acc_a, idx_a, acc_b, idx_b, w_exp, u_keep, v_keep, bias6, vth6, out):
+    """First layer: synaptic sums given as the sum of two shared parts.
+
+    ``acc_a`` (T, Na, n) and ``acc_b`` (T, Nb, n) hold exact integers (int or float); run ``r`` gets
+    ``acc_a[:, idx_a[r]] + acc_b[:, idx_b[r]]`` (the sample's image part plus the candidate
+    label's part: a label sweep computes each image's sum once, not once per label).
+    Writes spikes into ``out`` (T, R, n) uint8.
+    """
+    T, R, n = out.shape
+    for r in prange(R):
+        u = np.zeros(n, np.int64)
+        v = np.zeros(n, np.int64)
+        ia, ib = idx_a[r], idx_b[r]
+        for t in range(T):
+            for j in range(n):
+                a = _shift(np.int64(acc_a[t, ia, j]) + np.int64(acc_b[t, ib, j]), w_exp)
+                out[t, r, j] = _lif_step(a, j, u, v, u_keep, v_keep, bias6, vth6)
+
+
+@njit(cache=True)
+def _add_rows(acc, wt, rows, n_rows, sign):
+    """``acc += sign * wt[rows[:n_rows]].sum(0)``: a standalone function so that LLVM
+    vectorises the row loop (it does not inside the parallel loop body)."""
+    n = acc.shape[0]
+    for ii in range(n_rows):
+        i = rows[ii]
+        if sign > 0:
+            for j in range(n):
+                acc[j] += wt[i, j]
+        else:
+            for j in range(n):
+                acc[j] -= wt[i, j]
+
+
+@njit(cache=True)
+def _lif_vec(acc, w_exp, u, v, u_keep, v_keep, bias6, vth6, out):
+    """:func:`_lif_step` for a whole layer, written branch-free (selects by arithmetic) so
+    that LLVM vectorises it. ``(p + ((p >> 63) & 4095)) >> 12`` is ``p / 4096`` truncated
+    toward zero, Lava's ``sign(p) * (|p| >> 12)``."""
+    lo, hi = -UV_MAX + 1, UV_MAX - 1
+    mul = np.int64(1) << max(w_exp, 0)
+    sh = max(-w_exp, 0)
+    for j in range(acc.shape[0]):
+        a = (np.int64(acc[j]) * mul) >> sh
+        p = u[j] * u_keep
+        uj = ((p + ((p >> 63) & 4095)) >> 12) + (a << 6)
+        w = uj - 2 * UV_MAX * np.int64(uj > UV_MAX)
+        w = w + (uj + 2 * UV_MAX - w) * np.int64(w <= -UV_MAX)
+        u[j] = w
+        p = v[j] * v_keep
+        vj = ((p + ((p >> 63) & 4095)) >> 12) + w + bias6[j]
+        vj = min(max(vj, lo), hi)
+        s = np.int64(vj > vth6)
+        v[j] = vj * (1 - s)
+        out[j] = s
+
+
+@njit(parallel=True, cache=True)
+def lif_from_spikes(x, wt, group, w_exp, u_keep, v_keep, bias6, vth6, out):
+    """A layer fed by binary spikes ``x`` (T, R, n_in) uint8 through ``wt`` = ``W_eff.T``
+    (n_in, n_out) int16/int32; only weight rows of inputs that spiked are summed (in int32).
+
+    Runs come in groups of ``group`` consecutive runs (the candidate labels of one sample).
+    Their input spikes mostly agree, so per group and step the sum over the majority pattern
+    ``m`` is computed once, and each run adds the rows where it differs from ``m``:
+    ``W x = W m + W (x - m)``, exact in integers. ``group = 1`` is the plain sparse sum.
+    """
+    T, R, n_in = x.shape
+    n = wt.shape[1]
+    G = R // group
+    for g in prange(G):
+        r0 = g * group
+        u = np.zeros((group, n), np.int64)
+        v = np.zeros((group, n), np.int64)
+        base = np.empty(n, np.int32)
+        acc = np.empty(n, np.int32)
+        maj = np.empty(n_in, np.uint8)
+        on = np.empty(n_in, np.int64)
+        off = np.empty(n_in, np.int64)
+        cnt = np.empty(n_in, np.int64)
+        for t in range(T):
+            cnt[:] = 0
+            for k in range(group):
+                for i in range(n_in):
+                    cnt[i] += x[t, r0 + k, i]
+            n_on = 0
+            for i in range(n_in):
+                m = 1 if 2 * cnt[i] > group else 0
+                maj[i] = m
+                if m:
+                    on[n_on] = i
+                    n_on += 1
+            base[:] = 0
+            _add_rows(base, wt, on, n_on, 1)
+            for k in range(group):
+                acc[:] = base
+                n_on = 0
+                n_off = 0
+                for i in range(n_in):
+                    xi = x[t, r0 + k, i]
+                    if xi != maj[i]:
+                        if xi:
+                            on[n_on] = i
+                            n_on += 1
+                        else:
+                            off[n_off] = i
+                            n_off += 1
+                _add_rows(acc, wt, on, n_on, 1)
+                _add_rows(acc, wt, off, n_off, -1)
+                _lif_vec(acc, w_exp, u[k], v[k], u_keep, v_keep, bias6, vth6, out[t, r0 + k])
