@@ -12,6 +12,7 @@ Writes ``benchmarks/results/ff_throughput.json`` with ``speedup_vs_snntorch_loop
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -74,18 +75,48 @@ class SnnTorchLoopFF(torch.nn.Module):
         return float(loss)
 
 
+def accuracy_check(ds, cfg: FFTrainConfig, epochs: int, n_train: int = 10_000,
+                   n_test: int = 2_000) -> dict:
+    """Train ff-neuro in fp32 and in bf16 from the same seed on a subset; test accuracy of each
+    (label sweep, float backend)."""
+    from dataclasses import replace
+
+    from ff_neuro.run import label_sweep
+    from ff_neuro.run.torch_backend import TorchBackend
+
+    sub = replace(ds, x_train=ds.x_train[:n_train], y_train=ds.y_train[:n_train],
+                  x_test=ds.x_test[:n_test], y_test=ds.y_test[:n_test])
+    out = {"train_samples": n_train, "test_samples": n_test, "epochs": epochs}
+    for prec in ("fp32", "bf16"):
+        c = replace(cfg, epochs=epochs, matmul_precision=prec)
+        t = time.perf_counter()
+        net = FFTrainer(c, sub).fit(progress=False)
+        secs = time.perf_counter() - t
+        acc = label_sweep(TorchBackend(), net, sub.x_test).accuracy(sub.y_test)
+        out[prec] = {"test_accuracy": acc, "train_seconds": secs}
+        print(f"accuracy check {prec}: {acc:.4f} after {epochs} epochs ({secs:.0f} s)",
+              flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batches", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--time-steps", type=int, default=10)
     ap.add_argument("--encoding", choices=["rate", "graded"], default="rate")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="ff-neuro's matmul precision (the snnTorch loop stays fp32)")
+    ap.add_argument("--accuracy-epochs", type=int, default=0,
+                    help="also train both precisions of ff-neuro this many epochs on a "
+                         "10k-sample subset and report test accuracy (does bf16 cost accuracy?)")
     ap.add_argument("--out", default=str(RESULTS / "ff_throughput.json"))
     args = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     ds = load_dataset("fashion-mnist")
     cfg = FFTrainConfig(hidden=(500, 500), time_steps=args.time_steps,
-                        batch_size=args.batch_size, encoding=args.encoding, epochs=1)
+                        batch_size=args.batch_size, encoding=args.encoding, epochs=1,
+                        matmul_precision=args.precision)
     ours = FFTrainer(cfg, ds)
     base = SnnTorchLoopFF([ours.emb.input_size(ds.n_features), 500, 500], ours.beta,
                           cfg.threshold, cfg.surrogate_slope, cfg.alpha, cfg.lr)
@@ -118,7 +149,11 @@ def main() -> None:
     out = {"machine": machine(), "torch_threads": torch.get_num_threads(),
            "network": "784(+10 label)-500-500 spiking FF, swish loss, random wrong labels",
            "time_steps": args.time_steps, "batch_size": B, "batches": args.batches,
-           "encoding": args.encoding, **res, "speedup_vs_snntorch_loop": speedup}
+           "encoding": args.encoding, "matmul_precision": args.precision, **res,
+           "speedup_vs_snntorch_loop": speedup,
+           "load_average_1min_at_end": os.getloadavg()[0]}
+    if args.accuracy_epochs:
+        out["accuracy_check"] = accuracy_check(ds, cfg, args.accuracy_epochs)
     write_json(args.out, out)
     print(f"speedup {speedup:.2f}x; wrote {args.out}")
 

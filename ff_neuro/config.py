@@ -47,6 +47,11 @@ class FFTrainConfig:
     levels : graded-spike levels (e.g. 15 = 4-bit messages)
     engine : "fused" (one autograd node per layer for the whole time loop, identical spikes and
         gradients to snnTorch) or "snntorch" (snnTorch Leaky step by step)
+    matmul_precision : "fp32", or "bf16": the synaptic matmuls (forward and the weight
+        gradients) run in bfloat16 with fp32 accumulation while weights, membrane state, loss and
+        optimizer stay fp32 (mixed precision, as GPU training does). Spikes are exact in bf16;
+        weights and the analog first-layer inputs are rounded to 8 significant bits in the
+        product. Fast on CPUs with AVX512-BF16 / AMX; the trained model is fp32 either way.
     eval_samples : training samples whose label-sweep accuracy the progress bar shows per epoch
     """
 
@@ -72,6 +77,7 @@ class FFTrainConfig:
     surrogate_slope: float = 10.0
     goodness_from_layer: int = 0
     engine: str = "fused"
+    matmul_precision: str = "fp32"
     eval_samples: int = 0
     seed: int = 0
     encoding_seed: int = 1234
@@ -93,7 +99,9 @@ class FFTrainConfig:
                                      ("label_embedding", self.label_embedding, EMBEDDINGS),
                                      ("goodness", self.goodness, GOODNESS),
                                      ("encoding", self.encoding, ("rate", "graded")),
-                                     ("engine", self.engine, ("fused", "snntorch"))):
+                                     ("engine", self.engine, ("fused", "snntorch")),
+                                     ("matmul_precision", self.matmul_precision,
+                                      ("fp32", "bf16"))):
             if value not in choices:
                 raise ValueError(f"unknown {name} {value!r} ({'|'.join(choices)})")
         if not 0.0 <= self.beta <= 1.0:

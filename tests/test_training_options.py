@@ -45,6 +45,7 @@ def small(digits):
     dict(label_embedding="overlay"), dict(label_embedding="code", code_bits=40),
     dict(goodness="sum_sq", alpha=0.5), dict(threshold=(1.0, 1.5)),
     dict(encoding="graded", levels=15), dict(engine="snntorch"),
+    dict(matmul_precision="bf16"), dict(matmul_precision="bf16", encoding="graded", levels=15),
 ])
 def test_each_option_trains_and_deploys(small, opts):
     cfg = FFTrainConfig(hidden=(40, 30), epochs=3, time_steps=8, batch_size=50, **opts)
@@ -87,3 +88,18 @@ def test_resume_gives_same_weights(small, tmp_path):
     other = FFTrainConfig(hidden=(30, 20), epochs=3, time_steps=8, batch_size=50, seed=3, lr=1.0)
     with pytest.raises(ValueError, match="different config"):
         FFTrainer(other, small).fit(progress=False, checkpoint=ck, resume=True)
+
+
+def test_bf16_matmuls_are_used_and_stay_close_to_fp32(small):
+    """bf16 mixed precision is not a no-op (different weights) but trains to about the same
+    place as fp32 from the same seed."""
+    nets = {}
+    for prec in ("fp32", "bf16"):
+        cfg = FFTrainConfig(hidden=(40, 30), epochs=2, time_steps=8, batch_size=50,
+                            matmul_precision=prec)
+        nets[prec] = FFTrainer(cfg, small).fit(progress=False)
+    w32, w16 = nets["fp32"].layers[0].weight, nets["bf16"].layers[0].weight
+    assert not np.array_equal(w32, w16)
+    assert np.abs(w32 - w16).mean() < 0.1 * np.abs(w32).mean()
+    assert nets["bf16"].layers[0].weight.dtype == np.float32
+

@@ -162,6 +162,12 @@ class FFTrainer:
         self._n_feat = dataset.n_features
 
     # -- forward pieces ---------------------------------------------------------------------
+    def _mm(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """``x @ w.T`` in the configured precision (fp32 result either way)."""
+        if self.cfg.matmul_precision == "bf16":
+            return (x.to(torch.bfloat16) @ w.to(torch.bfloat16).T).float()
+        return x @ w.T
+
     def _spike_layer(self, k: int, current: torch.Tensor) -> torch.Tensor:
         if self.cfg.engine == "fused":
             return lif_scan(current, self.beta, self.thresholds[k], self.cfg.surrogate_slope)
@@ -192,8 +198,8 @@ class FFTrainer:
             w_img = w[:, : self._n_feat]
         if self.enc.kind == "graded":
             x0 = torch.from_numpy(img[0].astype(np.float32)) / levels
-            return (x0 @ w_img.T).unsqueeze(0).expand(img.shape[0], -1, -1)
-        return torch.from_numpy(img.astype(np.float32)) @ w_img.T
+            return self._mm(x0, w_img).unsqueeze(0).expand(img.shape[0], -1, -1)
+        return self._mm(torch.from_numpy(img.astype(np.float32)), w_img)
 
     def _label_current(self, lab: np.ndarray) -> torch.Tensor:
         w = self.weights[0]
@@ -220,7 +226,7 @@ class FFTrainer:
                 if k >= self.cfg.goodness_from_layer:
                     out[:, c] += self._goodness(spk).numpy()
                 if k + 1 < len(self.weights):
-                    cur = spk @ self.weights[k + 1].T
+                    cur = self._mm(spk, self.weights[k + 1])
         return out
 
     def train_step(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
@@ -254,7 +260,7 @@ class FFTrainer:
             gn.append(float(g[b:].mean()))
             if k + 1 < len(self.weights):
                 # layer-local: the next layer sees detached spikes, no gradient crosses layers
-                cur = spk.detach() @ self.weights[k + 1].T
+                cur = self._mm(spk.detach(), self.weights[k + 1])
         self.opt.zero_grad()
         total.backward()
         self.opt.step()
