@@ -27,16 +27,27 @@ def main(request_path: str) -> int:
         from ff_neuro.export.lava_procs.process import (BroadcastFileSource, HebbianLIF,
                                                         SpikeFileSource)
         rule = req["rule"]
+        mode = req.get("mode", "floating_pt")
         w0 = np.load(req["w0"])
         n_out, n_in = w0.shape
         W = int(req["window"])
-        lr = Loihi3FLearningRule(dw="u0 * x1 * y2 - u0 * x1 * y3", x1_impulse=1.0,
-                                 x1_tau=1e-3, t_epoch=1)
+        if mode == "fixed_pt":
+            # integer weights; y2/y3 in units of 2^y_exp weight units (see hebbian_fixed)
+            from ff_neuro.export.hebbian_fixed import fixed_rule
+            fx = req["fixed"]
+            lr = fixed_rule(fx["y_exp"])
+            w0 = w0.astype(np.int32)
+            extra = {"weight_scale": fx["weight_scale"], "y_exp": fx["y_exp"],
+                     "stats_path": fx.get("stats_path")}
+        else:
+            lr = Loihi3FLearningRule(dw="u0 * x1 * y2 - u0 * x1 * y3", x1_impulse=1.0,
+                                     x1_tau=1e-3, t_epoch=1)
+            extra = {}
         src = SpikeFileSource(path=req["rows"], shape=(n_in,))
         pol = BroadcastFileSource(path=req["polarity"], shape=(n_out,))
         dense = LearningDense(weights=w0, learning_rule=lr)
         neu = HebbianLIF(shape=(n_out,), learning_rule=lr, reset_interval=W, reset_offset=2,
-                         **rule)
+                         **rule, **extra)
         src.s_out.connect(dense.s_in)
         dense.a_out.connect(neu.a_in)
         pol.s_out.connect(neu.a_third_factor_in)
@@ -44,7 +55,7 @@ def main(request_path: str) -> int:
         neu.s_out_y1.connect(dense.s_in_y1)
         neu.s_out_y2.connect(dense.s_in_y2)
         neu.s_out_y3.connect(dense.s_in_y3)
-        cfg = Loihi2SimCfg(select_tag="floating_pt")
+        cfg = Loihi2SimCfg(select_tag=mode)
         t = time.perf_counter()
         for i, steps in enumerate(req["chunks"]):
             dense.run(condition=RunSteps(num_steps=int(steps)), run_cfg=cfg)

@@ -9,6 +9,14 @@ neurons process row ``t - 2`` and reset every ``T`` steps when ``t % T == 2 % T`
 learning phase of step ``t`` pairs the presynaptic spikes of row ``t - 1`` (``x1``, a trace that
 forgets at once) with the post traces the neurons produced at ``t``. Samples are separated by
 one empty row so that no update pairs two different samples.
+
+``fixed_pt`` (:func:`quantize_start`, ``export/hebbian_fixed.py``): integer weights ``S`` per
+float unit (``w_q = 2 round(S w / 2)``, even so that LearningDense's one-time truncation of the
+LSB keeps them; threshold ``vth_q = round(S vth)``), Lava's integer LIF, 7-bit traces and the
+third factor as 7-bit ``y2``/``y3`` in units of ``2^y_exp`` weight units; the LearningDense
+(bit-approximate fixed_pt model) adds them with stochastic rounding (one random number per step)
+and saturates weights to [-256, 255]. :func:`learning_trial` reports the deviation from the
+float reference rule run from the same (dequantized) start on the same input spikes.
 """
 from __future__ import annotations
 
@@ -95,16 +103,107 @@ def reference_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
     return w, snaps
 
 
+def reference_learning_fixed(w0_q: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
+                             rule: OnChipRule, weight_scale: float, y_exp: int = -6,
+                             snapshot_every: Optional[int] = None):
+    """numpy model of the fixed_pt network with *exact* weight updates: the integer HebbianLIF
+    of ``export/hebbian_fixed.py`` and ``W += (y2 - y3) 2^y_exp`` for every spiking input,
+    saturated to [-256, 255], but without the LearningDense's stochastic rounding (weights stay
+    fractional; the input current is rounded to an integer) and without the rare stochastic
+    one-step decay of the y traces. With ``y_exp = 0`` every update is an integer and Lava's
+    fixed_pt run differs only by those rare y decrements. Returns (final W, snapshots, neuron
+    statistics as in ``FIXED_STATS``)."""
+    from .hebbian_fixed import FixedHebbianParams, lif_step, third_factor, trace_step, y_traces
+    from .lava_procs.process import FIXED_STATS
+    q = FixedHebbianParams.from_rule({**asdict(rule), "weight_scale": weight_scale,
+                                      "y_exp": y_exp})
+    rows, stream, W = streams(inputs, polarity)
+    n_steps = rows.shape[0] + 1
+    w = np.array(w0_q, dtype=np.float64)
+    unit = 2.0 ** y_exp
+    a_buff = np.zeros(w.shape[0], dtype=np.int64)
+    v = np.zeros(w.shape[0], dtype=np.int64)
+    l = np.zeros(w.shape[0], dtype=np.int64)
+    st = dict.fromkeys(FIXED_STATS, 0.0)
+    snaps = []
+    for t in range(1, n_steps + 1):
+        on = np.flatnonzero(rows[(t - 1) % rows.shape[0]])
+        a_in = a_buff
+        a_buff = np.round(w[:, on].sum(axis=1)).astype(np.int64)
+        if t % W == 2 % W:
+            v[:] = 0
+            l[:] = 0
+        s = lif_step(v, a_in, q)
+        st["trace_saturated"] += trace_step(l, s, q)
+        pol = stream[(t - 1) % stream.shape[0]]
+        if pol != 0:
+            y, y_exact = third_factor(l, pol > 0, q)
+            y2, y3 = y_traces(y)
+            sent = y2 - y3
+            st["learning_steps"] += 1
+            st["terms"] += np.count_nonzero(y_exact)
+            st["rounded_to_zero"] += np.count_nonzero((y_exact != 0) & (sent == 0))
+            st["y_saturated"] += np.count_nonzero(np.abs(y) > 127)
+            st["sum_abs_y_exact"] += float(np.abs(y_exact).sum())
+            st["sum_abs_y_error"] += float(np.abs(y_exact - sent).sum())
+            st["max_abs_y_exact"] = max(st["max_abs_y_exact"], float(np.abs(y_exact).max()))
+            if on.size and sent.any():
+                w[:, on] = np.clip(w[:, on] + (sent * unit)[:, None], -256, 255)
+        if snapshot_every and t % (snapshot_every * W) == 1 and t > 1:
+            snaps.append(w.copy())
+    return w, snaps, st
+
+
+MODES = ("floating_pt", "fixed_pt")
+
+
+def quantize_start(w0: np.ndarray, threshold: float, weight_scale: Optional[float] = None,
+                   headroom: float = 128.0) -> Tuple[np.ndarray, float, int]:
+    """Integer start weights for fixed_pt: ``(w_q, S, vth_q)``.
+
+    ``S`` (integer weight units per float unit) defaults to ``vth_q / threshold`` with ``vth_q =
+    round(threshold headroom / max|w0|)``: the largest start weight maps to about ``headroom``
+    (half of the 8-bit range, room to grow) and the threshold is exact. ``w_q = 2 round(S w0 /
+    2)`` clipped to [-256, 254] (even: Lava's LearningDense drops the LSB of mixed-sign weights
+    once, at its first step)."""
+    w0 = np.asarray(w0, dtype=np.float64)
+    if weight_scale is None:
+        m = float(np.abs(w0).max())
+        if not m > 0:
+            raise ValueError("all start weights are 0: pass weight_scale")
+        vth_q = max(1, int(round(threshold * headroom / m)))
+        scale = vth_q / float(threshold)
+    else:
+        scale = float(weight_scale)
+        if not scale > 0:
+            raise ValueError(f"weight_scale must be > 0, got {weight_scale}")
+        vth_q = max(1, int(round(threshold * scale)))
+    w_q = np.clip(2 * np.round(w0 * scale / 2), -256, 254).astype(np.int64)
+    return w_q, scale, vth_q
+
+
 def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
                       rule: OnChipRule, *, snapshot_every: Optional[int] = None,
-                      mode: str = "floating_pt", timeout_s: float = 1800.0
+                      mode: str = "floating_pt", timeout_s: float = 1800.0,
+                      weight_scale: float = 1.0, y_exp: int = -6
                       ) -> Tuple[np.ndarray, List[np.ndarray], dict]:
     """Learn online on the Lava CPU simulator; one compile, runs in chunks of
     ``snapshot_every`` samples with a weight snapshot after each. Returns (final W, snapshots,
-    stats)."""
-    if mode != "floating_pt":
-        raise ValueError("on-chip Hebbian learning runs in floating_pt so far (fixed_pt: see "
-                         "the issue notes)")
+    stats).
+
+    ``fixed_pt``: ``w0`` are integer weights (see :func:`quantize_start`), ``rule.vth`` the
+    threshold in float units (``vth_q = round(weight_scale vth)``); snapshots are integers and
+    ``stats["neuron"]`` holds the HebbianLIF's rounding statistics (``FIXED_STATS``)."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r} ({'|'.join(MODES)})")
+    if mode == "fixed_pt":
+        from .hebbian_fixed import FixedHebbianParams
+        w0 = np.asarray(w0)
+        if not np.array_equal(w0, np.round(w0)) or w0.min() < -256 or w0.max() > 255:
+            raise ValueError("fixed_pt needs integer start weights in [-256, 255] "
+                             "(quantize_start)")
+        FixedHebbianParams.from_rule({**asdict(rule), "weight_scale": weight_scale,
+                                      "y_exp": y_exp})  # validates before Lava starts
     rows, stream, W = streams(inputs, polarity)
     N = inputs.shape[0]
     work = Path(tempfile.mkdtemp(prefix="ff-neuro-learn-"))
@@ -117,7 +216,13 @@ def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
         chunks[0] += 1  # the neurons see the last row one step late
         req = {"rows": str(work / "rows.npy"), "polarity": str(work / "polarity.npy"),
                "w0": str(work / "w0.npy"), "window": W, "chunks": chunks,
-               "rule": asdict(rule), "out_dir": str(work)}
+               "rule": asdict(rule), "out_dir": str(work), "mode": mode}
+        if mode == "fixed_pt":
+            from .lava_procs.process import FIXED_STATS
+            stats_path = work / "neuron_stats.npy"
+            np.save(stats_path, np.zeros(len(FIXED_STATS)))
+            req["fixed"] = {"weight_scale": float(weight_scale), "y_exp": int(y_exp),
+                            "stats_path": str(stats_path)}
         t0 = time.perf_counter()
         res = run_worker("ff_neuro.export.lava_learn_worker", work, req,
                          what=f"on-chip learning, {mode}, {N} samples", timeout_s=timeout_s)
@@ -126,15 +231,81 @@ def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
                  "compile_and_run_s": time.perf_counter() - t0, "compiles": 1,
                  "samples_per_s": N / res["run_s"],
                  "ms_per_step": 1000 * res["run_s"] / sum(chunks)}
+        if mode == "fixed_pt":
+            stats["neuron"] = dict(zip(FIXED_STATS, np.load(stats_path).tolist()))
         return snaps[-1], snaps, stats
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def update_agreement(start: np.ndarray, w: np.ndarray, w_ref: np.ndarray) -> dict:
+    """How the learned change ``w - start`` agrees with ``w_ref - start``: relative error,
+    cosine and norm ratio (None where the reference learned nothing)."""
+    start = np.asarray(start, dtype=np.float64)
+    d, d_ref = np.asarray(w, np.float64) - start, np.asarray(w_ref, np.float64) - start
+    nr, nf = float(np.linalg.norm(d_ref)), float(np.linalg.norm(d))
+    return {"update_rel_error": float(np.linalg.norm(d - d_ref) / nr) if nr > 0 else None,
+            "update_cosine": float((d * d_ref).sum() / (nf * nr)) if nf > 0 and nr > 0
+            else None,
+            "update_norm_ratio": nf / nr if nr > 0 else None}
+
+
+def fixed_deviation(w0_q: np.ndarray, w_fixed: np.ndarray, w_ref: np.ndarray, scale: float,
+                    neuron: dict, w_exact_q: Optional[np.ndarray] = None) -> dict:
+    """Deviation of a fixed_pt run from the float reference rule (same start, same input
+    spikes) and its sources. Weights in float units (integer / ``scale``). ``w_exact_q``: the
+    final weights of :func:`reference_learning_fixed` (integer neuron, exact updates), which
+    splits the deviation into the neuron's integer arithmetic and the learning engine's
+    rounding."""
+    start = np.asarray(w0_q, dtype=np.float64) / scale
+    wf = np.asarray(w_fixed, dtype=np.float64) / scale
+    wr = np.asarray(w_ref, dtype=np.float64)
+    q = np.asarray(w_fixed)
+    terms = max(1.0, neuron.get("terms", 0.0))
+    split = {}
+    if w_exact_q is not None:
+        we = np.asarray(w_exact_q, dtype=np.float64) / scale
+        split = {"integer_neuron_vs_float_rule": update_agreement(start, we, wr),
+                 "learning_engine_vs_exact_updates": update_agreement(start, wf, we)}
+    return {
+        "weight_rel_error": float(np.linalg.norm(wf - wr) / np.linalg.norm(wr)),
+        **update_agreement(start, wf, wr),
+        "split": split,
+        "weights_saturated": int(np.count_nonzero((q <= -256) | (q >= 255))),
+        "weights": int(q.size),
+        "third_factor": {
+            "terms": int(neuron.get("terms", 0)),
+            "rounded_to_zero": int(neuron.get("rounded_to_zero", 0)),
+            "rounded_to_zero_fraction": neuron.get("rounded_to_zero", 0) / terms,
+            "y_saturated": int(neuron.get("y_saturated", 0)),
+            "y_saturated_fraction": neuron.get("y_saturated", 0) / terms,
+            "rel_error": (neuron["sum_abs_y_error"] / neuron["sum_abs_y_exact"]
+                          if neuron.get("sum_abs_y_exact") else None),
+            "max_abs_y_exact": neuron.get("max_abs_y_exact"),
+            "trace_saturated": int(neuron.get("trace_saturated", 0)),
+            "learning_steps": int(neuron.get("learning_steps", 0)),
+        },
+        "notes": "update_*: the learned change W_end - W_start of Lava fixed_pt vs the float "
+                 "rule (reference_learning, float64) from the same dequantized start on the "
+                 "same input spikes; output spikes may diverge once weights differ. split: "
+                 "integer_neuron_vs_float_rule = reference_learning_fixed (integer LIF, 7-bit "
+                 "traces, rounded and saturated y, exact weight updates) vs the float rule; "
+                 "learning_engine_vs_exact_updates = Lava fixed_pt vs reference_learning_fixed "
+                 "(stochastic rounding of the weights, rare y decrements, and the spike "
+                 "divergence they cause). "
+                 "third_factor: per neuron and learning step, y = K l num / den rounded to an "
+                 "integer (rounded_to_zero: a nonzero exact value sent as 0) and saturated at "
+                 "127 (y_saturated); rel_error = sum|y_exact - y_sent| / sum|y_exact|. The "
+                 "LearningDense adds further error: stochastic rounding of each weight update "
+                 "to an integer (one random number per step, shared by all synapses), weight "
+                 "saturation at [-256, 255] (weights_saturated at the end).",
+    }
+
+
 def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200, every: int = 100,
                    model=None, cfg=None, eta: float = 0.5, mode: str = "floating_pt",
                    timeout_s: float = 3600.0, seed: int = 0, compare_torch: bool = True,
-                   log=print) -> dict:
+                   log=print, y_exp: int = -6, weight_scale: Optional[float] = None) -> dict:
     """An online Hebbian FF learning trial on the simulated chip (one HebbianLIF layer).
 
     ``samples`` training samples stream through Lava once (50/50 positive / negative, wrong
@@ -145,6 +316,12 @@ def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200, every: i
     with ``--algo hebbian``) or the Hebbian trainer's random init. With ``compare_torch`` the
     host trainer (``HebbianTrainer``, online, same start and samples) learns the same stream
     for comparison.
+
+    ``mode="fixed_pt"``: the start weights are quantized (:func:`quantize_start`, ``weight_scale``
+    or automatic), the third factor leaves the neurons in units of ``2^y_exp`` integer weight
+    units; every score uses the dequantized weights, and ``out["fixed_point"]`` reports the
+    deviation from the float reference rule (:func:`reference_learning` from the same
+    dequantized start on the same spikes; :func:`fixed_deviation`) and that rule's accuracy.
     """
     from ff_neuro.training.hebbian import HebbianConfig, HebbianTrainer
     cfg = cfg or HebbianConfig(seed=seed)
@@ -171,6 +348,12 @@ def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200, every: i
                       theta=cfg.theta, alpha=cfg.alpha, eps=cfg.eps,
                       cross_term=cfg.cross_term, eta=eta)
     x_ev, y_ev = ds.x_test[:eval_samples], ds.y_test[:eval_samples]
+    scale = 1.0
+    w_lava = w0
+    if mode == "fixed_pt":
+        w_lava, scale, vth_q = quantize_start(w0, cfg.threshold, weight_scale)
+        w0 = w_lava / scale  # every float comparison starts from the dequantized weights
+        rule.vth = vth_q / scale
 
     def score(w: np.ndarray) -> float:
         trainer.WT[0] = np.ascontiguousarray(w.T.astype(np.float32))
@@ -178,17 +361,41 @@ def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200, every: i
 
     log(f"Lava {mode}: {n} samples x {T + 1} steps, {w0.shape[1]} -> {w0.shape[0]} "
         f"LearningDense + HebbianLIF, one compile")
-    w_end, snaps, stats = run_lava_learning(w0, np.transpose(spikes, (1, 0, 2)), pol, rule,
+    w_end, snaps, stats = run_lava_learning(w_lava, np.transpose(spikes, (1, 0, 2)), pol, rule,
                                             snapshot_every=every, mode=mode,
-                                            timeout_s=timeout_s)
+                                            timeout_s=timeout_s, weight_scale=scale,
+                                            y_exp=y_exp)
+    w_end_q = w_end
+    w_end = np.asarray(w_end, dtype=np.float64) / scale
     curve = [{"samples": 0, "accuracy": score(w0)}]
     for i, w in enumerate(snaps):
-        curve.append({"samples": min(n, (i + 1) * every), "accuracy": score(w)})
+        curve.append({"samples": min(n, (i + 1) * every),
+                      "accuracy": score(np.asarray(w, dtype=np.float64) / scale)})
     out = {"mode": mode, "samples_learned": n, "final_accuracy": curve[-1]["accuracy"],
            "samples_per_s": stats["samples_per_s"], "ms_per_step": stats["ms_per_step"],
            "compiles": 1, "curve": curve, "eval_samples": int(x_ev.shape[0]),
            "start": "model" if model is not None else "random", "rule": asdict(rule),
            "weight_change_l1": float(np.abs(w_end - w0).sum())}
+    if mode == "fixed_pt":
+        t = time.perf_counter()
+        w_ref, _ = reference_learning(w0, np.transpose(spikes, (1, 0, 2)), pol, rule)
+        ref_s = time.perf_counter() - t
+        w_exact, _, _ = reference_learning_fixed(w_lava, np.transpose(spikes, (1, 0, 2)), pol,
+                                                 rule, scale, y_exp)
+        dev = fixed_deviation(w_lava, w_end_q, w_ref, scale, stats["neuron"], w_exact)
+        from .hebbian_fixed import FixedHebbianParams
+        q = FixedHebbianParams.from_rule({**asdict(rule), "weight_scale": scale,
+                                          "y_exp": y_exp})
+        out["fixed_point"] = {
+            "weight_scale": scale, "vth_q": q.vth_q, "y_exp": int(y_exp), "k": q.k,
+            "integer_params": q.to_dict(),
+            "start_weights_q": {"min": int(w_lava.min()), "max": int(w_lava.max())},
+            "float_reference": {"accuracy": score(w_ref), "seconds": ref_s,
+                                "note": "reference_learning (the float rule exactly as the "
+                                        "Lava floating_pt network computes it) from the same "
+                                        "dequantized start on the same spikes"},
+            "exact_update_reference_accuracy": score(w_exact / scale),
+            "deviation": dev}
     if compare_torch:
         host = HebbianTrainer(HebbianConfig(**{**cfg.to_dict(), "tau_e": 0.0, "lr": eta,
                                                "hidden": tuple(cfg.hidden)}), ds)

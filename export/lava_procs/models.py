@@ -153,3 +153,96 @@ class PyHebbianLIFFloat(PyLoihiProcessModel):
         self.s_out_y1.send(self.y1)
         self.s_out_y2.send(self.y2)
         self.s_out_y3.send(self.y3)
+
+
+@implements(proc=BroadcastFileSource, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyBroadcastFileSourceFixed(PyLoihiProcessModel):
+    """fixed_pt twin of :class:`PyBroadcastFileSourceFloat` (the value as an integer)."""
+
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        self._data = None
+
+    def run_spk(self) -> None:
+        if self._data is None:
+            self._data = np.load(self.proc_params["path"], mmap_mode="r")
+        value = int(round(float(self._data[(self.time_step - 1) % self._data.shape[0]])))
+        self.s_out.send(np.full(self.proc_params["shape"], value, dtype=np.int32))
+
+
+@implements(proc=HebbianLIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyHebbianLIFFixed(PyLoihiProcessModel):
+    """Integer model of :class:`HebbianLIF`: Lava's LIF fixed_pt (du = 1), 7-bit traces and the
+    third factor as 7-bit ``y2``/``y3`` (equations: ``ff_neuro.export.hebbian_fixed``)."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_third_factor_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    s_out_bap: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, bool, precision=1)
+    s_out_y1: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
+    s_out_y2: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
+    s_out_y3: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
+    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    l: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=7)
+    y1: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=7)
+    y2: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=7)
+    y3: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=7)
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        from ff_neuro.export.hebbian_fixed import FixedHebbianParams
+        self._q = FixedHebbianParams.from_rule(proc_params)
+        self._v = None
+        self._l = None
+        self._stats = None
+
+    def run_spk(self) -> None:
+        from ff_neuro.export import hebbian_fixed as hf
+        p = self.proc_params
+        q = self._q
+        if self._v is None:
+            self._v = np.zeros(self.v.shape, dtype=np.int64)
+            self._l = np.zeros(self.l.shape, dtype=np.int64)
+            if p["stats_path"]:
+                self._stats = np.load(p["stats_path"], mmap_mode="r+")
+        a = self.a_in.recv()
+        pol = self.a_third_factor_in.recv()
+        if self.time_step % p["reset_interval"] == p["reset_offset"] % p["reset_interval"]:
+            self._v[:] = 0
+            self._l[:] = 0
+        s = hf.lif_step(self._v, a, q)
+        n_sat = hf.trace_step(self._l, s, q)
+        polarity = int(pol[0]) if pol.size else 0
+        if polarity != 0:
+            y, y_exact = hf.third_factor(self._l, polarity > 0, q)
+            y2, y3 = hf.y_traces(y)
+            if self._stats is not None:
+                st = self._stats
+                emitted = y2 - y3
+                st[0] += 1
+                st[1] += np.count_nonzero(y_exact)
+                st[2] += np.count_nonzero((y_exact != 0) & (emitted == 0))
+                st[3] += np.count_nonzero(np.abs(y) > hf.Y_MAX)
+                st[4] += np.abs(y_exact).sum()
+                st[5] += np.abs(y_exact - emitted).sum()
+                st[7] = max(st[7], float(np.abs(y_exact).max()))
+        else:
+            y2 = y3 = np.zeros_like(self._l)
+        if self._stats is not None:
+            self._stats[6] += n_sat
+        self.v[:] = self._v
+        self.l[:] = self._l
+        self.y1[:] = self._l
+        self.y2[:] = y2
+        self.y3[:] = y3
+        self.s_out.send(s.astype(np.int32))
+        self.s_out_bap.send(s)
+        self.s_out_y1.send(self.y1)
+        self.s_out_y2.send(self.y2)
+        self.s_out_y3.send(self.y3)

@@ -1,0 +1,194 @@
+"""Hebbian FFA (seed 003) on the full Fashion-MNIST (60k / 10k): analog FFA vs Hebbian batched
+(K = 50) vs Hebbian online (K = 1), the paper's architecture.
+
+One layer of 200 LIF neurons (decay 0.85, threshold 2), the symmetric probability P_sym, LI
+output trace, eligibility trace tau_e = 0.9, 100-bit label codes (p = 0.3), rate-coded input
+(gain 0.25), T = 23 steps with updates at t >= 16 (``HebbianConfig`` defaults). Each run trains
+``--epochs`` epochs; per epoch it logs wall time and accuracy on the first ``--curve-samples``
+test samples; the final accuracy is on the whole test set (label sweep, argmax P_sym). The
+online epochs are full passes over all 60k training samples, so their wall times are the
+"online epoch over 60k samples" measurement. The JSON is rewritten after every run, so a
+partial result survives an interrupted benchmark. Usage::
+
+    nice -n 10 .venv/bin/python benchmarks/hebbian_fashion.py --epochs 10
+    .venv/bin/python benchmarks/hebbian_fashion.py --dataset digits --epochs 10
+
+Writes ``benchmarks/results/hebbian_<dataset>.json`` (``hebbian_fashion.json`` for
+Fashion-MNIST).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, machine  # noqa: E402
+
+from ff_neuro.data import load_dataset  # noqa: E402
+from ff_neuro.fileio import write_json  # noqa: E402
+from ff_neuro.training.hebbian import (AnalogFFA, HebbianConfig, HebbianTrainer,  # noqa: E402
+                                       hoyer_index, separability_index)
+
+#: the paper's MNIST numbers (seed 003, 10 epochs, P_sym): analog / batched / online
+PAPER_MNIST = {"analog": 0.9510, "batched": 0.9272, "online": 0.9436}
+
+
+def latent_stats(model, ds, n: int) -> dict:
+    """Hoyer sparsity and 5-NN separability of the hidden activity with the true label
+    embedded, on the first ``n`` test samples."""
+    x, y = ds.x_test[:n], ds.y_test[:n]
+    lat = np.asarray(model.latents(x, y), dtype=np.float64)
+    return {"hoyer": float(np.nanmean(hoyer_index(lat))),
+            "separability_5nn": separability_index(lat, y, k=5), "samples": int(n)}
+
+
+def lr_factor(epoch: int, epochs: int, decay_to: Optional[float]) -> float:
+    """Linear learning-rate decay from 1 (first epoch) to ``decay_to`` (last); None: 1."""
+    if decay_to is None or epochs < 2:
+        return 1.0
+    return 1.0 - (1.0 - decay_to) * epoch / (epochs - 1)
+
+
+def run_hebbian(name: str, cfg: HebbianConfig, ds, epochs: int, curve_n: int,
+                latent_n: int, decay_to: Optional[float] = None) -> dict:
+    tr = HebbianTrainer(cfg, ds)
+    base_lr = cfg.lr
+    curve = []
+    for e in range(epochs):
+        tr.cfg.lr = base_lr * lr_factor(e, epochs, decay_to)
+        st = tr.train_epoch(e)
+        t = time.perf_counter()
+        acc = tr.accuracy(ds.x_test[:curve_n], ds.y_test[:curve_n])
+        curve.append({"epoch": e + 1, "lr": tr.cfg.lr, "train_seconds": st["seconds"],
+                      "load_average_1min": os.getloadavg()[0],
+                      "samples_per_second": st["samples_per_second"],
+                      "p_pos": st["p_pos"], "p_neg": st["p_neg"],
+                      "pn_accuracy": st["pn_accuracy"], "rate": st["rate"],
+                      f"test_accuracy_first_{curve_n}": acc,
+                      "eval_seconds": time.perf_counter() - t})
+        print(name, curve[-1], flush=True)
+    t = time.perf_counter()
+    acc = tr.accuracy(ds.x_test, ds.y_test)
+    return {"algorithm": name, "epochs": epochs, "test_accuracy": acc,
+            "test_eval_seconds": time.perf_counter() - t,
+            "epoch_seconds": [c["train_seconds"] for c in curve],
+            "mean_epoch_seconds": float(np.mean([c["train_seconds"] for c in curve])),
+            "curve": curve, "latents": latent_stats(tr, ds, latent_n),
+            "config": {**cfg.to_dict(), "lr": base_lr, "lr_decay_to": decay_to}}
+
+
+def run_analog(cfg: HebbianConfig, ds, epochs: int, curve_n: int, latent_n: int,
+               decay_to: Optional[float] = None) -> dict:
+    acfg = dataclasses.replace(cfg, epochs=1)
+    a = AnalogFFA(acfg, ds)
+    curve = []
+    for e in range(epochs):
+        for g in a.opt.param_groups:
+            g["lr"] = cfg.analog_lr * lr_factor(e, epochs, decay_to)
+        # one fit() per epoch (fit seeds its shuffle from (seed, 0)): a new seed per epoch
+        acfg.seed = cfg.seed + 1000 * e
+        t = time.perf_counter()
+        a.fit()
+        secs = time.perf_counter() - t
+        acc = a.accuracy(ds.x_test[:curve_n], ds.y_test[:curve_n])
+        curve.append({"epoch": e + 1, "lr": a.opt.param_groups[0]["lr"],
+                      "train_seconds": secs, "loss": a.history["loss"][-1],
+                      f"test_accuracy_first_{curve_n}": acc})
+        print("analog", curve[-1], flush=True)
+    acfg.seed = cfg.seed
+    return {"algorithm": "analog", "epochs": epochs,
+            "test_accuracy": a.accuracy(ds.x_test, ds.y_test),
+            "epoch_seconds": [c["train_seconds"] for c in curve],
+            "mean_epoch_seconds": float(np.mean([c["train_seconds"] for c in curve])),
+            "curve": curve, "latents": latent_stats(a, ds, latent_n),
+            "config": {**cfg.to_dict(), "epochs": epochs, "lr_decay_to": decay_to,
+                       "note": "AnalogFFA: ReLU on expected rates, Adam "
+                       "(analog_lr), batch_size samples per step; one fit() per epoch, the "
+                       "epoch's shuffle seeded by seed + 1000 epoch"}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dataset", default="fashion-mnist")
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--runs", default="analog,batched,online",
+                    help="comma-separated subset of analog,batched,online (in this order)")
+    ap.add_argument("--online-lr", type=float, default=2.0)
+    ap.add_argument("--batched-lr", type=float, default=50.0,
+                    help="eta of the K = 50 run (updates are the mean over the batch)")
+    ap.add_argument("--batch-size", type=int, default=50)
+    ap.add_argument("--analog-lr", type=float, default=0.01)
+    ap.add_argument("--curve-samples", type=int, default=2000)
+    ap.add_argument("--latent-samples", type=int, default=2000)
+    ap.add_argument("--lr-decay-to", type=float, default=0.1,
+                    help="runs named *_decay: learning rate decays linearly to this fraction")
+    ap.add_argument("--merge", action="store_true",
+                    help="add the runs to an existing result file instead of replacing it")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+
+    ds = load_dataset(args.dataset)
+    stem = "fashion" if args.dataset == "fashion-mnist" else args.dataset
+    out = Path(args.out) if args.out else RESULTS / f"hebbian_{stem}.json"
+    curve_n = min(args.curve_samples, ds.x_test.shape[0])
+    latent_n = min(args.latent_samples, ds.x_test.shape[0])
+    res = {"dataset": ds.name, "n_train": int(ds.x_train.shape[0]),
+           "n_test": int(ds.x_test.shape[0]), "epochs_requested": args.epochs,
+           "architecture": "one layer of 200 LIF, P_sym, LI trace, T = 23 (updates t >= 16), "
+                           "100-bit label code p = 0.3, rate coding gain 0.25",
+           "command": " ".join(sys.argv), "runs": {}, "machine": machine(),
+           "paper_mnist_10_epochs": PAPER_MNIST}
+    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    for r in runs:
+        if r.removesuffix("_decay") not in ("analog", "batched", "online"):
+            raise SystemExit(f"unknown run {r!r}")
+    if args.merge and out.exists():
+        old = json.loads(out.read_text())
+        res["runs"] = old.get("runs", {})
+        res["earlier_commands"] = old.get("earlier_commands", []) + [old.get("command")]
+    t_all = time.perf_counter()
+    for r in runs:
+        kind = r.removesuffix("_decay")
+        decay = args.lr_decay_to if r.endswith("_decay") else None
+        if kind == "analog":
+            cfg = HebbianConfig(batch_size=args.batch_size, analog_lr=args.analog_lr)
+            res["runs"][r] = run_analog(cfg, ds, args.epochs, curve_n, latent_n, decay)
+        elif kind == "batched":
+            cfg = HebbianConfig(batch_size=args.batch_size, lr=args.batched_lr)
+            res["runs"][r] = run_hebbian(r, cfg, ds, args.epochs, curve_n, latent_n, decay)
+        else:
+            cfg = HebbianConfig(batch_size=1, lr=args.online_lr)
+            res["runs"][r] = run_hebbian(r, cfg, ds, args.epochs, curve_n, latent_n, decay)
+        res["total_seconds"] = time.perf_counter() - t_all
+        summarize(res)
+        write_json(out, res)
+        print(f"wrote {out}", flush=True)
+
+
+def summarize(res: dict) -> None:
+    runs = res["runs"]
+    s = {k: {"test_accuracy": v["test_accuracy"], "epochs": v["epochs"],
+             "mean_epoch_seconds": v["mean_epoch_seconds"]} for k, v in runs.items()}
+    for sfx in ("", "_decay"):
+        if "analog" + sfx in runs and "online" + sfx in runs:
+            gap = runs["analog" + sfx]["test_accuracy"] - runs["online" + sfx]["test_accuracy"]
+            s[f"online{sfx}_gap_to_analog{sfx}_pp"] = 100 * gap
+            s[f"online{sfx}_within_1p5_pp"] = bool(gap <= 0.015)
+    if "online" in runs:
+        ep = runs["online"]["epoch_seconds"]
+        s["online_epoch_seconds_max"] = float(max(ep))
+        s["online_epoch_within_180_s"] = bool(max(ep) <= 180.0)
+        s["online_samples_per_epoch"] = res["n_train"]
+    res["summary"] = s
+
+
+if __name__ == "__main__":
+    main()
