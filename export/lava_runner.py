@@ -335,3 +335,93 @@ class LavaBackend(Backend):
             shutil.rmtree(work, ignore_errors=True)
         self.last_stats = stats
         return LayerSpikes([np.ascontiguousarray(np.transpose(s, (1, 0, 2))) for s in out])
+
+
+def run_netx_conv_windows(netx_path: str, windows: np.ndarray, layer_shapes: Sequence[tuple], *,
+                          input_message_bits: int = 0, timeout_s: float = 600.0,
+                          keep_dir: bool = False) -> Tuple[List[np.ndarray], LavaRunStats]:
+    """Run a NetX conv file (:func:`ff_neuro.export.netx.write_netx_conv`) in Lava fixed_pt.
+
+    ``windows``: (N, T, C, H, W) input spikes (graded levels for a graded input), one window
+    per sample; ``layer_shapes``: each conv layer's (C, H, W). Lava's ports are (W, H, C): the
+    input frames are transposed to that layout here, and the recorded spikes back. Timing is
+    that of :func:`run_netx_windows` (per-layer one-step latency absorbed by NetX's staggered
+    resets, ``reset_interval = T``). Returns per-layer spikes (N, T, C, H, W) uint8 and timings.
+    """
+    windows = np.asarray(windows, dtype=np.uint8)
+    if windows.ndim != 5:
+        raise ValueError(f"windows must be (N, T, C, H, W), got {windows.shape}")
+    N, T = windows.shape[:2]
+    in_whc = tuple(int(s) for s in windows.shape[2:][::-1])
+    L = len(layer_shapes)
+    n_steps = N * T + L
+    work = Path(tempfile.mkdtemp(prefix="ff-neuro-lava-conv-"))
+    t_start = time.perf_counter()
+    try:
+        frames = np.transpose(windows, (0, 1, 4, 3, 2)).reshape((N * T,) + in_whc)
+        np.save(work / "input.npy", np.ascontiguousarray(frames))
+        recs = []
+        for k, shp in enumerate(layer_shapes):
+            p = work / f"layer{k}.npy"
+            whc = tuple(int(s) for s in shp[::-1])
+            np.lib.format.open_memmap(p, mode="w+", dtype=np.uint8,
+                                      shape=(n_steps,) + whc).flush()
+            recs.append(str(p))
+        request = {"netx": str(netx_path), "float_net": None, "input": str(work / "input.npy"),
+                   "n_inputs": int(np.prod(in_whc)), "input_shape": list(in_whc),
+                   "input_message_bits": int(input_message_bits), "recorders": recs,
+                   "n_steps": n_steps, "reset_interval": T, "mode": "fixed_pt",
+                   "loglevel": "INFO", "inject_failure_at": None}
+        result = run_worker("ff_neuro.export.lava_worker", work, request,
+                            what=f"fixed_pt conv, {N} samples x {T} steps", timeout_s=timeout_s)
+        spikes = []
+        for k, p in enumerate(recs):
+            rows = np.load(p)[k + 1: k + 1 + N * T]
+            rows = rows.reshape((N, T) + rows.shape[1:])
+            spikes.append(np.ascontiguousarray(np.transpose(rows, (0, 1, 4, 3, 2))))
+        stats = LavaRunStats(windows=N, time_steps=T, n_steps=n_steps,
+                             import_s=result.get("import_s", float("nan")),
+                             build_s=result.get("build_s", float("nan")),
+                             run_s=result.get("run_s", float("nan")),
+                             stop_s=result.get("stop_s", float("nan")),
+                             wall_s=time.perf_counter() - t_start)
+        return spikes, stats
+    finally:
+        if not keep_dir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_conv_lava(net, images: np.ndarray, timeout_s: float = 600.0,
+                  chunk: Optional[int] = None) -> Tuple[List[np.ndarray], LavaRunStats]:
+    """A quantized ConvFFNetwork on Lava fixed_pt: images (N, C, H, W) -> per-layer spikes
+    (T, N, C, H, W) uint8 (the encoder runs on the host; its levels are graded input spikes).
+
+    ``chunk``: samples per Lava run (one compile each, each under ``timeout_s``); Lava's conv
+    models are slow (scipy, one 2-D convolution per channel pair and step), so large nets need
+    several runs. Returned timings are summed over the runs."""
+    from ff_neuro.run.conv import encode
+    if net.quantized is None:
+        raise ValueError("Lava fixed_pt runs quantized models: quantize first")
+    n = len(images)
+    chunk = n if not chunk else int(chunk)
+    work = Path(tempfile.mkdtemp(prefix="ff-neuro-netx-conv-"))
+    outs: List[List[np.ndarray]] = []
+    tot = None
+    try:
+        netx_path = write_netx(net, work / "net.h5")
+        for s in range(0, n, chunk):
+            x = encode(net, images[s:s + chunk])  # (T, N, C, H, W)
+            out, st = run_netx_conv_windows(
+                str(netx_path), np.transpose(x, (1, 0, 2, 3, 4)),
+                [q.out_shape for q in net.quantized],
+                input_message_bits=net.encoder.message_bits, timeout_s=timeout_s)
+            outs.append(out)
+            if tot is None:
+                tot = st
+            else:
+                for f in ("windows", "n_steps", "import_s", "build_s", "run_s", "stop_s", "wall_s"):
+                    setattr(tot, f, getattr(tot, f) + getattr(st, f))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    spikes = [np.concatenate([o[k] for o in outs], axis=0) for k in range(len(net.quantized))]
+    return [np.ascontiguousarray(np.transpose(s, (1, 0, 2, 3, 4))) for s in spikes], tot

@@ -112,7 +112,9 @@ def main(request_path: str) -> int:
             net, inp, layer_outs = _float_network(req["float_net"], req["reset_interval"])
         else:
             raise ValueError(f"unknown mode {req['mode']!r} (fixed_pt|floating_pt)")
-        src = SpikeFileSource(path=req["input"], shape=(req["n_inputs"],))
+        # Conv nets: the source sends (W, H, C) frames (Lava's layout), see run_netx_conv_windows.
+        src_shape = tuple(req["input_shape"]) if req.get("input_shape") else (req["n_inputs"],)
+        src = SpikeFileSource(path=req["input"], shape=src_shape)
         src.s_out.connect(inp)
         for out, rec_path in zip(layer_outs, req["recorders"]):
             rec = SpikeFileRecorder(path=rec_path, shape=out.shape)

@@ -286,3 +286,53 @@ def fit_check(
         neurons_per_chip=_int_limit(prof, "neurons_per_chip"),
         synapses_per_chip=_int_limit(prof, "synapses_per_chip"),
     )
+
+
+def conv_fit_check(net, profile: ProfileLike, *, weight_bits: int | None = None) -> FitReport:
+    """Cores needed by the spiking conv layers of a ConvFFNetwork (the encoder runs on the host).
+
+    Same mapping model as :func:`fit_check`, with every conv layer expanded to its synapses
+    (no weight sharing, so the synapse count is an upper bound for chips that share kernels):
+    a layer's neurons are its ``C_out * H_out * W_out`` outputs, a neuron's fan-in is at most
+    ``C_in * kh * kw`` (fewer at padded borders), and its synapses are counted exactly,
+    ``C_out * C_in * sum_{h, w} reach[h, w]`` (:func:`ff_neuro.energy.conv.conv_reach`). Cores
+    per layer use the worst-case fan-in ``C_in * kh * kw``.
+    """
+    import numpy as np
+
+    from .conv import conv_reach
+    layers = net.quantized if net.quantized is not None else net.layers
+    base = fit_check([1, 1], profile, weight_bits=weight_bits)  # limits and capacities
+    n_cap, s_cap = base.neuron_capacity_per_core, base.synapse_capacity_per_core
+    prof = load_profile(profile)
+    axons = _int_limit(prof, "axons_per_core")
+    fits: list[LayerFit] = []
+    for i, layer in enumerate(layers):
+        c_in = layer.in_shape[0]
+        fan_in = c_in * int(np.prod(layer.kernel))
+        n_out = int(np.prod(layer.out_shape))
+        synapses = int(layer.out_shape[0] * c_in
+                       * conv_reach(layer.in_shape[1:], layer.kernel, layer.stride,
+                                    layer.padding).sum())
+        problems: list[str] = []
+        if axons is not None and fan_in > axons:
+            problems.append(f"fan-in {fan_in:,} exceeds {axons:,} axons per core "
+                            "(fan-in splitting not modelled)")
+        by_syn = None if s_cap is None else s_cap // fan_in
+        if by_syn is not None and by_syn == 0:
+            problems.append(f"one neuron's {fan_in:,} synapses exceed the {s_cap:,} a core holds")
+        if by_syn is not None and by_syn < n_cap:
+            k, limited_by = by_syn, "synapses_per_core"
+        else:
+            k, limited_by = n_cap, "neurons_per_core"
+        if any(p.startswith("fan-in") for p in problems):
+            limited_by = "axons_per_core"
+        k = max(1, min(k, n_out))
+        cores = None if problems else math.ceil(n_out / k)
+        fits.append(LayerFit(f"conv{i + 1}", fan_in, n_out, synapses, k, k * fan_in, cores,
+                             limited_by, problems))
+    return FitReport(profile=base.profile, layers=fits, cores_per_chip=base.cores_per_chip,
+                     neuron_capacity_per_core=n_cap, synapse_capacity_per_core=s_cap,
+                     synapse_capacity_basis=base.synapse_capacity_basis,
+                     neurons_per_chip=base.neurons_per_chip,
+                     synapses_per_chip=base.synapses_per_chip)

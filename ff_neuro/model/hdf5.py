@@ -16,6 +16,21 @@ HDF5 tool. Layout, format version 1::
     /readout                (optional) datasets: weight (C, H) float64, bias (C,);
                             attrs: from_layer
 
+A :class:`~ff_neuro.model.conv.ConvFFNetwork` is written to the same format (version 1) with
+the root attribute ``model_kind="conv_ff"`` (dense files have no such attribute)::
+
+    /                       attrs: ..., model_kind="conv_ff"
+    /network                attrs: n_classes, time_steps, predict_layers
+    /encoder                datasets: weight (C_out, C_in, kh, kw) float32, bias (C_out,)
+                            attrs: type="analog_conv", stride, padding, levels, clip, shift,
+                            in_shape
+    /layers/<k>             datasets: weight (C_out, C_in, kh, kw) float32, [bias], class_group
+                            (C_out,) int32; attrs: type="spiking_conv2d", threshold, v_decay,
+                            stride, padding, in_shape
+    /quantized/<k>          (optional) datasets: weight int16, [bias_mant int16]
+                            attrs: vth, v_decay, i_decay, scale, stride, padding, in_shape
+    /dataset, /training     as above
+
 Writes are atomic (temporary file + rename).
 """
 from __future__ import annotations
@@ -61,9 +76,15 @@ def _get_attrs(group: h5py.Group) -> dict:
     return out
 
 
+MODEL_KIND_CONV = "conv_ff"
+
+
 def save_model(net: FFNetwork, path: PathLike) -> Path:
-    """Write ``net`` to ``path`` atomically; returns the path."""
+    """Write ``net`` (an FFNetwork or a ConvFFNetwork) to ``path`` atomically; returns the path."""
     path = Path(path)
+    from .conv import ConvFFNetwork
+    if isinstance(net, ConvFFNetwork):
+        return _save_conv_model(net, path)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = FORMAT_NAME
@@ -125,6 +146,8 @@ def load_model(path: PathLike) -> FFNetwork:
             raise ModelFileError(
                 f"{path} has model format version {version}; this ff-neuro reads version "
                 f"{FORMAT_VERSION}")
+        if f.attrs.get("model_kind") == MODEL_KIND_CONV:
+            return _load_conv_model(f)
         layers = []
         for k in range(len(f["layers"])):
             g = f["layers"][str(k)]
@@ -159,3 +182,81 @@ def load_model(path: PathLike) -> FFNetwork:
             training=json.loads(f["training"].attrs["config_json"]),
             quantized=quantized,
         )
+
+
+def _save_conv_model(net, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT_NAME
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["ff_neuro_version"] = __version__
+            f.attrs["model_kind"] = MODEL_KIND_CONV
+            _put_attrs(f.create_group("network"), dict(
+                n_classes=net.n_classes, time_steps=net.time_steps,
+                predict_layers=list(net.predict_layers)))
+            enc = net.encoder
+            g = f.create_group("encoder")
+            g.create_dataset("weight", data=enc.weight.astype(np.float32))
+            g.create_dataset("bias", data=enc.bias.astype(np.float32))
+            _put_attrs(g, dict(type="analog_conv", stride=enc.stride, padding=enc.padding,
+                               levels=enc.levels, clip=enc.clip, shift=enc.shift,
+                               in_shape=list(enc.in_shape)))
+            _put_attrs(f.create_group("dataset"), dict(net.dataset))
+            f.create_group("training").attrs["config_json"] = json.dumps(net.training)
+            layers = f.create_group("layers")
+            for k, layer in enumerate(net.layers):
+                g = layers.create_group(str(k))
+                g.create_dataset("weight", data=layer.weight.astype(np.float32))
+                if layer.bias is not None:
+                    g.create_dataset("bias", data=layer.bias.astype(np.float32))
+                g.create_dataset("class_group", data=net.class_groups[k].astype(np.int32))
+                _put_attrs(g, dict(type="spiking_conv2d", threshold=layer.threshold,
+                                   v_decay=layer.v_decay, stride=layer.stride,
+                                   padding=layer.padding, in_shape=list(layer.in_shape)))
+            if net.quantized is not None:
+                q = f.create_group("quantized")
+                for k, ql in enumerate(net.quantized):
+                    g = q.create_group(str(k))
+                    g.create_dataset("weight", data=ql.weight.astype(np.int16))
+                    if ql.bias_mant is not None:
+                        g.create_dataset("bias_mant", data=ql.bias_mant.astype(np.int16))
+                    _put_attrs(g, dict(vth=ql.vth, v_decay=ql.v_decay, i_decay=ql.i_decay,
+                                       scale=ql.scale, stride=ql.stride, padding=ql.padding,
+                                       in_shape=list(ql.in_shape)))
+    return path
+
+
+def _load_conv_model(f: h5py.File):
+    from .conv import AnalogConvEncoder, ConvFFNetwork, QuantizedConv2d, SpikingConv2d
+    g = f["encoder"]
+    a = _get_attrs(g)
+    encoder = AnalogConvEncoder(weight=g["weight"][()], bias=g["bias"][()], stride=a["stride"],
+                                padding=a["padding"], levels=a["levels"], clip=a["clip"],
+                                shift=a.get("shift", 0.5), in_shape=tuple(a["in_shape"]))
+    layers, groups = [], []
+    for k in range(len(f["layers"])):
+        g = f["layers"][str(k)]
+        a = _get_attrs(g)
+        layers.append(SpikingConv2d(
+            weight=g["weight"][()], bias=g["bias"][()] if "bias" in g else None,
+            threshold=a["threshold"], v_decay=a["v_decay"], stride=a["stride"],
+            padding=a["padding"], in_shape=tuple(a["in_shape"])))
+        groups.append(g["class_group"][()].astype(np.int64))
+    quantized = None
+    if "quantized" in f:
+        quantized = []
+        for k in range(len(f["quantized"])):
+            g = f["quantized"][str(k)]
+            a = _get_attrs(g)
+            quantized.append(QuantizedConv2d(
+                weight=g["weight"][()].astype(np.int32),
+                bias_mant=g["bias_mant"][()] if "bias_mant" in g else None,
+                vth=a["vth"], v_decay=a["v_decay"], i_decay=a["i_decay"], scale=a["scale"],
+                stride=a["stride"], padding=a["padding"], in_shape=tuple(a["in_shape"])))
+    n = _get_attrs(f["network"])
+    return ConvFFNetwork(encoder=encoder, layers=layers, class_groups=groups,
+                         n_classes=n["n_classes"], time_steps=n["time_steps"],
+                         predict_layers=tuple(n["predict_layers"]),
+                         dataset=_get_attrs(f["dataset"]),
+                         training=json.loads(f["training"].attrs["config_json"]),
+                         quantized=quantized)
