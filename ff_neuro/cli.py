@@ -49,6 +49,21 @@ def _load_model(path):
         raise click.ClickException(str(exc)) from exc
 
 
+def _conv_model(net) -> bool:
+    """Whether ``net`` is a ConvFFNetwork (FFGAF-style conv model; see ff_neuro.conv_pipeline)."""
+    from .conv_pipeline import is_conv
+    return is_conv(net)
+
+
+def _conv_run(fn, *args, **kwargs):
+    """Call a ``conv_pipeline`` stage; its ValueErrors and Lava failures become CLI errors."""
+    from .export.lava_runner import LavaRunError
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, LavaRunError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _int_list(ctx, param, value):
     if value is None:
         return None
@@ -121,11 +136,26 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 @click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP)
 @click.option("--data-dir", type=click.Path(), default=None,
               help="directory holding the IDX files (overrides the default location)")
-@click.option("--algo", type=click.Choice(["ff", "hebbian"]), default="ff", show_default=True,
+@click.option("--algo", type=click.Choice(["ff", "hebbian", "ffgaf"]), default="ff",
+              show_default=True,
               help="ff: spiking Forward-Forward (layer-local surrogate gradients); hebbian: the "
                    "neo-Hebbian FF rule of Terres-Escudero et al. (no autograd; uses --hidden, "
                    "--time-steps, --epochs, --batch-size (1 = online), --lr, --trace, "
-                   "--probability, --seed)")
+                   "--probability, --seed); ffgaf: FFGAF-SNN conv network (seed 001; uses "
+                   "--preset, --allocation, --epochs, --time-steps, --lr, --batch-size, --seed, "
+                   "--max-minutes, --checkpoint, --resume)")
+@click.option("--preset", type=click.Choice(["micro", "tiny", "small", "paper"]),
+              default="small", show_default=True,
+              help="ffgaf: channels micro 20,20,20,40 (T=4), tiny 20,30,30,60 (T=6), small "
+              "20,60,60,120, paper 40,120,120,240 (T=10); strides 1,2,1,2")
+@click.option("--allocation", type=click.Choice(["class-aware", "uniform"]),
+              default="class-aware", show_default=True,
+              help="ffgaf: channels per class from inter-class similarity (eq. 1-4, phi=2) "
+                   "or equal")
+@click.option("--max-minutes", type=float, default=None,
+              help="ffgaf: stop training after this many minutes (checked every batch)")
+@click.option("--threads", type=int, default=2, show_default=True,
+              help="ffgaf: torch CPU threads (1 is much faster on a busy shared CPU)")
 @click.option("--trace", type=click.Choice(["li", "relu", "hard_li"]), default="li",
               show_default=True, help="hebbian: output trace")
 @click.option("--probability", type=click.Choice(["symmetric", "sigmoid"]), default="symmetric",
@@ -162,6 +192,9 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               help="learning rate [default: 2e-3 (Adam) for ff, 1.0 for hebbian]")
 @click.option("--batch-size", type=int, default=None,
               help="[default: 64 for ff, 1 (online) for hebbian]")
+@click.option("--matmul-precision", type=click.Choice(["fp32", "bf16"]), default="fp32",
+              show_default=True, help="ff: bf16 mixed-precision synaptic matmuls (faster on "
+              "CPUs with AVX512-BF16; weights and optimizer stay fp32)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--eval-samples", type=int, default=1000, show_default=True,
               help="training samples whose accuracy the progress bar shows each epoch (0: off)")
@@ -173,7 +206,8 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 @click.option("--json", "as_json", is_flag=True, help="print one JSON summary")
 def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_steps, threshold,
           beta, loss, alpha, theta, goodness, negatives, embedding, encoding, levels,
-          skip_first_layer, lr, batch_size, seed, eval_samples, checkpoint, resume, out, as_json):
+          skip_first_layer, lr, batch_size, seed, eval_samples, checkpoint, resume, out, as_json,
+          preset="small", allocation="class-aware", max_minutes=None, threads=2, matmul_precision="fp32"):
     """Train a spiking Forward-Forward network and save it (float) to --out.
 
     Shows a progress bar (epoch, loss, goodness gap, training accuracy, samples/s), writes a
@@ -188,6 +222,9 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     from .run.torch_backend import TorchBackend
     from .training import FFTrainer
     ds = _load_dataset(dataset, data_dir)
+    if algo == "ffgaf":
+        return _train_ffgaf(ds, preset, allocation, epochs, time_steps, lr, batch_size, seed,
+                            max_minutes, checkpoint, resume, out, as_json, threads)
     if algo == "hebbian":
         return _train_hebbian(ds, trace, probability, epochs, hidden or (200,), time_steps or 23,
                               1.0 if lr is None else lr, batch_size or 1, seed, eval_samples,
@@ -201,7 +238,8 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
             beta=beta, loss=loss, alpha=alpha, theta=theta, goodness=goodness,
             negatives=negatives, label_embedding=embedding, encoding=encoding, levels=levels,
             goodness_from_layer=1 if skip_first_layer else 0, lr=lr, batch_size=batch_size,
-            epochs=epochs, seed=seed, eval_samples=eval_samples)
+            epochs=epochs, seed=seed, eval_samples=eval_samples,
+            matmul_precision=matmul_precision)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     checkpoint = checkpoint or str(out) + ".ckpt.h5"
@@ -224,6 +262,37 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
          "checkpoint": checkpoint, "config": cfg.to_dict()}
     _emit(d, as_json, f"saved {out}; float test accuracy {acc:.4f} (label sweep), "
                       f"{acc_ro:.4f} (linear readout); {d['train_minutes']:.1f} min training")
+
+
+def _train_ffgaf(ds, preset, allocation, epochs, time_steps, lr, batch_size, seed, max_minutes,
+                 checkpoint, resume, out, as_json, threads=2):
+    from .model import save_model
+    from .training.ffgaf import FFGAFTrainer
+    from .training.ffgaf_config import FFGAFConfig
+    try:
+        cfg = FFGAFConfig.from_preset(preset, allocation=allocation, epochs=epochs,
+                                      time_steps=time_steps, lr=lr, batch_size=batch_size,
+                                      seed=seed)
+        tr = FFGAFTrainer(cfg, ds, threads=threads)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    checkpoint = checkpoint or str(out) + ".ckpt.h5"
+    try:
+        net = tr.fit(progress=True, checkpoint=checkpoint, resume=resume,
+                     max_seconds=None if max_minutes is None else 60.0 * max_minutes)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    acc = tr.accuracy(ds.x_test, ds.y_test)
+    save_model(net, out)
+    h = tr.history
+    d = {"model": out, "algo": "ffgaf", "dataset": ds.name, "test_accuracy_float": acc,
+         "epochs": h.epochs_completed, "train_minutes": h.seconds / 60,
+         "stopped_by_budget": h.stopped_by_budget,
+         "channels_per_class": [c.tolist() for c in tr.counts], "checkpoint": checkpoint,
+         "config": cfg.to_dict()}
+    _emit(d, as_json, f"saved {out}; float test accuracy {acc:.4f} (FFGAF-SNN, one pass, "
+                      f"class-group goodness, {allocation} allocation); "
+                      f"{d['epochs']:.2f} epochs, {d['train_minutes']:.1f} min training")
 
 
 def _train_hebbian(ds, trace, probability, epochs, hidden, time_steps, lr, batch_size, seed,
@@ -318,7 +387,11 @@ def quantize(model, dataset, data_dir, out, as_json):
     ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        qnet, rep = quantize_for_dataset(net, ds, QuantConfig())
+        if _conv_model(net):
+            from .conv_pipeline import quantize_for_dataset as quantize_conv_for_dataset
+            qnet, rep = _conv_run(quantize_conv_for_dataset, net, ds, QuantConfig())
+        else:
+            qnet, rep = quantize_for_dataset(net, ds, QuantConfig())
     for w in caught:
         click.echo(f"WARNING: {w.message}", err=True)
     save_model(qnet, out)
@@ -343,6 +416,14 @@ def export(model, fmt, quantized, out, profile, as_json):
     network fits one chip of --profile."""
     from .energy import ProfileError, fit_check
     net = _load_model(model)
+    if _conv_model(net):
+        from .conv_pipeline import export as export_conv
+        if fmt != "netx":
+            raise click.ClickException("conv models export to NetX only (NIR conv export is not "
+                                       "written)")
+        d, text = _conv_run(export_conv, net, out, profile)
+        _emit(d, as_json, text)
+        return
     if fmt == "netx":
         from .export.netx import write_netx
         if net.quantized is None:
@@ -400,6 +481,14 @@ def evaluate(model, backend, dataset, data_dir, samples, readout, timeout, as_js
     import time
     from .run import label_sweep
     net = _load_model(model)
+    if _conv_model(net):
+        from .conv_pipeline import evaluate as evaluate_conv
+        if backend == "loihi2-hw":
+            _backend(backend, timeout)  # explains why there is no hardware backend
+        ds = _load_dataset(dataset or net.dataset.get("name", "fashion-mnist"), data_dir)
+        d, text = _conv_run(evaluate_conv, net, ds, backend, samples, timeout)
+        _emit(d, as_json, text)
+        return
     if backend in ("emulator", "lava-fixed", "loihi2-hw") and net.quantized is None:
         raise click.ClickException(f"backend {backend} needs a quantized model "
                                    f"(`ff-neuro quantize {model} --out q.h5`)")
@@ -457,6 +546,14 @@ def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_j
     ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
     names = [b.strip() for b in backends.split(",") if b.strip()]
     x, y = ds.x_test[:samples], ds.y_test[:samples]
+    if _conv_model(net):
+        from .conv_pipeline import parity as parity_conv
+        if backends == "float,emulator,lava_fixed_pt,lava_floating_pt":  # the default
+            names = ["float", "emulator", "lava_fixed_pt"]
+        plot_path = plot_path or str(Path(model).with_suffix("")) + ".parity.png"
+        d, text = _conv_run(parity_conv, net, x, y, names, timeout, plot_path)
+        _emit(d, as_json, text)
+        return
     try:
         rep = run_parity(net, x, y, names, timeout_s=timeout, log=_log(True))
     except ValueError as exc:
@@ -517,6 +614,14 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
     from .pipeline import readout_counts, sweep_counts
     from .run import label_sweep
     net = _load_model(model)
+    if _conv_model(net):
+        from .conv_pipeline import energy as energy_conv
+        if mode != "inference" or compare:
+            raise click.UsageError("conv models: --mode inference and one --profile only")
+        ds = _load_dataset(dataset or net.dataset.get("name", "fashion-mnist"), data_dir)
+        d, text = _conv_run(energy_conv, net, ds, backend, samples, profile)
+        _emit(d, as_json, text)
+        return
     if net.quantized is None:
         raise click.ClickException("energy is measured on the deployed (quantized) model: run "
                                    "`ff-neuro quantize` first")
@@ -589,9 +694,15 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
 @click.option("--out", "out_prefix", default="runs/learn", show_default=True,
               help="writes OUT.json and OUT.png (learning curve)")
 @click.option("--timeout", type=float, default=3600.0, show_default=True)
+@click.option("--y-exp", type=click.IntRange(-7, 0), default=-6, show_default=True,
+              help="fixed_pt: the third factor leaves the neurons in units of 2^Y_EXP integer "
+                   "weight units (7 bits: at most 127 of them per step)")
+@click.option("--weight-scale", type=float, default=None,
+              help="fixed_pt: integer weight units per float unit [default: the largest start "
+                   "weight maps to ~128]")
 @click.option("--json", "as_json", is_flag=True)
 def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden, eta, from_model,
-          seed, out_prefix, timeout, as_json):
+          seed, out_prefix, timeout, y_exp, weight_scale, as_json):
     """Online Hebbian Forward-Forward learning trial on the simulated chip.
 
     The network is a Lava LearningDense feeding ff-neuro's HebbianLIF neurons, which compute the
@@ -600,9 +711,6 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
     """
     from .export.lava_learning import learning_trial
     from .training.hebbian import HebbianConfig
-    if mode == "fixed_pt":
-        raise click.ClickException("on-chip Hebbian learning runs in floating_pt so far; the "
-                                   "fixed_pt neuron model is not written yet")
     ds = _load_dataset(dataset, data_dir)
     model = _load_model(from_model) if from_model else None
     cfg = HebbianConfig(hidden=(hidden,), seed=seed)
@@ -610,7 +718,7 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
     try:
         res = learning_trial(ds, samples, eval_samples=eval_samples, every=every, model=model,
                              cfg=cfg, eta=eta, mode=mode, timeout_s=timeout, seed=seed,
-                             log=_log(as_json))
+                             log=_log(as_json), y_exp=y_exp, weight_scale=weight_scale)
     except (LavaRunError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     res["dataset"] = ds.name
@@ -635,6 +743,20 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
                                      for c in res["curve"]]
     if "host_rule" in res:
         lines.append(f"host rule on the same samples: {res['host_rule']['accuracy']:.4f}")
+    if "fixed_point" in res:
+        fx = res["fixed_point"]
+        dv = fx["deviation"]
+        tf = dv["third_factor"]
+        lines += [f"float reference rule (same start and spikes): "
+                  f"{fx['float_reference']['accuracy']:.4f}",
+                  f"fixed_pt vs float rule: weight rel. error {dv['weight_rel_error']:.4f}, "
+                  f"update rel. error {dv['update_rel_error'] or float('nan'):.3f} "
+                  f"(cosine {dv['update_cosine'] or float('nan'):.3f}); saturated weights "
+                  f"{dv['weights_saturated']}/{dv['weights']}",
+                  f"third factor: {tf['rounded_to_zero_fraction']:.2%} rounded to zero, "
+                  f"{tf['y_saturated_fraction']:.2%} saturated, rel. error "
+                  f"{tf['rel_error'] or float('nan'):.4f} (S = {fx['weight_scale']:.3f}, "
+                  f"y in 2^{fx['y_exp']})"]
     lines.append(f"curve: {out_prefix}.json, {out_prefix}.png")
     _emit(res, as_json, "\n".join(lines))
 

@@ -1,0 +1,36 @@
+"""The CLI on a ConvFFNetwork model file: quantize, export (NetX conv + fit), evaluate,
+parity (incl. a real Lava fixed_pt run) and energy dispatch on the model type."""
+import json
+
+import h5py
+import numpy as np
+
+from test_cli import ff
+from test_conv import small_conv_net
+
+from ff_neuro.model.hdf5 import save_model
+
+
+def test_conv_stage_by_stage(tmp_path):
+    m, q, n = tmp_path / "c.h5", tmp_path / "cq.h5", tmp_path / "cn.h5"
+    save_model(small_conv_net(in_shape=(1, 8, 8)), m)
+    d = json.loads(ff("quantize", m, "--out", q, "--json").stdout)
+    assert d["ok"] and len(d["layers"]) == 2 and d["layers"][1]["rate_fixed"] > 0.01
+    d = json.loads(ff("export", q, "--out", n, "--json").stdout)
+    assert d["fit"]["fits_on_one_chip"] and d["input_message_bits"] == 4
+    with h5py.File(n, "r") as f:
+        assert f["layer/1/type"][()] == b"conv" and f["layer/1/weight"].shape == (8, 4, 3, 3)
+        assert list(f["layer/0/shape"][()]) == [4, 8, 8]
+    emu = json.loads(ff("evaluate", q, "--backend", "emulator", "--samples", "40",
+                        "--json").stdout)
+    assert emu["samples"] == 40 and emu["readout"] == "class-groups"
+    p = json.loads(ff("parity", q, "--samples", "6", "--json").stdout)
+    pair = p["pairs"]["emulator_vs_lava_fixed_pt"]
+    assert pair["spike_agreement"] == 1.0 and pair["prediction_agreement"] == 1.0
+    assert p["pairs"]["float_vs_emulator"]["spike_agreement"] > 0.98
+    assert (tmp_path / "cq.parity.png").exists() and p["plot"].endswith("cq.parity.png")
+    e = json.loads(ff("energy", q, "--samples", "20", "--json").stdout)
+    chip = [r for r in e["layers"] if r["where"] == "chip"]
+    assert len(chip) == 2 and chip[0]["synops"] < chip[0]["synops_fanout"]  # stride 2
+    assert e["layers"][0]["where"] == "host" and e["total"]["total_mJ"] > 0
+    assert np.isclose(e["total_chip"]["synops"], sum(r["synops"] for r in chip))
