@@ -110,9 +110,12 @@ def main() -> None:
     ap.add_argument("--accuracy-epochs", type=int, default=0,
                     help="also train both precisions of ff-neuro this many epochs on a "
                          "10k-sample subset and report test accuracy (does bf16 cost accuracy?)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads for both implementations [default: torch's choice]; "
+                         "1 is far faster when other jobs share the cores")
     ap.add_argument("--out", default=str(RESULTS / "ff_throughput.json"))
     args = ap.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
+    torch.set_num_threads(args.threads or torch.get_num_threads())
     ds = load_dataset("fashion-mnist")
     cfg = FFTrainConfig(hidden=(500, 500), time_steps=args.time_steps,
                         batch_size=args.batch_size, encoding=args.encoding, epochs=1,

@@ -51,7 +51,9 @@ class FFTrainConfig:
         gradients) run in bfloat16 with fp32 accumulation while weights, membrane state, loss and
         optimizer stay fp32 (mixed precision, as GPU training does). Spikes are exact in bf16;
         weights and the analog first-layer inputs are rounded to 8 significant bits in the
-        product. Fast on CPUs with AVX512-BF16 / AMX; the trained model is fp32 either way.
+        product. The trained model is fp32 either way. On this project's 2-core AMD EPYC
+        (AVX512-BF16) bf16 halves the matmul time of a 784-500-500 step (batch 256, T = 10),
+        which makes the whole step about 1.3x faster: the elementwise LIF scan then dominates.
     eval_samples : training samples whose label-sweep accuracy the progress bar shows per epoch
     """
 
