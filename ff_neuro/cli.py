@@ -194,7 +194,7 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               help="[default: 64 for ff, 1 (online) for hebbian]")
 @click.option("--matmul-precision", type=click.Choice(["fp32", "bf16"]), default="fp32",
               show_default=True, help="ff: bf16 mixed-precision synaptic matmuls (half the matmul "
-              "time with AVX512-BF16, ~1.3x per step; weights and optimizer stay fp32)")
+              "time with AVX512-BF16, 1.1-1.7x per step; weights and optimizer stay fp32)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--eval-samples", type=int, default=1000, show_default=True,
               help="training samples whose accuracy the progress bar shows each epoch (0: off)")

@@ -52,8 +52,9 @@ class FFTrainConfig:
         optimizer stay fp32 (mixed precision, as GPU training does). Spikes are exact in bf16;
         weights and the analog first-layer inputs are rounded to 8 significant bits in the
         product. The trained model is fp32 either way. On this project's 2-core AMD EPYC
-        (AVX512-BF16) bf16 halves the matmul time of a 784-500-500 step (batch 256, T = 10),
-        which makes the whole step about 1.3x faster: the elementwise LIF scan then dominates.
+        (AVX512-BF16) bf16 halves the matmul time of a 784-500-500 step (batch 256, T = 10);
+        whole training steps gained 1.1-1.7x in our runs (benchmarks/ff_throughput.py): the
+        elementwise LIF scan then dominates.
     eval_samples : training samples whose label-sweep accuracy the progress bar shows per epoch
     """
 
