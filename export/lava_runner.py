@@ -66,6 +66,16 @@ class LavaRunStats:
     stop_s: float
     wall_s: float
 
+    @classmethod
+    def from_worker(cls, result: dict, windows: int, time_steps: int, n_steps: int,
+                    wall_s: float) -> "LavaRunStats":
+        """From a worker's result dict (its timings; NaN where the worker did not report)."""
+        nan = float("nan")
+        return cls(windows=windows, time_steps=time_steps, n_steps=n_steps,
+                   import_s=result.get("import_s", nan), build_s=result.get("build_s", nan),
+                   run_s=result.get("run_s", nan), stop_s=result.get("stop_s", nan),
+                   wall_s=wall_s)
+
     @property
     def ms_per_step(self) -> float:
         return 1000.0 * self.run_s / max(self.n_steps, 1)
@@ -257,12 +267,8 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes:
         for k, p in enumerate(recs):
             rows = np.load(p)
             spikes.append(rows[k + 1: k + 1 + N * T].reshape(N, T, layer_sizes[k]).copy())
-        stats = LavaRunStats(windows=N, time_steps=T, n_steps=n_steps,
-                             import_s=result.get("import_s", float("nan")),
-                             build_s=result.get("build_s", float("nan")),
-                             run_s=result.get("run_s", float("nan")),
-                             stop_s=result.get("stop_s", float("nan")),
-                             wall_s=time.perf_counter() - t_start)
+        stats = LavaRunStats.from_worker(result, N, T, n_steps,
+                                         time.perf_counter() - t_start)
         return spikes, stats
     finally:
         if not keep_dir:
@@ -379,12 +385,8 @@ def run_netx_conv_windows(netx_path: str, windows: np.ndarray, layer_shapes: Seq
             rows = np.load(p)[k + 1: k + 1 + N * T]
             rows = rows.reshape((N, T) + rows.shape[1:])
             spikes.append(np.ascontiguousarray(np.transpose(rows, (0, 1, 4, 3, 2))))
-        stats = LavaRunStats(windows=N, time_steps=T, n_steps=n_steps,
-                             import_s=result.get("import_s", float("nan")),
-                             build_s=result.get("build_s", float("nan")),
-                             run_s=result.get("run_s", float("nan")),
-                             stop_s=result.get("stop_s", float("nan")),
-                             wall_s=time.perf_counter() - t_start)
+        stats = LavaRunStats.from_worker(result, N, T, n_steps,
+                                         time.perf_counter() - t_start)
         return spikes, stats
     finally:
         if not keep_dir:

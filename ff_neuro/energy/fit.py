@@ -259,19 +259,7 @@ def fit_check(
         layers.append(LayerFit("input", 0, n0, 0, min(n_cap, n0), 0, math.ceil(n0 / n_cap),
                                "neurons_per_core"))
     for name, n_in, n_out in zip(names, sizes[:-1], sizes[1:]):
-        problems: list[str] = []
-        if axons is not None and n_in > axons:
-            problems.append(f"fan-in {n_in:,} exceeds {axons:,} axons per core "
-                            "(fan-in splitting not modelled)")
-        by_syn = None if s_cap is None else s_cap // n_in
-        if by_syn is not None and by_syn == 0:
-            problems.append(f"one neuron's {n_in:,} synapses exceed the {s_cap:,} synapses a core holds")
-        if by_syn is not None and by_syn < n_cap:
-            k, limited_by = by_syn, "synapses_per_core"
-        else:
-            k, limited_by = n_cap, "neurons_per_core"
-        if any(p.startswith("fan-in") for p in problems):
-            limited_by = "axons_per_core"
+        k, limited_by, problems = _neurons_per_core(n_in, n_cap, s_cap, axons)
         k = min(k, n_out)
         cores = None if problems else math.ceil(n_out / k)
         layers.append(LayerFit(name, n_in, n_out, n_in * n_out, k, k * n_in, cores, limited_by,
@@ -286,6 +274,26 @@ def fit_check(
         neurons_per_chip=_int_limit(prof, "neurons_per_chip"),
         synapses_per_chip=_int_limit(prof, "synapses_per_chip"),
     )
+
+
+def _neurons_per_core(fan_in: int, n_cap: int, s_cap, axons):
+    """How many neurons of fan-in ``fan_in`` one core holds: ``(k, limited_by, problems)``;
+    ``problems`` is non-empty when the layer cannot be mapped (then ``k`` may be 0)."""
+    problems: list[str] = []
+    if axons is not None and fan_in > axons:
+        problems.append(f"fan-in {fan_in:,} exceeds {axons:,} axons per core "
+                        "(fan-in splitting not modelled)")
+    by_syn = None if s_cap is None else s_cap // fan_in
+    if by_syn is not None and by_syn == 0:
+        problems.append(f"one neuron's {fan_in:,} synapses exceed the {s_cap:,} synapses a core "
+                        "holds")
+    if by_syn is not None and by_syn < n_cap:
+        k, limited_by = by_syn, "synapses_per_core"
+    else:
+        k, limited_by = n_cap, "neurons_per_core"
+    if problems and problems[0].startswith("fan-in"):
+        limited_by = "axons_per_core"
+    return k, limited_by, problems
 
 
 def conv_fit_check(net, profile: ProfileLike, *, weight_bits: int | None = None) -> FitReport:
@@ -314,19 +322,7 @@ def conv_fit_check(net, profile: ProfileLike, *, weight_bits: int | None = None)
         synapses = int(layer.out_shape[0] * c_in
                        * conv_reach(layer.in_shape[1:], layer.kernel, layer.stride,
                                     layer.padding).sum())
-        problems: list[str] = []
-        if axons is not None and fan_in > axons:
-            problems.append(f"fan-in {fan_in:,} exceeds {axons:,} axons per core "
-                            "(fan-in splitting not modelled)")
-        by_syn = None if s_cap is None else s_cap // fan_in
-        if by_syn is not None and by_syn == 0:
-            problems.append(f"one neuron's {fan_in:,} synapses exceed the {s_cap:,} a core holds")
-        if by_syn is not None and by_syn < n_cap:
-            k, limited_by = by_syn, "synapses_per_core"
-        else:
-            k, limited_by = n_cap, "neurons_per_core"
-        if any(p.startswith("fan-in") for p in problems):
-            limited_by = "axons_per_core"
+        k, limited_by, problems = _neurons_per_core(fan_in, n_cap, s_cap, axons)
         k = max(1, min(k, n_out))
         cores = None if problems else math.ceil(n_out / k)
         fits.append(LayerFit(f"conv{i + 1}", fan_in, n_out, synapses, k, k * fan_in, cores,

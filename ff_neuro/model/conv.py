@@ -136,8 +136,29 @@ class AnalogConvEncoder:
         return self.forward(x).astype(np.float32) * np.float32(self.clip / self.levels)
 
 
+class _ConvGeometry:
+    """Shape properties shared by the conv layer primitives (``_out`` is set by
+    :func:`_check_geometry` in ``__post_init__``)."""
+
+    @property
+    def out_shape(self) -> tuple:
+        return self._out
+
+    @property
+    def kernel(self) -> tuple:
+        return (int(self.weight.shape[2]), int(self.weight.shape[3]))
+
+    @property
+    def n_in(self) -> int:
+        return int(np.prod(self.in_shape))
+
+    @property
+    def n_out(self) -> int:
+        return int(np.prod(self.out_shape))
+
+
 @dataclass
-class SpikingConv2d:
+class SpikingConv2d(_ConvGeometry):
     """Conv synapses feeding IF/LIF neurons (Lava ``Conv`` + ``LIF``, du = 1).
 
     Per step ``t`` (``x[t]`` input spikes or graded values, shape ``in_shape = (C_in, H, W)``)::
@@ -179,28 +200,12 @@ class SpikingConv2d:
                                  f"{self.bias.shape}")
 
     @property
-    def out_shape(self) -> tuple:
-        return self._out
-
-    @property
-    def kernel(self) -> tuple:
-        return (int(self.weight.shape[2]), int(self.weight.shape[3]))
-
-    @property
-    def n_in(self) -> int:
-        return int(np.prod(self.in_shape))
-
-    @property
-    def n_out(self) -> int:
-        return int(np.prod(self.out_shape))
-
-    @property
     def beta(self) -> float:
         return 1.0 - self.v_decay
 
 
 @dataclass
-class QuantizedConv2d:
+class QuantizedConv2d(_ConvGeometry):
     """A :class:`SpikingConv2d` in Loihi fixed point (Lava ``Conv`` fixed_pt + ``LIF`` fixed_pt).
 
     Integer dynamics per step (as :class:`~ff_neuro.model.primitives.QuantizedDense`)::
@@ -251,22 +256,6 @@ class QuantizedConv2d:
                 raise ValueError("bias_mant must be a signed 13-bit integer")
             self.bias_mant = b.astype(np.int32)
         self.scale = float(self.scale)
-
-    @property
-    def out_shape(self) -> tuple:
-        return self._out
-
-    @property
-    def kernel(self) -> tuple:
-        return (int(self.weight.shape[2]), int(self.weight.shape[3]))
-
-    @property
-    def n_in(self) -> int:
-        return int(np.prod(self.in_shape))
-
-    @property
-    def n_out(self) -> int:
-        return int(np.prod(self.out_shape))
 
 
 def class_goodness(counts: list, class_groups: list, n_classes: int, time_steps: int,

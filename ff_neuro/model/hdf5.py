@@ -63,6 +63,14 @@ def _put_attrs(group: h5py.Group, attrs: dict) -> None:
         group.attrs[key] = value
 
 
+def _quantized_fields(g: h5py.Group) -> dict:
+    """The fields every quantized layer group stores (dense and conv alike)."""
+    a = _get_attrs(g)
+    return dict(weight=g["weight"][()].astype(np.int32),
+                bias_mant=g["bias_mant"][()] if "bias_mant" in g else None,
+                vth=a["vth"], v_decay=a["v_decay"], i_decay=a["i_decay"], scale=a["scale"])
+
+
 def _get_attrs(group: h5py.Group) -> dict:
     out = {}
     for key, value in group.attrs.items():
@@ -160,12 +168,7 @@ def load_model(path: PathLike) -> FFNetwork:
         if "quantized" in f:
             quantized = []
             for k in range(len(f["quantized"])):
-                g = f["quantized"][str(k)]
-                a = _get_attrs(g)
-                quantized.append(QuantizedDense(
-                    weight=g["weight"][()].astype(np.int32),
-                    bias_mant=g["bias_mant"][()] if "bias_mant" in g else None,
-                    vth=a["vth"], v_decay=a["v_decay"], i_decay=a["i_decay"], scale=a["scale"]))
+                quantized.append(QuantizedDense(**_quantized_fields(f["quantized"][str(k)])))
         readout = None
         if "readout" in f:
             r = f["readout"]
@@ -249,10 +252,8 @@ def _load_conv_model(f: h5py.File):
             g = f["quantized"][str(k)]
             a = _get_attrs(g)
             quantized.append(QuantizedConv2d(
-                weight=g["weight"][()].astype(np.int32),
-                bias_mant=g["bias_mant"][()] if "bias_mant" in g else None,
-                vth=a["vth"], v_decay=a["v_decay"], i_decay=a["i_decay"], scale=a["scale"],
-                stride=a["stride"], padding=a["padding"], in_shape=tuple(a["in_shape"])))
+                **_quantized_fields(g), stride=a["stride"], padding=a["padding"],
+                in_shape=tuple(a["in_shape"])))
     n = _get_attrs(f["network"])
     return ConvFFNetwork(encoder=encoder, layers=layers, class_groups=groups,
                          n_classes=n["n_classes"], time_steps=n["time_steps"],

@@ -154,17 +154,23 @@ def quantize(net: FFNetwork, cfg: Optional[QuantConfig] = None,
         from ..run.torch_backend import TorchBackend
         rf = TorchBackend().run(out, calibration_spikes).spikes
         rq = EmulatorBackend().run(out, calibration_spikes).spikes
-        for k, rep in enumerate(report.layers):
-            rep.rate_float = float(rf[k].mean())
-            rep.rate_fixed = float(rq[k].mean())
-            rep.silent = rep.rate_fixed < cfg.silent_rate
-            rep.saturated = rep.rate_fixed > 1.0 - cfg.silent_rate
-            if rep.silent:
-                warnings.warn(
-                    f"layer {k} is silent after quantization (fixed-point firing rate "
-                    f"{rep.rate_fixed:.2e}, float {rep.rate_float:.2e}); FF goodness is lost",
-                    QuantizationWarning, stacklevel=2)
-            elif rep.saturated:
-                warnings.warn(f"layer {k} fires at every step after quantization",
-                              QuantizationWarning, stacklevel=2)
+        flag_rates(report, [float(s.mean()) for s in rf], [float(s.mean()) for s in rq],
+                   cfg.silent_rate, "layer")
     return out, report
+
+
+def flag_rates(report, rates_float, rates_fixed, silent_rate: float, what: str) -> None:
+    """Record each layer's float and fixed-point firing rates (spikes per neuron and step) in
+    ``report`` and warn (:class:`QuantizationWarning`) when a layer goes silent or saturates."""
+    for k, rep in enumerate(report.layers):
+        rep.rate_float, rep.rate_fixed = rates_float[k], rates_fixed[k]
+        rep.silent = rep.rate_fixed < silent_rate
+        rep.saturated = rep.rate_fixed > 1.0 - silent_rate
+        if rep.silent:
+            warnings.warn(
+                f"{what} {k} is silent after quantization (fixed-point firing rate "
+                f"{rep.rate_fixed:.2e}, float {rep.rate_float:.2e}); FF goodness is lost",
+                QuantizationWarning, stacklevel=3)
+        elif rep.saturated:
+            warnings.warn(f"{what} {k} fires at every step after quantization",
+                          QuantizationWarning, stacklevel=3)

@@ -21,7 +21,6 @@ rows as dense nets.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from typing import Optional
 
 import numpy as np
@@ -30,7 +29,7 @@ from ..config import QuantConfig
 from ..model.conv import ConvFFNetwork, QuantizedConv2d, SpikingConv2d
 from ..model.primitives import DECAY_UNITY
 from . import (BIAS_MAX, BIAS_MIN, VTH_MAX, LayerQuantReport, QuantizationError,
-               QuantizationWarning, QuantReport, bits_used)
+               QuantReport, bits_used, flag_rates)
 
 #: Largest synaptic input (before the LIF's 6-bit shift) that cannot wrap the 24-bit current.
 CURRENT_MAX = 2**17 - 1
@@ -97,17 +96,7 @@ def quantize_conv(net: ConvFFNetwork, cfg: Optional[QuantConfig] = None,
         from ..run.conv import run_batches
         rf = run_batches(out, calibration_images, "float").counts
         rq = run_batches(out, calibration_images, "emulator").counts
-        for k, rep in enumerate(report.layers):
-            rep.rate_float = float(rf[k].mean()) / net.time_steps
-            rep.rate_fixed = float(rq[k].mean()) / net.time_steps
-            rep.silent = rep.rate_fixed < cfg.silent_rate
-            rep.saturated = rep.rate_fixed > 1.0 - cfg.silent_rate
-            if rep.silent:
-                warnings.warn(
-                    f"conv layer {k} is silent after quantization (fixed-point firing rate "
-                    f"{rep.rate_fixed:.2e}, float {rep.rate_float:.2e}); goodness is lost",
-                    QuantizationWarning, stacklevel=2)
-            elif rep.saturated:
-                warnings.warn(f"conv layer {k} fires at every step after quantization",
-                              QuantizationWarning, stacklevel=2)
+        T = net.time_steps
+        flag_rates(report, [float(c.mean()) / T for c in rf], [float(c.mean()) / T for c in rq],
+                   cfg.silent_rate, "conv layer")
     return out, report

@@ -131,6 +131,18 @@ class TrainHistory:
                                         "epoch_seconds", "seconds") if k in d})
 
 
+def check_checkpoint(f, path: PathLike, fmt: str, what: str, config: dict) -> None:
+    """Refuse to resume from an open checkpoint file ``f`` that is not of format ``fmt`` or was
+    written with a config differing from ``config`` in anything but ``epochs``."""
+    if f.attrs.get("format") != fmt:
+        raise ValueError(f"{path} is not {what} training checkpoint")
+    saved = json.loads(f.attrs["config_json"])
+    diff = [k for k in config if k != "epochs" and saved.get(k) != config[k]]
+    if diff:
+        raise ValueError(f"checkpoint {path} was made with a different config "
+                         f"({', '.join(diff)}); resume needs the same settings")
+
+
 class FFTrainer:
     """Trains a spiking FF MLP on a :class:`~ff_neuro.data.Dataset` and returns an FFNetwork."""
 
@@ -351,14 +363,7 @@ class FFTrainer:
     def load_checkpoint(self, path: PathLike) -> None:
         import h5py
         with h5py.File(path, "r") as f:
-            if f.attrs.get("format") != "ff-neuro-checkpoint":
-                raise ValueError(f"{path} is not an ff-neuro training checkpoint")
-            saved = json.loads(f.attrs["config_json"])
-            now = self.cfg.to_dict()
-            diff = [k for k in now if k != "epochs" and saved.get(k) != now[k]]
-            if diff:
-                raise ValueError(f"checkpoint {path} was made with a different config "
-                                 f"({', '.join(diff)}); resume needs the same settings")
+            check_checkpoint(f, path, "ff-neuro-checkpoint", "an ff-neuro", self.cfg.to_dict())
             self.epochs_done = int(f.attrs["epochs_done"])
             self.history = TrainHistory.from_dict(json.loads(f.attrs["history_json"]))
             for k, w in enumerate(self.weights):

@@ -59,6 +59,7 @@ from ..data import Dataset
 from ..fileio import PathLike, atomic_path
 from ..model.conv import AnalogConvEncoder, ConvFFNetwork, SpikingConv2d, class_goodness
 from .ffgaf_alloc import allocate, class_groups, class_similarity, complexity_scores
+from .ff import check_checkpoint
 from .ffgaf_config import FFGAFConfig
 
 EPS = 1e-5
@@ -501,14 +502,8 @@ class FFGAFTrainer:
     def load_checkpoint(self, path: PathLike) -> None:
         import h5py
         with h5py.File(path, "r") as f:
-            if f.attrs.get("format") != "ff-neuro-ffgaf-checkpoint":
-                raise ValueError(f"{path} is not an FFGAF training checkpoint")
-            saved = json.loads(f.attrs["config_json"])
-            now = self.cfg.to_dict()
-            diff = [k for k in now if k != "epochs" and saved.get(k) != now[k]]
-            if diff:
-                raise ValueError(f"checkpoint {path} was made with a different config "
-                                 f"({', '.join(diff)}); resume needs the same settings")
+            check_checkpoint(f, path, "ff-neuro-ffgaf-checkpoint", "an FFGAF",
+                             self.cfg.to_dict())
             self.epochs_done = int(f.attrs["epochs_done"])
             self.history = FFGAFHistory.from_dict(json.loads(f.attrs["history_json"]))
             state = {k: torch.from_numpy(f[f"model/{k}"][()])
