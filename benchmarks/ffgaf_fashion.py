@@ -21,6 +21,7 @@ Writes ``benchmarks/results/ffgaf_fashion.json`` (``test_accuracy_float``,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -78,6 +79,7 @@ def main() -> None:
     args = ap.parse_args()
 
     t_start = time.perf_counter()
+    load_start = list(os.getloadavg())
     ds = load_dataset("fashion-mnist")
     if args.test_samples:
         from ff_neuro.data import Dataset
@@ -156,8 +158,8 @@ def main() -> None:
         "stopped_by_budget": h.stopped_by_budget,
         "budget": {"main_minutes": args.minutes, "compare_minutes_each": args.compare_minutes,
                    "epochs_upper_bound": args.epochs,
-                   "note": "CPU shared by 4 workers (2 cores); the paper trains 50 epochs of the "
-                           "paper preset on a V100 (92.13%)"},
+                   "load_average_start": load_start, "load_average_end": list(os.getloadavg()),
+                   "note": "the paper trains 50 epochs of the paper preset on a V100 (92.13%)"},
         "preset": args.preset, "config": cfg.to_dict(), "torch_threads": args.threads,
         "channels_per_class": [x.tolist() for x in tr.counts],
         "complexity_scores": tr.scores.tolist(),

@@ -65,11 +65,11 @@ def netx_weight_bits(weight: np.ndarray) -> Tuple[np.ndarray, int, int]:
         mode, signed = "mixed", 1
         scale = min(127 / max_w, -128 / min_w)
     scale_bits = int(np.floor(np.log2(scale))) + signed
-    n = 8
-    while n > 0:
-        if np.sum(np.abs(w / 2**n - np.round(w / 2**n))) == 0:
-            break
-        n -= 1
+    # optimize_weight_bits: the largest n <= 8 with every weight a multiple of 2**n (Lava tries
+    # n = 8, 7, .. with float division; the trailing zero bits of the OR of all weights say it
+    # in one pass)
+    orv = int(np.bitwise_or.reduce(w, axis=None)) if w.size else 0
+    n = 8 if orv == 0 else min(8, (orv & -orv).bit_length() - 1)
     n -= signed
     num_weight_bits = 8 - scale_bits - n
     weight_exp = -scale_bits
@@ -166,12 +166,26 @@ def _layer_params(q: QuantizedDense):
             int(q.vth) << VTH_SHIFT)
 
 
-def _exact_sums(x: np.ndarray, w_eff: np.ndarray) -> np.ndarray:
-    """``x @ W_eff.T`` by a float GEMM that is exact: float32 while every partial sum stays
-    below 2**24 (the values are integers held in floats), else float64."""
+def _exact_sums(x: np.ndarray, w_eff: np.ndarray, compiled: bool = False) -> np.ndarray:
+    """``x @ W_eff.T`` (T, N, n_out), exactly: for 0/1 spikes and ``compiled``, as sparse sums
+    of weight rows (:func:`~ff_neuro.run.fixed_kernels.sparse_sums`, int32); otherwise by a
+    float GEMM that is exact: float32 while every partial sum stays below 2**24 (the values are
+    integers held in floats), else float64."""
+    if compiled and x.dtype == np.uint8 and x.ndim == 3 and x.max(initial=0) <= 1:
+        from . import fixed_kernels as fk
+        out = np.empty(x.shape[:2] + (w_eff.shape[0],), np.int32)
+        fk.sparse_sums(x, _rows16(w_eff), out)
+        return out
     bound = w_eff.shape[1] * 256 * max(1, int(x.max(initial=1)))
     ftype = np.float32 if bound < 2**24 else np.float64
     return np.matmul(x.astype(ftype), w_eff.T.astype(ftype))
+
+
+def _rows16(w_eff: np.ndarray) -> np.ndarray:
+    """``W_eff.T`` as int16 rows for :func:`~ff_neuro.run.fixed_kernels.lif_from_spikes`."""
+    if w_eff.size and np.abs(w_eff).max() > 256:
+        raise ValueError("effective weights beyond 8 bits (|W_eff| > 256): not a Loihi layer")
+    return np.ascontiguousarray(w_eff.T.astype(np.int16))
 
 
 class EmulatorBackend(Backend):
@@ -236,7 +250,7 @@ class EmulatorBackend(Backend):
         T = img.shape[0]
         out = []
         w_eff, w_exp, u_keep, v_keep, bias6, vth6 = _layer_params(net.quantized[0])
-        acc_a, acc_b = _exact_sums(img, w_eff), _exact_sums(lab, w_eff)
+        acc_a, acc_b = _exact_sums(img, w_eff, True), _exact_sums(lab, w_eff, True)
         s = np.empty((T, idx_a.shape[0], w_eff.shape[0]), np.uint8)
         fk.lif_from_currents(acc_a, idx_a.astype(np.int64), acc_b, idx_b.astype(np.int64),
                              w_exp, u_keep, v_keep, bias6, vth6, s)
@@ -244,7 +258,7 @@ class EmulatorBackend(Backend):
         for q in net.quantized[1:]:
             w_eff, w_exp, u_keep, v_keep, bias6, vth6 = _layer_params(q)
             nxt = np.empty((T, s.shape[1], w_eff.shape[0]), np.uint8)
-            fk.lif_from_spikes(s, np.ascontiguousarray(w_eff.T.astype(np.int32)), group, w_exp,
+            fk.lif_from_spikes(s, _rows16(w_eff), group, w_exp,
                                u_keep, v_keep, bias6, vth6, nxt)
             out.append(nxt)
             s = nxt

@@ -83,45 +83,69 @@ def lif_from_currents(acc_a, idx_a, acc_b, idx_b, w_exp, u_keep, v_keep, bias6, 
     for r in prange(R):
         u = np.zeros(n, np.int64)
         v = np.zeros(n, np.int64)
+        a = np.empty(n, np.int64)
         ia, ib = idx_a[r], idx_b[r]
         for t in range(T):
             for j in range(n):
-                a = _shift(np.int64(acc_a[t, ia, j]) + np.int64(acc_b[t, ib, j]), w_exp)
-                out[t, r, j] = _lif_step(a, j, u, v, u_keep, v_keep, bias6, vth6)
+                a[j] = np.int64(acc_a[t, ia, j]) + np.int64(acc_b[t, ib, j])
+            _lif_vec(a, w_exp, u, v, u_keep, v_keep, bias6, vth6, out[t, r])
 
 
 @njit(cache=True)
 def _add_rows(acc, wt, rows, n_rows, sign):
-    """``acc += sign * wt[rows[:n_rows]].sum(0)``: a standalone function so that LLVM
-    vectorises the row loop (it does not inside the parallel loop body)."""
+    """``acc += sign * wt[rows[:n_rows]].sum(0)`` (int32 ``acc``). Four rows per pass over
+    ``acc``: one load and store of ``acc`` per four rows (about 2-3x faster than row by row).
+    A standalone function so that LLVM vectorises the loop (it does not inside the parallel
+    loop body)."""
     n = acc.shape[0]
-    for ii in range(n_rows):
-        i = rows[ii]
+    ii = 0
+    while ii + 4 <= n_rows:
+        a = wt[rows[ii]]
+        b = wt[rows[ii + 1]]
+        c = wt[rows[ii + 2]]
+        d = wt[rows[ii + 3]]
         if sign > 0:
             for j in range(n):
-                acc[j] += wt[i, j]
+                acc[j] += (np.int32(a[j]) + np.int32(b[j])) + (np.int32(c[j]) + np.int32(d[j]))
         else:
             for j in range(n):
-                acc[j] -= wt[i, j]
+                acc[j] -= (np.int32(a[j]) + np.int32(b[j])) + (np.int32(c[j]) + np.int32(d[j]))
+        ii += 4
+    while ii < n_rows:
+        a = wt[rows[ii]]
+        if sign > 0:
+            for j in range(n):
+                acc[j] += a[j]
+        else:
+            for j in range(n):
+                acc[j] -= a[j]
+        ii += 1
 
 
 @njit(cache=True)
 def _lif_vec(acc, w_exp, u, v, u_keep, v_keep, bias6, vth6, out):
     """:func:`_lif_step` for a whole layer, written branch-free (selects by arithmetic) so
     that LLVM vectorises it. ``(p + ((p >> 63) & 4095)) >> 12`` is ``p / 4096`` truncated
-    toward zero, Lava's ``sign(p) * (|p| >> 12)``."""
+    toward zero, Lava's ``sign(p) * (|p| >> 12)``.
+
+    Two loops, not one: numba cannot tell LLVM that ``u``, ``v`` and ``out`` do not overlap,
+    so LLVM vectorises a loop only behind run-time overlap checks, and gives up when a loop
+    writes three arrays (too many checks). Split, each loop vectorises (AVX-512 here: about
+    5x faster than the fused scalar loop)."""
     lo, hi = -UV_MAX + 1, UV_MAX - 1
     mul = np.int64(1) << max(w_exp, 0)
     sh = max(-w_exp, 0)
-    for j in range(acc.shape[0]):
+    n = acc.shape[0]
+    for j in range(n):
         a = (np.int64(acc[j]) * mul) >> sh
         p = u[j] * u_keep
         uj = ((p + ((p >> 63) & 4095)) >> 12) + (a << 6)
         w = uj - 2 * UV_MAX * np.int64(uj > UV_MAX)
         w = w + (uj + 2 * UV_MAX - w) * np.int64(w <= -UV_MAX)
         u[j] = w
+    for j in range(n):
         p = v[j] * v_keep
-        vj = ((p + ((p >> 63) & 4095)) >> 12) + w + bias6[j]
+        vj = ((p + ((p >> 63) & 4095)) >> 12) + u[j] + bias6[j]
         vj = min(max(vj, lo), hi)
         s = np.int64(vj > vth6)
         v[j] = vj * (1 - s)
@@ -129,14 +153,34 @@ def _lif_vec(acc, w_exp, u, v, u_keep, v_keep, bias6, vth6, out):
 
 
 @njit(parallel=True, cache=True)
+def sparse_sums(x, wt, out):
+    """``out[t, r] = W_eff x[t, r]`` for 0/1 spikes ``x`` (T, N, n_in) uint8: the sum of the
+    weight rows (``wt`` = ``W_eff.T``, int16) of the inputs that spiked, in int32. At the
+    input rates of rate-coded images (~30 %) this is about 3x faster than a float GEMM."""
+    T, N, n_in = x.shape
+    rows = np.empty((N, n_in), np.int64)
+    for r in prange(N):
+        for t in range(T):
+            k = 0
+            for i in range(n_in):
+                rows[r, k] = i
+                k += x[t, r, i]
+            out[t, r, :] = 0
+            _add_rows(out[t, r], wt, rows[r], k, 1)
+
+
+@njit(parallel=True, cache=True)
 def lif_from_spikes(x, wt, group, w_exp, u_keep, v_keep, bias6, vth6, out):
     """A layer fed by binary spikes ``x`` (T, R, n_in) uint8 through ``wt`` = ``W_eff.T``
-    (n_in, n_out) int16/int32; only weight rows of inputs that spiked are summed (in int32).
+    (n_in, n_out) int16 (|W_eff| <= 256); only weight rows of inputs that spiked are summed
+    (in int32).
 
     Runs come in groups of ``group`` consecutive runs (the candidate labels of one sample).
     Their input spikes mostly agree, so per group and step the sum over the majority pattern
     ``m`` is computed once, and each run adds the rows where it differs from ``m``:
-    ``W x = W m + W (x - m)``, exact in integers. ``group = 1`` is the plain sparse sum.
+    ``W x = W m + W (x - m)``, exact in integers. ``W m`` itself is updated from the previous
+    step's by the rows where ``m`` changed (about a third of its on rows here). ``group = 1``
+    is the plain sparse sum. ``x`` must be 0/1.
     """
     T, R, n_in = x.shape
     n = wt.shape[1]
@@ -145,9 +189,9 @@ def lif_from_spikes(x, wt, group, w_exp, u_keep, v_keep, bias6, vth6, out):
         r0 = g * group
         u = np.zeros((group, n), np.int64)
         v = np.zeros((group, n), np.int64)
-        base = np.empty(n, np.int32)
+        base = np.zeros(n, np.int32)
         acc = np.empty(n, np.int32)
-        maj = np.empty(n_in, np.uint8)
+        maj = np.zeros(n_in, np.uint8)     # the majority pattern of the previous step
         on = np.empty(n_in, np.int64)
         off = np.empty(n_in, np.int64)
         cnt = np.empty(n_in, np.int64)
@@ -156,28 +200,30 @@ def lif_from_spikes(x, wt, group, w_exp, u_keep, v_keep, bias6, vth6, out):
             for k in range(group):
                 for i in range(n_in):
                     cnt[i] += x[t, r0 + k, i]
+            # the majority moves little from step to step: update its sum by the difference
             n_on = 0
+            n_off = 0
             for i in range(n_in):
-                m = 1 if 2 * cnt[i] > group else 0
+                m = np.uint8(2 * cnt[i] > group)
+                pm = maj[i]
                 maj[i] = m
-                if m:
-                    on[n_on] = i
-                    n_on += 1
-            base[:] = 0
+                on[n_on] = i                 # branch-free list building (no mispredictions)
+                n_on += m & (1 - pm)
+                off[n_off] = i
+                n_off += pm & (1 - m)
             _add_rows(base, wt, on, n_on, 1)
+            _add_rows(base, wt, off, n_off, -1)
             for k in range(group):
-                acc[:] = base
                 n_on = 0
                 n_off = 0
                 for i in range(n_in):
                     xi = x[t, r0 + k, i]
-                    if xi != maj[i]:
-                        if xi:
-                            on[n_on] = i
-                            n_on += 1
-                        else:
-                            off[n_off] = i
-                            n_off += 1
+                    mi = maj[i]
+                    on[n_on] = i
+                    n_on += xi & (1 - mi)
+                    off[n_off] = i
+                    n_off += mi & (1 - xi)
+                acc[:] = base
                 _add_rows(acc, wt, on, n_on, 1)
                 _add_rows(acc, wt, off, n_off, -1)
                 _lif_vec(acc, w_exp, u[k], v[k], u_keep, v_keep, bias6, vth6, out[t, r0 + k])

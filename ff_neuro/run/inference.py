@@ -17,8 +17,12 @@ TEST_SEED_OFFSET = 10_000_000
 def goodness(counts: List[np.ndarray], time_steps: int, kind: str = "mean_sq") -> np.ndarray:
     """Per-layer goodness ``G_k = mean_j (count_j / T)^2`` (``kind="sum_sq"``: sum over
     neurons): returns ``(L, B)``."""
-    red = np.mean if kind == "mean_sq" else np.sum
-    return np.stack([red((c.astype(np.float64) / time_steps) ** 2, axis=1) for c in counts])
+    out = []
+    for c in counts:     # sum of squared counts, in integers when the counts are integers
+        c = c.astype(np.int64) if np.issubdtype(c.dtype, np.integer) else c.astype(np.float64)
+        sq = np.einsum("bj,bj->b", c, c).astype(np.float64) / time_steps ** 2
+        out.append(sq / c.shape[1] if kind == "mean_sq" else sq)
+    return np.stack(out)
 
 
 @dataclass
