@@ -47,3 +47,25 @@ def test_sweep_inputs_differ_only_in_label(digits):
     assert (s[:, 2, 7, 64:].sum(axis=0) == 8 * np.eye(10)[7]).all()
     e = encode(digits.x_test[:5], np.full(5, 7), emb, enc, sample_ids=np.arange(5))
     np.testing.assert_array_equal(e, s[:, :, 7])
+
+
+def test_per_sample_stream_is_uniform_and_independent():
+    """The counter-based per-sample generator: Bernoulli rates follow p, draws are uncorrelated
+    across inputs, time steps and samples, and a sample's spikes depend only on its id."""
+    from ff_neuro.encoding.counter_rng import per_sample_bernoulli, stream_key
+
+    p = np.tile(np.linspace(0.0, 1.0, 11, dtype=np.float32), (300, 20))   # (300, 220)
+    s = per_sample_bernoulli(p, 20, stream_key(5, 9), np.arange(300)).astype(np.float64)
+    rate = s.mean(axis=(0, 1))
+    np.testing.assert_allclose(rate, p[0], atol=0.03)                     # 6000 draws each
+    np.testing.assert_allclose(rate.reshape(20, 11).mean(0), p[0, :11], atol=0.006)  # 120k
+    assert rate[p[0] == 0].max() == 0 and rate[p[0] == 1].min() == 1
+    h = per_sample_bernoulli(np.full((300, 220), 0.5, np.float32), 20, stream_key(5, 9),
+                             np.arange(300)).astype(np.float64) - 0.5
+    for a, b in ((h[:, :, :-1], h[:, :, 1:]), (h[:-1], h[1:]), (h[:, :-1], h[:, 1:])):
+        assert abs(np.mean(a * b)) / 0.25 < 0.01       # correlation ~ 0 (n = 1.3M)
+    ids = np.array([7, 3, 11])
+    a = per_sample_bernoulli(p[:3], 20, stream_key(5, 9), ids)
+    b = per_sample_bernoulli(p[:3][::-1], 20, stream_key(5, 9), ids[::-1])
+    np.testing.assert_array_equal(a, b[:, ::-1])
+    assert (per_sample_bernoulli(p[:3], 20, stream_key(5, 10), ids) != a).any()

@@ -41,9 +41,10 @@ def image_spikes(x: np.ndarray, enc: InputEncoding, seed_offset: int = 0,
     """Rate-code analog features: ``(T, N, D)`` uint8 spikes, Bernoulli(clip(gain * x, 0, 1)).
 
     Without ``sample_ids`` one generator seeded ``(enc.seed, seed_offset)`` draws the whole batch
-    (fast; used in training). With ``sample_ids`` each sample ``i`` gets its own generator seeded
-    ``(enc.seed, seed_offset, sample_ids[i])``, so a sample's spikes do not depend on which
-    other samples share the batch: evaluation uses this, and every backend sees the same spikes.
+    (fast; used in training). With ``sample_ids`` each sample ``i`` gets its own stream, keyed
+    by ``(enc.seed, seed_offset, sample_ids[i])`` (a counter-based generator,
+    :mod:`ff_neuro.encoding.counter_rng`), so a sample's spikes do not depend on which other
+    samples share the batch: evaluation uses this, and every backend sees the same spikes.
     """
     x = np.asarray(x, dtype=np.float32)
     p = np.clip(enc.gain * x, 0.0, 1.0)
@@ -57,11 +58,8 @@ def image_spikes(x: np.ndarray, enc: InputEncoding, seed_offset: int = 0,
     sample_ids = np.asarray(sample_ids, dtype=np.int64)
     if sample_ids.shape != (x.shape[0],):
         raise ValueError("sample_ids must have one id per sample")
-    out = np.empty((enc.time_steps,) + x.shape, dtype=np.uint8)
-    for i, sid in enumerate(sample_ids):
-        rng = np.random.default_rng([enc.seed, seed_offset, int(sid)])
-        out[:, i] = rng.random((enc.time_steps, x.shape[1]), dtype=np.float32) < p[i][None]
-    return out
+    from .counter_rng import per_sample_bernoulli, stream_key
+    return per_sample_bernoulli(p, enc.time_steps, stream_key(enc.seed, seed_offset), sample_ids)
 
 
 def value_spikes(values: np.ndarray, enc: InputEncoding) -> np.ndarray:
