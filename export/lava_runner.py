@@ -343,10 +343,40 @@ class LavaBackend(Backend):
         return LayerSpikes([np.ascontiguousarray(np.transpose(s, (1, 0, 2))) for s in out])
 
 
-def run_netx_conv_windows(netx_path: str, windows: np.ndarray, layer_shapes: Sequence[tuple], *,
-                          input_message_bits: int = 0, timeout_s: float = 600.0,
-                          keep_dir: bool = False) -> Tuple[List[np.ndarray], LavaRunStats]:
-    """Run a NetX conv file (:func:`ff_neuro.export.netx.write_netx_conv`) in Lava fixed_pt.
+def save_float_conv_spec(net, path) -> Path:
+    """A ConvFFNetwork's float layers as plain arrays for the ``floating_pt`` worker (``.npz``,
+    ``kind = "conv"``; built by ``lava_worker._float_conv_network``).
+
+    Weights in Lava's ``Conv`` layout (C_out, kW, kH, C_in), spatially flipped (Lava
+    convolves, torch correlates), float64; layer 0 gets ``W * clip / levels`` (computed as
+    :func:`ff_neuro.run.conv.float_layer` does), since its input is the encoder's integer level
+    ``k`` while the float model's input is ``k * clip / levels``. ``in_shape_k``: (W, H, C).
+    """
+    scale0 = net.encoder.clip / net.encoder.levels
+    arrays = {"kind": np.array("conv"), "n_layers": np.int64(len(net.layers)),
+              "input_message_bits": np.int64(net.encoder.message_bits)}
+    for k, l in enumerate(net.layers):
+        w = l.weight.astype(np.float64) * (scale0 if k == 0 else 1.0)
+        arrays[f"weight_{k}"] = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(0, 3, 2, 1))
+        arrays[f"in_shape_{k}"] = np.array(l.in_shape[::-1], dtype=np.int64)
+        arrays[f"stride_{k}"] = np.int64(l.stride)
+        arrays[f"padding_{k}"] = np.int64(l.padding)
+        arrays[f"bias_{k}"] = (np.zeros(l.out_shape[0]) if l.bias is None
+                               else l.bias).astype(np.float64)
+        arrays[f"threshold_{k}"] = np.float64(l.threshold)
+        arrays[f"v_decay_{k}"] = np.float64(l.v_decay)
+    np.savez(path, **arrays)
+    return Path(path)
+
+
+def run_netx_conv_windows(netx_path: Optional[str], windows: np.ndarray,
+                          layer_shapes: Sequence[tuple], *, input_message_bits: int = 0,
+                          timeout_s: float = 600.0, keep_dir: bool = False,
+                          mode: str = "fixed_pt", float_net: Optional[str] = None,
+                          ) -> Tuple[List[np.ndarray], LavaRunStats]:
+    """Run a NetX conv file (:func:`ff_neuro.export.netx.write_netx_conv`) in Lava fixed_pt, or
+    (``mode="floating_pt"``) the float conv model saved by :func:`save_float_conv_spec`
+    (``float_net``) as Lava ``Conv`` + ``LIFReset`` floating_pt processes.
 
     ``windows``: (N, T, C, H, W) input spikes (graded levels for a graded input), one window
     per sample; ``layer_shapes``: each conv layer's (C, H, W). Lava's ports are (W, H, C): the
@@ -354,6 +384,11 @@ def run_netx_conv_windows(netx_path: str, windows: np.ndarray, layer_shapes: Seq
     that of :func:`run_netx_windows` (per-layer one-step latency absorbed by NetX's staggered
     resets, ``reset_interval = T``). Returns per-layer spikes (N, T, C, H, W) uint8 and timings.
     """
+    if mode not in ("fixed_pt", "floating_pt"):
+        raise ValueError(f"unknown Lava mode {mode!r} (fixed_pt|floating_pt)")
+    if (netx_path if mode == "fixed_pt" else float_net) is None:
+        raise ValueError(f"mode {mode} needs " + ("netx_path" if mode == "fixed_pt"
+                                                  else "float_net"))
     windows = np.asarray(windows, dtype=np.uint8)
     if windows.ndim != 5:
         raise ValueError(f"windows must be (N, T, C, H, W), got {windows.shape}")
@@ -373,13 +408,15 @@ def run_netx_conv_windows(netx_path: str, windows: np.ndarray, layer_shapes: Seq
             np.lib.format.open_memmap(p, mode="w+", dtype=np.uint8,
                                       shape=(n_steps,) + whc).flush()
             recs.append(str(p))
-        request = {"netx": str(netx_path), "float_net": None, "input": str(work / "input.npy"),
+        request = {"netx": None if netx_path is None else str(netx_path),
+                   "float_net": None if float_net is None else str(float_net),
+                   "input": str(work / "input.npy"),
                    "n_inputs": int(np.prod(in_whc)), "input_shape": list(in_whc),
                    "input_message_bits": int(input_message_bits), "recorders": recs,
-                   "n_steps": n_steps, "reset_interval": T, "mode": "fixed_pt",
+                   "n_steps": n_steps, "reset_interval": T, "mode": mode,
                    "loglevel": "INFO", "inject_failure_at": None}
         result = run_worker("ff_neuro.export.lava_worker", work, request,
-                            what=f"fixed_pt conv, {N} samples x {T} steps", timeout_s=timeout_s)
+                            what=f"{mode} conv, {N} samples x {T} steps", timeout_s=timeout_s)
         spikes = []
         for k, p in enumerate(recs):
             rows = np.load(p)[k + 1: k + 1 + N * T]
@@ -394,15 +431,23 @@ def run_netx_conv_windows(netx_path: str, windows: np.ndarray, layer_shapes: Seq
 
 
 def run_conv_lava(net, images: np.ndarray, timeout_s: float = 600.0,
-                  chunk: Optional[int] = None) -> Tuple[List[np.ndarray], LavaRunStats]:
-    """A quantized ConvFFNetwork on Lava fixed_pt: images (N, C, H, W) -> per-layer spikes
-    (T, N, C, H, W) uint8 (the encoder runs on the host; its levels are graded input spikes).
+                  chunk: Optional[int] = None,
+                  mode: str = "fixed_pt") -> Tuple[List[np.ndarray], LavaRunStats]:
+    """A ConvFFNetwork on Lava: images (N, C, H, W) -> per-layer spikes (T, N, C, H, W) uint8
+    (the encoder runs on the host; its levels are graded input spikes).
+
+    ``mode="fixed_pt"``: the NetX export of the quantized layers (needs ``net.quantized``);
+    ``mode="floating_pt"``: the float layers as Lava ``Conv`` + ``LIFReset`` floating_pt
+    processes (:func:`save_float_conv_spec`), the Lava twin of
+    :func:`ff_neuro.run.conv.run_float`.
 
     ``chunk``: samples per Lava run (one compile each, each under ``timeout_s``); Lava's conv
     models are slow (scipy, one 2-D convolution per channel pair and step), so large nets need
     several runs. Returned timings are summed over the runs."""
     from ff_neuro.run.conv import encode
-    if net.quantized is None:
+    if mode not in ("fixed_pt", "floating_pt"):
+        raise ValueError(f"unknown Lava mode {mode!r} (fixed_pt|floating_pt)")
+    if mode == "fixed_pt" and net.quantized is None:
         raise ValueError("Lava fixed_pt runs quantized models: quantize first")
     n = len(images)
     chunk = n if not chunk else int(chunk)
@@ -410,13 +455,18 @@ def run_conv_lava(net, images: np.ndarray, timeout_s: float = 600.0,
     outs: List[List[np.ndarray]] = []
     tot = None
     try:
-        netx_path = write_netx(net, work / "net.h5")
+        if mode == "fixed_pt":
+            netx_path, float_net = str(write_netx(net, work / "net.h5")), None
+            shapes = [q.out_shape for q in net.quantized]
+        else:
+            netx_path, float_net = None, str(save_float_conv_spec(net, work / "net.npz"))
+            shapes = [l.out_shape for l in net.layers]
         for s in range(0, n, chunk):
             x = encode(net, images[s:s + chunk])  # (T, N, C, H, W)
             out, st = run_netx_conv_windows(
-                str(netx_path), np.transpose(x, (1, 0, 2, 3, 4)),
-                [q.out_shape for q in net.quantized],
-                input_message_bits=net.encoder.message_bits, timeout_s=timeout_s)
+                netx_path, np.transpose(x, (1, 0, 2, 3, 4)), shapes,
+                input_message_bits=net.encoder.message_bits, timeout_s=timeout_s,
+                mode=mode, float_net=float_net)
             outs.append(out)
             if tot is None:
                 tot = st
@@ -425,5 +475,5 @@ def run_conv_lava(net, images: np.ndarray, timeout_s: float = 600.0,
                     setattr(tot, f, getattr(tot, f) + getattr(st, f))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    spikes = [np.concatenate([o[k] for o in outs], axis=0) for k in range(len(net.quantized))]
+    spikes = [np.concatenate([o[k] for o in outs], axis=0) for k in range(len(net.layers))]
     return [np.ascontiguousarray(np.transpose(s, (1, 0, 2, 3, 4))) for s in spikes], tot

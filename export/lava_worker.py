@@ -33,7 +33,8 @@ def _process_model_tracebacks(net) -> list:
 
 
 def _float_network(spec_path: str, reset_interval: int):
-    """The float model as Lava ``Dense`` + ``LIFReset`` processes (``floating_pt`` models).
+    """The float model as Lava ``Dense`` + ``LIFReset`` processes (``floating_pt`` models);
+    a conv spec (``kind == "conv"``) is built by :func:`_float_conv_network`.
 
     Same topology and reset staggering as NetX builds (layer ``k`` resets when
     ``time_step % T == (k + 2) % T``), so windows line up with the fixed_pt runs.
@@ -44,6 +45,8 @@ def _float_network(spec_path: str, reset_interval: int):
     from lava.proc.lif.process import LIFReset
 
     spec = np.load(spec_path)
+    if "kind" in spec.files and str(spec["kind"]) == "conv":
+        return _float_conv_network(spec, reset_interval)
     n_layers = int(spec["n_layers"])
     inp, outs, first, prev = None, [], None, None
     for k in range(n_layers):
@@ -58,6 +61,47 @@ def _float_network(spec_path: str, reset_interval: int):
             inp, first = dense.s_in, dense
         else:
             prev.s_out.connect(dense.s_in)
+        outs.append(lif.s_out)
+        prev = lif
+    return first, inp, outs
+
+
+def _float_conv_network(spec, reset_interval: int):
+    """A conv float model (:func:`~ff_neuro.export.lava_runner.save_float_conv_spec`) as Lava
+    ``Conv`` + ``LIFReset`` processes (``floating_pt`` models: ``PyConvModelFloat``,
+    ``PyLifResetModelFloat``), per layer ``k`` and step::
+
+        a[t] = conv(x[t-1], W_k)                     # Lava's Conv: one-step latency, (W, H, C)
+        v[t] = (1 - v_decay) * v[t-1] + a[t] + bias  # du = 1, bias broadcast over (W, H)
+        s[t] = v[t] > threshold;  v[t] = 0 where s[t]
+
+    ``W_k`` is stored in Lava's layout (C_out, kW, kH, C_in), spatially flipped (Lava
+    convolves, torch correlates); layer 0's weights already carry the encoder's
+    ``clip / levels`` (its input is the integer level ``k``). Resets are staggered as in
+    :func:`_float_network` (layer ``k`` resets when ``time_step % T == (k + 2) % T``).
+    """
+    import numpy as np
+    from lava.proc.conv.process import Conv
+    from lava.proc.lif.process import LIFReset
+
+    n_layers = int(spec["n_layers"])
+    inp, outs, first, prev = None, [], None, None
+    for k in range(n_layers):
+        w = np.ascontiguousarray(spec[f"weight_{k}"], dtype=np.float64)
+        in_whc = tuple(int(s) for s in spec[f"in_shape_{k}"])
+        bits = int(spec["input_message_bits"]) if k == 0 else 0
+        conv = Conv(weight=w, input_shape=in_whc, padding=int(spec[f"padding_{k}"]),
+                    stride=int(spec[f"stride_{k}"]), num_message_bits=bits)
+        out_whc = tuple(int(s) for s in conv.output_shape)
+        bias = np.broadcast_to(spec[f"bias_{k}"].astype(np.float64), out_whc).copy()
+        lif = LIFReset(shape=out_whc, du=1.0, dv=float(spec[f"v_decay_{k}"]),
+                       vth=float(spec[f"threshold_{k}"]), bias_mant=bias, bias_exp=0,
+                       reset_interval=reset_interval, reset_offset=k + 2)
+        conv.a_out.connect(lif.a_in)
+        if prev is None:
+            inp, first = conv.s_in, conv
+        else:
+            prev.s_out.connect(conv.s_in)
         outs.append(lif.s_out)
         prev = lif
     return first, inp, outs

@@ -548,8 +548,7 @@ def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_j
     x, y = ds.x_test[:samples], ds.y_test[:samples]
     if _conv_model(net):
         from .conv_pipeline import parity as parity_conv
-        if backends == "float,emulator,lava_fixed_pt,lava_floating_pt":  # the default
-            names = ["float", "emulator", "lava_fixed_pt"]
+        # conv models run all four backends too (Lava floating_pt: Conv + LIFReset)
         plot_path = plot_path or str(Path(model).with_suffix("")) + ".parity.png"
         d, text = _conv_run(parity_conv, net, x, y, names, timeout, plot_path)
         _emit(d, as_json, text)

@@ -3,8 +3,9 @@
 
 Each function returns ``(result dict, text)``; the CLI prints one or the other.
 Backends: ``torch`` (float), ``emulator`` (bit-exact Loihi fixed point), ``lava-fixed`` (the NetX
-conv export on Lava's fixed_pt models, through the launcher in
-:mod:`ff_neuro.export.lava_runner`). Prediction is one pass (class-group goodness).
+conv export on Lava's fixed_pt models) and ``lava-float`` (the float layers as Lava ``Conv`` +
+``LIFReset`` floating_pt processes), both through the launcher in
+:mod:`ff_neuro.export.lava_runner`. Prediction is one pass (class-group goodness).
 """
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ import numpy as np
 
 from .model.conv import ConvFFNetwork
 
-CONV_BACKENDS = ("torch", "emulator", "lava-fixed")
-_PARITY_NAMES = {"float": "torch", "emulator": "emulator", "lava_fixed_pt": "lava-fixed"}
+CONV_BACKENDS = ("torch", "emulator", "lava-fixed", "lava-float")
+_PARITY_NAMES = {"float": "torch", "emulator": "emulator", "lava_fixed_pt": "lava-fixed",
+                 "lava_floating_pt": "lava-float"}
+#: Pairs compared when both sides ran (as in :data:`ff_neuro.parity.PAIRS`).
+_PAIRS = (("float", "emulator"), ("emulator", "lava_fixed_pt"), ("float", "lava_fixed_pt"),
+          ("float", "lava_floating_pt"), ("lava_floating_pt", "lava_fixed_pt"))
 
 
 def is_conv(net) -> bool:
@@ -47,13 +52,14 @@ def quantize_for_dataset(net: ConvFFNetwork, ds, cfg=None) -> tuple:
 def run_spikes(net: ConvFFNetwork, x: np.ndarray, backend: str, timeout_s: float = 600.0,
                batch_size: int = 64) -> dict:
     """Run ``x`` (N, C, H, W) on ``backend``; returns ``{"counts", "input_counts", "spikes"
-    (only for lava-fixed and when small), "stats"}``."""
+    (only for the Lava backends), "stats"}``."""
     from .run.conv import encode, run_batches
     if backend in ("emulator", "lava-fixed") and net.quantized is None:
         raise ValueError(f"backend {backend} needs a quantized model (ff-neuro quantize)")
-    if backend == "lava-fixed":
+    if backend in ("lava-fixed", "lava-float"):
         from .export.lava_runner import run_conv_lava
-        spikes, stats = run_conv_lava(net, x, timeout_s=timeout_s, chunk=10)
+        spikes, stats = run_conv_lava(net, x, timeout_s=timeout_s, chunk=10,
+                                      mode="fixed_pt" if backend == "lava-fixed" else "floating_pt")
         inp = (encode(net, x) > 0).sum(axis=0, dtype=np.int32)
         return {"counts": [s.sum(axis=0, dtype=np.int32) for s in spikes], "input_counts": inp,
                 "spikes": spikes, "stats": stats}
@@ -84,16 +90,18 @@ def evaluate(net: ConvFFNetwork, ds, backend: str, samples: Optional[int] = None
 
 def parity(net: ConvFFNetwork, x: np.ndarray, y: np.ndarray, names: Sequence[str],
            timeout_s: float = 600.0, plot_path: Optional[str] = None) -> tuple:
-    """Same images through float, emulator and Lava fixed_pt; spike agreement per layer and
-    time step (``plot_path``: PNG of mismatching spike bits per layer over time steps)."""
+    """Same images through float, emulator, Lava fixed_pt and Lava floating_pt (``names``, a
+    subset of ``float, emulator, lava_fixed_pt, lava_floating_pt``); spike agreement per layer
+    and time step for every pair in :data:`_PAIRS` that ran (``plot_path``: PNG of
+    mismatching spike bits per layer over time steps). ``d["lava"]`` holds the timings of the
+    fixed_pt run (else of the floating_pt run), ``d["lava_runs"]`` those of each Lava run."""
     from .run.conv import encode, run_fixed, run_float
     bad = [n for n in names if n not in _PARITY_NAMES]
     if bad:
-        raise ValueError(f"conv parity runs {', '.join(_PARITY_NAMES)}; not {', '.join(bad)} "
-                         "(lava_floating_pt is not built for conv layers)")
+        raise ValueError(f"conv parity runs {', '.join(_PARITY_NAMES)}; not {', '.join(bad)}")
     xi = images(net, x)
     spikes = {}
-    stats = None
+    lava_stats = {}
     for n in names:
         if n == "float":
             spikes[n] = run_float(net, encode(net, xi))
@@ -101,12 +109,14 @@ def parity(net: ConvFFNetwork, x: np.ndarray, y: np.ndarray, names: Sequence[str
             spikes[n] = run_fixed(net, encode(net, xi))
         else:
             from .export.lava_runner import run_conv_lava
-            spikes[n], stats = run_conv_lava(net, xi, timeout_s=timeout_s, chunk=10)
+            mode = "fixed_pt" if n == "lava_fixed_pt" else "floating_pt"
+            spikes[n], lava_stats[n] = run_conv_lava(net, xi, timeout_s=timeout_s, chunk=10,
+                                                     mode=mode)
     preds = {n: net.predict_from_counts([s.sum(axis=0) for s in sp]) for n, sp in spikes.items()}
     d = {"samples": int(len(y)), "accuracy": {n: float(np.mean(p == y)) for n, p in preds.items()},
          "pairs": {}}
     lines = [f"conv parity on {len(y)} samples ({net.time_steps} steps, one pass)"]
-    for a, b in (("float", "emulator"), ("emulator", "lava_fixed_pt"), ("float", "lava_fixed_pt")):
+    for a, b in _PAIRS:
         if a in spikes and b in spikes:
             per_layer = [int((sa != sb).sum()) for sa, sb in zip(spikes[a], spikes[b])]
             per_step = [[int((sa[t] != sb[t]).sum()) for t in range(sa.shape[0])]
@@ -121,8 +131,9 @@ def parity(net: ConvFFNetwork, x: np.ndarray, y: np.ndarray, names: Sequence[str
                          f"{per_layer}), prediction agreement "
                          f"{d['pairs'][f'{a}_vs_{b}']['prediction_agreement']:.4f}")
     lines += [f"accuracy {n}: {acc:.4f}" for n, acc in d["accuracy"].items()]
-    if stats is not None:
-        d["lava"] = stats.to_dict()
+    if lava_stats:
+        d["lava"] = lava_stats.get("lava_fixed_pt", lava_stats.get("lava_floating_pt")).to_dict()
+        d["lava_runs"] = {n: st.to_dict() for n, st in lava_stats.items()}
     if plot_path and d["pairs"]:
         import matplotlib
         matplotlib.use("Agg")
