@@ -42,28 +42,18 @@ def _float_network(spec_path: str, reset_interval: int):
     """
     import numpy as np
     from lava.proc.dense.process import Dense
-    from lava.proc.lif.process import LIFReset
 
     spec = np.load(spec_path)
     if "kind" in spec.files and str(spec["kind"]) == "conv":
         return _float_conv_network(spec, reset_interval)
-    n_layers = int(spec["n_layers"])
-    inp, outs, first, prev = None, [], None, None
-    for k in range(n_layers):
+
+    def dense(k):
         w = spec[f"weight_{k}"].astype(np.float64)
         graded = k == 0 and int(spec["input_message_bits"]) > 0
-        dense = Dense(weights=w, num_message_bits=8 if graded else 0)
-        lif = LIFReset(shape=(w.shape[0],), du=1.0, dv=float(spec[f"v_decay_{k}"]),
-                       vth=float(spec[f"threshold_{k}"]), bias_mant=spec[f"bias_{k}"],
-                       bias_exp=0, reset_interval=reset_interval, reset_offset=k + 2)
-        dense.a_out.connect(lif.a_in)
-        if prev is None:
-            inp, first = dense.s_in, dense
-        else:
-            prev.s_out.connect(dense.s_in)
-        outs.append(lif.s_out)
-        prev = lif
-    return first, inp, outs
+        return (Dense(weights=w, num_message_bits=8 if graded else 0), (w.shape[0],),
+                spec[f"bias_{k}"])
+
+    return _float_chain(spec, reset_interval, dense)
 
 
 def _float_conv_network(spec, reset_interval: int):
@@ -82,26 +72,37 @@ def _float_conv_network(spec, reset_interval: int):
     """
     import numpy as np
     from lava.proc.conv.process import Conv
-    from lava.proc.lif.process import LIFReset
 
-    n_layers = int(spec["n_layers"])
-    inp, outs, first, prev = None, [], None, None
-    for k in range(n_layers):
+    def conv(k):
         w = np.ascontiguousarray(spec[f"weight_{k}"], dtype=np.float64)
         in_whc = tuple(int(s) for s in spec[f"in_shape_{k}"])
         bits = int(spec["input_message_bits"]) if k == 0 else 0
-        conv = Conv(weight=w, input_shape=in_whc, padding=int(spec[f"padding_{k}"]),
-                    stride=int(spec[f"stride_{k}"]), num_message_bits=bits)
-        out_whc = tuple(int(s) for s in conv.output_shape)
-        bias = np.broadcast_to(spec[f"bias_{k}"].astype(np.float64), out_whc).copy()
-        lif = LIFReset(shape=out_whc, du=1.0, dv=float(spec[f"v_decay_{k}"]),
+        c = Conv(weight=w, input_shape=in_whc, padding=int(spec[f"padding_{k}"]),
+                 stride=int(spec[f"stride_{k}"]), num_message_bits=bits)
+        out_whc = tuple(int(s) for s in c.output_shape)
+        return c, out_whc, np.broadcast_to(spec[f"bias_{k}"].astype(np.float64), out_whc).copy()
+
+    return _float_chain(spec, reset_interval, conv)
+
+
+def _float_chain(spec, reset_interval: int, synapse):
+    """Layers ``k = 0 .. n_layers - 1``: ``synapse(k)`` gives ``(process with s_in / a_out,
+    neuron shape, bias)``, followed by a ``LIFReset`` (du = 1, dv, vth from ``spec``; layer
+    ``k`` resets at ``reset_offset = k + 2``). Returns ``(first process, input port, per-layer
+    spike out ports)``."""
+    from lava.proc.lif.process import LIFReset
+
+    inp, outs, first, prev = None, [], None, None
+    for k in range(int(spec["n_layers"])):
+        syn, shape, bias = synapse(k)
+        lif = LIFReset(shape=shape, du=1.0, dv=float(spec[f"v_decay_{k}"]),
                        vth=float(spec[f"threshold_{k}"]), bias_mant=bias, bias_exp=0,
                        reset_interval=reset_interval, reset_offset=k + 2)
-        conv.a_out.connect(lif.a_in)
+        syn.a_out.connect(lif.a_in)
         if prev is None:
-            inp, first = conv.s_in, conv
+            inp, first = syn.s_in, syn
         else:
-            prev.s_out.connect(conv.s_in)
+            prev.s_out.connect(syn.s_in)
         outs.append(lif.s_out)
         prev = lif
     return first, inp, outs
