@@ -29,6 +29,21 @@ class LayerSpikes:
         return [(s.sum(axis=0, dtype=np.uint8) if s.shape[0] < 256 and s.dtype == np.uint8
                  else s.sum(axis=0)).astype(np.int32) for s in self.spikes]
 
+    def sum_sq_counts(self) -> List[np.ndarray]:
+        """Per layer, ``sum_j count_j**2`` for every batch column, ``(B,)`` int64 (the integer
+        part of goodness; a compiled pass over uint8 spikes, no count arrays)."""
+        from .fixed_kernels import sum_sq_counts
+        out = []
+        for s in self.spikes:
+            if s.dtype == np.uint8 and s.ndim == 3:
+                r = np.empty(s.shape[1], np.int64)
+                sum_sq_counts(np.ascontiguousarray(s), r)
+            else:
+                c = s.sum(axis=0).astype(np.int64)
+                r = np.einsum("bj,bj->b", c, c)
+            out.append(r)
+        return out
+
 
 class Backend(abc.ABC):
     """Runs an :class:`FFNetwork` on input spikes ``(T, B, n_in)``; one sample per batch column,

@@ -28,7 +28,8 @@ majority pattern once per sample and step, then only the rows where a run differ
 """
 from __future__ import annotations
 
-from typing import List, Tuple
+from collections import OrderedDict
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -157,24 +158,17 @@ def run_fixed_layer(q: QuantizedDense, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _layer_params(q: QuantizedDense):
-    """``(W_eff, weight_exp, u_keep, v_keep, bias << 6, vth << 6)`` as the kernels take them."""
-    w_eff, weight_exp, _ = netx_weight_bits(q.weight)
-    bias6 = (np.zeros(q.n_out, np.int64) if q.bias_mant is None
-             else q.bias_mant.astype(np.int64) << BIAS_EXP)
-    return (w_eff, int(weight_exp), DECAY_UNITY - q.i_decay, DECAY_UNITY - q.v_decay, bias6,
-            int(q.vth) << VTH_SHIFT)
-
-
-def _exact_sums(x: np.ndarray, w_eff: np.ndarray, compiled: bool = False) -> np.ndarray:
-    """``x @ W_eff.T`` (T, N, n_out), exactly: for 0/1 spikes and ``compiled``, as sparse sums
-    of weight rows (:func:`~ff_neuro.run.fixed_kernels.sparse_sums`, int32); otherwise by a
-    float GEMM that is exact: float32 while every partial sum stays below 2**24 (the values are
-    integers held in floats), else float64."""
-    if compiled and x.dtype == np.uint8 and x.ndim == 3 and x.max(initial=0) <= 1:
+def _exact_sums(x: np.ndarray, w_eff: np.ndarray, rows16: Optional[np.ndarray] = None
+                ) -> np.ndarray:
+    """``x @ W_eff.T`` (T, N, n_out), exactly: for 0/1 spikes and given ``rows16``
+    (``W_eff.T`` in int16, :func:`_rows16`), as sparse sums of weight rows
+    (:func:`~ff_neuro.run.fixed_kernels.sparse_sums`, int32); otherwise by a float GEMM that is
+    exact: float32 while every partial sum stays below 2**24 (the values are integers held in
+    floats), else float64."""
+    if rows16 is not None and x.dtype == np.uint8 and x.ndim == 3 and x.max(initial=0) <= 1:
         from . import fixed_kernels as fk
         out = np.empty(x.shape[:2] + (w_eff.shape[0],), np.int32)
-        fk.sparse_sums(x, _rows16(w_eff), out)
+        fk.sparse_sums(x, rows16, out)
         return out
     bound = w_eff.shape[1] * 256 * max(1, int(x.max(initial=1)))
     ftype = np.float32 if bound < 2**24 else np.float64
@@ -186,6 +180,30 @@ def _rows16(w_eff: np.ndarray) -> np.ndarray:
     if w_eff.size and np.abs(w_eff).max() > 256:
         raise ValueError("effective weights beyond 8 bits (|W_eff| > 256): not a Loihi layer")
     return np.ascontiguousarray(w_eff.T.astype(np.int16))
+
+
+_WEIGHT_CACHE: "OrderedDict[int, tuple]" = OrderedDict()
+
+
+def _compiled_layer(q: QuantizedDense) -> tuple:
+    """``(W_eff, weight_exp, W_eff.T int16, u_keep, v_keep, bias << 6, vth << 6)`` for the
+    compiled kernels. The weight mapping is memoised per weight array (a label sweep asks for
+    it once per chunk); an entry is used only while the array still holds the same values."""
+    weight = q.weight
+    hit = _WEIGHT_CACHE.get(id(weight))
+    if hit is not None and hit[0].shape == weight.shape and np.array_equal(hit[0], weight):
+        _WEIGHT_CACHE.move_to_end(id(weight))
+        w_eff, w_exp, rows = hit[1:]
+    else:
+        w_eff, w_exp, _ = netx_weight_bits(weight)
+        w_exp, rows = int(w_exp), _rows16(w_eff)
+        _WEIGHT_CACHE[id(weight)] = (np.array(weight, copy=True), w_eff, w_exp, rows)
+        while len(_WEIGHT_CACHE) > 16:
+            _WEIGHT_CACHE.popitem(last=False)
+    bias6 = (np.zeros(q.n_out, np.int64) if q.bias_mant is None
+             else q.bias_mant.astype(np.int64) << BIAS_EXP)
+    return (w_eff, w_exp, rows, DECAY_UNITY - q.i_decay, DECAY_UNITY - q.v_decay, bias6,
+            int(q.vth) << VTH_SHIFT)
 
 
 class EmulatorBackend(Backend):
@@ -249,17 +267,16 @@ class EmulatorBackend(Backend):
 
         T = img.shape[0]
         out = []
-        w_eff, w_exp, u_keep, v_keep, bias6, vth6 = _layer_params(net.quantized[0])
-        acc_a, acc_b = _exact_sums(img, w_eff, True), _exact_sums(lab, w_eff, True)
+        w_eff, w_exp, rows, u_keep, v_keep, bias6, vth6 = _compiled_layer(net.quantized[0])
+        acc_a, acc_b = _exact_sums(img, w_eff, rows), _exact_sums(lab, w_eff, rows)
         s = np.empty((T, idx_a.shape[0], w_eff.shape[0]), np.uint8)
         fk.lif_from_currents(acc_a, idx_a.astype(np.int64), acc_b, idx_b.astype(np.int64),
                              w_exp, u_keep, v_keep, bias6, vth6, s)
         out.append(s)
         for q in net.quantized[1:]:
-            w_eff, w_exp, u_keep, v_keep, bias6, vth6 = _layer_params(q)
+            w_eff, w_exp, rows, u_keep, v_keep, bias6, vth6 = _compiled_layer(q)
             nxt = np.empty((T, s.shape[1], w_eff.shape[0]), np.uint8)
-            fk.lif_from_spikes(s, _rows16(w_eff), group, w_exp,
-                               u_keep, v_keep, bias6, vth6, nxt)
+            fk.lif_from_spikes(s, rows, group, w_exp, u_keep, v_keep, bias6, vth6, nxt)
             out.append(nxt)
             s = nxt
         return out

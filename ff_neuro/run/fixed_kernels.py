@@ -80,15 +80,19 @@ def lif_from_currents(acc_a, idx_a, acc_b, idx_b, w_exp, u_keep, v_keep, bias6, 
     Writes spikes into ``out`` (T, R, n) uint8.
     """
     T, R, n = out.shape
-    for r in prange(R):
-        u = np.zeros(n, np.int64)
-        v = np.zeros(n, np.int64)
+    B = 16                                   # runs per task: state arrays allocated once
+    for blk in prange((R + B - 1) // B):
+        u = np.empty(n, np.int64)
+        v = np.empty(n, np.int64)
         a = np.empty(n, np.int64)
-        ia, ib = idx_a[r], idx_b[r]
-        for t in range(T):
-            for j in range(n):
-                a[j] = np.int64(acc_a[t, ia, j]) + np.int64(acc_b[t, ib, j])
-            _lif_vec(a, w_exp, u, v, u_keep, v_keep, bias6, vth6, out[t, r])
+        for r in range(blk * B, min(R, blk * B + B)):
+            u[:] = 0
+            v[:] = 0
+            ia, ib = idx_a[r], idx_b[r]
+            for t in range(T):
+                for j in range(n):
+                    a[j] = np.int64(acc_a[t, ia, j]) + np.int64(acc_b[t, ib, j])
+                _lif_vec(a, w_exp, u, v, u_keep, v_keep, bias6, vth6, out[t, r])
 
 
 @njit(cache=True)
@@ -136,13 +140,20 @@ def _lif_vec(acc, w_exp, u, v, u_keep, v_keep, bias6, vth6, out):
     mul = np.int64(1) << max(w_exp, 0)
     sh = max(-w_exp, 0)
     n = acc.shape[0]
-    for j in range(n):
-        a = (np.int64(acc[j]) * mul) >> sh
-        p = u[j] * u_keep
-        uj = ((p + ((p >> 63) & 4095)) >> 12) + (a << 6)
-        w = uj - 2 * UV_MAX * np.int64(uj > UV_MAX)
-        w = w + (uj + 2 * UV_MAX - w) * np.int64(w <= -UV_MAX)
-        u[j] = w
+    if u_keep == 0:      # no current memory (du = 1, the usual FF layer): u = wrap24(a << 6)
+        for j in range(n):
+            uj = ((np.int64(acc[j]) * mul) >> sh) << 6
+            w = uj - 2 * UV_MAX * np.int64(uj > UV_MAX)
+            w = w + (uj + 2 * UV_MAX - w) * np.int64(w <= -UV_MAX)
+            u[j] = w
+    else:
+        for j in range(n):
+            a = (np.int64(acc[j]) * mul) >> sh
+            p = u[j] * u_keep
+            uj = ((p + ((p >> 63) & 4095)) >> 12) + (a << 6)
+            w = uj - 2 * UV_MAX * np.int64(uj > UV_MAX)
+            w = w + (uj + 2 * UV_MAX - w) * np.int64(w <= -UV_MAX)
+            u[j] = w
     for j in range(n):
         p = v[j] * v_keep
         vj = ((p + ((p >> 63) & 4095)) >> 12) + u[j] + bias6[j]
@@ -195,6 +206,7 @@ def lif_from_spikes(x, wt, group, w_exp, u_keep, v_keep, bias6, vth6, out):
         on = np.empty(n_in, np.int64)
         off = np.empty(n_in, np.int64)
         cnt = np.empty(n_in, np.int64)
+        mixed = np.empty(n_in, np.int64)
         for t in range(T):
             cnt[:] = 0
             for k in range(group):
@@ -203,20 +215,25 @@ def lif_from_spikes(x, wt, group, w_exp, u_keep, v_keep, bias6, vth6, out):
             # the majority moves little from step to step: update its sum by the difference
             n_on = 0
             n_off = 0
+            n_mixed = 0
             for i in range(n_in):
-                m = np.uint8(2 * cnt[i] > group)
+                c = cnt[i]
+                m = np.uint8(2 * c > group)
                 pm = maj[i]
                 maj[i] = m
                 on[n_on] = i                 # branch-free list building (no mispredictions)
                 n_on += m & (1 - pm)
                 off[n_off] = i
                 n_off += pm & (1 - m)
+                mixed[n_mixed] = i           # inputs where the runs disagree
+                n_mixed += (c > 0) & (c < group)
             _add_rows(base, wt, on, n_on, 1)
             _add_rows(base, wt, off, n_off, -1)
             for k in range(group):
                 n_on = 0
                 n_off = 0
-                for i in range(n_in):
+                for ii in range(n_mixed):    # a run can differ from m only where runs disagree
+                    i = mixed[ii]
                     xi = x[t, r0 + k, i]
                     mi = maj[i]
                     on[n_on] = i
@@ -227,3 +244,20 @@ def lif_from_spikes(x, wt, group, w_exp, u_keep, v_keep, bias6, vth6, out):
                 _add_rows(acc, wt, on, n_on, 1)
                 _add_rows(acc, wt, off, n_off, -1)
                 _lif_vec(acc, w_exp, u[k], v[k], u_keep, v_keep, bias6, vth6, out[t, r0 + k])
+
+
+@njit(parallel=True, cache=True)
+def sum_sq_counts(s, out):
+    """``out[r] = sum_j (sum_t s[t, r, j])**2`` for spikes ``s`` (T, R, n) uint8: the
+    integer part of FF goodness, without materialising the counts."""
+    T, R, n = s.shape
+    for r in prange(R):
+        c = np.zeros(n, np.int64)
+        for t in range(T):
+            for j in range(n):
+                c[j] += s[t, r, j]
+        acc = 0
+        for j in range(n):
+            acc += c[j] * c[j]
+        out[r] = acc
+

@@ -17,11 +17,21 @@ TEST_SEED_OFFSET = 10_000_000
 def goodness(counts: List[np.ndarray], time_steps: int, kind: str = "mean_sq") -> np.ndarray:
     """Per-layer goodness ``G_k = mean_j (count_j / T)^2`` (``kind="sum_sq"``: sum over
     neurons): returns ``(L, B)``."""
-    out = []
+    sq = []
     for c in counts:     # sum of squared counts, in integers when the counts are integers
         c = c.astype(np.int64) if np.issubdtype(c.dtype, np.integer) else c.astype(np.float64)
-        sq = np.einsum("bj,bj->b", c, c).astype(np.float64) / time_steps ** 2
-        out.append(sq / c.shape[1] if kind == "mean_sq" else sq)
+        sq.append(np.einsum("bj,bj->b", c, c))
+    return goodness_from_sums(sq, [c.shape[1] for c in counts], time_steps, kind)
+
+
+def goodness_from_sums(sq: List[np.ndarray], widths: List[int], time_steps: int,
+                       kind: str = "mean_sq") -> np.ndarray:
+    """:func:`goodness` from each layer's ``sum_j count_j**2`` (see
+    :meth:`LayerSpikes.sum_sq_counts`) and width ``n_k``: ``(L, B)``."""
+    out = []
+    for s, n in zip(sq, widths):
+        g = np.asarray(s).astype(np.float64) / time_steps ** 2
+        out.append(g / n if kind == "mean_sq" else g)
     return np.stack(out)
 
 
@@ -70,7 +80,8 @@ def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes:
         # graded: one event per message; image and label inputs are disjoint
         n_input_spikes += C * int(np.count_nonzero(img)) + n * int(np.count_nonzero(lab))
         res: LayerSpikes = backend.run_factored(net, img, lab)
-        g = goodness(res.counts(), T, net.goodness).reshape(len(net.layers), n, C)
+        g = goodness_from_sums(res.sum_sq_counts(), [s.shape[-1] for s in res.spikes], T,
+                               net.goodness).reshape(len(net.layers), n, C)
         goods.append(g)
         if keep_spikes:
             kept.append([s.reshape(T, n, C, s.shape[-1]) for s in res.spikes])
