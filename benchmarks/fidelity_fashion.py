@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine  # noqa: E402
 
@@ -40,6 +42,8 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--parity-samples", type=int, default=200)
+    ap.add_argument("--emulator-repeats", type=int, default=3,
+                    help="full-test passes of the compiled emulator; its speed is their median")
     ap.add_argument("--out", default=str(RESULTS / "fidelity_fashion.json"))
     args = ap.parse_args()
 
@@ -72,11 +76,16 @@ def main() -> None:
     acc = {}
     for name, be in (("float", TorchBackend()), ("emulator", EmulatorBackend()),
                      ("emulator_numpy_reference", EmulatorBackend(engine="numpy"))):
-        t = time.perf_counter()
-        r = label_sweep(be, net, ds.x_test, chunk=500)
-        secs = time.perf_counter() - t
+        passes = []     # the compiled engine: median of --emulator-repeats full-test passes
+        for _ in range(args.emulator_repeats if name == "emulator" else 1):
+            t = time.perf_counter()
+            r = label_sweep(be, net, ds.x_test, chunk=500)
+            passes.append(time.perf_counter() - t)
+        secs = float(np.median(passes))
         acc[name] = {"accuracy": r.accuracy(ds.y_test), "seconds": secs,
                      "samples_per_s": ds.x_test.shape[0] / secs}
+        if len(passes) > 1:
+            acc[name]["seconds_per_pass"] = passes
         print(f"{name}: full test accuracy {acc[name]['accuracy']:.4f} ({secs:.0f} s)",
               flush=True)
     result["full_test"] = {"samples": int(ds.x_test.shape[0]), **acc,

@@ -67,6 +67,12 @@ class Backend(abc.ABC):
         T, N, C, D = x.shape
         return self.run(net, np.ascontiguousarray(x.reshape(T, N * C, D)))
 
+    def sum_sq_counts_factored(self, net: FFNetwork, img: np.ndarray,
+                               lab: np.ndarray) -> List[np.ndarray]:
+        """:meth:`run_factored` reduced to what goodness needs: per layer, ``sum_j count_j**2``
+        of every run, ``(N * C,)`` int64. A backend may skip keeping the spikes."""
+        return self.run_factored(net, img, lab).sum_sq_counts()
+
     @staticmethod
     def check_input(net: FFNetwork, spikes: np.ndarray) -> np.ndarray:
         spikes = np.asarray(spikes)

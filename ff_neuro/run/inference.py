@@ -79,12 +79,15 @@ def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes:
         n = xs.shape[0]
         # graded: one event per message; image and label inputs are disjoint
         n_input_spikes += C * int(np.count_nonzero(img)) + n * int(np.count_nonzero(lab))
-        res: LayerSpikes = backend.run_factored(net, img, lab)
-        g = goodness_from_sums(res.sum_sq_counts(), [s.shape[-1] for s in res.spikes], T,
+        if keep_spikes:
+            res: LayerSpikes = backend.run_factored(net, img, lab)
+            sq = res.sum_sq_counts()
+            kept.append([s.reshape(T, n, C, s.shape[-1]) for s in res.spikes])
+        else:
+            sq = backend.sum_sq_counts_factored(net, img, lab)
+        g = goodness_from_sums(sq, [layer.n_out for layer in net.layers], T,
                                net.goodness).reshape(len(net.layers), n, C)
         goods.append(g)
-        if keep_spikes:
-            kept.append([s.reshape(T, n, C, s.shape[-1]) for s in res.spikes])
     g = np.concatenate(goods, axis=1)
     spikes = None
     if keep_spikes:
