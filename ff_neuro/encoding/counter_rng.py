@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
+from .. import numba_setup  # noqa: F401  (fork-safe threading layer)
+
 _GOLDEN = uint64(0x9E3779B97F4A7C15)
 
 

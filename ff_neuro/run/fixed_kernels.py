@@ -20,16 +20,10 @@ Arithmetic per neuron and step, exactly as ``AbstractPyLifModelFixed`` and
 """
 from __future__ import annotations
 
-import os
-
-import numba
 import numpy as np
 from numba import njit, prange
 
-# Threads: numba's "workqueue" layer is fork-safe (Lava and our Lava launcher fork child
-# processes; GNU OpenMP, numba's other default, is not). Respect an explicit user choice.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+from .. import numba_setup  # noqa: F401  (fork-safe threading layer)
 
 UV_MAX = 2**23
 
