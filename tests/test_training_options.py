@@ -13,13 +13,14 @@ from ff_neuro.training.ff import corrupt_images, hard_wrong_labels
 from ff_neuro.training.lif_scan import lif_scan
 
 
-def test_fused_lif_equals_snntorch_spikes_and_gradients():
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])  # numba kernels / torch loop
+def test_fused_lif_equals_snntorch_spikes_and_gradients(dtype):
     torch.manual_seed(0)
     T, B, N = 12, 32, 40
-    cur = (torch.randn(T, B, N) * 0.6 + 0.3).requires_grad_(True)
-    w = torch.randn(T, B, N)
+    cur = (torch.randn(T, B, N, dtype=dtype) * 0.6 + 0.3).requires_grad_(True)
+    w = torch.randn(T, B, N, dtype=dtype)
     leaky = make_leaky(1.0, 0.9, 10.0)
-    mem, out = torch.zeros(B, N), []
+    mem, out = torch.zeros(B, N, dtype=dtype), []
     for t in range(T):
         s, mem = leaky(cur[t], mem)
         out.append(s)
