@@ -90,6 +90,43 @@ def bits_used(w: np.ndarray) -> int:
     return int(m).bit_length() + 1
 
 
+#: Largest summed input of a neuron: ``a << 6`` must stay below Lava's 24-bit current.
+CURRENT_MAX = 2**17 - 1
+
+
+def integer_parameters(weight: np.ndarray, threshold: float, bias: Optional[np.ndarray],
+                       cfg: QuantConfig, max_row_input: Optional[float] = None) -> tuple:
+    """One layer's joint scale and integer parameters: ``(scale, vth, W_q, bias_q)``.
+
+    The scale maps the largest weight to ``cfg.weight_max``, and is capped so that the largest
+    possible summed input ``max_row_input`` (graded inputs) fits the 24-bit current, the
+    threshold fits ``VTH_MAX`` and the biases fit ``BIAS_MAX``. Dense and conv layers share it.
+    """
+    wmax = float(np.max(np.abs(weight))) if weight.size else 0.0
+    if wmax == 0.0:
+        raise QuantizationError(
+            "a layer has all-zero weights: it can never spike; retrain or remove it")
+    scale = cfg.weight_max / wmax
+    if max_row_input is not None:
+        scale = min(scale, CURRENT_MAX / max_row_input)
+    if scale * threshold > VTH_MAX:
+        scale = VTH_MAX / threshold
+    if bias is not None:
+        bmax = float(np.max(np.abs(bias)))
+        if bmax * scale > BIAS_MAX:
+            scale = BIAS_MAX / bmax
+    vth = int(round(scale * threshold))
+    if vth < 1:
+        raise QuantizationError(
+            f"threshold {threshold} rounds to 0 at scale {scale:.3g}: weights are too "
+            f"small relative to the threshold for an 8-bit mantissa")
+    w_q = np.clip(np.round(scale * weight), -256, 254).astype(np.int32)
+    bias_q = None
+    if bias is not None:
+        bias_q = np.clip(np.round(scale * bias), BIAS_MIN, BIAS_MAX).astype(np.int32)
+    return scale, vth, w_q, bias_q
+
+
 def quantize_layer(layer: SpikingDense, cfg: QuantConfig, input_levels: int = 1) -> QuantizedDense:
     """Quantize one layer. ``input_levels > 1``: the layer receives graded messages
     ``g = levels * x`` (layer 0 of a graded-input net): the integer weights apply to ``g``, so
@@ -99,29 +136,10 @@ def quantize_layer(layer: SpikingDense, cfg: QuantConfig, input_levels: int = 1)
     if input_levels > 1:
         layer = SpikingDense(weight=layer.weight / input_levels, threshold=layer.threshold,
                              v_decay=layer.v_decay, bias=layer.bias)
-    wmax = float(np.max(np.abs(layer.weight))) if layer.weight.size else 0.0
-    if wmax == 0.0:
-        raise QuantizationError(
-            "a layer has all-zero weights: it can never spike; retrain or remove it")
-    scale = cfg.weight_max / wmax
-    if input_levels > 1:
-        row_sum = float(np.max(np.sum(np.abs(layer.weight), axis=1))) * input_levels
-        scale = min(scale, (2**17 - 1) / row_sum)
-    if scale * layer.threshold > VTH_MAX:
-        scale = VTH_MAX / layer.threshold
-    if layer.bias is not None:
-        bmax = float(np.max(np.abs(layer.bias)))
-        if bmax * scale > BIAS_MAX:
-            scale = BIAS_MAX / bmax
-    vth = int(round(scale * layer.threshold))
-    if vth < 1:
-        raise QuantizationError(
-            f"threshold {layer.threshold} rounds to 0 at scale {scale:.3g}: weights are too "
-            f"small relative to the threshold for an 8-bit mantissa")
-    w_q = np.clip(np.round(scale * layer.weight), -256, 254).astype(np.int32)
-    bias_q = None
-    if layer.bias is not None:
-        bias_q = np.clip(np.round(scale * layer.bias), BIAS_MIN, BIAS_MAX).astype(np.int32)
+    row_sum = (float(np.max(np.sum(np.abs(layer.weight), axis=1))) * input_levels
+               if input_levels > 1 and layer.weight.size else None)
+    scale, vth, w_q, bias_q = integer_parameters(layer.weight, layer.threshold, layer.bias, cfg,
+                                                 row_sum)
     return QuantizedDense(weight=w_q, vth=vth,
                           v_decay=int(round(layer.v_decay * DECAY_UNITY)),
                           i_decay=DECAY_UNITY, bias_mant=bias_q, scale=scale)

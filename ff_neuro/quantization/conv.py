@@ -28,11 +28,8 @@ import numpy as np
 from ..config import QuantConfig
 from ..model.conv import ConvFFNetwork, QuantizedConv2d, SpikingConv2d
 from ..model.primitives import DECAY_UNITY
-from . import (BIAS_MAX, BIAS_MIN, VTH_MAX, LayerQuantReport, QuantizationError,
-               QuantReport, bits_used, flag_rates)
-
-#: Largest synaptic input (before the LIF's 6-bit shift) that cannot wrap the 24-bit current.
-CURRENT_MAX = 2**17 - 1
+from . import (CURRENT_MAX, LayerQuantReport, QuantReport, bits_used, flag_rates,  # noqa: F401
+               integer_parameters)
 
 
 def input_weight(net: ConvFFNetwork, k: int) -> np.ndarray:
@@ -44,26 +41,9 @@ def input_weight(net: ConvFFNetwork, k: int) -> np.ndarray:
 def quantize_conv_layer(layer: SpikingConv2d, w_in: np.ndarray, cfg: QuantConfig,
                         max_input: int = 1) -> QuantizedConv2d:
     """Quantize one layer whose input messages are integers in ``[0, max_input]``."""
-    wmax = float(np.max(np.abs(w_in))) if w_in.size else 0.0
-    if wmax == 0.0:
-        raise QuantizationError("a conv layer has all-zero weights: it can never spike")
-    scale = cfg.weight_max / wmax
-    if max_input > 1:
-        row = float(np.max(np.sum(np.abs(w_in), axis=(1, 2, 3)))) * max_input
-        scale = min(scale, CURRENT_MAX / row)
-    if scale * layer.threshold > VTH_MAX:
-        scale = VTH_MAX / layer.threshold
-    if layer.bias is not None:
-        bmax = float(np.max(np.abs(layer.bias)))
-        if bmax * scale > BIAS_MAX:
-            scale = BIAS_MAX / bmax
-    vth = int(round(scale * layer.threshold))
-    if vth < 1:
-        raise QuantizationError(f"threshold {layer.threshold} rounds to 0 at scale {scale:.3g}")
-    w_q = np.clip(np.round(scale * w_in), -256, 254).astype(np.int32)
-    bias_q = None
-    if layer.bias is not None:
-        bias_q = np.clip(np.round(scale * layer.bias), BIAS_MIN, BIAS_MAX).astype(np.int32)
+    row = (float(np.max(np.sum(np.abs(w_in), axis=(1, 2, 3)))) * max_input
+           if max_input > 1 and w_in.size else None)
+    scale, vth, w_q, bias_q = integer_parameters(w_in, layer.threshold, layer.bias, cfg, row)
     return QuantizedConv2d(weight=w_q, vth=vth, v_decay=int(round(layer.v_decay * DECAY_UNITY)),
                            in_shape=layer.in_shape, stride=layer.stride, padding=layer.padding,
                            i_decay=DECAY_UNITY, bias_mant=bias_q, scale=scale)
