@@ -238,25 +238,31 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes:
 
     Returns per-layer spikes ``(N, T, n_k)`` uint8 (state reset at every window) and timings.
     Raises :class:`LavaTimeoutError` / :class:`LavaRunError` instead of hanging.
+    Frames may have more axes (conv nets, in Lava's (W, H, C) port layout, see
+    :func:`run_netx_conv_windows`): ``windows`` (N, T, *in_shape), ``layer_sizes`` shapes.
     """
     windows = np.asarray(windows, dtype=np.uint8)  # binary spikes or graded values <= 255
-    if windows.ndim != 3:
+    if windows.ndim < 3:
         raise ValueError(f"windows must be (N, T, n_in), got {windows.shape}")
-    N, T, n_in = windows.shape
-    L = len(layer_sizes)
+    N, T = windows.shape[:2]
+    in_shape = windows.shape[2:]
+    shapes = [tuple(int(d) for d in np.atleast_1d(s)) for s in layer_sizes]
+    L = len(shapes)
     n_steps = N * T + L
     work = Path(tempfile.mkdtemp(prefix="ff-neuro-lava-"))
     t_start = time.perf_counter()
     try:
-        np.save(work / "input.npy", np.ascontiguousarray(windows.reshape(N * T, n_in)))
+        np.save(work / "input.npy", np.ascontiguousarray(windows.reshape((N * T,) + in_shape)))
         recs = []
-        for k, n in enumerate(layer_sizes):
+        for k, shp in enumerate(shapes):
             p = work / f"layer{k}.npy"
-            np.lib.format.open_memmap(p, mode="w+", dtype=np.uint8, shape=(n_steps, n)).flush()
+            np.lib.format.open_memmap(p, mode="w+", dtype=np.uint8,
+                                      shape=(n_steps,) + shp).flush()
             recs.append(str(p))
         request = {"netx": None if netx_path is None else str(netx_path),
                    "float_net": None if float_net is None else str(float_net),
-                   "input": str(work / "input.npy"), "n_inputs": n_in,
+                   "input": str(work / "input.npy"), "n_inputs": int(np.prod(in_shape)),
+                   "input_shape": list(in_shape) if len(in_shape) > 1 else None,
                    "input_message_bits": int(input_message_bits),
                    "recorders": recs, "n_steps": n_steps, "reset_interval": T, "mode": mode,
                    "loglevel": "INFO", "inject_failure_at": inject_failure_at}
@@ -266,7 +272,7 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray, layer_sizes:
         spikes = []
         for k, p in enumerate(recs):
             rows = np.load(p)
-            spikes.append(rows[k + 1: k + 1 + N * T].reshape(N, T, layer_sizes[k]).copy())
+            spikes.append(rows[k + 1: k + 1 + N * T].reshape((N, T) + shapes[k]).copy())
         stats = LavaRunStats.from_worker(result, N, T, n_steps,
                                          time.perf_counter() - t_start)
         return spikes, stats
@@ -392,42 +398,11 @@ def run_netx_conv_windows(netx_path: Optional[str], windows: np.ndarray,
     windows = np.asarray(windows, dtype=np.uint8)
     if windows.ndim != 5:
         raise ValueError(f"windows must be (N, T, C, H, W), got {windows.shape}")
-    N, T = windows.shape[:2]
-    in_whc = tuple(int(s) for s in windows.shape[2:][::-1])
-    L = len(layer_shapes)
-    n_steps = N * T + L
-    work = Path(tempfile.mkdtemp(prefix="ff-neuro-lava-conv-"))
-    t_start = time.perf_counter()
-    try:
-        frames = np.transpose(windows, (0, 1, 4, 3, 2)).reshape((N * T,) + in_whc)
-        np.save(work / "input.npy", np.ascontiguousarray(frames))
-        recs = []
-        for k, shp in enumerate(layer_shapes):
-            p = work / f"layer{k}.npy"
-            whc = tuple(int(s) for s in shp[::-1])
-            np.lib.format.open_memmap(p, mode="w+", dtype=np.uint8,
-                                      shape=(n_steps,) + whc).flush()
-            recs.append(str(p))
-        request = {"netx": None if netx_path is None else str(netx_path),
-                   "float_net": None if float_net is None else str(float_net),
-                   "input": str(work / "input.npy"),
-                   "n_inputs": int(np.prod(in_whc)), "input_shape": list(in_whc),
-                   "input_message_bits": int(input_message_bits), "recorders": recs,
-                   "n_steps": n_steps, "reset_interval": T, "mode": mode,
-                   "loglevel": "INFO", "inject_failure_at": None}
-        result = run_worker("ff_neuro.export.lava_worker", work, request,
-                            what=f"{mode} conv, {N} samples x {T} steps", timeout_s=timeout_s)
-        spikes = []
-        for k, p in enumerate(recs):
-            rows = np.load(p)[k + 1: k + 1 + N * T]
-            rows = rows.reshape((N, T) + rows.shape[1:])
-            spikes.append(np.ascontiguousarray(np.transpose(rows, (0, 1, 4, 3, 2))))
-        stats = LavaRunStats.from_worker(result, N, T, n_steps,
-                                         time.perf_counter() - t_start)
-        return spikes, stats
-    finally:
-        if not keep_dir:
-            shutil.rmtree(work, ignore_errors=True)
+    spikes, stats = run_netx_windows(
+        netx_path, np.transpose(windows, (0, 1, 4, 3, 2)), [tuple(s[::-1]) for s in layer_shapes],
+        float_net=float_net, input_message_bits=input_message_bits, mode=mode,
+        timeout_s=timeout_s, keep_dir=keep_dir)
+    return [np.ascontiguousarray(np.transpose(s, (0, 1, 4, 3, 2))) for s in spikes], stats
 
 
 def run_conv_lava(net, images: np.ndarray, timeout_s: float = 600.0,

@@ -31,27 +31,35 @@ def write_netx(net: FFNetwork, path: PathLike) -> Path:
         return write_netx_conv(net, path)
     if net.quantized is None:
         raise ValueError("NetX export needs a quantized model (run quantization first)")
+    return _write_file(path, [net.quantized[0].n_in], net.quantized, "dense",
+                       lambda q: [q.n_out])
+
+
+def _write_file(path: PathLike, input_shape, layers, kind: str, out_shape,
+                extra=None, flatten: bool = False) -> Path:
+    """The NetX file (atomically): an input layer of ``input_shape``, then one ``kind`` layer
+    per quantized layer (``out_shape(q)``, integer weights, bias, CUBA neuron; ``extra(g, q)``
+    adds the kind's own datasets), then an optional ``flatten`` layer."""
     path = Path(path)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             layer = f.create_group("layer")
             inp = layer.create_group("0")
             inp.create_dataset("type", data=np.bytes_("input"))
-            inp.create_dataset("shape", data=np.array([net.quantized[0].n_in], dtype=np.int64))
-            for k, q in enumerate(net.quantized):
+            inp.create_dataset("shape", data=np.array(input_shape, dtype=np.int64))
+            for k, q in enumerate(layers):
                 g = layer.create_group(str(k + 1))
-                g.create_dataset("type", data=np.bytes_("dense"))
-                g.create_dataset("shape", data=np.array([q.n_out], dtype=np.int64))
+                g.create_dataset("type", data=np.bytes_(kind))
+                g.create_dataset("shape", data=np.array(out_shape(q), dtype=np.int64))
                 g.create_dataset("weight", data=q.weight.astype(np.int64))
+                if extra is not None:
+                    extra(g, q)
                 if q.bias_mant is not None:
                     g.create_dataset("bias", data=q.bias_mant.astype(np.int64))
-                n = g.create_group("neuron")
-                n.create_dataset("type", data=np.bytes_("CUBA"))
-                n.create_dataset("vThMant", data=np.int64(q.vth))
-                n.create_dataset("iDecay", data=np.int64(q.i_decay))
-                n.create_dataset("vDecay", data=np.int64(q.v_decay))
-                n.create_dataset("refDelay", data=np.int64(1))
-                n.create_dataset("gradedSpike", data=np.bool_(False))
+                _write_neuron(g, q)
+            if flatten:
+                g = layer.create_group(str(len(layers) + 1))
+                g.create_dataset("type", data=np.bytes_("flatten"))
     return path
 
 
@@ -86,26 +94,12 @@ def write_netx_conv(net, path: PathLike, flatten: bool = False) -> Path:
     """
     if net.quantized is None:
         raise ValueError("NetX export needs a quantized model (run quantization first)")
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            layer = f.create_group("layer")
-            inp = layer.create_group("0")
-            inp.create_dataset("type", data=np.bytes_("input"))
-            inp.create_dataset("shape", data=np.array(net.encoder.out_shape, dtype=np.int64))
-            for k, q in enumerate(net.quantized):
-                g = layer.create_group(str(k + 1))
-                g.create_dataset("type", data=np.bytes_("conv"))
-                g.create_dataset("shape", data=np.array(q.out_shape, dtype=np.int64))
-                g.create_dataset("weight", data=q.weight.astype(np.int64))
-                g.create_dataset("stride", data=np.array([q.stride, q.stride], dtype=np.int64))
-                g.create_dataset("padding", data=np.array([q.padding, q.padding], dtype=np.int64))
-                g.create_dataset("dilation", data=np.array([1, 1], dtype=np.int64))
-                g.create_dataset("groups", data=np.int64(1))
-                if q.bias_mant is not None:
-                    g.create_dataset("bias", data=q.bias_mant.astype(np.int64))
-                _write_neuron(g, q)
-            if flatten:
-                g = layer.create_group(str(len(net.quantized) + 1))
-                g.create_dataset("type", data=np.bytes_("flatten"))
-    return path
+
+    def conv_fields(g, q):
+        g.create_dataset("stride", data=np.array([q.stride, q.stride], dtype=np.int64))
+        g.create_dataset("padding", data=np.array([q.padding, q.padding], dtype=np.int64))
+        g.create_dataset("dilation", data=np.array([1, 1], dtype=np.int64))
+        g.create_dataset("groups", data=np.int64(1))
+
+    return _write_file(path, net.encoder.out_shape, net.quantized, "conv",
+                       lambda q: q.out_shape, conv_fields, flatten)

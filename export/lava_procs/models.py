@@ -13,18 +13,25 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from ff_neuro.export.lava_procs.process import FailingProcess, SpikeFileRecorder, SpikeFileSource
 
 
-class _AbstractSourceModel(PyLoihiProcessModel):
-    s_out = None
+class _FileRowsModel(PyLoihiProcessModel):
+    """Sends, at time step ``t``, something made of row ``(t - 1) mod n`` of the ``.npy`` file
+    ``proc_params["path"]`` (memory-mapped on first use)."""
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
         self._data = None
 
-    def run_spk(self) -> None:
+    def _row(self):
         if self._data is None:
             self._data = np.load(self.proc_params["path"], mmap_mode="r")
-        row = self._data[(self.time_step - 1) % self._data.shape[0]]
-        self.s_out.send(np.asarray(row, dtype=self._dtype))
+        return self._data[(self.time_step - 1) % self._data.shape[0]]
+
+
+class _AbstractSourceModel(_FileRowsModel):
+    s_out = None
+
+    def run_spk(self) -> None:
+        self.s_out.send(np.asarray(self._row(), dtype=self._dtype))
 
 
 @implements(proc=SpikeFileSource, protocol=LoihiProtocol)
@@ -91,17 +98,11 @@ from ff_neuro.export.lava_procs.process import BroadcastFileSource, HebbianLIF  
 @implements(proc=BroadcastFileSource, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyBroadcastFileSourceFloat(PyLoihiProcessModel):
+class PyBroadcastFileSourceFloat(_FileRowsModel):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
 
-    def __init__(self, proc_params):
-        super().__init__(proc_params)
-        self._data = None
-
     def run_spk(self) -> None:
-        if self._data is None:
-            self._data = np.load(self.proc_params["path"], mmap_mode="r")
-        value = float(self._data[(self.time_step - 1) % self._data.shape[0]])
+        value = float(self._row())
         self.s_out.send(np.full(self.proc_params["shape"], value))
 
 
@@ -158,19 +159,13 @@ class PyHebbianLIFFloat(PyLoihiProcessModel):
 @implements(proc=BroadcastFileSource, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyBroadcastFileSourceFixed(PyLoihiProcessModel):
+class PyBroadcastFileSourceFixed(_FileRowsModel):
     """fixed_pt twin of :class:`PyBroadcastFileSourceFloat` (the value as an integer)."""
 
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
 
-    def __init__(self, proc_params):
-        super().__init__(proc_params)
-        self._data = None
-
     def run_spk(self) -> None:
-        if self._data is None:
-            self._data = np.load(self.proc_params["path"], mmap_mode="r")
-        value = int(round(float(self._data[(self.time_step - 1) % self._data.shape[0]])))
+        value = int(round(float(self._row())))
         self.s_out.send(np.full(self.proc_params["shape"], value, dtype=np.int32))
 
 
