@@ -19,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-from .primitives import DECAY_UNITY
+from .primitives import DECAY_UNITY, check_neuron_fields
 
 
 def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
@@ -185,19 +185,7 @@ class SpikingConv2d(_ConvGeometry):
         self.stride, self.padding = int(self.stride), int(self.padding)
         self._out = _check_geometry(self.weight, self.in_shape, self.stride, self.padding,
                                     "SpikingConv2d")
-        if not np.all(np.isfinite(self.weight)):
-            raise ValueError("weight contains NaN or inf")
-        self.threshold = float(self.threshold)
-        if not self.threshold > 0:
-            raise ValueError(f"threshold must be > 0, got {self.threshold}")
-        self.v_decay = float(self.v_decay)
-        if not 0.0 <= self.v_decay <= 1.0:
-            raise ValueError(f"v_decay must be in [0, 1], got {self.v_decay}")
-        if self.bias is not None:
-            self.bias = np.asarray(self.bias, dtype=np.float32)
-            if self.bias.shape != (self.weight.shape[0],):
-                raise ValueError(f"bias must have shape ({self.weight.shape[0]},), got "
-                                 f"{self.bias.shape}")
+        check_neuron_fields(self, self.weight.shape[0])
 
     @property
     def beta(self) -> float:

@@ -63,6 +63,26 @@ def _put_attrs(group: h5py.Group, attrs: dict) -> None:
         group.attrs[key] = value
 
 
+def _put_weights(g: h5py.Group, layer) -> None:
+    """A float layer's weight and optional bias (float32 datasets)."""
+    g.create_dataset("weight", data=layer.weight.astype(np.float32))
+    if layer.bias is not None:
+        g.create_dataset("bias", data=layer.bias.astype(np.float32))
+
+
+def _put_quantized(f: h5py.File, quantized, extra=lambda q: {}) -> None:
+    """``/quantized/<k>``: the fields every quantized layer stores (read back by
+    :func:`_quantized_fields`), plus ``extra(q)`` attributes."""
+    group = f.create_group("quantized")
+    for k, ql in enumerate(quantized):
+        g = group.create_group(str(k))
+        g.create_dataset("weight", data=ql.weight.astype(np.int16))
+        if ql.bias_mant is not None:
+            g.create_dataset("bias_mant", data=ql.bias_mant.astype(np.int16))
+        _put_attrs(g, dict(vth=ql.vth, v_decay=ql.v_decay, i_decay=ql.i_decay, scale=ql.scale,
+                           **extra(ql)))
+
+
 def _quantized_fields(g: h5py.Group) -> dict:
     """The fields every quantized layer group stores (dense and conv alike)."""
     a = _get_attrs(g)
@@ -114,20 +134,11 @@ def save_model(net: FFNetwork, path: PathLike) -> Path:
             for k, layer in enumerate(net.layers):
                 g = layers.create_group(str(k))
                 g.attrs["type"] = "spiking_dense"
-                g.create_dataset("weight", data=layer.weight.astype(np.float32))
-                if layer.bias is not None:
-                    g.create_dataset("bias", data=layer.bias.astype(np.float32))
+                _put_weights(g, layer)
                 g.attrs["threshold"] = layer.threshold
                 g.attrs["v_decay"] = layer.v_decay
             if net.quantized is not None:
-                q = f.create_group("quantized")
-                for k, ql in enumerate(net.quantized):
-                    g = q.create_group(str(k))
-                    g.create_dataset("weight", data=ql.weight.astype(np.int16))
-                    if ql.bias_mant is not None:
-                        g.create_dataset("bias_mant", data=ql.bias_mant.astype(np.int16))
-                    _put_attrs(g, dict(vth=ql.vth, v_decay=ql.v_decay, i_decay=ql.i_decay,
-                                       scale=ql.scale))
+                _put_quantized(f, net.quantized)
             if net.readout is not None:
                 r = f.create_group("readout")
                 r.create_dataset("weight", data=net.readout.weight)
@@ -209,23 +220,14 @@ def _save_conv_model(net, path: Path) -> Path:
             layers = f.create_group("layers")
             for k, layer in enumerate(net.layers):
                 g = layers.create_group(str(k))
-                g.create_dataset("weight", data=layer.weight.astype(np.float32))
-                if layer.bias is not None:
-                    g.create_dataset("bias", data=layer.bias.astype(np.float32))
+                _put_weights(g, layer)
                 g.create_dataset("class_group", data=net.class_groups[k].astype(np.int32))
                 _put_attrs(g, dict(type="spiking_conv2d", threshold=layer.threshold,
                                    v_decay=layer.v_decay, stride=layer.stride,
                                    padding=layer.padding, in_shape=list(layer.in_shape)))
             if net.quantized is not None:
-                q = f.create_group("quantized")
-                for k, ql in enumerate(net.quantized):
-                    g = q.create_group(str(k))
-                    g.create_dataset("weight", data=ql.weight.astype(np.int16))
-                    if ql.bias_mant is not None:
-                        g.create_dataset("bias_mant", data=ql.bias_mant.astype(np.int16))
-                    _put_attrs(g, dict(vth=ql.vth, v_decay=ql.v_decay, i_decay=ql.i_decay,
-                                       scale=ql.scale, stride=ql.stride, padding=ql.padding,
-                                       in_shape=list(ql.in_shape)))
+                _put_quantized(f, net.quantized, lambda q: dict(
+                    stride=q.stride, padding=q.padding, in_shape=list(q.in_shape)))
     return path
 
 

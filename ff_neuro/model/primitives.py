@@ -19,6 +19,23 @@ import numpy as np
 DECAY_UNITY = 4096
 
 
+def check_neuron_fields(layer, n_out: int) -> None:
+    """Validate and normalise a float spiking layer's ``weight`` (finite), ``threshold`` (> 0),
+    ``v_decay`` (in [0, 1]) and ``bias`` (``(n_out,)`` or None), in place."""
+    if not np.all(np.isfinite(layer.weight)):
+        raise ValueError("weight contains NaN or inf")
+    layer.threshold = float(layer.threshold)
+    if not layer.threshold > 0:
+        raise ValueError(f"threshold must be > 0, got {layer.threshold}")
+    layer.v_decay = float(layer.v_decay)
+    if not 0.0 <= layer.v_decay <= 1.0:
+        raise ValueError(f"v_decay must be in [0, 1], got {layer.v_decay}")
+    if layer.bias is not None:
+        layer.bias = np.asarray(layer.bias, dtype=np.float32)
+        if layer.bias.shape != (n_out,):
+            raise ValueError(f"bias must have shape ({n_out},), got {layer.bias.shape}")
+
+
 @dataclass
 class SpikingDense:
     """Dense synapses feeding current-based LIF neurons (Lava ``Dense`` + ``LIF``, du = 1).
@@ -51,18 +68,7 @@ class SpikingDense:
         self.weight = np.asarray(self.weight, dtype=np.float32)
         if self.weight.ndim != 2:
             raise ValueError(f"weight must be 2-D (n_out, n_in), got shape {self.weight.shape}")
-        if not np.all(np.isfinite(self.weight)):
-            raise ValueError("weight contains NaN or inf")
-        self.threshold = float(self.threshold)
-        if not self.threshold > 0:
-            raise ValueError(f"threshold must be > 0, got {self.threshold}")
-        self.v_decay = float(self.v_decay)
-        if not 0.0 <= self.v_decay <= 1.0:
-            raise ValueError(f"v_decay must be in [0, 1], got {self.v_decay}")
-        if self.bias is not None:
-            self.bias = np.asarray(self.bias, dtype=np.float32)
-            if self.bias.shape != (self.n_out,):
-                raise ValueError(f"bias must have shape ({self.n_out},), got {self.bias.shape}")
+        check_neuron_fields(self, self.n_out)
 
     @property
     def n_in(self) -> int:
