@@ -10,7 +10,7 @@ from ff_neuro.run.emulator import EmulatorBackend
 from ff_neuro.run.torch_backend import TorchBackend, make_leaky
 from ff_neuro.training import FFTrainer
 from ff_neuro.training.ff import corrupt_images, hard_wrong_labels
-from ff_neuro.training.lif_scan import lif_scan
+from ff_neuro.training.lif_scan import lif_counts, lif_scan
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])  # numba kernels / torch loop
@@ -32,6 +32,56 @@ def test_fused_lif_equals_snntorch_spikes_and_gradients(dtype):
     (ours * w).sum().backward()
     assert torch.equal(ours, ref) and ref.sum() > 100
     torch.testing.assert_close(cur.grad, g_ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("static", [False, True])  # (T, B, N) current / one for all steps
+@pytest.mark.parametrize("dtype,spikes", [(torch.float32, torch.float32),
+                                          (torch.float32, torch.bfloat16),
+                                          (torch.float64, torch.float64)])  # torch fallback
+def test_lif_counts_equals_snntorch_counts_and_gradients(static, dtype, spikes):
+    """lif_counts = snnTorch Leaky stepped in time, then spike counts: the same spikes and
+    counts, and the same gradient of a count-based loss w.r.t. the current."""
+    torch.manual_seed(1)
+    T, B, N = 12, 32, 40
+    shape = (B, N) if static else (T, B, N)
+    cur = (torch.randn(*shape, dtype=dtype) * 0.6 + 0.3).requires_grad_(True)
+    w = torch.randn(B, N, dtype=dtype)
+    leaky = make_leaky(1.0, 0.9, 10.0)
+    mem, out = torch.zeros(B, N, dtype=dtype), []
+    for t in range(T):
+        s, mem = leaky(cur if static else cur[t], mem)
+        out.append(s)
+    ref = torch.stack(out)
+    ((ref.sum(0) / T) ** 2 * w).sum().backward()
+    g_ref = cur.grad.clone()
+    cur.grad = None
+    spk, counts = lif_counts(cur, T, 0.9, 1.0, 10.0, spike_dtype=spikes)
+    ((counts / T) ** 2 * w).sum().backward()
+    assert spk.dtype == spikes and not spk.requires_grad
+    assert torch.equal(spk.to(dtype), ref) and torch.equal(counts, ref.sum(0))
+    assert ref.sum() > 100 and (ref == 0).sum() > 100
+    torch.testing.assert_close(cur.grad, g_ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("encoding", ["rate", "graded"])
+def test_fused_engine_trains_like_the_snntorch_engine(digits, encoding):
+    """The same training steps through snnTorch Leaky layers and through lif_counts give the
+    same weights (to float tolerance: only the summation order of gradients differs)."""
+    sub = digits.subset(n_train=200, n_test=10)
+    ws = []
+    for engine in ("snntorch", "fused"):
+        cfg = FFTrainConfig(hidden=(40, 30), time_steps=8, batch_size=50, encoding=encoding,
+                            levels=15, engine=engine)
+        tr = FFTrainer(cfg, sub)
+        rng = np.random.default_rng(0)
+        for i in range(3):
+            tr.train_step(sub.x_train[i * 50:(i + 1) * 50], sub.y_train[i * 50:(i + 1) * 50],
+                          rng, seed_offset=i + 1)
+        ws.append([w.detach().clone() for w in tr.weights])
+    init = FFTrainer(cfg, sub).weights
+    for a, b, w0 in zip(*ws, init):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        assert not torch.allclose(a, w0.detach())  # the steps did change the weights
 
 
 @pytest.fixture(scope="module")

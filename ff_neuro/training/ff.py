@@ -6,7 +6,7 @@ for negative data. Surrogate gradients flow through time *inside* a layer only; 
 input spikes are detached, so no gradient crosses layers (no backpropagation through the net).
 
 Neurons are LIF with reset to zero and no reset delay: snnTorch ``Leaky`` (``engine="snntorch"``)
-or the fused equivalent :func:`~ff_neuro.training.lif_scan.lif_scan` (``engine="fused"``, same
+or the fused equivalent :func:`~ff_neuro.training.lif_scan.lif_counts` (``engine="fused"``, same
 spikes and gradients, tested), i.e. exactly Lava's LIF with du = 1; ``v_decay`` lies on Loihi's
 1/4096 grid, so the trained model deploys unchanged.
 
@@ -14,7 +14,10 @@ Engineering (issue: faster than a per-step snnTorch loop):
 * the image part of the synaptic current is computed once for the positive and the negative
   pass (they share the image spikes) and, with graded (direct-current) input, once for all
   ``T`` steps; the label part is a few columns of the weight matrix;
-* the time loop of a layer is one autograd node (``lif_scan``).
+* the time loop of a layer is one autograd node (``lif_counts``, compiled) whose
+  differentiable output is the spike counts the loss sees: no ``(T, B, N)`` current is formed
+  for a constant input, and no ``(T, B, N)`` spike gradient at all; with bf16 matmuls the
+  spikes are written as bfloat16 straight away.
 
 Training is resumable: :meth:`FFTrainer.fit` with ``checkpoint=`` writes an HDF5 checkpoint
 (weights, Adam state, history; no pickle) every ``checkpoint_every`` epochs, and ``resume=True``
@@ -40,7 +43,7 @@ from ..encoding import image_spikes, label_spikes
 from ..fileio import PathLike, atomic_path
 from ..model.primitives import DECAY_UNITY, FFNetwork, InputEncoding, LabelEmbedding, SpikingDense
 from ..run.torch_backend import make_leaky
-from .lif_scan import lif_scan
+from .lif_scan import lif_counts
 
 
 def ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, kind: str, alpha: float,
@@ -180,24 +183,36 @@ class FFTrainer:
             return (x.to(torch.bfloat16) @ w.to(torch.bfloat16).T).float()
         return x @ w.T
 
-    def _spike_layer(self, k: int, current: torch.Tensor) -> torch.Tensor:
+    def _spike_layer(self, k: int, current: torch.Tensor):
+        """Spikes ``(T, B, N)`` (no gradient: the next layer sees them detached) and spike
+        counts ``(B, N)`` (with gradient) of layer ``k``. ``current`` is ``(T, B, N)``, or
+        ``(B, N)`` when it is the same at every step (graded input to layer 0)."""
+        T = self.cfg.time_steps
         if self.cfg.engine == "fused":
-            return lif_scan(current, self.beta, self.thresholds[k], self.cfg.surrogate_slope)
+            last = k + 1 == len(self.weights)
+            dtype = (torch.bfloat16 if self.cfg.matmul_precision == "bf16" and not last
+                     else torch.float32)
+            return lif_counts(current, T, self.beta, self.thresholds[k],
+                              self.cfg.surrogate_slope, spike_dtype=dtype)
+        if current.dim() == 2:
+            current = current.unsqueeze(0).expand(T, *current.shape)
         mem = torch.zeros_like(current[0])
         out = []
-        for t in range(current.shape[0]):
+        for t in range(T):
             spk, mem = self.leakies[k](current[t], mem)
             out.append(spk)
-        return torch.stack(out)
+        spk = torch.stack(out)
+        return spk.detach(), spk.sum(0)
 
-    def _goodness(self, spk: torch.Tensor) -> torch.Tensor:
-        rate = spk.sum(0) / self.cfg.time_steps
+    def _goodness(self, counts: torch.Tensor) -> torch.Tensor:
+        rate = counts / self.cfg.time_steps
         g = rate ** 2
         return g.mean(dim=1) if self.cfg.goodness == "mean_sq" else g.sum(dim=1)
 
     def _image_current(self, img: np.ndarray) -> torch.Tensor:
-        """Layer-0 current from the image inputs ``(T, B, D)``: one matmul for all steps, or,
-        with graded (constant) input, one matmul for one step, broadcast over T. With the
+        """Layer-0 current from the image inputs ``(T, B, D)``: one matmul for all steps
+        ``(T, B, N)``, or, with graded (constant) input, one matmul for one step ``(B, N)``
+        (the LIF layer takes it as constant over the steps). With the
         overlay embedding the first ``width`` pixels carry the label instead (they are left out
         here and added by :meth:`_label_current`)."""
         w = self.weights[0]
@@ -210,16 +225,15 @@ class FFTrainer:
             w_img = w[:, : self._n_feat]
         if self.enc.kind == "graded":
             x0 = torch.from_numpy(img[0].astype(np.float32)) / levels
-            return self._mm(x0, w_img).unsqueeze(0).expand(img.shape[0], -1, -1)
+            return self._mm(x0, w_img)
         return self._mm(torch.from_numpy(img.astype(np.float32)), w_img)
 
     def _label_current(self, lab: np.ndarray) -> torch.Tensor:
         w = self.weights[0]
         w_lab = w[:, : self.emb.width] if self.emb.kind == "overlay" else w[:, self._n_feat:]
-        lab_t = torch.from_numpy(lab.astype(np.float32))
-        if self.enc.kind == "graded":
-            lab_t = lab_t / self.enc.levels
-        return lab_t @ w_lab.T
+        if self.enc.kind == "graded":  # constant over the steps, like the image current
+            return (torch.from_numpy(lab[0].astype(np.float32)) / self.enc.levels) @ w_lab.T
+        return torch.from_numpy(lab.astype(np.float32)) @ w_lab.T
 
     def _layer0_current(self, img: np.ndarray, labels: np.ndarray) -> torch.Tensor:
         lab = label_spikes(labels, self.emb, self.enc)
@@ -234,9 +248,9 @@ class FFTrainer:
             lab = label_spikes(np.full(x.shape[0], c), self.emb, self.enc)
             cur = a + self._label_current(lab)
             for k in range(len(self.weights)):
-                spk = self._spike_layer(k, cur)
+                spk, counts = self._spike_layer(k, cur)
                 if k >= self.cfg.goodness_from_layer:
-                    out[:, c] += self._goodness(spk).numpy()
+                    out[:, c] += self._goodness(counts).numpy()
                 if k + 1 < len(self.weights):
                     cur = self._mm(spk, self.weights[k + 1])
         return out
@@ -252,7 +266,7 @@ class FFTrainer:
             y_neg = rng.integers(0, self.ds.n_classes, size=b)
             img_neg = image_spikes(x_neg, self.enc, seed_offset + 7_777_777)
             cur = torch.cat([self._layer0_current(img, y), self._layer0_current(img_neg, y_neg)],
-                            dim=1)
+                            dim=-2)
         else:
             if cfg.negatives == "hard":
                 y_neg = hard_wrong_labels(self.sweep_goodness(x, seed_offset), y, rng)
@@ -261,18 +275,18 @@ class FFTrainer:
             # Positive and negative passes share the image spikes: one image matmul.
             a = self._image_current(img)
             lab = label_spikes(np.concatenate([y, y_neg]), self.emb, self.enc)
-            cur = torch.cat([a, a], dim=1) + self._label_current(lab)
+            cur = torch.cat([a, a], dim=-2) + self._label_current(lab)
         total = torch.zeros(())
         gp, gn = [], []
         for k in range(len(self.weights)):
-            spk = self._spike_layer(k, cur)
-            g = self._goodness(spk)
+            spk, counts = self._spike_layer(k, cur)
+            g = self._goodness(counts)
             total = total + ff_loss(g[:b], g[b:], cfg.loss, cfg.alpha, cfg.theta)
             gp.append(float(g[:b].mean()))
             gn.append(float(g[b:].mean()))
             if k + 1 < len(self.weights):
                 # layer-local: the next layer sees detached spikes, no gradient crosses layers
-                cur = self._mm(spk.detach(), self.weights[k + 1])
+                cur = self._mm(spk, self.weights[k + 1])
         self.opt.zero_grad()
         total.backward()
         self.opt.step()

@@ -80,6 +80,64 @@ def _scan_backward(g_spk, mem, spk, beta, theta, slope, g_cur):
                 g_v[j] = beta * g_m
 
 
+@njit(parallel=True, cache=True)
+def _counts_forward(cur, T, beta, theta, mem, spk, counts, spike_value):
+    """Forward of :func:`lif_counts`: ``cur`` is (T, M), or (1, M) for a current constant over
+    the T steps; writes ``mem`` (T, M) float32, ``spk`` (T, M) (float32 ones, or the int16 bit
+    pattern ``spike_value`` of a bfloat16 one) and the spike counts (M,)."""
+    M = mem.shape[1]
+    static = cur.shape[0] == 1
+    one = np.float32(1.0)
+    for b in prange((M + _BLOCK - 1) // _BLOCK):
+        lo = b * _BLOCK
+        hi = min(M, lo + _BLOCK)
+        v = np.zeros(hi - lo, np.float32)
+        c = counts[lo:hi]
+        c[:] = 0
+        for t in range(T):
+            mt = mem[t, lo:hi]
+            st = spk[t, lo:hi]
+            ct = cur[0 if static else t, lo:hi]
+            for j in range(hi - lo):
+                mt[j] = beta * v[j] + ct[j]
+            for j in range(hi - lo):
+                sj = np.float32(mt[j] > theta)
+                c[j] += sj
+                v[j] = mt[j] * (one - sj)
+            for j in range(hi - lo):
+                st[j] = spike_value if mt[j] > theta else 0
+
+
+@njit(parallel=True, cache=True)
+def _counts_backward(g_cnt, mem, beta, theta, slope, g_cur):
+    """Backward of :func:`lif_counts`: ``g_cnt`` (M,) = dL/dcounts (so dL/ds[t] = g_cnt for
+    every t); writes ``g_cur`` (T, M), or (1, M) summed over t for a static current."""
+    T, M = mem.shape
+    static = g_cur.shape[0] == 1
+    one = np.float32(1.0)
+    for b in prange((M + _BLOCK - 1) // _BLOCK):
+        lo = b * _BLOCK
+        hi = min(M, lo + _BLOCK)
+        g_v = np.zeros(hi - lo, np.float32)
+        gs = g_cnt[lo:hi]
+        if static:
+            g_cur[0, lo:hi] = 0
+        for t in range(T - 1, -1, -1):
+            mt = mem[t, lo:hi]
+            gc = g_cur[0 if static else t, lo:hi]
+            for j in range(hi - lo):
+                m = mt[j]
+                s = np.float32(m > theta)
+                d = slope * abs(m - theta) + one
+                sg = one / (d * d)
+                g_m = gs[j] * sg + g_v[j] * (one - s - m * sg)
+                if static:
+                    gc[j] += g_m
+                else:
+                    gc[j] = g_m
+                g_v[j] = beta * g_m
+
+
 def _compiled(x: torch.Tensor) -> bool:
     """The compiled scans take contiguous float32 CPU tensors; anything else (other dtypes,
     GPU) runs the torch loop."""
@@ -140,3 +198,70 @@ def lif_scan(current: torch.Tensor, beta: float, threshold: float,
              slope: float = 10.0) -> torch.Tensor:
     """Spikes ``(T, B, N)`` of LIF neurons driven by ``current`` ``(T, B, N)``."""
     return _LIFScan.apply(current, float(beta), float(threshold), float(slope))
+
+
+#: the bit pattern of bfloat16 1.0 (spikes written straight into a bfloat16 tensor)
+_BF16_ONE = np.int16(0x3F80)
+
+
+class _LIFCounts(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, current: torch.Tensor, T: int, beta: float, theta: float, slope: float,
+                spike_dtype: torch.dtype):
+        static = current.dim() == 2  # (B, N): the same current at every step
+        shape = ((T,) + tuple(current.shape)) if static else tuple(current.shape)
+        cur = current.detach().reshape(1 if static else T, -1)
+        n = cur.shape[1]
+        mem = torch.empty((T, n), dtype=torch.float32)
+        spk = torch.empty((T, n), dtype=spike_dtype)
+        counts = torch.empty(n, dtype=torch.float32)
+        if spike_dtype == torch.bfloat16:
+            spk_np, one = spk.view(torch.int16).numpy(), _BF16_ONE
+        else:
+            spk_np, one = spk.numpy(), np.float32(1.0)
+        _counts_forward(cur.numpy(), T, np.float32(beta), np.float32(theta), mem.numpy(),
+                        spk_np, counts.numpy(), one)
+        ctx.save_for_backward(mem)
+        ctx.set_materialize_grads(False)  # no zero-filled (T, B, N) gradient for the spikes
+        ctx.static, ctx.in_shape = static, current.shape
+        ctx.beta, ctx.theta, ctx.slope = beta, theta, slope
+        spk = spk.reshape(shape)
+        ctx.mark_non_differentiable(spk)
+        return spk, counts.reshape(shape[1:])
+
+    @staticmethod
+    def backward(ctx, grad_spk, grad_counts):
+        (mem,) = ctx.saved_tensors
+        T = mem.shape[0]
+        if grad_counts is None:
+            return None, None, None, None, None, None
+        g_cur = torch.empty((1 if ctx.static else T, mem.shape[1]), dtype=torch.float32)
+        g = grad_counts.reshape(-1).to(torch.float32).contiguous()
+        _counts_backward(g.numpy(), mem.numpy(), np.float32(ctx.beta), np.float32(ctx.theta),
+                         np.float32(ctx.slope), g_cur.numpy())
+        return g_cur.reshape(ctx.in_shape), None, None, None, None, None
+
+
+def lif_counts(current: torch.Tensor, time_steps: int, beta: float, threshold: float,
+               slope: float = 10.0, spike_dtype: torch.dtype = torch.float32):
+    """LIF layer for FF training whose loss sees only spike counts: ``(spikes, counts)``.
+
+    ``current`` is ``(T, B, N)``, or ``(B, N)`` for a current constant over the ``time_steps``
+    steps (graded input: no ``(T, B, N)`` tensor is formed, forward or backward). ``spikes``
+    ``(T, B, N)`` carry no gradient (the next layer sees detached spikes in FF) and may be
+    written directly as ``bfloat16``; ``counts`` ``(B, N)`` = ``spikes.sum(0)`` carries it.
+    Forward and backward are exactly :func:`lif_scan` followed by ``.sum(0)`` (the same
+    surrogate gradient; dL/ds[t] is dL/dcounts at every step), but without the ``(T, B, N)``
+    spike gradient, the expanded current and its copies. Float32 CPU only; other tensors use
+    :func:`lif_scan`.
+    """
+    T = int(time_steps)
+    static = current.dim() == 2
+    if not static and current.shape[0] != T:
+        raise ValueError(f"current has {current.shape[0]} steps, expected {T}")
+    if not _compiled(current):
+        full = current.unsqueeze(0).expand(T, *current.shape) if static else current
+        spk = lif_scan(full.contiguous(), beta, threshold, slope)
+        return spk.detach().to(spike_dtype), spk.sum(0)
+    return _LIFCounts.apply(current, T, float(beta), float(threshold), float(slope),
+                            spike_dtype)
