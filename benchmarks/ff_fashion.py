@@ -9,6 +9,13 @@ Writes ``benchmarks/results/ff_fashion.json`` (keys ``test_accuracy_float``,
 ``test_accuracy_quantized``, ``train_minutes``, ``epochs``, ...). Usage::
 
     .venv/bin/python benchmarks/ff_fashion.py --minutes 60
+    .venv/bin/python benchmarks/ff_fashion.py --minutes 60 --precision bf16 \
+        --lr-schedule cosine --threads 1
+
+With ``--lr-schedule cosine`` the learning rate decays to 0 over the epochs the budget allows:
+a probe of ``--probe-batches`` training steps on a scratch trainer (not counted as training
+time, recorded in the JSON) estimates the epoch time, and ``epochs`` is set to what fits in
+``--minutes``; training still stops at the budget if the estimate was short.
 """
 from __future__ import annotations
 
@@ -21,6 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine  # noqa: E402
+
+import torch  # noqa: E402
 
 from ff_neuro.config import FFTrainConfig  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
@@ -35,6 +44,22 @@ from ff_neuro.run.torch_backend import TorchBackend  # noqa: E402
 from ff_neuro.training import FFTrainer  # noqa: E402
 
 
+def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int) -> dict:
+    """Time ``batches`` training steps of a scratch trainer (after one warm-up step)."""
+    tr = FFTrainer(cfg, ds)
+    rng = np.random.default_rng(12345)
+    B = cfg.batch_size
+    idx = [rng.choice(ds.x_train.shape[0], B, replace=False) for _ in range(batches + 1)]
+    tr.train_step(ds.x_train[idx[0]], ds.y_train[idx[0]], rng, seed_offset=1)
+    t = time.perf_counter()
+    for i, ix in enumerate(idx[1:], start=2):
+        tr.train_step(ds.x_train[ix], ds.y_train[ix], rng, seed_offset=i)
+    per_batch = (time.perf_counter() - t) / batches
+    n_batches = -(-ds.x_train.shape[0] // B)
+    return {"batches": batches, "seconds_per_batch": per_batch,
+            "epoch_seconds": per_batch * n_batches}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=60.0, help="training-time budget")
@@ -44,19 +69,43 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--alpha", type=float, default=20.0)
+    ap.add_argument("--hidden", default="500,500", help="hidden layer sizes")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="matmul precision of training (bf16: mixed precision)")
+    ap.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant")
+    ap.add_argument("--probe-batches", type=int, default=40,
+                    help="cosine: training steps timed to size the schedule to the budget")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads [default: torch's choice]")
+    ap.add_argument("--eval-every", type=int, default=1,
+                    help="curve: accuracy on the first 1000 test samples every N epochs")
     ap.add_argument("--lava-samples", type=int, default=50)
     ap.add_argument("--model", default="runs/ff_fashion.h5")
     ap.add_argument("--out", default=str(RESULTS / "ff_fashion.json"))
     args = ap.parse_args()
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     ds = load_dataset("fashion-mnist")
-    cfg = FFTrainConfig(hidden=(500, 500), time_steps=args.time_steps, encoding=args.encoding,
+    hidden = tuple(int(h) for h in args.hidden.split(","))
+    cfg = FFTrainConfig(hidden=hidden, time_steps=args.time_steps, encoding=args.encoding,
                         batch_size=args.batch_size, lr=args.lr, alpha=args.alpha,
-                        epochs=args.epochs, eval_samples=0)
+                        epochs=args.epochs, eval_samples=0, matmul_precision=args.precision,
+                        lr_schedule=args.lr_schedule)
+    probe = None
+    if args.lr_schedule == "cosine":
+        probe = probe_epoch_seconds(cfg, ds, args.probe_batches)
+        cfg.epochs = max(1, min(args.epochs,
+                                int(0.97 * args.minutes * 60 / probe["epoch_seconds"])))
+        probe["epochs_scheduled"] = cfg.epochs
+        print(f"probe: {probe['epoch_seconds']:.1f} s per epoch -> cosine over {cfg.epochs} "
+              "epochs", flush=True)
     curve = []
     tr = FFTrainer(cfg, ds)
 
     def on_epoch(epoch, loss):
+        if (epoch + 1) % args.eval_every and epoch + 1 != cfg.epochs:
+            return
         acc = label_sweep(TorchBackend(), tr.network(), ds.x_test[:1000], chunk=500)
         curve.append({"epoch": epoch + 1, "loss": loss, "train_minutes": tr.history.seconds / 60,
                       "test_accuracy_first_1000": acc.accuracy(ds.y_test[:1000])})
@@ -91,6 +140,7 @@ def main() -> None:
                             "predictions_equal_emulator": bool(np.array_equal(
                                 lava.predictions, r_q.predictions[:n])),
                             "accuracy": lava.accuracy(ds.y_test[:n])},
+        "torch_threads": torch.get_num_threads(), "schedule_probe": probe,
         "config": cfg.to_dict(), "curve": curve, "quantization": qrep.to_dict(),
         "model": args.model,
     }

@@ -193,8 +193,11 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 @click.option("--batch-size", type=int, default=None,
               help="[default: 64 for ff, 1 (online) for hebbian]")
 @click.option("--matmul-precision", type=click.Choice(["fp32", "bf16"]), default="fp32",
-              show_default=True, help="ff: bf16 mixed-precision synaptic matmuls (half the matmul "
-              "time with AVX512-BF16, 1.1-1.7x per step; weights and optimizer stay fp32)")
+              show_default=True, help="ff: bf16 mixed-precision synaptic matmuls (2-2.7x less "
+              "matmul time with AVX512-BF16, ~1.7x per step; weights and optimizer stay fp32)")
+@click.option("--lr-schedule", type=click.Choice(["constant", "cosine"]), default="constant",
+              show_default=True, help="ff: cosine decays the learning rate from --lr to 0 over "
+              "--epochs")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--eval-samples", type=int, default=1000, show_default=True,
               help="training samples whose accuracy the progress bar shows each epoch (0: off)")
@@ -207,7 +210,8 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_steps, threshold,
           beta, loss, alpha, theta, goodness, negatives, embedding, encoding, levels,
           skip_first_layer, lr, batch_size, seed, eval_samples, checkpoint, resume, out, as_json,
-          preset="small", allocation="class-aware", max_minutes=None, threads=2, matmul_precision="fp32"):
+          preset="small", allocation="class-aware", max_minutes=None, threads=2,
+          matmul_precision="fp32", lr_schedule="constant"):
     """Train a spiking Forward-Forward network and save it (float) to --out.
 
     Shows a progress bar (epoch, loss, goodness gap, training accuracy, samples/s), writes a
@@ -239,7 +243,7 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
             negatives=negatives, label_embedding=embedding, encoding=encoding, levels=levels,
             goodness_from_layer=1 if skip_first_layer else 0, lr=lr, batch_size=batch_size,
             epochs=epochs, seed=seed, eval_samples=eval_samples,
-            matmul_precision=matmul_precision)
+            matmul_precision=matmul_precision, lr_schedule=lr_schedule)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     checkpoint = checkpoint or str(out) + ".ckpt.h5"

@@ -5,6 +5,7 @@ model file stores the training config as JSON so a model records how it was made
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Tuple, Union
 
@@ -52,9 +53,11 @@ class FFTrainConfig:
         optimizer stay fp32 (mixed precision, as GPU training does). Spikes are exact in bf16;
         weights and the analog first-layer inputs are rounded to 8 significant bits in the
         product. The trained model is fp32 either way. On this project's 2-core AMD EPYC
-        (AVX512-BF16) bf16 halves the matmul time of a 784-500-500 step (batch 256, T = 10);
-        whole training steps gained 1.1-1.7x in our runs (benchmarks/ff_throughput.py): the
-        elementwise LIF scan then dominates.
+        (AVX512-BF16) bf16 cuts the matmul time of a 784-500-500 step (batch 256, T = 10) by
+        2-2.7x, and whole training steps ran ~1.7x faster than fp32
+        (benchmarks/ff_throughput.py).
+    lr_schedule : "constant", or "cosine": epoch ``e`` of ``epochs`` trains at
+        ``lr * (1 + cos(pi e / epochs)) / 2`` (set ``epochs`` to what the time budget allows)
     eval_samples : training samples whose label-sweep accuracy the progress bar shows per epoch
     """
 
@@ -81,6 +84,7 @@ class FFTrainConfig:
     goodness_from_layer: int = 0
     engine: str = "fused"
     matmul_precision: str = "fp32"
+    lr_schedule: str = "constant"
     eval_samples: int = 0
     seed: int = 0
     encoding_seed: int = 1234
@@ -104,16 +108,26 @@ class FFTrainConfig:
                                      ("encoding", self.encoding, ("rate", "graded")),
                                      ("engine", self.engine, ("fused", "snntorch")),
                                      ("matmul_precision", self.matmul_precision,
-                                      ("fp32", "bf16"))):
+                                      ("fp32", "bf16")),
+                                     ("lr_schedule", self.lr_schedule,
+                                      ("constant", "cosine"))):
             if value not in choices:
                 raise ValueError(f"unknown {name} {value!r} ({'|'.join(choices)})")
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError("beta must be in [0, 1]")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
         for name in ("time_steps", "epochs", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1")
         if not 0 <= self.goodness_from_layer < len(self.hidden):
             raise ValueError("goodness_from_layer must index a hidden layer")
+
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate of epoch ``epoch`` (0-based) under ``lr_schedule``."""
+        if self.lr_schedule == "cosine":
+            return self.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / self.epochs))
+        return self.lr
 
     def thresholds(self) -> Tuple[float, ...]:
         """One threshold per layer."""

@@ -147,6 +147,34 @@ def test_resume_gives_same_weights(small, tmp_path):
         FFTrainer(other, small).fit(progress=False, checkpoint=ck, resume=True)
 
 
+def test_cosine_schedule_and_resume_after_a_crash(small, tmp_path):
+    """The cosine schedule is a function of the epoch, so a run that crashes after epoch 2 and
+    is resumed ends with the weights of an uninterrupted run."""
+    cfg = FFTrainConfig(hidden=(30, 20), epochs=3, time_steps=8, batch_size=50, seed=3,
+                        lr=0.01, lr_schedule="cosine")
+    assert cfg.lr_at(0) == 0.01 and cfg.lr_at(1) == pytest.approx(0.0075)
+    assert cfg.lr_at(2) == pytest.approx(0.0025)
+    tr = FFTrainer(cfg, small)
+    full = tr.fit(progress=False)
+    assert tr.opt.param_groups[0]["lr"] == pytest.approx(0.0025)
+    ck = tmp_path / "ck.h5"
+
+    def crash(epoch, loss):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        FFTrainer(cfg, small).fit(progress=False, checkpoint=ck, on_epoch=crash)
+    resumed = FFTrainer(cfg, small).fit(progress=False, checkpoint=ck, resume=True)
+    for a, b in zip(full.layers, resumed.layers):
+        np.testing.assert_array_equal(a.weight, b.weight)
+    const = FFTrainer(FFTrainConfig(hidden=(30, 20), epochs=3, time_steps=8, batch_size=50,
+                                    seed=3, lr=0.01), small).fit(progress=False)
+    assert not np.array_equal(const.layers[0].weight, full.layers[0].weight)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        FFTrainConfig(lr_schedule="step")
+
+
 def test_bf16_matmuls_are_used_and_stay_close_to_fp32(small):
     """bf16 mixed precision is not a no-op (different weights) but trains to about the same
     place as fp32 from the same seed."""

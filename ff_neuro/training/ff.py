@@ -320,6 +320,8 @@ class FFTrainer:
         for epoch in range(self.epochs_done, cfg.epochs):
             rng = np.random.default_rng([cfg.seed, epoch])
             order = rng.permutation(n)
+            for group in self.opt.param_groups:  # a function of the epoch: resume-safe
+                group["lr"] = cfg.lr_at(epoch)
             t0 = time.perf_counter()
             losses, gps, gns = [], [], []
             for i, start in enumerate(range(0, n, cfg.batch_size)):
