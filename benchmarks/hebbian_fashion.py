@@ -75,8 +75,35 @@ def lr_factor(epoch: int, epochs: int, decay_to: Optional[float]) -> float:
     return 1.0 - (1.0 - decay_to) * epoch / (epochs - 1)
 
 
+def deployed_accuracy(tr: HebbianTrainer, ds, model_path: Optional[Path] = None) -> dict:
+    """Full-test accuracy of the EXPORTED network (label sweep from spike counts): the float
+    backend for each readout, and the default readout quantized on the fixed-point emulator
+    (what Lava fixed_pt runs). The trainer's own accuracy scores traces instead."""
+    from ff_neuro.model import save_model
+    from ff_neuro.pipeline import quantize_for_dataset
+    from ff_neuro.run import label_sweep
+    from ff_neuro.run.emulator import EmulatorBackend
+    from ff_neuro.run.torch_backend import TorchBackend
+    out = {}
+    net = tr.network()
+    readouts = ["symmetric", "positive"] if tr.cfg.probability == "symmetric" else ["all"]
+    for r in readouts:
+        out[f"float_{r}"] = label_sweep(TorchBackend(), tr.network(readout=r), ds.x_test,
+                                        chunk=500).accuracy(ds.y_test)
+    qnet, rep = quantize_for_dataset(net, ds)
+    out[f"quantized_emulator_{readouts[0]}"] = label_sweep(
+        EmulatorBackend(), qnet, ds.x_test, chunk=500).accuracy(ds.y_test)
+    out["quantization_ok"] = bool(rep.ok)
+    if model_path is not None:
+        save_model(qnet, model_path)
+        out["model"] = str(model_path)
+    print("deployed", out, flush=True)
+    return out
+
+
 def run_hebbian(name: str, cfg: HebbianConfig, ds, epochs: int, curve_n: int,
-                latent_n: int, decay_to: Optional[float] = None) -> dict:
+                latent_n: int, decay_to: Optional[float] = None,
+                model_path: Optional[Path] = None) -> dict:
     tr = HebbianTrainer(cfg, ds)
     base_lr = cfg.lr
     curve = []
@@ -95,8 +122,9 @@ def run_hebbian(name: str, cfg: HebbianConfig, ds, epochs: int, curve_n: int,
         print(name, curve[-1], flush=True)
     t = time.perf_counter()
     acc = tr.accuracy(ds.x_test, ds.y_test)
+    eval_s = time.perf_counter() - t
     return {"algorithm": name, "epochs": epochs, "test_accuracy": acc,
-            "test_eval_seconds": time.perf_counter() - t,
+            "test_eval_seconds": eval_s, "deployed": deployed_accuracy(tr, ds, model_path),
             "epoch_seconds": [c["train_seconds"] for c in curve],
             "mean_epoch_seconds": float(np.mean([c["train_seconds"] for c in curve])),
             "curve": curve, "latents": latent_stats(tr, ds, latent_n),
@@ -199,15 +227,18 @@ def main() -> None:
         common = dict(gain=args.gain, trace_tau=args.trace_tau, tau_e=args.tau_e,
                       hidden=(args.hidden,))
         key = r + args.suffix
+        model_path = Path("runs") / f"hebbian_{stem}_{key}.q.h5"
         if kind == "analog":
             cfg = HebbianConfig(batch_size=args.batch_size, analog_lr=args.analog_lr, **common)
             res["runs"][key] = run_analog(cfg, ds, args.epochs, curve_n, latent_n, decay)
         elif kind == "batched":
             cfg = HebbianConfig(batch_size=args.batch_size, lr=args.batched_lr, **common)
-            res["runs"][key] = run_hebbian(key, cfg, ds, args.epochs, curve_n, latent_n, decay)
+            res["runs"][key] = run_hebbian(key, cfg, ds, args.epochs, curve_n, latent_n, decay,
+                                           model_path)
         else:
             cfg = HebbianConfig(batch_size=1, lr=args.online_lr, **common)
-            res["runs"][key] = run_hebbian(key, cfg, ds, args.epochs, curve_n, latent_n, decay)
+            res["runs"][key] = run_hebbian(key, cfg, ds, args.epochs, curve_n, latent_n, decay,
+                                           model_path)
         res["runs"][key]["command"] = res["command"]
         if args.note:
             res["runs"][key]["note"] = args.note

@@ -167,7 +167,8 @@ def to_nir(net: FFNetwork, quantized: bool = False, dt: float = 1.0) -> nir.NIRG
                      "seed": enc.seed},
         "label_embedding": {"kind": lab.kind, "n_classes": lab.n_classes,
                             "amplitude": lab.amplitude},
-        "goodness_from_layer": net.goodness_from_layer,
+        "goodness_from_layer": net.goodness_from_layer, "goodness": net.goodness,
+        "goodness_eps": net.goodness_eps,
     }
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
 

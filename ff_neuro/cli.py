@@ -310,17 +310,23 @@ def _train_hebbian(ds, trace, probability, epochs, hidden, time_steps, lr, batch
                             update_from_step=min(16, max(0, time_steps - 7)))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    from .run import label_sweep
+    from .run.torch_backend import TorchBackend
     tr = HebbianTrainer(cfg, ds)
     net = tr.fit(progress=True)
     acc = tr.accuracy(ds.x_test, ds.y_test)
+    # the saved network's own label sweep (spike counts, the readout every backend runs)
+    acc_dep = label_sweep(TorchBackend(), net, ds.x_test).accuracy(ds.y_test)
     save_model(net, out)
     h = tr.history
     d = {"model": out, "algo": "hebbian", "dataset": ds.name, "test_accuracy": acc,
+         "test_accuracy_deployed": acc_dep, "readout": net.training["readout"],
          "epochs": tr.epochs_done, "train_minutes": h.seconds / 60,
          "samples_per_s": h.samples_per_second[-1] if h.samples_per_second else None,
          "config": cfg.to_dict()}
     _emit(d, as_json, f"saved {out}; test accuracy {acc:.4f} (Hebbian FF, {probability} "
-                      f"probability, {trace} trace); {d['train_minutes']:.1f} min training")
+                      f"probability, {trace} trace; the saved network's label sweep: "
+                      f"{acc_dep:.4f}); {d['train_minutes']:.1f} min training")
 
 
 @main.command()

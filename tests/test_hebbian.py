@@ -242,15 +242,55 @@ def test_batched_training_and_network_export(small_digits):
     assert net.training["algorithm"] == "hebbian"
     assert net.training["config"]["batch_size"] == 10
     assert len(net.training["history"]["train_accuracy"]) == 2
-    # symmetric: the exported layer is the positive half, v_decay on Loihi's 1/4096 grid
-    assert net.layers[0].weight.shape == (20, small_digits.n_features + 100)
+    # symmetric: the whole split layer is exported and scored by P_sym of its halves;
+    # v_decay on Loihi's 1/4096 grid
+    assert net.layers[0].weight.shape == (40, small_digits.n_features + 100)
     assert net.layers[0].v_decay * 4096 == round(net.layers[0].v_decay * 4096)
-    assert net.goodness == "sum_sq" and net.label_embedding.kind == "code"
-    np.testing.assert_array_equal(net.layers[0].weight, tr.WT[0].T[:20])
-    full = tr.network(readout="all")
-    assert full.layers[0].weight.shape[0] == 40
+    assert net.goodness == "symmetric" and net.goodness_eps == cfg.eps
+    assert net.label_embedding.kind == "code"
+    np.testing.assert_array_equal(net.layers[0].weight, tr.WT[0].T)
+    pos = tr.network(readout="positive")  # argmax G+ over the positive half only
+    assert pos.goodness == "sum_sq"
+    np.testing.assert_array_equal(pos.layers[0].weight, tr.WT[0].T[:20])
+    assert tr.network(readout="all").goodness == "sum_sq"
+    with pytest.raises(ValueError, match="readout"):
+        tr.network(readout="both")
     import json
     json.dumps(net.training)  # the model file stores it as JSON
+
+
+def test_symmetric_readout_deploys_what_the_trainer_scores(small_digits, tmp_path):
+    """With the ReLU trace (mu = 1/T) a trace is count / T, so the trainer's P_sym scores and
+    the deployed network's symmetric goodness agree; the model file keeps the readout; the
+    fixed-point emulator runs it too."""
+    from ff_neuro.model import load_model, save_model
+    from ff_neuro.quantization import quantize
+    from ff_neuro.run.emulator import EmulatorBackend
+    from ff_neuro.run.inference import symmetric_goodness
+    cfg = HebbianConfig(trace="relu", epochs=3)
+    tr = HebbianTrainer(cfg, small_digits)
+    net = tr.fit(progress=False)
+    x, y = small_digits.x_test, small_digits.y_test
+    r = label_sweep(TorchBackend(), net, x)
+    assert r.goodness.shape == (1, len(y), 10) and (r.goodness > 0).all()
+    assert (r.goodness < 1).all()
+    assert np.mean(tr.predict(x) == r.predictions) >= 0.97
+    pos = label_sweep(TorchBackend(), tr.network(readout="positive"), x)
+    assert r.accuracy(y) > 0.4 and not np.array_equal(r.predictions, pos.predictions)
+    save_model(net, tmp_path / "h.h5")
+    back = load_model(tmp_path / "h.h5")
+    assert back.goodness == "symmetric" and back.goodness_eps == cfg.eps
+    np.testing.assert_array_equal(label_sweep(TorchBackend(), back, x).predictions,
+                                  r.predictions)
+    qnet, _ = quantize(net)
+    q = label_sweep(EmulatorBackend(), qnet, x)
+    assert abs(q.accuracy(y) - r.accuracy(y)) < 0.1
+    # the formula on a hand example: halves (2, 0) and (1, 1) spikes over T = 2
+    g = symmetric_goodness([np.array([[2, 0, 1, 1]])], time_steps=2, eps=0.0)
+    np.testing.assert_allclose(g, [[1.0 / 1.5]])
+    with pytest.raises(ValueError, match="odd width"):
+        FFNetwork(layers=[SpikingDense(weight=np.ones((3, 4)), threshold=1.0, v_decay=0.1)],
+                  goodness="symmetric")
 
 
 def test_multilayer_and_presynaptic_trace(small_digits):

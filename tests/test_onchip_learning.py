@@ -61,6 +61,9 @@ def test_hebbian_train_and_analyze_cli(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     d = json.loads(proc.stdout)
     assert d["algo"] == "hebbian" and d["test_accuracy"] > 0.3  # digits, one online epoch
+    # the saved network (P_sym from spike counts) scores like the trainer (P_sym from traces)
+    assert d["readout"] == "symmetric"
+    assert abs(d["test_accuracy_deployed"] - d["test_accuracy"]) < 0.1, d
     proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "analyze", str(m),
                            "--samples", "200", "--json"], capture_output=True, text=True,
                           timeout=600)

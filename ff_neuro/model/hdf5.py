@@ -127,7 +127,8 @@ def save_model(net: FFNetwork, path: PathLike) -> Path:
                 kind=emb.kind, n_classes=emb.n_classes, amplitude=emb.amplitude,
                 code_bits=emb.code_bits, code_p=emb.code_p, code_seed=emb.code_seed))
             _put_attrs(f.create_group("inference"), dict(
-                goodness_from_layer=net.goodness_from_layer, goodness=net.goodness))
+                goodness_from_layer=net.goodness_from_layer, goodness=net.goodness,
+                goodness_eps=net.goodness_eps))
             _put_attrs(f.create_group("dataset"), dict(net.dataset))
             f.create_group("training").attrs["config_json"] = json.dumps(net.training)
             layers = f.create_group("layers")
@@ -192,6 +193,7 @@ def load_model(path: PathLike) -> FFNetwork:
             label_embedding=LabelEmbedding(**_get_attrs(f["label_embedding"])),
             goodness_from_layer=int(f["inference"].attrs["goodness_from_layer"]),
             goodness=_get_attrs(f["inference"]).get("goodness", "mean_sq"),
+            goodness_eps=float(_get_attrs(f["inference"]).get("goodness_eps", 0.01)),
             dataset=_get_attrs(f["dataset"]),
             training=json.loads(f["training"].attrs["config_json"]),
             quantized=quantized,

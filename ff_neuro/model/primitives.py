@@ -257,6 +257,10 @@ class LinearReadout:
         return np.argmax(features @ self.weight.T + self.bias, axis=1)
 
 
+#: label-sweep goodness kinds of :class:`FFNetwork`
+GOODNESS_KINDS = ("mean_sq", "sum_sq", "symmetric")
+
+
 @dataclass
 class FFNetwork:
     """A spiking Forward-Forward MLP: everything a later stage needs, in plain data.
@@ -265,6 +269,11 @@ class FFNetwork:
     ``T`` steps and compute each layer's goodness ``G_k = mean_j (count_j / T)^2`` (``goodness =
     "mean_sq"``; ``"sum_sq"``: the sum over neurons) from its spike counts; predict
     ``argmax_c sum_{k >= goodness_from_layer} G_k``.
+
+    ``goodness = "symmetric"`` (Hebbian FFA's split layer, Terres-Escudero et al. P_sym): each
+    counted layer's first half is its positive and its second half its negative population,
+    ``G_k = (G+ + eps) / (G+ + G- + 2 eps)`` with ``G+-`` the sum over the half of
+    ``(count_j / T)^2`` and ``eps = goodness_eps``.
     """
 
     layers: list
@@ -272,6 +281,7 @@ class FFNetwork:
     label_embedding: LabelEmbedding = field(default_factory=LabelEmbedding)
     goodness_from_layer: int = 0
     goodness: str = "mean_sq"
+    goodness_eps: float = 0.01
     dataset: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     quantized: Optional[list] = None
@@ -287,8 +297,16 @@ class FFNetwork:
                     f"{self.layers[i-1].n_out} outputs")
         if not 0 <= self.goodness_from_layer < len(self.layers):
             raise ValueError("goodness_from_layer out of range")
-        if self.goodness not in ("mean_sq", "sum_sq"):
-            raise ValueError(f"unknown goodness {self.goodness!r} (mean_sq|sum_sq)")
+        if self.goodness not in GOODNESS_KINDS:
+            raise ValueError(f"unknown goodness {self.goodness!r} ({'|'.join(GOODNESS_KINDS)})")
+        if self.goodness == "symmetric":
+            odd = [k for k in range(self.goodness_from_layer, len(self.layers))
+                   if self.layers[k].n_out % 2]
+            if odd:
+                raise ValueError(f"symmetric goodness splits each counted layer into a positive "
+                                 f"and a negative half: layers {odd} have an odd width")
+            if not self.goodness_eps > 0:
+                raise ValueError(f"goodness_eps must be > 0, got {self.goodness_eps}")
         if self.quantized is not None:
             self._check_quantized(self.quantized)
         if self.readout is not None:

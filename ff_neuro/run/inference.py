@@ -35,6 +35,22 @@ def goodness_from_sums(sq: List[np.ndarray], widths: List[int], time_steps: int,
     return np.stack(out)
 
 
+def symmetric_goodness(counts: List[np.ndarray], time_steps: int,
+                       eps: float = 0.01) -> np.ndarray:
+    """Per-layer symmetric goodness (P_sym of Hebbian FFA) from spike counts ``(B, n_k)``: the
+    first half of a layer is its positive population, the second its negative one;
+    ``(G+ + eps) / (G+ + G- + 2 eps)``, ``G+-`` the sums of ``(count / T)^2`` over the halves.
+    Returns ``(L, B)``."""
+    out = []
+    for c in counts:
+        r = np.asarray(c, dtype=np.float64) / time_steps
+        h = r.shape[1] // 2
+        gp = np.einsum("bj,bj->b", r[:, :h], r[:, :h])
+        gn = np.einsum("bj,bj->b", r[:, h:], r[:, h:])
+        out.append((gp + eps) / (gp + gn + 2 * eps))
+    return np.stack(out)
+
+
 @dataclass
 class SweepResult:
     """Result of a label sweep over ``N`` samples and ``C`` candidate labels.
@@ -79,14 +95,18 @@ def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes:
         n = xs.shape[0]
         # graded: one event per message; image and label inputs are disjoint
         n_input_spikes += C * int(np.count_nonzero(img)) + n * int(np.count_nonzero(lab))
-        if keep_spikes:
+        symmetric = net.goodness == "symmetric"  # needs each half's counts, not one sum
+        if keep_spikes or symmetric:
             res: LayerSpikes = backend.run_factored(net, img, lab)
-            sq = res.sum_sq_counts()
-            kept.append([s.reshape(T, n, C, s.shape[-1]) for s in res.spikes])
+            if keep_spikes:
+                kept.append([s.reshape(T, n, C, s.shape[-1]) for s in res.spikes])
+        if symmetric:
+            g = symmetric_goodness(res.counts(), T, net.goodness_eps)
         else:
-            sq = backend.sum_sq_counts_factored(net, img, lab)
-        g = goodness_from_sums(sq, [layer.n_out for layer in net.layers], T,
-                               net.goodness).reshape(len(net.layers), n, C)
+            sq = res.sum_sq_counts() if keep_spikes else backend.sum_sq_counts_factored(
+                net, img, lab)
+            g = goodness_from_sums(sq, [layer.n_out for layer in net.layers], T, net.goodness)
+        g = g.reshape(len(net.layers), n, C)
         goods.append(g)
     g = np.concatenate(goods, axis=1)
     spikes = None
