@@ -13,7 +13,7 @@ from ff_neuro.training.ff import corrupt_images, hard_wrong_labels
 from ff_neuro.training.lif_scan import lif_counts, lif_scan
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])  # numba kernels / torch loop
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_fused_lif_equals_snntorch_spikes_and_gradients(dtype):
     torch.manual_seed(0)
     T, B, N = 12, 32, 40

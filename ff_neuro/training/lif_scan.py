@@ -1,13 +1,21 @@
-"""A fused LIF layer for training: the whole time loop in one autograd node.
+"""Fused LIF layers for training: the whole time loop of a layer in one autograd node.
 
-Computes exactly what snnTorch's ``Leaky(beta, threshold, reset_mechanism="zero",
+Both compute exactly what snnTorch's ``Leaky(beta, threshold, reset_mechanism="zero",
 reset_delay=False, spike_grad=fast_sigmoid(slope))`` computes step by step, forward *and*
 backward (the surrogate gradient through the membrane recurrence and through the reset, as
-snnTorch's graph does), but without building a graph of ``T x ~20`` small operations: the
-forward pass keeps only the membrane potentials, the backward pass is one reverse loop.
-``tests/test_training_options.py`` checks spikes and gradients against snnTorch. On float32 CPU
-tensors both loops run as numba kernels (one pass per neuron over time, parallel over neurons:
-the torch loop spent ~60 % of a training step in ~30 small ops per time step).
+snnTorch's graph does), without a graph of ``T x ~20`` small operations: the forward pass keeps
+only the membrane potentials, the backward pass is one reverse loop.
+
+* :func:`lif_counts` is what the FF trainer uses: its differentiable output is the spike counts
+  (FF losses see only counts), and the spikes for the next layer carry no gradient. On float32
+  CPU tensors both loops are numba kernels (one pass per neuron over time, parallel over
+  neurons), a current constant over time stays ``(B, N)`` and the spikes may be written as
+  bfloat16 directly.
+* :func:`lif_scan` returns spikes with a gradient (a torch loop): the reference, and the path of
+  other dtypes.
+
+``tests/test_training_options.py`` checks spikes, counts and gradients of both against
+snnTorch.
 
 Per step (``m``: membrane before reset, ``s``: spike, ``v``: membrane after reset)::
 
@@ -31,53 +39,6 @@ from .. import numba_setup  # noqa: F401  (fork-safe threading layer)
 
 # Neurons per parallel task of the compiled scans (each task keeps its running state).
 _BLOCK = 2048
-
-
-@njit(parallel=True, cache=True)
-def _scan_forward(cur, beta, theta, mem, spk):
-    """Float32 forward over ``cur`` (T, M): the same operations, in the same order and
-    precision, as the torch loop (so the spikes are identical)."""
-    T, M = cur.shape
-    one = np.float32(1.0)
-    for b in prange((M + _BLOCK - 1) // _BLOCK):
-        lo = b * _BLOCK
-        hi = min(M, lo + _BLOCK)
-        v = np.zeros(hi - lo, np.float32)
-        for t in range(T):
-            # two loops, each writing at most two arrays: LLVM then vectorises both (with
-            # three written arrays its run-time overlap checks give up)
-            mt = mem[t, lo:hi]
-            st = spk[t, lo:hi]
-            ct = cur[t, lo:hi]
-            for j in range(hi - lo):
-                mt[j] = beta * v[j] + ct[j]
-            for j in range(hi - lo):
-                sj = np.float32(mt[j] > theta)
-                st[j] = sj
-                v[j] = mt[j] * (one - sj)
-
-
-@njit(parallel=True, cache=True)
-def _scan_backward(g_spk, mem, spk, beta, theta, slope, g_cur):
-    """Float32 reverse loop of :meth:`_LIFScan.backward`, fused per neuron."""
-    T, M = mem.shape
-    one = np.float32(1.0)
-    for b in prange((M + _BLOCK - 1) // _BLOCK):
-        lo = b * _BLOCK
-        hi = min(M, lo + _BLOCK)
-        g_v = np.zeros(hi - lo, np.float32)
-        for t in range(T - 1, -1, -1):
-            mt = mem[t, lo:hi]
-            st = spk[t, lo:hi]
-            gs = g_spk[t, lo:hi]
-            gc = g_cur[t, lo:hi]
-            for j in range(hi - lo):
-                m = mt[j]
-                d = slope * abs(m - theta) + one
-                sg = one / (d * d)
-                g_m = gs[j] * sg + g_v[j] * (one - st[j] - m * sg)
-                gc[j] = g_m
-                g_v[j] = beta * g_m
 
 
 @njit(parallel=True, cache=True)
@@ -156,18 +117,13 @@ class _LIFScan(torch.autograd.Function):
         T = current.shape[0]
         mem = torch.empty_like(current)
         spk = torch.empty_like(current)
-        if _compiled(current) and current.numel():
-            _scan_forward(current.detach().numpy().reshape(T, -1), np.float32(beta),
-                          np.float32(theta), mem.numpy().reshape(T, -1),
-                          spk.numpy().reshape(T, -1))
-        else:
-            v = torch.zeros_like(current[0])
-            for t in range(T):
-                m = beta * v + current[t]
-                s = (m > theta).to(current.dtype)
-                mem[t] = m
-                spk[t] = s
-                v = m * (1.0 - s)
+        v = torch.zeros_like(current[0])
+        for t in range(T):
+            m = beta * v + current[t]
+            s = (m > theta).to(current.dtype)
+            mem[t] = m
+            spk[t] = s
+            v = m * (1.0 - s)
         ctx.save_for_backward(mem, spk)
         ctx.beta, ctx.theta, ctx.slope = beta, theta, slope
         return spk
@@ -176,14 +132,6 @@ class _LIFScan(torch.autograd.Function):
     def backward(ctx, grad_spk: torch.Tensor):
         mem, spk = ctx.saved_tensors
         beta, theta, slope = ctx.beta, ctx.theta, ctx.slope
-        T = mem.shape[0]
-        grad_spk = grad_spk.contiguous()
-        if _compiled(mem) and _compiled(grad_spk) and mem.numel():
-            grad_cur = torch.empty_like(mem)
-            _scan_backward(grad_spk.numpy().reshape(T, -1), mem.numpy().reshape(T, -1),
-                           spk.numpy().reshape(T, -1), np.float32(beta), np.float32(theta),
-                           np.float32(slope), grad_cur.numpy().reshape(T, -1))
-            return grad_cur, None, None, None
         sg = 1.0 / (slope * (mem - theta).abs() + 1.0) ** 2  # fast-sigmoid surrogate
         grad_cur = torch.empty_like(mem)
         g_v = torch.zeros_like(mem[0])
