@@ -177,10 +177,12 @@ class FFTrainer:
         self._n_feat = dataset.n_features
 
     # -- forward pieces ---------------------------------------------------------------------
-    def _mm(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """``x @ w.T`` in the configured precision (fp32 result either way)."""
+    def _mm(self, x: torch.Tensor, w: torch.Tensor, current: bool = False) -> torch.Tensor:
+        """``x @ w.T`` in the configured precision: fp32, except that a bf16 product that is a
+        LIF layer's ``current`` stays bf16 for the fused engine (its kernels read bf16)."""
         if self.cfg.matmul_precision == "bf16":
-            return (x.to(torch.bfloat16) @ w.to(torch.bfloat16).T).float()
+            y = x.to(torch.bfloat16) @ w.to(torch.bfloat16).T
+            return y if current and self.cfg.engine == "fused" else y.float()
         return x @ w.T
 
     def _spike_layer(self, k: int, current: torch.Tensor):
@@ -252,7 +254,7 @@ class FFTrainer:
                 if k >= self.cfg.goodness_from_layer:
                     out[:, c] += self._goodness(counts).numpy()
                 if k + 1 < len(self.weights):
-                    cur = self._mm(spk, self.weights[k + 1])
+                    cur = self._mm(spk, self.weights[k + 1], current=True)
         return out
 
     def train_step(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
@@ -286,7 +288,7 @@ class FFTrainer:
             gn.append(float(g[b:].mean()))
             if k + 1 < len(self.weights):
                 # layer-local: the next layer sees detached spikes, no gradient crosses layers
-                cur = self._mm(spk, self.weights[k + 1])
+                cur = self._mm(spk, self.weights[k + 1], current=True)
         self.opt.zero_grad()
         total.backward()
         self.opt.step()

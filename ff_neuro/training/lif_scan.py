@@ -33,19 +33,61 @@ from __future__ import annotations
 import numba
 import numpy as np
 import torch
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from .. import numba_setup  # noqa: F401  (fork-safe threading layer)
 
-# Neurons per parallel task of the compiled scans (each task keeps its running state).
+# Neurons per parallel task of the compiled kernels (each task keeps its running state).
 _BLOCK = 2048
+
+
+# Rows of float32 or of bfloat16 (held as its int16 bit pattern: numpy has no bfloat16): the
+# kernels below compile once per dtype and read / write either through these two helpers.
+def _load_row(src, f32, u32):
+    """The float32 values of row ``src``: ``src`` itself, or bfloat16 bits widened into
+    ``f32`` (``u32`` is the same buffer seen as uint32)."""
+
+
+def _store_row(f32, u32, dst):
+    """Write float32 row ``f32`` into ``dst``: a copy, or rounded to bfloat16 (to nearest
+    even, as torch rounds) for an int16 ``dst``."""
+
+
+@overload(_load_row)
+def _load_row_impl(src, f32, u32):
+    if src.dtype == types.float32:
+        return lambda src, f32, u32: src
+
+    def widen(src, f32, u32):
+        for j in range(src.shape[0]):
+            u32[j] = np.uint32(np.uint16(src[j])) << np.uint32(16)
+        return f32
+    return widen
+
+
+@overload(_store_row)
+def _store_row_impl(f32, u32, dst):
+    if dst.dtype == types.float32:
+        def copy(f32, u32, dst):
+            for j in range(dst.shape[0]):
+                dst[j] = f32[j]
+        return copy
+
+    def narrow(f32, u32, dst):
+        for j in range(dst.shape[0]):
+            b = u32[j]
+            b += np.uint32(0x7FFF) + ((b >> np.uint32(16)) & np.uint32(1))
+            dst[j] = np.int16(np.uint16(b >> np.uint32(16)))
+    return narrow
 
 
 @njit(parallel=True, cache=True)
 def _counts_forward(cur, T, beta, theta, mem, spk, counts, spike_value):
     """Forward of :func:`lif_counts`: ``cur`` is (T, M), or (1, M) for a current constant over
-    the T steps; writes ``mem`` (T, M) float32, ``spk`` (T, M) (float32 ones, or the int16 bit
-    pattern ``spike_value`` of a bfloat16 one) and the spike counts (M,)."""
+    the T steps (float32, or bfloat16 bits); writes ``mem`` (T, M) float32, ``spk`` (T, M)
+    (float32 ones, or the int16 bit pattern ``spike_value`` of a bfloat16 one) and the spike
+    counts (M,)."""
     M = mem.shape[1]
     static = cur.shape[0] == 1
     one = np.float32(1.0)
@@ -53,12 +95,14 @@ def _counts_forward(cur, T, beta, theta, mem, spk, counts, spike_value):
         lo = b * _BLOCK
         hi = min(M, lo + _BLOCK)
         v = np.zeros(hi - lo, np.float32)
+        u32 = np.empty(hi - lo, np.uint32)
+        f32 = u32.view(np.float32)
         c = counts[lo:hi]
         c[:] = 0
         for t in range(T):
             mt = mem[t, lo:hi]
             st = spk[t, lo:hi]
-            ct = cur[0 if static else t, lo:hi]
+            ct = _load_row(cur[0 if static else t, lo:hi], f32, u32)
             for j in range(hi - lo):
                 mt[j] = beta * v[j] + ct[j]
             for j in range(hi - lo):
@@ -72,7 +116,8 @@ def _counts_forward(cur, T, beta, theta, mem, spk, counts, spike_value):
 @njit(parallel=True, cache=True)
 def _counts_backward(g_cnt, mem, beta, theta, slope, g_cur):
     """Backward of :func:`lif_counts`: ``g_cnt`` (M,) = dL/dcounts (so dL/ds[t] = g_cnt for
-    every t); writes ``g_cur`` (T, M), or (1, M) summed over t for a static current."""
+    every t); writes ``g_cur`` (T, M), or (1, M) summed over t for a static current (float32,
+    or bfloat16 bits)."""
     T, M = mem.shape
     static = g_cur.shape[0] == 1
     one = np.float32(1.0)
@@ -80,29 +125,33 @@ def _counts_backward(g_cnt, mem, beta, theta, slope, g_cur):
         lo = b * _BLOCK
         hi = min(M, lo + _BLOCK)
         g_v = np.zeros(hi - lo, np.float32)
+        u32 = np.empty(hi - lo, np.uint32)
+        g_m = u32.view(np.float32)  # this step's dL/dI
+        total = np.zeros(hi - lo, np.float32)  # static: dL/dI summed over the steps
         gs = g_cnt[lo:hi]
-        if static:
-            g_cur[0, lo:hi] = 0
         for t in range(T - 1, -1, -1):
             mt = mem[t, lo:hi]
-            gc = g_cur[0 if static else t, lo:hi]
             for j in range(hi - lo):
                 m = mt[j]
                 s = np.float32(m > theta)
                 d = slope * abs(m - theta) + one
                 sg = one / (d * d)
-                g_m = gs[j] * sg + g_v[j] * (one - s - m * sg)
-                if static:
-                    gc[j] += g_m
-                else:
-                    gc[j] = g_m
-                g_v[j] = beta * g_m
+                g = gs[j] * sg + g_v[j] * (one - s - m * sg)
+                g_m[j] = g
+                total[j] += g
+                g_v[j] = beta * g
+            if not static:
+                _store_row(g_m, u32, g_cur[t, lo:hi])
+        if static:
+            g_m[:] = total
+            _store_row(g_m, u32, g_cur[0, lo:hi])
 
 
 def _compiled(x: torch.Tensor) -> bool:
-    """The compiled scans take contiguous float32 CPU tensors; anything else (other dtypes,
-    GPU) runs the torch loop."""
-    if not (x.dtype == torch.float32 and x.device.type == "cpu" and x.is_contiguous()):
+    """The compiled kernels take contiguous float32 or bfloat16 CPU tensors; anything else
+    (other dtypes, GPU) runs the torch loop."""
+    if not (x.dtype in (torch.float32, torch.bfloat16) and x.device.type == "cpu"
+            and x.is_contiguous()):
         return False
     # as many threads as torch uses (the trainer's --threads governs both)
     n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
@@ -160,6 +209,7 @@ class _LIFCounts(torch.autograd.Function):
         shape = ((T,) + tuple(current.shape)) if static else tuple(current.shape)
         cur = current.detach().reshape(1 if static else T, -1)
         n = cur.shape[1]
+        cur_np = cur.view(torch.int16).numpy() if cur.dtype == torch.bfloat16 else cur.numpy()
         mem = torch.empty((T, n), dtype=torch.float32)
         spk = torch.empty((T, n), dtype=spike_dtype)
         counts = torch.empty(n, dtype=torch.float32)
@@ -167,11 +217,11 @@ class _LIFCounts(torch.autograd.Function):
             spk_np, one = spk.view(torch.int16).numpy(), _BF16_ONE
         else:
             spk_np, one = spk.numpy(), np.float32(1.0)
-        _counts_forward(cur.numpy(), T, np.float32(beta), np.float32(theta), mem.numpy(),
+        _counts_forward(cur_np, T, np.float32(beta), np.float32(theta), mem.numpy(),
                         spk_np, counts.numpy(), one)
         ctx.save_for_backward(mem)
         ctx.set_materialize_grads(False)  # no zero-filled (T, B, N) gradient for the spikes
-        ctx.static, ctx.in_shape = static, current.shape
+        ctx.static, ctx.in_shape, ctx.in_dtype = static, current.shape, current.dtype
         ctx.beta, ctx.theta, ctx.slope = beta, theta, slope
         spk = spk.reshape(shape)
         ctx.mark_non_differentiable(spk)
@@ -183,10 +233,12 @@ class _LIFCounts(torch.autograd.Function):
         T = mem.shape[0]
         if grad_counts is None:
             return None, None, None, None, None, None
-        g_cur = torch.empty((1 if ctx.static else T, mem.shape[1]), dtype=torch.float32)
+        g_cur = torch.empty((1 if ctx.static else T, mem.shape[1]), dtype=ctx.in_dtype)
         g = grad_counts.reshape(-1).to(torch.float32).contiguous()
+        g_np = (g_cur.view(torch.int16).numpy() if ctx.in_dtype == torch.bfloat16
+                else g_cur.numpy())
         _counts_backward(g.numpy(), mem.numpy(), np.float32(ctx.beta), np.float32(ctx.theta),
-                         np.float32(ctx.slope), g_cur.numpy())
+                         np.float32(ctx.slope), g_np)
         return g_cur.reshape(ctx.in_shape), None, None, None, None, None
 
 
@@ -200,8 +252,9 @@ def lif_counts(current: torch.Tensor, time_steps: int, beta: float, threshold: f
     written directly as ``bfloat16``; ``counts`` ``(B, N)`` = ``spikes.sum(0)`` carries it.
     Forward and backward are exactly :func:`lif_scan` followed by ``.sum(0)`` (the same
     surrogate gradient; dL/ds[t] is dL/dcounts at every step), but without the ``(T, B, N)``
-    spike gradient, the expanded current and its copies. Float32 CPU only; other tensors use
-    :func:`lif_scan`.
+    spike gradient, the expanded current and its copies. Compiled for float32 and bfloat16 CPU
+    tensors (a bfloat16 current, e.g. a bf16 matmul's output, is read as is and gets its
+    gradient in bfloat16, rounded to nearest even); other tensors use :func:`lif_scan`.
     """
     T = int(time_steps)
     static = current.dim() == 2
