@@ -304,6 +304,10 @@ def summarize(res: dict) -> None:
             "best_analog_run": best, "best_analog_accuracy": analogs[best],
             "analog_runs_compared": analogs, "gap_pp": 100 * gap,
             "within_1p5_pp": bool(gap <= 0.015)}
+        if "deployed" in on:  # the exported network (spike counts), float and quantized
+            s[f"online{sfx}_tuned_vs_best_analog{sfx}"]["deployed_gap_pp"] = {
+                k: 100 * (analogs[best] - v) for k, v in on["deployed"].items()
+                if isinstance(v, float)}
         if "analog" + sfx in runs:  # the analog run with the original (untuned) settings
             s[f"online{sfx}_tuned_gap_to_analog{sfx}_original_settings_pp"] = 100 * (
                 runs["analog" + sfx]["test_accuracy"] - on["test_accuracy"])
