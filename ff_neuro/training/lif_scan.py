@@ -131,6 +131,7 @@ def _counts_backward(g_cnt, mem, beta, theta, slope, g_cur):
         gs = g_cnt[lo:hi]
         for t in range(T - 1, -1, -1):
             mt = mem[t, lo:hi]
+            # at most two written arrays per loop, or LLVM does not vectorise it
             for j in range(hi - lo):
                 m = mt[j]
                 s = np.float32(m > theta)
@@ -138,9 +139,11 @@ def _counts_backward(g_cnt, mem, beta, theta, slope, g_cur):
                 sg = one / (d * d)
                 g = gs[j] * sg + g_v[j] * (one - s - m * sg)
                 g_m[j] = g
-                total[j] += g
                 g_v[j] = beta * g
-            if not static:
+            if static:
+                for j in range(hi - lo):
+                    total[j] += g_m[j]
+            else:
                 _store_row(g_m, u32, g_cur[t, lo:hi])
         if static:
             g_m[:] = total
