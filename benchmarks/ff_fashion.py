@@ -70,6 +70,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--alpha", type=float, default=20.0)
     ap.add_argument("--hidden", default="500,500", help="hidden layer sizes")
+    ap.add_argument("--negatives", default="random",
+                    help="negative data (FFTrainConfig.negatives: random, hard, ...)")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="matmul precision of training (bf16: mixed precision)")
     ap.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant")
@@ -91,6 +93,7 @@ def main() -> None:
     cfg = FFTrainConfig(hidden=hidden, time_steps=args.time_steps, encoding=args.encoding,
                         batch_size=args.batch_size, lr=args.lr, alpha=args.alpha,
                         epochs=args.epochs, eval_samples=0, matmul_precision=args.precision,
+                        negatives=args.negatives,
                         lr_schedule=args.lr_schedule)
     probe = None
     if args.lr_schedule == "cosine":
