@@ -70,3 +70,12 @@ def test_hebbian_train_and_analyze_cli(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     a = json.loads(proc.stdout)
     assert 0 <= a["layers"][0]["hoyer"] <= 1 and 0 <= a["layers"][0]["separability"] <= 1
+    # the saved model (its split layer whole) starts an on-chip fine-tuning trial in Lava
+    proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "learn", "--on", "lava",
+                           "--from", str(m), "--samples", "20", "--every", "10",
+                           "--eval-samples", "100", "--out", str(tmp_path / "ft"), "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ft = json.loads(proc.stdout)
+    assert ft["samples_learned"] == 20
+    assert ft["curve"][0]["samples"] == 0 and ft["curve"][0]["accuracy"] > 0.3  # not random
