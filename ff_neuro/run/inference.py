@@ -86,6 +86,7 @@ def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes:
     T = net.encoding.time_steps
     C = net.n_classes
     goods, kept = [], []
+    symmetric = net.goodness == "symmetric"  # needs each half's counts, not one sum
     n_input_spikes = 0
     for start in range(0, x.shape[0], chunk):
         xs = x[start:start + chunk]
@@ -95,7 +96,6 @@ def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes:
         n = xs.shape[0]
         # graded: one event per message; image and label inputs are disjoint
         n_input_spikes += C * int(np.count_nonzero(img)) + n * int(np.count_nonzero(lab))
-        symmetric = net.goodness == "symmetric"  # needs each half's counts, not one sum
         if keep_spikes or symmetric:
             res: LayerSpikes = backend.run_factored(net, img, lab)
             if keep_spikes:
