@@ -33,6 +33,7 @@ import torch  # noqa: E402
 
 from ff_neuro.config import FFTrainConfig  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
+from ff_neuro.data.augment import augment_images  # noqa: E402
 from ff_neuro.export.lava_runner import LavaBackend  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
 from ff_neuro.model import save_model  # noqa: E402
@@ -53,7 +54,8 @@ def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int) -> dict:
     tr.train_step(ds.x_train[idx[0]], ds.y_train[idx[0]], rng, seed_offset=1)
     t = time.perf_counter()
     for i, ix in enumerate(idx[1:], start=2):
-        tr.train_step(ds.x_train[ix], ds.y_train[ix], rng, seed_offset=i)
+        x = augment_images(ds.x_train[ix], ds.image_shape, cfg.augment, cfg.augment_shift, rng)
+        tr.train_step(x, ds.y_train[ix], rng, seed_offset=i)
     per_batch = (time.perf_counter() - t) / batches
     n_batches = -(-ds.x_train.shape[0] // B)
     return {"batches": batches, "seconds_per_batch": per_batch,
@@ -75,6 +77,10 @@ def main() -> None:
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="matmul precision of training (bf16: mixed precision)")
     ap.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant")
+    ap.add_argument("--augment", choices=["none", "flip", "shift", "flip+shift"],
+                    default="none", help="training-time augmentation (FFTrainConfig.augment)")
+    ap.add_argument("--augment-shift", type=int, default=2,
+                    help="largest shift in pixels of the shift augmentation")
     ap.add_argument("--probe-batches", type=int, default=40,
                     help="cosine: training steps timed to size the schedule to the budget")
     ap.add_argument("--threads", type=int, default=None,
@@ -94,7 +100,8 @@ def main() -> None:
                         batch_size=args.batch_size, lr=args.lr, alpha=args.alpha,
                         epochs=args.epochs, eval_samples=0, matmul_precision=args.precision,
                         negatives=args.negatives,
-                        lr_schedule=args.lr_schedule)
+                        lr_schedule=args.lr_schedule, augment=args.augment,
+                        augment_shift=args.augment_shift)
     probe = None
     if args.lr_schedule == "cosine":
         probe = probe_epoch_seconds(cfg, ds, args.probe_batches)

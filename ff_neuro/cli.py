@@ -198,6 +198,13 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 @click.option("--lr-schedule", type=click.Choice(["constant", "cosine"]), default="constant",
               show_default=True, help="ff: cosine decays the learning rate from --lr to 0 over "
               "--epochs")
+@click.option("--augment", type=click.Choice(["none", "flip", "shift", "flip+shift"]),
+              default="none", show_default=True,
+              help="ff: training-time augmentation: random left-right mirror (for "
+              "mirror-symmetric classes such as clothing, not digits) and/or random shifts of "
+              "up to --augment-shift pixels")
+@click.option("--augment-shift", type=int, default=2, show_default=True,
+              help="ff: largest shift in pixels of --augment shift")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--eval-samples", type=int, default=1000, show_default=True,
               help="training samples whose accuracy the progress bar shows each epoch (0: off)")
@@ -211,7 +218,7 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
           beta, loss, alpha, theta, goodness, negatives, embedding, encoding, levels,
           skip_first_layer, lr, batch_size, seed, eval_samples, checkpoint, resume, out, as_json,
           preset="small", allocation="class-aware", max_minutes=None, threads=2,
-          matmul_precision="fp32", lr_schedule="constant"):
+          matmul_precision="fp32", lr_schedule="constant", augment="none", augment_shift=2):
     """Train a spiking Forward-Forward network and save it (float) to --out.
 
     Shows a progress bar (epoch, loss, goodness gap, training accuracy, samples/s), writes a
@@ -243,7 +250,8 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
             negatives=negatives, label_embedding=embedding, encoding=encoding, levels=levels,
             goodness_from_layer=1 if skip_first_layer else 0, lr=lr, batch_size=batch_size,
             epochs=epochs, seed=seed, eval_samples=eval_samples,
-            matmul_precision=matmul_precision, lr_schedule=lr_schedule)
+            matmul_precision=matmul_precision, lr_schedule=lr_schedule, augment=augment,
+            augment_shift=augment_shift)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     checkpoint = checkpoint or str(out) + ".ckpt.h5"

@@ -9,6 +9,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Tuple, Union
 
+from .data.augment import AUGMENTS
+
 
 LOSSES = ("swish", "symba", "hinton")
 NEGATIVES = ("random", "hard", "hybrid", "noise", "masking")
@@ -58,6 +60,10 @@ class FFTrainConfig:
         (benchmarks/ff_throughput.py).
     lr_schedule : "constant", or "cosine": epoch ``e`` of ``epochs`` trains at
         ``lr * (1 + cos(pi e / epochs)) / 2`` (set ``epochs`` to what the time budget allows)
+    augment : training-time augmentation of 2-D images (:mod:`ff_neuro.data.augment`): "none",
+        "flip" (random left-right mirror; for mirror-symmetric classes such as clothing, not
+        digits), "shift" (random offsets of up to ``augment_shift`` pixels), "flip+shift"
+    augment_shift : largest shift in pixels of the "shift" augmentation
     eval_samples : training samples whose label-sweep accuracy the progress bar shows per epoch
     """
 
@@ -85,6 +91,8 @@ class FFTrainConfig:
     engine: str = "fused"
     matmul_precision: str = "fp32"
     lr_schedule: str = "constant"
+    augment: str = "none"
+    augment_shift: int = 2
     eval_samples: int = 0
     seed: int = 0
     encoding_seed: int = 1234
@@ -110,9 +118,12 @@ class FFTrainConfig:
                                      ("matmul_precision", self.matmul_precision,
                                       ("fp32", "bf16")),
                                      ("lr_schedule", self.lr_schedule,
-                                      ("constant", "cosine"))):
+                                      ("constant", "cosine")),
+                                     ("augment", self.augment, AUGMENTS)):
             if value not in choices:
                 raise ValueError(f"unknown {name} {value!r} ({'|'.join(choices)})")
+        if int(self.augment_shift) < 0:
+            raise ValueError("augment_shift must be >= 0")
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError("beta must be in [0, 1]")
         if not self.lr > 0:

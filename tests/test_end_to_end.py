@@ -69,3 +69,8 @@ def test_cli_errors_are_clear(tmp_path):
                            "fashion-mnist", "--data-dir", str(tmp_path), "--out",
                            str(tmp_path / "m.h5")], capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "--data-dir" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", "--dataset", "digits",
+                           "--augment", "shift", "--augment-shift", "-1", "--out",
+                           str(tmp_path / "m.h5")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "augment_shift" in proc.stderr
+    assert "Traceback" not in proc.stderr

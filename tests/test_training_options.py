@@ -193,3 +193,55 @@ def test_bf16_matmuls_are_used_and_stay_close_to_fp32(small):
     assert np.abs(w32 - w16).mean() < 0.1 * np.abs(w32).mean()
     assert nets["bf16"].layers[0].weight.dtype == np.float32
 
+
+
+def test_augmentation_mirrors_and_shifts_each_image():
+    """Every augmented image is its source, mirrored or not, moved by at most ``s`` pixels with
+    zeros shifted in; both flips and several offsets occur; "none" is the identity."""
+    from ff_neuro.data.augment import augment_images
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 7 * 9)).astype(np.float32) + 0.1  # no zero pixels in the sources
+    assert augment_images(x, (7, 9), "none", 2, rng) is x
+    out = augment_images(x, (7, 9), "flip+shift", 2, np.random.default_rng(1))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    found = set()
+    for src, img in zip(x.reshape(-1, 7, 9), out.reshape(-1, 7, 9)):
+        hits = []
+        for flip in (False, True):
+            s = src[:, ::-1] if flip else src
+            for dy in range(-2, 3):
+                for dx in range(-2, 3):
+                    ref = np.zeros_like(s)
+                    ref[max(dy, 0):7 + min(dy, 0), max(dx, 0):9 + min(dx, 0)] = \
+                        s[max(-dy, 0):7 - max(dy, 0), max(-dx, 0):9 - max(dx, 0)]
+                    if np.array_equal(ref, img):
+                        hits.append((flip, dy, dx))
+        assert len(hits) == 1
+        found.add(hits[0])
+    assert {f for f, _, _ in found} == {False, True} and len(found) > 30
+    flip_only = augment_images(x, (7, 9), "flip", 2, np.random.default_rng(2)).reshape(-1, 7, 9)
+    mirrored = np.array([np.array_equal(a, b[:, ::-1]) for a, b in
+                         zip(flip_only, x.reshape(-1, 7, 9))])
+    same = np.array([np.array_equal(a, b) for a, b in zip(flip_only, x.reshape(-1, 7, 9))])
+    assert (mirrored ^ same).all() and 60 < mirrored.sum() < 140
+    with pytest.raises(ValueError, match="2-D images"):
+        augment_images(x, (8, 8), "flip", 2, rng)
+    with pytest.raises(ValueError, match="augment"):
+        FFTrainConfig(augment="rotate")
+
+
+def test_augmented_training_is_used_and_resumes_exactly(small, tmp_path):
+    """Augmentation changes what is learned, is reproducible from the seed, and a run
+    interrupted after epoch 1 resumes to the weights of an uninterrupted one."""
+    kw = dict(hidden=(30, 20), epochs=2, time_steps=8, batch_size=50, seed=3)
+    plain = FFTrainer(FFTrainConfig(**kw), small).fit(progress=False)
+    cfg = FFTrainConfig(augment="flip+shift", augment_shift=1, **kw)
+    full = FFTrainer(cfg, small).fit(progress=False)
+    assert not np.array_equal(plain.layers[0].weight, full.layers[0].weight)
+    ck = tmp_path / "ck.h5"
+    FFTrainer(FFTrainConfig(augment="flip+shift", augment_shift=1, **{**kw, "epochs": 1}),
+              small).fit(progress=False, checkpoint=ck)
+    resumed = FFTrainer(cfg, small).fit(progress=False, checkpoint=ck, resume=True)
+    for a, b in zip(full.layers, resumed.layers):
+        np.testing.assert_array_equal(a.weight, b.weight)
+    assert full.training["config"]["augment"] == "flip+shift"

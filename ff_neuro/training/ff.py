@@ -39,6 +39,7 @@ from tqdm import tqdm
 
 from ..config import FFTrainConfig
 from ..data import Dataset
+from ..data.augment import augment_images
 from ..encoding import image_spikes, label_spikes
 from ..fileio import PathLike, atomic_path
 from ..model.primitives import DECAY_UNITY, FFNetwork, InputEncoding, LabelEmbedding, SpikingDense
@@ -328,7 +329,9 @@ class FFTrainer:
             losses, gps, gns = [], [], []
             for i, start in enumerate(range(0, n, cfg.batch_size)):
                 idx = order[start:start + cfg.batch_size]
-                loss, gp, gn = self.train_step(self.ds.x_train[idx], self.ds.y_train[idx], rng,
+                x = augment_images(self.ds.x_train[idx], self.ds.image_shape, cfg.augment,
+                                   cfg.augment_shift, rng)
+                loss, gp, gn = self.train_step(x, self.ds.y_train[idx], rng,
                                                seed_offset=epoch * n_batches + i + 1)
                 losses.append(loss)
                 gps.append(gp)
