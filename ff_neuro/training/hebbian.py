@@ -61,13 +61,12 @@ kind of spikes. Between samples the state is reset to zero (the notebook's 20 si
 ``0.85^20 ~ 4 %`` of the membrane potential).
 
 Inference: label sweep, argmax over candidate labels of ``G`` (sigmoid: monotone in ``P``) or of
-``P_sym``. :meth:`HebbianTrainer.network` returns an :class:`FFNetwork` whose ``label_sweep`` uses
-spike-count goodness ``sum_j (count_j / T)^2`` ("sum_sq"): identical to the trace goodness for the
-ReLU trace with ``mu = 1/T``, an approximation for LI / Hard-LI traces (which weight recent spikes
-more). ``FFNetwork`` cannot express ``P_sym = G+ / (G+ + G-)``: for the symmetric probability the
-exported last layer keeps only its positive half (neurons of a layer do not interact, so their
-spikes are unchanged) and the sweep predicts ``argmax G+``, a proxy of ``argmax P_sym``;
-:meth:`HebbianTrainer.predict` computes the exact trace-based ``argmax P_sym``.
+``P_sym``. :meth:`HebbianTrainer.network` returns an :class:`FFNetwork` whose ``label_sweep``
+scores spike counts: ``P_sym`` of each layer's halves (``goodness="symmetric"``, the default for
+the symmetric probability) or ``sum_j (count_j / T)^2`` ("sum_sq", sigmoid). Both equal the trace
+versions for the ReLU trace with ``mu = 1/T`` and approximate them for LI / Hard-LI traces
+(which weight recent spikes more); :meth:`HebbianTrainer.predict` computes the trace-based
+``argmax P_sym`` itself.
 
 :class:`AnalogFFA` is the analog baseline of the paper: ReLU layers on the expected spike rates
 ``gain * input``, the same goodness and probabilities, Adam on ``-log P(target)``.
