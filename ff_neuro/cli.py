@@ -84,6 +84,7 @@ def main() -> None:
     \b
     The pipeline, one command per stage:
       ff-neuro train     train a spiking FF network (snnTorch, layer-local, no backprop)
+      ff-neuro merge     run several trained FF networks side by side as one (ensemble)
       ff-neuro quantize  convert it to Loihi fixed point (report silent/saturated layers)
       ff-neuro export    write a NetX HDF5 file that lava-dl's netx.hdf5.Network loads
       ff-neuro evaluate  accuracy on torch, the fixed-point emulator or Lava fixed_pt
@@ -387,6 +388,31 @@ def analyze(model, dataset, data_dir, samples, tsne_path, as_json):
                        f"{l['separability']:.3f}, rate {l['rate']:.3f}" for l in layers]
                       + [f"t-SNE: {tsne_path}"])
     _emit(d, as_json, text)
+
+
+@main.command()
+@click.argument("models", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="merged (float) model file to write")
+@click.option("--json", "as_json", is_flag=True)
+def merge(models, out, as_json):
+    """Merge independently trained FF models (MODELS, two or more) into one wider model.
+
+    Layer 1 stacks the members' neurons on the shared input, deeper layers are block-diagonal,
+    so each member's spikes are unchanged and the label sweep sums the members' goodness (an
+    ensemble vote in one deployable network). Train the members in parallel, e.g. one per core
+    with different --seed, then quantize the merged model as usual.
+    """
+    from .model import save_model
+    from .model.merge import merge_networks
+    try:
+        net = merge_networks([_load_model(m) for m in models])
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    save_model(net, out)
+    _emit({"model": out, "members": list(models), "sizes": net.sizes}, as_json,
+          f"saved {out}: {len(models)} members, sizes {net.sizes}")
 
 
 @main.command()

@@ -1,0 +1,80 @@
+"""Merge independently trained FF networks into one wider network (an ensemble in one model).
+
+FF layers learn locally, so ``M`` networks trained on their own (different seeds, one per CPU
+core) can be run side by side as one network whose layers are the members' layers stacked::
+
+    layer 0:   W = [W_1; W_2; ...; W_M]          (n_1 + ... + n_M, n_in)   shared input
+    layer k>0: W = blockdiag(W_1, ..., W_M)      no synapse between members
+
+Neurons do not interact within a layer, so every member's spikes in the merged network are
+exactly its own spikes, and the merged goodness is the members' goodness combined:
+``sum_sq`` adds them, ``mean_sq`` averages them weighted by width (equal widths: the plain mean,
+so the label sweep predicts ``argmax_c sum_m G_m(c)``, the ensemble vote). The merged model is an
+ordinary :class:`FFNetwork`: it quantizes, exports and runs on every backend unchanged. The
+zero blocks are real synapses of weight 0 to a dense backend (Lava ``Dense``, the emulator, the
+energy model's synapse count), which a sparse mapping could skip.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .primitives import FFNetwork, SpikingDense
+
+
+def merge_networks(nets: Sequence[FFNetwork]) -> FFNetwork:
+    """One :class:`FFNetwork` running ``nets`` side by side (see the module docstring).
+
+    The members must be float networks with the same depth, input encoding, label embedding,
+    goodness kind (``mean_sq`` or ``sum_sq``), ``goodness_from_layer``, and per-layer threshold
+    and ``v_decay``. Quantization and readouts are not carried over: quantize the merged network
+    and fit its readout again.
+    """
+    nets = list(nets)
+    if len(nets) < 2:
+        raise ValueError("merging needs at least two networks")
+    first = nets[0]
+    for i, n in enumerate(nets[1:], start=1):
+        for what, a, b in (("depth", len(first.layers), len(n.layers)),
+                           ("input size", first.layers[0].n_in, n.layers[0].n_in),
+                           ("input encoding", first.encoding, n.encoding),
+                           ("label embedding", first.label_embedding, n.label_embedding),
+                           ("goodness", first.goodness, n.goodness),
+                           ("goodness_from_layer", first.goodness_from_layer,
+                            n.goodness_from_layer)):
+            if a != b:
+                raise ValueError(f"network {i} differs from network 0 in {what}: {b} vs {a}")
+        for k, (la, lb) in enumerate(zip(first.layers, n.layers)):
+            if not isinstance(lb, SpikingDense):
+                raise ValueError(f"network {i} layer {k} is not a dense spiking layer")
+            if la.threshold != lb.threshold or la.v_decay != lb.v_decay:
+                raise ValueError(f"network {i} layer {k} has another threshold or v_decay than "
+                                 "network 0; merged neurons share one per layer")
+    if first.goodness not in ("mean_sq", "sum_sq"):
+        raise ValueError(f"cannot merge {first.goodness!r} goodness (its halves would mix)")
+    layers = []
+    for k in range(len(first.layers)):
+        members = [n.layers[k] for n in nets]
+        if k == 0:
+            w = np.concatenate([m.weight for m in members], axis=0)
+        else:
+            w = np.zeros((sum(m.n_out for m in members), sum(m.n_in for m in members)),
+                         dtype=np.float32)
+            r = c = 0
+            for m in members:
+                w[r:r + m.n_out, c:c + m.n_in] = m.weight
+                r, c = r + m.n_out, c + m.n_in
+        bias = None
+        if any(m.bias is not None for m in members):
+            bias = np.concatenate([m.bias if m.bias is not None
+                                   else np.zeros(m.n_out, np.float32) for m in members])
+        layers.append(SpikingDense(weight=w, threshold=first.layers[k].threshold,
+                                   v_decay=first.layers[k].v_decay, bias=bias))
+    return FFNetwork(layers=layers, encoding=first.encoding,
+                     label_embedding=first.label_embedding,
+                     goodness_from_layer=first.goodness_from_layer, goodness=first.goodness,
+                     goodness_eps=first.goodness_eps, dataset=dict(first.dataset),
+                     training={"algorithm": "ff-merged",
+                               "members": [dict(n.training) for n in nets],
+                               "member_sizes": [n.sizes for n in nets]})
