@@ -16,10 +16,19 @@ With ``--lr-schedule cosine`` the learning rate decays to 0 over the epochs the 
 a probe of ``--probe-batches`` training steps on a scratch trainer (not counted as training
 time, recorded in the JSON) estimates the epoch time, and ``epochs`` is set to what fits in
 ``--minutes``; training still stops at the budget if the estimate was short.
+
+With ``--members M`` (M > 1) the script trains M networks at the same time, one process per CPU
+core (``--threads`` each, seeds ``seed .. seed + M - 1``), each within the same ``--minutes``
+wall-clock budget, and merges them into one network (``ff-neuro merge``: layer 1 stacked,
+deeper layers block-diagonal, goodness summed over the members) which is then evaluated,
+quantized and spot-checked on Lava like a single one. The JSON records every member's own
+float accuracy too.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,7 +45,8 @@ from ff_neuro.data import load_dataset  # noqa: E402
 from ff_neuro.data.augment import augment_images  # noqa: E402
 from ff_neuro.export.lava_runner import LavaBackend  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
-from ff_neuro.model import save_model  # noqa: E402
+from ff_neuro.model import load_model, save_model  # noqa: E402
+from ff_neuro.model.merge import merge_networks  # noqa: E402
 from ff_neuro.pipeline import attach_readout, quantize_for_dataset  # noqa: E402
 from ff_neuro.run import label_sweep  # noqa: E402
 from ff_neuro.run.emulator import EmulatorBackend  # noqa: E402
@@ -62,7 +72,7 @@ def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int) -> dict:
             "epoch_seconds": per_batch * n_batches}
 
 
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=60.0, help="training-time budget")
     ap.add_argument("--epochs", type=int, default=200, help="upper bound on epochs")
@@ -81,6 +91,13 @@ def main() -> None:
                     default="none", help="training-time augmentation (FFTrainConfig.augment)")
     ap.add_argument("--augment-shift", type=int, default=2,
                     help="largest shift in pixels of the shift augmentation")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--members", type=int, default=1,
+                    help="train this many networks in parallel processes (seeds seed, "
+                    "seed + 1, ...) and merge them into one")
+    ap.add_argument("--train-only", action="store_true",
+                    help="(used by --members) train, save the float model to --model and the "
+                    "training record to --out, and stop")
     ap.add_argument("--probe-batches", type=int, default=40,
                     help="cosine: training steps timed to size the schedule to the budget")
     ap.add_argument("--threads", type=int, default=None,
@@ -90,18 +107,18 @@ def main() -> None:
     ap.add_argument("--lava-samples", type=int, default=50)
     ap.add_argument("--model", default="runs/ff_fashion.h5")
     ap.add_argument("--out", default=str(RESULTS / "ff_fashion.json"))
-    args = ap.parse_args()
+    return ap.parse_args(argv)
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    ds = load_dataset("fashion-mnist")
+
+def train_one(args, ds) -> tuple:
+    """Train one network within the budget: (float network, config, curve, probe)."""
     hidden = tuple(int(h) for h in args.hidden.split(","))
     cfg = FFTrainConfig(hidden=hidden, time_steps=args.time_steps, encoding=args.encoding,
                         batch_size=args.batch_size, lr=args.lr, alpha=args.alpha,
                         epochs=args.epochs, eval_samples=0, matmul_precision=args.precision,
                         negatives=args.negatives,
                         lr_schedule=args.lr_schedule, augment=args.augment,
-                        augment_shift=args.augment_shift)
+                        augment_shift=args.augment_shift, seed=args.seed)
     probe = None
     if args.lr_schedule == "cosine":
         probe = probe_epoch_seconds(cfg, ds, args.probe_batches)
@@ -123,8 +140,62 @@ def main() -> None:
 
     net = tr.fit(progress=False, on_epoch=on_epoch, max_seconds=args.minutes * 60,
                  checkpoint=args.model + ".ckpt.h5")
-    h = net.training["history"]
-    epochs = len(h["loss"])
+    return net, cfg, curve, probe
+
+
+def train_members(args) -> tuple:
+    """Run ``--members`` copies of this script with ``--train-only`` (seeds seed + i) at once;
+    return their float networks and training records."""
+    argv = [a for a in sys.argv[1:]]
+    procs, paths = [], []
+    for i in range(args.members):
+        model = f"{args.model}.member{i}.h5"
+        out = f"{args.model}.member{i}.json"
+        cmd = [sys.executable, __file__, *argv, "--members", "1", "--train-only",
+               "--seed", str(args.seed + i), "--model", model, "--out", out]
+        log = open(f"{args.model}.member{i}.log", "w")
+        procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log))
+        paths.append((model, out))
+    for (p, log), (model, _) in zip(procs, paths):
+        if p.wait() != 0:
+            raise SystemExit(f"member training failed (see {model[:-3]}.log)")
+        log.close()
+    return ([load_model(m) for m, _ in paths],
+            [json.loads(Path(o).read_text()) for _, o in paths])
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ds = load_dataset("fashion-mnist")
+    if args.train_only:
+        net, cfg, curve, probe = train_one(args, ds)
+        h = net.training["history"]
+        r = label_sweep(TorchBackend(), net, ds.x_test, chunk=500)
+        save_model(net, args.model)
+        write_json(args.out, {"seed": args.seed, "config": cfg.to_dict(), "curve": curve,
+                              "schedule_probe": probe, "train_minutes": h["seconds"] / 60,
+                              "epochs": len(h["loss"]),
+                              "test_accuracy_float": r.accuracy(ds.y_test)})
+        return
+    members = None
+    if args.members > 1:
+        nets, members = train_members(args)
+        net = merge_networks(nets)
+        cfg = FFTrainConfig(**members[0]["config"])
+        curve = [m["curve"] for m in members]
+        probe = [m["schedule_probe"] for m in members]
+        train_minutes = max(m["train_minutes"] for m in members)
+        epochs = min(m["epochs"] for m in members)
+        samples_per_s = sum(ds.x_train.shape[0] * m["epochs"] / (60 * m["train_minutes"])
+                            for m in members)
+    else:
+        net, cfg, curve, probe = train_one(args, ds)
+        h = net.training["history"]
+        epochs = len(h["loss"])
+        train_minutes = h["seconds"] / 60
+        samples_per_s = ds.x_train.shape[0] * epochs / h["seconds"]
     t = time.perf_counter()
     attach_readout(net, ds)
     readout_fit_s = time.perf_counter() - t
@@ -143,8 +214,8 @@ def main() -> None:
         "test_accuracy_float": acc_f, "test_accuracy_quantized": acc_q,
         "quantization_loss_pp": 100 * (acc_f - acc_q),
         "test_accuracy_float_readout": ro_f, "test_accuracy_quantized_readout": ro_q,
-        "train_minutes": h["seconds"] / 60, "epochs": epochs,
-        "samples_per_s": ds.x_train.shape[0] * epochs / h["seconds"],
+        "train_minutes": train_minutes, "epochs": epochs,
+        "samples_per_s": samples_per_s,
         "readout_fit_seconds": readout_fit_s,
         "lava_spot_check": {"samples": n,
                             "predictions_equal_emulator": bool(np.array_equal(
@@ -152,8 +223,18 @@ def main() -> None:
                             "accuracy": lava.accuracy(ds.y_test[:n])},
         "torch_threads": torch.get_num_threads(), "schedule_probe": probe,
         "config": cfg.to_dict(), "curve": curve, "quantization": qrep.to_dict(),
-        "model": args.model,
+        "model": args.model, "sizes": net.sizes,
     }
+    if members is not None:
+        result["members"] = {
+            "count": args.members,
+            "note": "trained at the same time, one process per core, each within the budget; "
+                    "merged into one network (ff_neuro.model.merge); train_minutes is the "
+                    "longest member, epochs the fewest, samples_per_s the sum",
+            "test_accuracy_float": [m["test_accuracy_float"] for m in members],
+            "epochs": [m["epochs"] for m in members],
+            "train_minutes": [m["train_minutes"] for m in members],
+            "seeds": [m["seed"] for m in members]}
     write_json(args.out, result)
     print({k: result[k] for k in ("test_accuracy_float", "test_accuracy_quantized",
                                   "test_accuracy_float_readout", "train_minutes", "epochs")})

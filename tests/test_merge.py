@@ -73,3 +73,15 @@ def test_merge_refuses_incompatible_networks(tmp_path):
                         capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert json.loads(ok.stdout)["sizes"] == [20, 32, 16]
+
+
+def test_label_embeddings_compare_by_their_inputs():
+    """"append" ignores code_seed (trainers set it from their seed), "code" does not."""
+    from ff_neuro.model import LabelEmbedding
+    a, b = random_net(seed=1), random_net(seed=2)
+    b.label_embedding = LabelEmbedding(n_classes=4, code_seed=7)
+    assert merge_networks([a, b]).sizes == [20, 32, 16]
+    a.label_embedding = LabelEmbedding(kind="code", n_classes=4, code_bits=4, code_seed=0)
+    b.label_embedding = LabelEmbedding(kind="code", n_classes=4, code_bits=4, code_seed=7)
+    with pytest.raises(ValueError, match="label embedding"):
+        merge_networks([a, b])

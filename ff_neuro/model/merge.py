@@ -23,6 +23,13 @@ import numpy as np
 from .primitives import FFNetwork, SpikingDense
 
 
+def _embedding_key(net: FFNetwork) -> tuple:
+    """What the label inputs are (kind and values), not how they were generated: two "append"
+    embeddings made with different code seeds are the same inputs."""
+    e = net.label_embedding
+    return (e.kind, e.n_classes, e.vectors().tobytes())
+
+
 def merge_networks(nets: Sequence[FFNetwork]) -> FFNetwork:
     """One :class:`FFNetwork` running ``nets`` side by side (see the module docstring).
 
@@ -39,12 +46,13 @@ def merge_networks(nets: Sequence[FFNetwork]) -> FFNetwork:
         for what, a, b in (("depth", len(first.layers), len(n.layers)),
                            ("input size", first.layers[0].n_in, n.layers[0].n_in),
                            ("input encoding", first.encoding, n.encoding),
-                           ("label embedding", first.label_embedding, n.label_embedding),
+                           ("label embedding", _embedding_key(first), _embedding_key(n)),
                            ("goodness", first.goodness, n.goodness),
                            ("goodness_from_layer", first.goodness_from_layer,
                             n.goodness_from_layer)):
             if a != b:
-                raise ValueError(f"network {i} differs from network 0 in {what}: {b} vs {a}")
+                shown = "" if what == "label embedding" else f": {b} vs {a}"
+                raise ValueError(f"network {i} differs from network 0 in {what}{shown}")
         for k, (la, lb) in enumerate(zip(first.layers, n.layers)):
             if not isinstance(lb, SpikingDense):
                 raise ValueError(f"network {i} layer {k} is not a dense spiking layer")
