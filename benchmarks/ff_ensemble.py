@@ -1,0 +1,67 @@
+"""Accuracy of FF models merged into one network (``ff-neuro merge``), on the full test set.
+
+A merged network runs its members side by side (layer 1 stacked, deeper layers block-diagonal),
+so its label sweep predicts ``argmax_c sum_m G_m(c)`` (equal member widths; tests/test_merge.py
+checks that the merged goodness is the members' width-weighted mean). This script therefore
+sweeps each member once and scores every subset of two or more members from those goodness
+arrays, instead of sweeping each merged network again. Usage::
+
+    .venv/bin/python benchmarks/ff_ensemble.py runs/a.h5 runs/b.h5 [runs/c.h5 ...] \
+        --out benchmarks/results/ff_fashion_ensembles.json
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, machine  # noqa: E402
+
+import torch  # noqa: E402
+
+from ff_neuro.data import load_dataset  # noqa: E402
+from ff_neuro.fileio import write_json  # noqa: E402
+from ff_neuro.model import load_model  # noqa: E402
+from ff_neuro.run import label_sweep  # noqa: E402
+from ff_neuro.run.torch_backend import TorchBackend  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("models", nargs="+", help="FF model files (same dataset and input)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=str(RESULTS / "ff_fashion_ensembles.json"))
+    args = ap.parse_args()
+    if len(args.models) < 2:
+        raise SystemExit("give at least two models")
+    torch.set_num_threads(args.threads)
+    nets = [load_model(m) for m in args.models]
+    ds = load_dataset(nets[0].dataset.get("name", "fashion-mnist"))
+    goodness, single = {}, {}
+    for path, net in zip(args.models, nets):
+        g = label_sweep(TorchBackend(), net, ds.x_test, chunk=500).goodness
+        goodness[path] = g[net.goodness_from_layer:].sum(0)
+        single[path] = float(np.mean(goodness[path].argmax(1) == ds.y_test))
+        print(path, single[path], flush=True)
+    merged = []
+    for k in range(2, len(args.models) + 1):
+        for combo in itertools.combinations(args.models, k):
+            acc = float(np.mean(sum(goodness[c] for c in combo).argmax(1) == ds.y_test))
+            merged.append({"members": list(combo), "test_accuracy_float": acc,
+                           "gain_over_best_member_pp": 100 * (acc - max(single[c]
+                                                                       for c in combo))})
+            print(combo, acc, flush=True)
+    write_json(args.out, {"machine": machine(), "dataset": ds.name,
+                          "n_test": int(ds.x_test.shape[0]),
+                          "members": [{"model": m, "test_accuracy_float": single[m],
+                                       "config": n.training.get("config", {})}
+                                      for m, n in zip(args.models, nets)],
+                          "merged": merged})
+
+
+if __name__ == "__main__":
+    main()
