@@ -81,6 +81,7 @@ def deployed_accuracy(tr: HebbianTrainer, ds, model_path: Optional[Path] = None)
     (what Lava fixed_pt runs). The trainer's own accuracy scores traces instead."""
     from ff_neuro.model import save_model
     from ff_neuro.pipeline import quantize_for_dataset
+    from ff_neuro.quantization import QuantizationError
     from ff_neuro.run import label_sweep
     from ff_neuro.run.emulator import EmulatorBackend
     from ff_neuro.run.torch_backend import TorchBackend
@@ -90,7 +91,12 @@ def deployed_accuracy(tr: HebbianTrainer, ds, model_path: Optional[Path] = None)
     for r in readouts:
         out[f"float_{r}"] = label_sweep(TorchBackend(), tr.network(readout=r), ds.x_test,
                                         chunk=500).accuracy(ds.y_test)
-    qnet, rep = quantize_for_dataset(net, ds)
+    try:
+        qnet, rep = quantize_for_dataset(net, ds)
+    except QuantizationError as exc:  # record it; the run's other results are kept
+        out["quantization_error"] = str(exc)
+        print("deployed", out, flush=True)
+        return out
     out[f"quantized_emulator_{readouts[0]}"] = label_sweep(
         EmulatorBackend(), qnet, ds.x_test, chunk=500).accuracy(ds.y_test)
     out["quantization_ok"] = bool(rep.ok)
@@ -311,6 +317,24 @@ def summarize(res: dict) -> None:
         if "analog" + sfx in runs:  # the analog run with the original (untuned) settings
             s[f"online{sfx}_tuned_gap_to_analog{sfx}_original_settings_pp"] = 100 * (
                 runs["analog" + sfx]["test_accuracy"] - on["test_accuracy"])
+    # every tuned online variant with the lr decay (e.g. another decay target) against the best
+    # analog run with a decay, so one table shows what each variant reached
+    analogs = {k: v["test_accuracy"] for k, v in runs.items()
+               if k.startswith("analog") and "_decay" in k}
+    variants = {k: v for k, v in runs.items() if k.startswith("online_decay_tuned")}
+    if analogs and variants:
+        best = max(analogs, key=analogs.get)
+        s["online_decay_tuned_variants_vs_best_analog_decay"] = {
+            "best_analog_run": best, "best_analog_accuracy": analogs[best],
+            "variants": {k: {"lr": v["config"].get("lr"),
+                             "lr_decay_to": v["config"].get("lr_decay_to"),
+                             "online_accuracy": v["test_accuracy"],
+                             "gap_pp": 100 * (analogs[best] - v["test_accuracy"]),
+                             "deployed_gap_pp": {
+                                 d: 100 * (analogs[best] - a)
+                                 for d, a in v.get("deployed", {}).items()
+                                 if isinstance(a, float)}}
+                         for k, v in variants.items()}}
     if "online" in runs:
         ep = runs["online"]["epoch_seconds"]
         s["online_epoch_seconds_max"] = float(max(ep))

@@ -427,15 +427,19 @@ def quantize(model, dataset, data_dir, out, as_json):
     import warnings
     from .model import save_model
     from .pipeline import quantize_for_dataset
+    from .quantization import QuantizationError
     net = _load_model(model)
     ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if _conv_model(net):
-            from .conv_pipeline import quantize_for_dataset as quantize_conv_for_dataset
-            qnet, rep = _conv_run(quantize_conv_for_dataset, net, ds, QuantConfig())
-        else:
-            qnet, rep = quantize_for_dataset(net, ds, QuantConfig())
+        try:
+            if _conv_model(net):
+                from .conv_pipeline import quantize_for_dataset as quantize_conv_for_dataset
+                qnet, rep = _conv_run(quantize_conv_for_dataset, net, ds, QuantConfig())
+            else:
+                qnet, rep = quantize_for_dataset(net, ds, QuantConfig())
+        except QuantizationError as exc:
+            raise click.ClickException(f"cannot quantize {model}: {exc}") from exc
     for w in caught:
         click.echo(f"WARNING: {w.message}", err=True)
     save_model(qnet, out)

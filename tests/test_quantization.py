@@ -69,5 +69,16 @@ def test_negative_only_and_huge_weights():
     assert q.quantized[0].vth <= 2**17 - 1
     # Threshold that rounds to zero is refused with an explanation.
     tiny_th = SpikingDense(weight=np.ones((2, 2)), threshold=1e-4, v_decay=0.0)
-    with pytest.raises(QuantizationError, match="rounds to 0"):
+    with pytest.raises(QuantizationError, match="rounds to 0") as exc:
         quantize(FFNetwork(layers=[tiny_th]), QuantConfig(weight_max=254))
+    assert "10000x the threshold" in str(exc.value) and "weight range" in str(exc.value)
+    # A threshold that rounds to 1 from 0.81 (weights 314x the threshold, as a Hebbian layer
+    # trained with a large learning rate) is kept but reported and warned about.
+    w = np.full((3, 4), 100.0)
+    w[0, 0] = 628.0
+    coarse = SpikingDense(weight=w, threshold=2.0, v_decay=0.0)
+    with pytest.warns(QuantizationWarning, match=r"vth = 1 from 0\.809 \(\+24 %\)"):
+        q, rep = quantize(FFNetwork(layers=[coarse]))
+    assert q.quantized[0].vth == 1
+    assert rep.layers[0].vth_error == pytest.approx(1 / (254 / 628 * 2) - 1)
+    assert rep.to_dict()["layers"][0]["vth_error"] > 0.2

@@ -26,6 +26,8 @@ from ..config import QuantConfig
 from ..model.primitives import DECAY_UNITY, FFNetwork, QuantizedDense, SpikingDense
 
 VTH_MAX = 2**17 - 1
+#: relative threshold rounding error above which :func:`quantize` warns
+VTH_ERROR_WARN = 0.05
 BIAS_MIN, BIAS_MAX = -4096, 4095
 
 
@@ -48,6 +50,8 @@ class LayerQuantReport:
     bits_used: int
     clipped_fraction: float
     weight_rmse: float
+    #: relative error of the integer threshold, ``vth / (scale * threshold) - 1``
+    vth_error: float = 0.0
     rate_float: Optional[float] = None
     rate_fixed: Optional[float] = None
     silent: bool = False
@@ -106,20 +110,22 @@ def integer_parameters(weight: np.ndarray, threshold: float, bias: Optional[np.n
     if wmax == 0.0:
         raise QuantizationError(
             "a layer has all-zero weights: it can never spike; retrain or remove it")
-    scale = cfg.weight_max / wmax
-    if max_row_input is not None:
-        scale = min(scale, CURRENT_MAX / max_row_input)
+    scale, limit = cfg.weight_max / wmax, f"the {cfg.weight_max}-step weight range"
+    if max_row_input is not None and CURRENT_MAX / max_row_input < scale:
+        scale, limit = CURRENT_MAX / max_row_input, "Lava's 24-bit current (largest input sum)"
     if scale * threshold > VTH_MAX:
         scale = VTH_MAX / threshold
     if bias is not None:
         bmax = float(np.max(np.abs(bias)))
         if bmax * scale > BIAS_MAX:
-            scale = BIAS_MAX / bmax
+            scale, limit = BIAS_MAX / bmax, "the 13-bit bias"
     vth = int(round(scale * threshold))
     if vth < 1:
         raise QuantizationError(
-            f"threshold {threshold} rounds to 0 at scale {scale:.3g}: weights are too "
-            f"small relative to the threshold for an 8-bit mantissa")
+            f"threshold {threshold:g} rounds to 0 at scale {scale:.3g} (set by {limit}): the "
+            f"largest |weight| ({wmax:.4g}) is {wmax / threshold:.0f}x the threshold, more than "
+            f"an integer threshold >= 1 leaves room for ({2 * cfg.weight_max}x); train with "
+            "smaller weights (lower learning rate) or a larger threshold")
     w_q = np.clip(np.round(scale * weight), -256, 254).astype(np.int32)
     bias_q = None
     if bias is not None:
@@ -163,10 +169,18 @@ def quantize(net: FFNetwork, cfg: Optional[QuantConfig] = None,
         ideal = q.scale * f.weight / levels
         clipped = float(np.mean((ideal > 254.5) | (ideal < -256.5)))
         rmse = float(np.sqrt(np.mean((q.weight * levels / q.scale - f.weight) ** 2)))
+        vth_error = q.vth / (q.scale * f.threshold) - 1.0
         report.layers.append(LayerQuantReport(
             layer=k, scale=q.scale, vth=q.vth, v_decay=q.v_decay,
             weight_min=int(q.weight.min()), weight_max=int(q.weight.max()),
-            bits_used=bits_used(q.weight), clipped_fraction=clipped, weight_rmse=rmse))
+            bits_used=bits_used(q.weight), clipped_fraction=clipped, weight_rmse=rmse,
+            vth_error=vth_error))
+        if abs(vth_error) > VTH_ERROR_WARN:
+            warnings.warn(
+                f"layer {k}: the threshold becomes vth = {q.vth} from {q.scale * f.threshold:.3g} "
+                f"({100 * vth_error:+.0f} %), because the weights are "
+                f"{np.max(np.abs(f.weight)) / f.threshold:.0f}x the threshold; spikes may "
+                "change: compare accuracy on the emulator", QuantizationWarning, stacklevel=2)
     if calibration_spikes is not None:
         from ..run.emulator import EmulatorBackend
         from ..run.torch_backend import TorchBackend
