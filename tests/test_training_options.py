@@ -245,3 +245,15 @@ def test_augmented_training_is_used_and_resumes_exactly(small, tmp_path):
     for a, b in zip(full.layers, resumed.layers):
         np.testing.assert_array_equal(a.weight, b.weight)
     assert full.training["config"]["augment"] == "flip+shift"
+    # a checkpoint written before the option existed resumes as augment="none", and only so
+    import h5py
+    import json
+    old = tmp_path / "old.h5"
+    FFTrainer(FFTrainConfig(**{**kw, "epochs": 1}), small).fit(progress=False, checkpoint=old)
+    with h5py.File(old, "r+") as f:
+        saved = json.loads(f.attrs["config_json"])
+        del saved["augment"], saved["augment_shift"]
+        f.attrs["config_json"] = json.dumps(saved)
+    FFTrainer(FFTrainConfig(**kw), small).fit(progress=False, checkpoint=old, resume=True)
+    with pytest.raises(ValueError, match="augment"):
+        FFTrainer(cfg, small).fit(progress=False, checkpoint=old, resume=True)

@@ -135,12 +135,14 @@ class TrainHistory:
                                         "epoch_seconds", "seconds") if k in d})
 
 
-def check_checkpoint(f, path: PathLike, fmt: str, what: str, config: dict) -> None:
+def check_checkpoint(f, path: PathLike, fmt: str, what: str, config: dict,
+                     defaults: Optional[dict] = None) -> None:
     """Refuse to resume from an open checkpoint file ``f`` that is not of format ``fmt`` or was
-    written with a config differing from ``config`` in anything but ``epochs``."""
+    written with a config differing from ``config`` in anything but ``epochs``. A setting the
+    checkpoint lacks (written before the option existed) counts as its value in ``defaults``."""
     if f.attrs.get("format") != fmt:
         raise ValueError(f"{path} is not {what} training checkpoint")
-    saved = json.loads(f.attrs["config_json"])
+    saved = {**(defaults or {}), **json.loads(f.attrs["config_json"])}
     diff = [k for k in config if k != "epochs" and saved.get(k) != config[k]]
     if diff:
         raise ValueError(f"checkpoint {path} was made with a different config "
@@ -384,7 +386,8 @@ class FFTrainer:
     def load_checkpoint(self, path: PathLike) -> None:
         import h5py
         with h5py.File(path, "r") as f:
-            check_checkpoint(f, path, "ff-neuro-checkpoint", "an ff-neuro", self.cfg.to_dict())
+            check_checkpoint(f, path, "ff-neuro-checkpoint", "an ff-neuro", self.cfg.to_dict(),
+                             defaults=FFTrainConfig().to_dict())
             self.epochs_done = int(f.attrs["epochs_done"])
             self.history = TrainHistory.from_dict(json.loads(f.attrs["history_json"]))
             for k, w in enumerate(self.weights):
