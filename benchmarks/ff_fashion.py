@@ -156,10 +156,16 @@ def train_members(args) -> tuple:
         log = open(f"{args.model}.member{i}.log", "w")
         procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log))
         paths.append((model, out))
-    for (p, log), (model, _) in zip(procs, paths):
-        if p.wait() != 0:
-            raise SystemExit(f"member training failed (see {model[:-3]}.log)")
-        log.close()
+    try:
+        for (p, log), (model, _) in zip(procs, paths):
+            if p.wait() != 0:
+                raise SystemExit(f"member training failed (see {model[:-3]}.log)")
+    finally:  # a failed (or interrupted) member stops the others
+        for p, log in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait()
+            log.close()
     return ([load_model(m) for m, _ in paths],
             [json.loads(Path(o).read_text()) for _, o in paths])
 
