@@ -42,7 +42,7 @@ import torch  # noqa: E402
 
 from ff_neuro.config import FFTrainConfig  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
-from ff_neuro.data.augment import augment_images  # noqa: E402
+from ff_neuro.data.augment import AUGMENTS, augment_images  # noqa: E402
 from ff_neuro.export.lava_runner import LavaBackend  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
 from ff_neuro.model import load_model, save_model  # noqa: E402
@@ -87,7 +87,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="matmul precision of training (bf16: mixed precision)")
     ap.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant")
-    ap.add_argument("--augment", choices=["none", "flip", "shift", "flip+shift"],
+    ap.add_argument("--augment", choices=AUGMENTS,
                     default="none", help="training-time augmentation (FFTrainConfig.augment)")
     ap.add_argument("--augment-shift", type=int, default=2,
                     help="largest shift in pixels of the shift augmentation")
@@ -146,7 +146,7 @@ def train_one(args, ds) -> tuple:
 def train_members(args) -> tuple:
     """Run ``--members`` copies of this script with ``--train-only`` (seeds seed + i) at once;
     return their float networks and training records."""
-    argv = [a for a in sys.argv[1:]]
+    argv = sys.argv[1:]
     procs, paths = [], []
     for i in range(args.members):
         model = f"{args.model}.member{i}.h5"

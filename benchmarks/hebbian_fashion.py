@@ -286,6 +286,13 @@ def combine(args) -> None:
     print(f"wrote {out}", flush=True)
 
 
+def deployed_gaps(run: dict, analog_accuracy: float) -> dict:
+    """Gap in pp from ``analog_accuracy`` to each accuracy of the run's exported network (spike
+    counts; float per readout and quantized)."""
+    return {k: 100 * (analog_accuracy - v) for k, v in run.get("deployed", {}).items()
+            if isinstance(v, float)}
+
+
 def summarize(res: dict) -> None:
     runs = res["runs"]
     s = {k: {"test_accuracy": v["test_accuracy"], "epochs": v["epochs"],
@@ -310,31 +317,22 @@ def summarize(res: dict) -> None:
             "best_analog_run": best, "best_analog_accuracy": analogs[best],
             "analog_runs_compared": analogs, "gap_pp": 100 * gap,
             "within_1p5_pp": bool(gap <= 0.015)}
-        if "deployed" in on:  # the exported network (spike counts), float and quantized
-            s[f"online{sfx}_tuned_vs_best_analog{sfx}"]["deployed_gap_pp"] = {
-                k: 100 * (analogs[best] - v) for k, v in on["deployed"].items()
-                if isinstance(v, float)}
+        if "deployed" in on:
+            s[f"online{sfx}_tuned_vs_best_analog{sfx}"]["deployed_gap_pp"] = deployed_gaps(
+                on, analogs[best])
+        if sfx == "_decay":
+            # every tuned online variant (another lr or decay target) against the same analog
+            s["online_decay_tuned_variants_vs_best_analog_decay"] = {
+                "best_analog_run": best, "best_analog_accuracy": analogs[best],
+                "variants": {k: {"lr": v["config"].get("lr"),
+                                 "lr_decay_to": v["config"].get("lr_decay_to"),
+                                 "online_accuracy": v["test_accuracy"],
+                                 "gap_pp": 100 * (analogs[best] - v["test_accuracy"]),
+                                 "deployed_gap_pp": deployed_gaps(v, analogs[best])}
+                             for k, v in runs.items() if k.startswith("online_decay_tuned")}}
         if "analog" + sfx in runs:  # the analog run with the original (untuned) settings
             s[f"online{sfx}_tuned_gap_to_analog{sfx}_original_settings_pp"] = 100 * (
                 runs["analog" + sfx]["test_accuracy"] - on["test_accuracy"])
-    # every tuned online variant with the lr decay (e.g. another decay target) against the best
-    # analog run with a decay, so one table shows what each variant reached
-    analogs = {k: v["test_accuracy"] for k, v in runs.items()
-               if k.startswith("analog") and "_decay" in k}
-    variants = {k: v for k, v in runs.items() if k.startswith("online_decay_tuned")}
-    if analogs and variants:
-        best = max(analogs, key=analogs.get)
-        s["online_decay_tuned_variants_vs_best_analog_decay"] = {
-            "best_analog_run": best, "best_analog_accuracy": analogs[best],
-            "variants": {k: {"lr": v["config"].get("lr"),
-                             "lr_decay_to": v["config"].get("lr_decay_to"),
-                             "online_accuracy": v["test_accuracy"],
-                             "gap_pp": 100 * (analogs[best] - v["test_accuracy"]),
-                             "deployed_gap_pp": {
-                                 d: 100 * (analogs[best] - a)
-                                 for d, a in v.get("deployed", {}).items()
-                                 if isinstance(a, float)}}
-                         for k, v in variants.items()}}
     if "online" in runs:
         ep = runs["online"]["epoch_seconds"]
         s["online_epoch_seconds_max"] = float(max(ep))

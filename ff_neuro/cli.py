@@ -13,6 +13,7 @@ import click
 import numpy as np
 
 from .config import DemoConfig, FFTrainConfig, QuantConfig
+from .data.augment import AUGMENTS
 from .fileio import write_json
 
 DATASET_HELP = ("dataset: 'digits' (scikit-learn's bundled 8x8 digits, the default), "
@@ -199,7 +200,7 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 @click.option("--lr-schedule", type=click.Choice(["constant", "cosine"]), default="constant",
               show_default=True, help="ff: cosine decays the learning rate from --lr to 0 over "
               "--epochs")
-@click.option("--augment", type=click.Choice(["none", "flip", "shift", "flip+shift"]),
+@click.option("--augment", type=click.Choice(AUGMENTS),
               default="none", show_default=True,
               help="ff: training-time augmentation: random left-right mirror (for "
               "mirror-symmetric classes such as clothing, not digits) and/or random shifts of "

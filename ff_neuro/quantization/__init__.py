@@ -51,7 +51,7 @@ class LayerQuantReport:
     clipped_fraction: float
     weight_rmse: float
     #: relative error of the integer threshold, ``vth / (scale * threshold) - 1``
-    vth_error: float = 0.0
+    vth_error: float
     rate_float: Optional[float] = None
     rate_fixed: Optional[float] = None
     silent: bool = False
@@ -151,6 +151,21 @@ def quantize_layer(layer: SpikingDense, cfg: QuantConfig, input_levels: int = 1)
                           i_decay=DECAY_UNITY, bias_mant=bias_q, scale=scale)
 
 
+def threshold_error(q, layer, what: str, k: int) -> float:
+    """Relative error ``vth / (scale * threshold) - 1`` of quantized layer ``q``'s integer
+    threshold (``layer``: its float original); warns above :data:`VTH_ERROR_WARN`."""
+    exact = q.scale * layer.threshold
+    err = q.vth / exact - 1.0
+    if abs(err) > VTH_ERROR_WARN:
+        wq = int(np.max(np.abs(q.weight)))
+        warnings.warn(
+            f"{what} {k}: the threshold becomes vth = {q.vth} from {exact:.3g} "
+            f"({100 * err:+.0f} %), because the largest integer weight ({wq}) is "
+            f"{wq / exact:.0f}x the exact threshold; spikes may change: compare accuracy on the "
+            "emulator", QuantizationWarning, stacklevel=3)
+    return err
+
+
 def quantize(net: FFNetwork, cfg: Optional[QuantConfig] = None,
              calibration_spikes: Optional[np.ndarray] = None) -> tuple:
     """Quantize every layer; returns ``(net_with_quantized, QuantReport)``.
@@ -169,18 +184,11 @@ def quantize(net: FFNetwork, cfg: Optional[QuantConfig] = None,
         ideal = q.scale * f.weight / levels
         clipped = float(np.mean((ideal > 254.5) | (ideal < -256.5)))
         rmse = float(np.sqrt(np.mean((q.weight * levels / q.scale - f.weight) ** 2)))
-        vth_error = q.vth / (q.scale * f.threshold) - 1.0
         report.layers.append(LayerQuantReport(
             layer=k, scale=q.scale, vth=q.vth, v_decay=q.v_decay,
             weight_min=int(q.weight.min()), weight_max=int(q.weight.max()),
             bits_used=bits_used(q.weight), clipped_fraction=clipped, weight_rmse=rmse,
-            vth_error=vth_error))
-        if abs(vth_error) > VTH_ERROR_WARN:
-            warnings.warn(
-                f"layer {k}: the threshold becomes vth = {q.vth} from {q.scale * f.threshold:.3g} "
-                f"({100 * vth_error:+.0f} %), because the weights are "
-                f"{np.max(np.abs(f.weight)) / f.threshold:.0f}x the threshold; spikes may "
-                "change: compare accuracy on the emulator", QuantizationWarning, stacklevel=2)
+            vth_error=threshold_error(q, f, "layer", k)))
     if calibration_spikes is not None:
         from ..run.emulator import EmulatorBackend
         from ..run.torch_backend import TorchBackend

@@ -29,7 +29,7 @@ from ..config import QuantConfig
 from ..model.conv import ConvFFNetwork, QuantizedConv2d, SpikingConv2d
 from ..model.primitives import DECAY_UNITY
 from . import (CURRENT_MAX, LayerQuantReport, QuantReport, bits_used, flag_rates,  # noqa: F401
-               integer_parameters)
+               integer_parameters, threshold_error)
 
 
 def input_weight(net: ConvFFNetwork, k: int) -> np.ndarray:
@@ -71,7 +71,8 @@ def quantize_conv(net: ConvFFNetwork, cfg: Optional[QuantConfig] = None,
         report.layers.append(LayerQuantReport(
             layer=k, scale=q.scale, vth=q.vth, v_decay=q.v_decay,
             weight_min=int(q.weight.min()), weight_max=int(q.weight.max()),
-            bits_used=bits_used(q.weight), clipped_fraction=clipped, weight_rmse=rmse))
+            bits_used=bits_used(q.weight), clipped_fraction=clipped, weight_rmse=rmse,
+            vth_error=threshold_error(q, net.layers[k], "conv layer", k)))
     if calibration_images is not None:
         from ..run.conv import run_batches
         rf = run_batches(out, calibration_images, "float").counts
