@@ -186,6 +186,8 @@ def main() -> None:
                     help="rate-coding gain of every run (analog: input = gain * pixel)")
     ap.add_argument("--trace-tau", type=float, default=0.85, help="LI output-trace decay")
     ap.add_argument("--tau-e", type=float, default=0.9, help="eligibility-trace decay")
+    ap.add_argument("--weight-decay", type=float, default=0.0,
+                    help="Hebbian runs: W <- (1 - eta lambda) W after every presentation")
     ap.add_argument("--hidden", type=int, default=200, help="neurons of the one layer")
     ap.add_argument("--suffix", default="",
                     help="appended to the run names in the JSON (e.g. _tuned)")
@@ -238,11 +240,13 @@ def main() -> None:
             cfg = HebbianConfig(batch_size=args.batch_size, analog_lr=args.analog_lr, **common)
             res["runs"][key] = run_analog(cfg, ds, args.epochs, curve_n, latent_n, decay)
         elif kind == "batched":
-            cfg = HebbianConfig(batch_size=args.batch_size, lr=args.batched_lr, **common)
+            cfg = HebbianConfig(batch_size=args.batch_size, lr=args.batched_lr,
+                                weight_decay=args.weight_decay, **common)
             res["runs"][key] = run_hebbian(key, cfg, ds, args.epochs, curve_n, latent_n, decay,
                                            model_path)
         else:
-            cfg = HebbianConfig(batch_size=1, lr=args.online_lr, **common)
+            cfg = HebbianConfig(batch_size=1, lr=args.online_lr,
+                                weight_decay=args.weight_decay, **common)
             res["runs"][key] = run_hebbian(key, cfg, ds, args.epochs, curve_n, latent_n, decay,
                                            model_path)
         res["runs"][key]["command"] = res["command"]

@@ -216,6 +216,22 @@ def test_online_fast_path_equals_dense_path(small_digits):
     np.testing.assert_allclose(fast.e[0], dense.e[0], rtol=1e-4, atol=1e-5)
 
 
+def test_weight_decay_shrinks_after_every_presentation(small_digits):
+    """weight_decay: one presentation gives the undecayed rule's weights times (1 - eta lambda)
+    exactly; over an epoch the bulk of the weights stays smaller than without decay."""
+    base = dict(hidden=(40,), lr=0.5, gain=0.5)
+    plain = HebbianTrainer(HebbianConfig(**base), small_digits)
+    decayed = HebbianTrainer(HebbianConfig(weight_decay=0.01, **base), small_digits)
+    plain.train_epoch(0, max_samples=1)
+    decayed.train_epoch(0, max_samples=1)
+    start = HebbianTrainer(HebbianConfig(**base), small_digits).WT[0]
+    assert np.abs(plain.WT[0] - start).max() > 1e-3  # the sample did learn
+    np.testing.assert_array_equal(decayed.WT[0], plain.WT[0] * np.float32(1 - 0.5 * 0.01))
+    plain.train_epoch(1, max_samples=300)
+    decayed.train_epoch(1, max_samples=300)
+    assert np.abs(decayed.WT[0]).mean() < 0.5 * np.abs(plain.WT[0]).mean()
+
+
 # -- training end to end --------------------------------------------------------------------
 @pytest.mark.parametrize("probability", ["sigmoid", "symmetric"])
 @pytest.mark.parametrize("trace", ["li", "relu", "hard_li"])
@@ -347,6 +363,8 @@ def test_separability_index():
     (dict(batch_size=0), "batch_size"),
     (dict(label_embedding="code", code_p=1.5), "code"),
     (dict(beta=1.5), "beta"),
+    (dict(weight_decay=-1e-3), "weight_decay"),
+    (dict(weight_decay=2.0, lr=1.0), "weight_decay"),
 ])
 def test_config_validation(kw, msg):
     with pytest.raises(ValueError, match=msg):

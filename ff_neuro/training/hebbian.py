@@ -119,6 +119,11 @@ class HebbianConfig:
     cross_term : symmetric only: also apply ``-1/(G+ + G-)`` to the other half
     tau_e : eligibility-trace decay (eq. 7); 0 disables it (W += eta dW)
     lr : eta (symmetric: ~1; sigmoid: ~0.1 worked better in short Fashion-MNIST runs)
+    weight_decay : lambda; after every presentation (one sample online, one batch of K) the
+        weights shrink, ``W <- (1 - eta lambda) W`` (0: off, as in the paper). The rule alone
+        lets weights grow without bound (hundreds of times the threshold); decay keeps them
+        in a range that 8-bit quantization resolves. Trainer only: the Lava on-chip rule has
+        no decay term.
     batch_size : K; 1 = online
     batch_reduce : combine the K updates by "mean" (eq. 1) or "sum"
     update_every : "step" (an update event per step of the window) or "presentation"
@@ -149,6 +154,7 @@ class HebbianConfig:
     cross_term: bool = True
     tau_e: float = 0.9
     lr: float = 1.0
+    weight_decay: float = 0.0
     batch_size: int = 1
     batch_reduce: str = "mean"
     update_every: str = "step"
@@ -203,6 +209,9 @@ class HebbianConfig:
         for name in ("lr", "alpha", "eps", "gain", "init_std", "analog_lr"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0.0 <= self.weight_decay * self.lr < 1.0:
+            raise ValueError(f"weight_decay must be >= 0 with lr * weight_decay < 1, "
+                             f"got {self.weight_decay} (lr {self.lr})")
         if self.probability == "symmetric" and any(h < 2 or h % 2 for h in self.hidden):
             raise ValueError(f"the symmetric probability splits each layer into a positive and "
                              f"a negative half: layer sizes must be even, got {self.hidden}")
@@ -638,6 +647,7 @@ class HebbianTrainer:
         order = rng.permutation(self.ds.n_train)[:n]
         K = c.batch_size
         chunk = K * max(1, 256 // K)
+        shrink = np.float32(1.0 - c.lr * c.weight_decay)
         p_last, pols, rates = [], [], []
         t_start = time.perf_counter()
         with _one_blas_thread():
@@ -650,6 +660,9 @@ class HebbianTrainer:
                                 seed_offset=epoch * 1_000_003 + ci + 1)
                 for b in range(0, len(idx), K):
                     traces = self.present(X[:, b:b + K], positive[b:b + K], learn=True)
+                    if shrink != 1.0:
+                        for w in self.WT:
+                            w *= shrink
                     p_last.append(probability(traces[-1], c.probability, **self._mod_kw))
                     rates.append([float(np.mean(tr > 0)) for tr in traces])
                 pols.append(positive)

@@ -1,0 +1,102 @@
+"""Hyper-parameter trials of spiking FF on a held-out part of the Fashion-MNIST TRAINING set
+(the test set is never touched), each within a wall-clock training budget.
+
+Protocol (the one ``hebbian_tune.py`` uses): the first 55,000 training samples are the
+tuning-train split, the last 5,000 the validation split. A trial is a JSON object of
+``FFTrainConfig`` overrides plus the keys ``name`` and ``minutes`` (training budget). Every trial
+trains with the cosine schedule sized to its budget by the same probe as ``ff_fashion.py``, on
+one torch thread, and reports the label-sweep accuracy on the ``--n-val`` validation samples.
+Defaults are those of the ``ff_fashion.py`` headline run (784-500-500, T = 10, graded input,
+bf16, batch 256, lr 2e-3, alpha 20). Usage::
+
+    .venv/bin/python benchmarks/ff_tune.py --trials trials.json --jobs 2 \
+        --out benchmarks/results/ff_fashion_tuning.json
+
+Adds every finished trial to the ``trials`` of ``--out`` (kept sorted by val_accuracy, best
+first; the file is rewritten atomically after every trial, earlier trials are kept), with the
+protocol and the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+BASE = dict(hidden=(500, 500), time_steps=10, encoding="graded", batch_size=256, lr=2e-3,
+            alpha=20.0, matmul_precision="bf16", lr_schedule="cosine", epochs=1000,
+            eval_samples=0)
+PROTOCOL = ("benchmarks/ff_tune.py: Fashion-MNIST training set split into the first 55,000 "
+            "(train) and the last 5,000 (validation, the first n_val of them scored by label "
+            "sweep); the test set is not used. Each trial trains its overrides of `base` with "
+            "the cosine schedule sized to `minutes` of training time, one torch thread; `jobs` "
+            "trials ran at once (one per core).")
+
+
+def run_trial(args) -> dict:
+    trial, n_val = args
+    import torch
+    torch.set_num_threads(1)
+    from ff_fashion import probe_epoch_seconds
+    from hebbian_tune import tuning_dataset
+    from ff_neuro.config import FFTrainConfig
+    from ff_neuro.run import label_sweep
+    from ff_neuro.run.torch_backend import TorchBackend
+    from ff_neuro.training import FFTrainer
+    trial = dict(trial)
+    name = trial.pop("name", None)
+    minutes = float(trial.pop("minutes"))
+    ds = tuning_dataset()
+    overrides = {**BASE, **trial}
+    if "hidden" in overrides:
+        overrides["hidden"] = tuple(overrides["hidden"])
+    cfg = FFTrainConfig(**overrides)
+    probe = probe_epoch_seconds(cfg, ds, 40)
+    cfg = dataclasses.replace(cfg, epochs=max(1, int(0.97 * minutes * 60 / probe["epoch_seconds"])))
+    t0 = time.perf_counter()
+    tr = FFTrainer(cfg, ds)
+    net = tr.fit(progress=False, max_seconds=minutes * 60)
+    r = label_sweep(TorchBackend(), net, ds.x_test[:n_val], chunk=500)
+    return {"name": name, "overrides": {k: (list(v) if isinstance(v, tuple) else v)
+                                        for k, v in trial.items()},
+            "minutes": minutes, "epochs_scheduled": cfg.epochs,
+            "epochs": len(net.training["history"]["loss"]),
+            "train_minutes": net.training["history"]["seconds"] / 60,
+            "n_val": n_val, "val_accuracy": r.accuracy(ds.y_test[:n_val]),
+            "seconds": time.perf_counter() - t0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--trials", required=True, help="JSON file: a list of trial objects")
+    ap.add_argument("--n-val", type=int, default=5000)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    trials = json.loads(Path(a.trials).read_text())
+    for t in trials:
+        if "minutes" not in t:
+            raise SystemExit(f"trial {t.get('name')!r} has no 'minutes' budget")
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from _common import machine
+    from ff_neuro.fileio import write_json
+    with Pool(a.jobs) as pool:
+        for r in pool.imap_unordered(run_trial, [(t, a.n_val) for t in trials]):
+            print(json.dumps(r), flush=True)
+            r["machine"] = machine()
+            r["jobs"] = a.jobs
+            old = json.loads(out.read_text())["trials"] if out.exists() else []
+            write_json(out, {"protocol": PROTOCOL, "base": BASE, "trials": sorted(
+                old + [r], key=lambda t: -t["val_accuracy"])})
+
+
+if __name__ == "__main__":
+    main()
