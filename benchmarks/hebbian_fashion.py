@@ -68,13 +68,6 @@ def latent_stats(model, ds, n: int) -> dict:
             "separability_5nn": separability_index(lat, y, k=5), "samples": int(n)}
 
 
-def lr_factor(epoch: int, epochs: int, decay_to: Optional[float]) -> float:
-    """Linear learning-rate decay from 1 (first epoch) to ``decay_to`` (last); None: 1."""
-    if decay_to is None or epochs < 2:
-        return 1.0
-    return 1.0 - (1.0 - decay_to) * epoch / (epochs - 1)
-
-
 def deployed_accuracy(tr: HebbianTrainer, ds, model_path: Optional[Path] = None) -> dict:
     """Full-test accuracy of the EXPORTED network (label sweep from spike counts): the float
     backend for each readout, and the default readout quantized on the fixed-point emulator
@@ -110,15 +103,14 @@ def deployed_accuracy(tr: HebbianTrainer, ds, model_path: Optional[Path] = None)
 def run_hebbian(name: str, cfg: HebbianConfig, ds, epochs: int, curve_n: int,
                 latent_n: int, decay_to: Optional[float] = None,
                 model_path: Optional[Path] = None) -> dict:
+    cfg = dataclasses.replace(cfg, epochs=epochs, lr_decay_to=decay_to)
     tr = HebbianTrainer(cfg, ds)
-    base_lr = cfg.lr
     curve = []
     for e in range(epochs):
-        tr.cfg.lr = base_lr * lr_factor(e, epochs, decay_to)
         st = tr.train_epoch(e)
         t = time.perf_counter()
         acc = tr.accuracy(ds.x_test[:curve_n], ds.y_test[:curve_n])
-        curve.append({"epoch": e + 1, "lr": tr.cfg.lr, "train_seconds": st["seconds"],
+        curve.append({"epoch": e + 1, "lr": tr.lr, "train_seconds": st["seconds"],
                       "load_average_1min": os.getloadavg()[0],
                       "samples_per_second": st["samples_per_second"],
                       "p_pos": st["p_pos"], "p_neg": st["p_neg"],
@@ -134,17 +126,18 @@ def run_hebbian(name: str, cfg: HebbianConfig, ds, epochs: int, curve_n: int,
             "epoch_seconds": [c["train_seconds"] for c in curve],
             "mean_epoch_seconds": float(np.mean([c["train_seconds"] for c in curve])),
             "curve": curve, "latents": latent_stats(tr, ds, latent_n),
-            "config": {**cfg.to_dict(), "lr": base_lr, "lr_decay_to": decay_to}}
+            "config": cfg.to_dict()}
 
 
 def run_analog(cfg: HebbianConfig, ds, epochs: int, curve_n: int, latent_n: int,
                decay_to: Optional[float] = None) -> dict:
+    cfg = dataclasses.replace(cfg, epochs=epochs, lr_decay_to=decay_to)
     acfg = dataclasses.replace(cfg, epochs=1)
     a = AnalogFFA(acfg, ds)
     curve = []
     for e in range(epochs):
-        for g in a.opt.param_groups:
-            g["lr"] = cfg.analog_lr * lr_factor(e, epochs, decay_to)
+        for g in a.opt.param_groups:  # the Hebbian runs' linear decay, on Adam's rate
+            g["lr"] = cfg.analog_lr * cfg.lr_factor(e)
         # one fit() per epoch (fit seeds its shuffle from (seed, 0)): a new seed per epoch
         acfg.seed = cfg.seed + 1000 * e
         t = time.perf_counter()
@@ -161,8 +154,7 @@ def run_analog(cfg: HebbianConfig, ds, epochs: int, curve_n: int, latent_n: int,
             "epoch_seconds": [c["train_seconds"] for c in curve],
             "mean_epoch_seconds": float(np.mean([c["train_seconds"] for c in curve])),
             "curve": curve, "latents": latent_stats(a, ds, latent_n),
-            "config": {**cfg.to_dict(), "epochs": epochs, "lr_decay_to": decay_to,
-                       "note": "AnalogFFA: ReLU on expected rates, Adam "
+            "config": {**cfg.to_dict(), "note": "AnalogFFA: ReLU on expected rates, Adam "
                        "(analog_lr), batch_size samples per step; one fit() per epoch, the "
                        "epoch's shuffle seeded by seed + 1000 epoch"}}
 

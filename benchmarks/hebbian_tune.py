@@ -50,12 +50,6 @@ def tuning_dataset(npz: str | None = None):
                    source="fashion-mnist train split: first 55k tune-train, last 5k validation")
 
 
-def _lr_factor(e: int, epochs: int, decay_to) -> float:
-    if decay_to is None or epochs < 2:
-        return 1.0
-    return 1.0 - (1.0 - decay_to) * e / (epochs - 1)
-
-
 def run_trial(args) -> dict:
     trial, n_train, n_val, epochs, npz = args
     from ff_neuro.training.hebbian import AnalogFFA, HebbianConfig, HebbianTrainer
@@ -71,27 +65,24 @@ def run_trial(args) -> dict:
     curve = []
     if algo == "analog":
         trial.setdefault("batch_size", 50)
-        cfg = HebbianConfig(**trial)
+        cfg = HebbianConfig(**trial, epochs=epochs, lr_decay_to=decay_to)
         # train on the first n_train samples only
         sub = dataclasses.replace(ds, x_train=ds.x_train[:n_train], y_train=ds.y_train[:n_train])
         acfg = dataclasses.replace(cfg, epochs=1)
         a = AnalogFFA(acfg, sub)
         for e in range(epochs):
             for g in a.opt.param_groups:
-                g["lr"] = cfg.analog_lr * _lr_factor(e, epochs, decay_to)
+                g["lr"] = cfg.analog_lr * cfg.lr_factor(e)
             acfg.seed = cfg.seed + 1000 * e
             a.fit()
             curve.append(a.accuracy(xv, yv))
     else:
         trial.setdefault("batch_size", 1)
-        cfg = HebbianConfig(**trial)
+        cfg = HebbianConfig(**trial, epochs=epochs, lr_decay_to=decay_to)
         tr = HebbianTrainer(cfg, ds)
-        base = cfg.lr
         for e in range(epochs):
-            tr.cfg.lr = base * _lr_factor(e, epochs, decay_to)
             st = tr.train_epoch(e, max_samples=n_train)
             curve.append(tr.accuracy(xv, yv))
-        tr.cfg.lr = base
     out = {"name": name, "algo": algo, "overrides": trial, "lr_decay_to": decay_to,
            "n_train": n_train, "n_val": n_val, "epochs": epochs,
            "val_accuracy": curve[-1], "curve": curve,

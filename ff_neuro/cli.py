@@ -162,6 +162,16 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               show_default=True, help="hebbian: output trace")
 @click.option("--probability", type=click.Choice(["symmetric", "sigmoid"]), default="symmetric",
               show_default=True, help="hebbian: P_sym (split layer) or P_sigma")
+@click.option("--trace-tau", type=float, default=None,
+              help="hebbian: decay of the LI / Hard-LI output trace [default: 0.85]")
+@click.option("--lr-decay-to", type=float, default=None,
+              help="hebbian: the learning rate decays linearly over the epochs to this "
+              "fraction of --lr (the benchmark's tuned online run: 0.02) [default: constant]")
+@click.option("--weight-decay", type=float, default=0.0, show_default=True,
+              help="hebbian: W <- (1 - lr * weight_decay) W after every presentation")
+@click.option("--gain", type=float, default=None,
+              help="rate-coding gain, spike probability = clip(gain * pixel, 0, 1) "
+              "[default: 1.0 for ff, 0.25 (the paper's) for hebbian]")
 @click.option("--epochs", type=int, default=30, show_default=True)
 @click.option("--hidden", callback=_int_list, default=None,
               help="hidden layer sizes [default: 200,200 for ff, 200 for hebbian]")
@@ -220,7 +230,8 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
           beta, loss, alpha, theta, goodness, negatives, embedding, encoding, levels,
           skip_first_layer, lr, batch_size, seed, eval_samples, checkpoint, resume, out, as_json,
           preset="small", allocation="class-aware", max_minutes=None, threads=2,
-          matmul_precision="fp32", lr_schedule="constant", augment="none", augment_shift=2):
+          matmul_precision="fp32", lr_schedule="constant", augment="none", augment_shift=2,
+          trace_tau=None, lr_decay_to=None, weight_decay=0.0, gain=None):
     """Train a spiking Forward-Forward network and save it (float) to --out.
 
     Shows a progress bar (epoch, loss, goodness gap, training accuracy, samples/s), writes a
@@ -234,14 +245,22 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     from .run.readout import readout_accuracy
     from .run.torch_backend import TorchBackend
     from .training import FFTrainer
+    given = [f for f, v in (("--trace-tau", trace_tau), ("--lr-decay-to", lr_decay_to),
+                            ("--weight-decay", weight_decay or None)) if v is not None]
+    if given and algo != "hebbian":
+        raise click.UsageError(f"{', '.join(given)}: options of --algo hebbian")
+    if gain is not None and algo == "ffgaf":
+        raise click.UsageError("--gain: ffgaf's first block takes the pixels as analog input")
     ds = _load_dataset(dataset, data_dir)
     if algo == "ffgaf":
         return _train_ffgaf(ds, preset, allocation, epochs, time_steps, lr, batch_size, seed,
                             max_minutes, checkpoint, resume, out, as_json, threads)
     if algo == "hebbian":
+        extra = {k: v for k, v in (("trace_tau", trace_tau), ("lr_decay_to", lr_decay_to),
+                                   ("gain", gain)) if v is not None}
         return _train_hebbian(ds, trace, probability, epochs, hidden or (200,), time_steps or 23,
                               1.0 if lr is None else lr, batch_size or 1, seed, eval_samples,
-                              out, as_json)
+                              out, as_json, weight_decay=weight_decay, **extra)
     hidden, time_steps = hidden or (200, 200), time_steps or 16
     lr, batch_size = 2e-3 if lr is None else lr, batch_size or 64
     try:
@@ -251,6 +270,7 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
             beta=beta, loss=loss, alpha=alpha, theta=theta, goodness=goodness,
             negatives=negatives, label_embedding=embedding, encoding=encoding, levels=levels,
             goodness_from_layer=1 if skip_first_layer else 0, lr=lr, batch_size=batch_size,
+            gain=1.0 if gain is None else gain,
             epochs=epochs, seed=seed, eval_samples=eval_samples,
             matmul_precision=matmul_precision, lr_schedule=lr_schedule, augment=augment,
             augment_shift=augment_shift)
@@ -310,14 +330,14 @@ def _train_ffgaf(ds, preset, allocation, epochs, time_steps, lr, batch_size, see
 
 
 def _train_hebbian(ds, trace, probability, epochs, hidden, time_steps, lr, batch_size, seed,
-                   eval_samples, out, as_json):
+                   eval_samples, out, as_json, **options):
     from .model import save_model
     from .training.hebbian import HebbianConfig, HebbianTrainer
     try:
         cfg = HebbianConfig(hidden=hidden, time_steps=time_steps, trace=trace,
                             probability=probability, epochs=epochs, batch_size=batch_size,
                             lr=lr, seed=seed, eval_samples=eval_samples,
-                            update_from_step=min(16, max(0, time_steps - 7)))
+                            update_from_step=min(16, max(0, time_steps - 7)), **options)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     from .run import label_sweep

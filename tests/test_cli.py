@@ -70,6 +70,16 @@ def test_help_explains():
     assert "Lava" in ff("demo", "--help").stdout
 
 
+def test_train_refuses_options_of_another_algorithm(tmp_path):
+    for args, msg in ((["--weight-decay", "1e-3"], "--weight-decay: options of --algo hebbian"),
+                      (["--algo", "ffgaf", "--lr-decay-to", "0.1"], "--lr-decay-to"),
+                      (["--algo", "ffgaf", "--gain", "0.5"], "--gain")):
+        proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", *args, "--out",
+                               str(tmp_path / "m.h5")], capture_output=True, text=True)
+        assert proc.returncode == 2 and msg in proc.stderr, proc.stderr
+        assert not (tmp_path / "m.h5").exists()
+
+
 def test_export_refuses_float_model(tmp_path):
     m = tmp_path / "m.h5"
     ff("train", "--epochs", "1", "--hidden", "20", "--out", m)

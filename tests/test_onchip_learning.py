@@ -56,11 +56,15 @@ def test_learn_cli_trial(tmp_path):
 def test_hebbian_train_and_analyze_cli(tmp_path):
     m = tmp_path / "h.h5"
     proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", "--algo", "hebbian",
-                           "--epochs", "1", "--out", str(m), "--json"],
-                          capture_output=True, text=True, timeout=600)
+                           "--epochs", "2", "--gain", "0.5", "--trace-tau", "0.9",
+                           "--lr-decay-to", "0.1", "--weight-decay", "1e-5", "--out", str(m),
+                           "--json"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     d = json.loads(proc.stdout)
-    assert d["algo"] == "hebbian" and d["test_accuracy"] > 0.3  # digits, one online epoch
+    assert d["algo"] == "hebbian" and d["test_accuracy"] > 0.3  # digits, two online epochs
+    c = d["config"]
+    assert (c["gain"], c["trace_tau"], c["lr_decay_to"], c["weight_decay"]) == (0.5, 0.9, 0.1,
+                                                                                1e-5)
     # the saved network (P_sym from spike counts) scores like the trainer (P_sym from traces)
     assert d["readout"] == "symmetric"
     assert abs(d["test_accuracy_deployed"] - d["test_accuracy"]) < 0.1, d

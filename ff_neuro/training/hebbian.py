@@ -119,6 +119,9 @@ class HebbianConfig:
     cross_term : symmetric only: also apply ``-1/(G+ + G-)`` to the other half
     tau_e : eligibility-trace decay (eq. 7); 0 disables it (W += eta dW)
     lr : eta (symmetric: ~1; sigmoid: ~0.1 worked better in short Fashion-MNIST runs)
+    lr_decay_to : None (constant eta), or eta decays linearly over the epochs from ``lr``
+        (first epoch) to ``lr * lr_decay_to`` (last epoch, ``epochs``); per-sample SGD ends
+        noisy without it
     weight_decay : lambda; after every presentation (one sample online, one batch of K) the
         weights shrink, ``W <- (1 - eta lambda) W`` (0: off, as in the paper). The rule alone
         lets weights grow without bound (hundreds of times the threshold); decay keeps them
@@ -154,6 +157,7 @@ class HebbianConfig:
     cross_term: bool = True
     tau_e: float = 0.9
     lr: float = 1.0
+    lr_decay_to: Optional[float] = None
     weight_decay: float = 0.0
     batch_size: int = 1
     batch_reduce: str = "mean"
@@ -209,6 +213,8 @@ class HebbianConfig:
         for name in ("lr", "alpha", "eps", "gain", "init_std", "analog_lr"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.lr_decay_to is not None and not 0.0 <= float(self.lr_decay_to) <= 1.0:
+            raise ValueError(f"lr_decay_to must lie in [0, 1] (or None), got {self.lr_decay_to}")
         if not 0.0 <= self.weight_decay * self.lr < 1.0:
             raise ValueError(f"weight_decay must be >= 0 with lr * weight_decay < 1, "
                              f"got {self.weight_decay} (lr {self.lr})")
@@ -220,6 +226,13 @@ class HebbianConfig:
             raise ValueError("code embedding needs code_bits >= 1 and 0 < code_p < 1")
         if int(self.eval_samples) < 0:
             raise ValueError("eval_samples must be >= 0")
+
+    def lr_factor(self, epoch: int) -> float:
+        """The learning-rate factor of epoch ``epoch`` (0-based): 1 at the first epoch, linear
+        to ``lr_decay_to`` at the last of ``epochs``; 1 throughout without decay."""
+        if self.lr_decay_to is None or self.epochs < 2:
+            return 1.0
+        return 1.0 - (1.0 - float(self.lr_decay_to)) * epoch / (self.epochs - 1)
 
     def mu(self) -> float:
         """The trace increment actually used."""
@@ -389,6 +402,8 @@ class HebbianTrainer:
         self.v_decay = quantized_v_decay(cfg.beta)
         self.beta = np.float32(1.0 - self.v_decay)
         self.mu = cfg.mu()
+        #: the learning rate of the current epoch (``cfg.lr`` times ``cfg.lr_factor``)
+        self.lr = float(cfg.lr)
         self.sizes = [self.emb.input_size(dataset.n_features)] + list(cfg.hidden)
         rng = np.random.default_rng([cfg.seed, 7])
         self.WT = [(rng.standard_normal((n_in, n_out)) * cfg.init_std).astype(np.float32)
@@ -444,9 +459,9 @@ class HebbianTrainer:
         w = self.WT[k]
         if self.e is None:  # W += eta dW
             if rows is not None:
-                w[rows] += np.float32(c.lr * scale) * ml[0]
+                w[rows] += np.float32(self.lr * scale) * ml[0]
             else:
-                w += np.float32(c.lr * scale) * (x.T @ ml)
+                w += np.float32(self.lr * scale) * (x.T @ ml)
             return
         e = self.e[k]
         e *= np.float32(c.tau_e)
@@ -454,7 +469,7 @@ class HebbianTrainer:
             e[rows] += np.float32((1.0 - c.tau_e) * scale) * ml[0]
         else:
             e += np.float32((1.0 - c.tau_e) * scale) * (x.T @ ml)
-        w += np.float32(c.lr) * e
+        w += np.float32(self.lr) * e
 
     def _advance_trace(self, l: np.ndarray, seq: np.ndarray) -> None:
         """Advance trace ``l`` (B, H) in place over spikes ``seq`` (n, B, H), vectorised:
@@ -567,7 +582,7 @@ class HebbianTrainer:
                     delta = np.float32((1.0 - c.tau_e) / a[k]) * ml[0]
                     self.e[k][rows] += delta
                     w[rows] -= np.float32(b[k]) * delta
-                    b[k] += c.lr * a[k]
+                    b[k] += self.lr * a[k]
                     if a[k] < 0.05:  # long windows: fold early to keep float32 precision
                         self._fold(k, a[k], b[k])
                         a[k], b[k] = 1.0, 0.0
@@ -624,12 +639,12 @@ class HebbianTrainer:
         c = self.cfg
         scale = np.float32(1.0 / B if c.batch_reduce == "mean" else 1.0)
         if self.e is None:
-            self.WT[k] += np.float32(c.lr) * scale * dw
+            self.WT[k] += np.float32(self.lr) * scale * dw
             return
         e = self.e[k]
         e *= np.float32(c.tau_e)
         e += np.float32(1.0 - c.tau_e) * scale * dw
-        self.WT[k] += np.float32(c.lr) * e
+        self.WT[k] += np.float32(self.lr) * e
 
     # -- inputs ---------------------------------------------------------------------------------
     def inputs(self, x: np.ndarray, labels: np.ndarray, seed_offset: int = 0) -> np.ndarray:
@@ -642,12 +657,13 @@ class HebbianTrainer:
 
         Randomness comes from ``default_rng([seed, epoch])``; BLAS runs on one thread."""
         c = self.cfg
+        self.lr = c.lr * c.lr_factor(epoch)
         n = self.ds.n_train if max_samples is None else min(max_samples, self.ds.n_train)
         rng = np.random.default_rng([c.seed, epoch])
         order = rng.permutation(self.ds.n_train)[:n]
         K = c.batch_size
         chunk = K * max(1, 256 // K)
-        shrink = np.float32(1.0 - c.lr * c.weight_decay)
+        shrink = np.float32(1.0 - self.lr * c.weight_decay)
         p_last, pols, rates = [], [], []
         t_start = time.perf_counter()
         with _one_blas_thread():
