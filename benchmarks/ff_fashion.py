@@ -81,6 +81,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--alpha", type=float, default=20.0)
+    ap.add_argument("--beta", type=float, default=0.9, help="LIF membrane decay per step")
     ap.add_argument("--hidden", default="500,500", help="hidden layer sizes")
     ap.add_argument("--negatives", default="random",
                     help="negative data (FFTrainConfig.negatives: random, hard, ...)")
@@ -115,6 +116,7 @@ def train_one(args, ds) -> tuple:
     hidden = tuple(int(h) for h in args.hidden.split(","))
     cfg = FFTrainConfig(hidden=hidden, time_steps=args.time_steps, encoding=args.encoding,
                         batch_size=args.batch_size, lr=args.lr, alpha=args.alpha,
+                        beta=args.beta,
                         epochs=args.epochs, eval_samples=0, matmul_precision=args.precision,
                         negatives=args.negatives,
                         lr_schedule=args.lr_schedule, augment=args.augment,
