@@ -181,6 +181,8 @@ def main() -> None:
     ap.add_argument("--weight-decay", type=float, default=0.0,
                     help="Hebbian runs: W <- (1 - eta lambda) W after every presentation")
     ap.add_argument("--hidden", type=int, default=200, help="neurons of the one layer")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="initial weights, polarities, negative labels and the label code")
     ap.add_argument("--suffix", default="",
                     help="appended to the run names in the JSON (e.g. _tuned)")
     ap.add_argument("--combine", nargs="*", default=None,
@@ -225,7 +227,7 @@ def main() -> None:
         kind = r.removesuffix("_decay")
         decay = args.lr_decay_to if r.endswith("_decay") else None
         common = dict(gain=args.gain, trace_tau=args.trace_tau, tau_e=args.tau_e,
-                      hidden=(args.hidden,))
+                      hidden=(args.hidden,), seed=args.seed)
         key = r + args.suffix
         model_path = Path("runs") / f"hebbian_{stem}_{key}.q.h5"
         if kind == "analog":
@@ -322,9 +324,13 @@ def summarize(res: dict) -> None:
                 "best_analog_run": best, "best_analog_accuracy": analogs[best],
                 "variants": {k: {"lr": v["config"].get("lr"),
                                  "lr_decay_to": v["config"].get("lr_decay_to"),
+                                 "hidden": v["config"].get("hidden"),
                                  "online_accuracy": v["test_accuracy"],
                                  "gap_pp": 100 * (analogs[best] - v["test_accuracy"]),
-                                 "deployed_gap_pp": deployed_gaps(v, analogs[best])}
+                                 "within_1p5_pp": bool(analogs[best] - v["test_accuracy"]
+                                                       <= 0.015),
+                                 "deployed_gap_pp": deployed_gaps(v, analogs[best]),
+                                 "max_epoch_seconds": float(max(v["epoch_seconds"]))}
                              for k, v in runs.items() if k.startswith("online_decay_tuned")}}
         if "analog" + sfx in runs:  # the analog run with the original (untuned) settings
             s[f"online{sfx}_tuned_gap_to_analog{sfx}_original_settings_pp"] = 100 * (
