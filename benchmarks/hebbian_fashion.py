@@ -195,6 +195,9 @@ def main() -> None:
                     help="with --tuning: protocol / conclusions stored with the tuning record")
     ap.add_argument("--headline", default=None,
                     help="with --combine: the summary key of the headline comparison")
+    ap.add_argument("--headline-variant", default=None,
+                    help="with --combine: the tuned online run quoted as the result (its "
+                    "_seed* repeats are reported beside it)")
     ap.add_argument("--merge", action="store_true",
                     help="add the runs to an existing result file instead of replacing it")
     ap.add_argument("--out", default=None)
@@ -280,6 +283,19 @@ def combine(args) -> None:
     summarize(res)
     if args.headline:
         res["summary"]["headline"] = args.headline
+    if args.headline_variant:
+        table = res["summary"]["online_decay_tuned_variants_vs_best_analog_decay"]
+        name = args.headline_variant
+        if name not in table["variants"]:
+            raise SystemExit(f"--headline-variant: no tuned online run {name!r}")
+        seeds = {k: v for k, v in table["variants"].items() if k.startswith(name + "_seed")}
+        runs = [table["variants"][name], *seeds.values()]
+        res["summary"]["headline_variant"] = {
+            "run": name, **table["variants"][name], "repeats": seeds,
+            "best_analog_run": table["best_analog_run"],
+            "best_analog_accuracy": table["best_analog_accuracy"],
+            "mean_gap_pp_over_seeds": float(np.mean([r["gap_pp"] for r in runs])),
+            "all_seeds_within_1p5_pp": all(r["within_1p5_pp"] for r in runs)}
     write_json(out, res)
     print(f"wrote {out}", flush=True)
 
