@@ -213,8 +213,8 @@ def main() -> None:
     latent_n = min(args.latent_samples, ds.x_test.shape[0])
     res = {"dataset": ds.name, "n_train": int(ds.x_train.shape[0]),
            "n_test": int(ds.x_test.shape[0]), "epochs_requested": args.epochs,
-           "architecture": "one layer of 200 LIF, P_sym, LI trace, T = 23 (updates t >= 16), "
-                           "100-bit label code p = 0.3, rate coding gain 0.25",
+           "architecture": f"one layer of {args.hidden} LIF, P_sym, LI trace, T = 23 (updates "
+                           f"t >= 16), 100-bit label code p = 0.3, rate coding gain {args.gain}",
            "command": " ".join(sys.argv), "runs": {}, "machine": machine(),
            "paper_mnist_10_epochs": PAPER_MNIST}
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
