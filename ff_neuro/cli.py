@@ -754,10 +754,13 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
               help="learning-curve point every N samples")
 @click.option("--eval-samples", type=int, default=200, show_default=True,
               help="held-out test samples scored at every curve point")
-@click.option("--hidden", type=int, default=200, show_default=True, help="neurons (one layer)")
+@click.option("--hidden", type=int, default=None,
+              help="neurons (one layer) [default: the --from model's, else 200]")
 @click.option("--eta", type=float, default=0.5, show_default=True, help="learning rate")
 @click.option("--from", "from_model", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="start from this model's first layer (fine-tuning on chip) [default: random]")
+              help="start from this model's first layer (fine-tuning on chip) [default: "
+              "random]; a --algo hebbian model also brings its input coding, label code and "
+              "rule settings (gain, trace, threshold, ...)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", "out_prefix", default="runs/learn", show_default=True,
               help="writes OUT.json and OUT.png (learning curve)")
@@ -781,7 +784,22 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
     from .training.hebbian import HebbianConfig
     ds = _load_dataset(dataset, data_dir)
     model = _load_model(from_model) if from_model else None
-    cfg = HebbianConfig(hidden=(hidden,), seed=seed)
+    import dataclasses
+    kw = {"hidden": (hidden or 200,), "seed": seed}
+    if model is not None:
+        n = model.layers[0].weight.shape[0]
+        if hidden is not None and hidden != n:
+            raise click.UsageError(f"--hidden {hidden}: the model's layer has {n} neurons")
+        kw["hidden"] = (n,)
+        if (model.training or {}).get("algorithm") == "hebbian":
+            # the model's own input coding, label code (its seed) and rule parameters
+            known = {f.name for f in dataclasses.fields(HebbianConfig)}
+            kw.update({k: v for k, v in model.training.get("config", {}).items()
+                       if k in known and k != "hidden"})
+    try:
+        cfg = HebbianConfig(**kw)
+    except (TypeError, ValueError) as exc:
+        raise click.ClickException(f"{from_model}: {exc}") from exc
     from .export.lava_runner import LavaRunError
     try:
         res = learning_trial(ds, samples, eval_samples=eval_samples, every=every, model=model,

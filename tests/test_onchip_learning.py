@@ -82,4 +82,9 @@ def test_hebbian_train_and_analyze_cli(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     ft = json.loads(proc.stdout)
     assert ft["samples_learned"] == 20
+    assert ft["rule"]["tau"] == 0.9  # the model's own trace (and coding), not the defaults
     assert ft["curve"][0]["samples"] == 0 and ft["curve"][0]["accuracy"] > 0.3  # not random
+    proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "learn", "--from", str(m),
+                           "--hidden", "100", "--samples", "20"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2 and "the model's layer has 200 neurons" in proc.stderr
