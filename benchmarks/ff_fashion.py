@@ -72,6 +72,15 @@ def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int) -> dict:
             "epoch_seconds": per_batch * n_batches}
 
 
+def size_schedule(cfg: FFTrainConfig, ds, minutes: float, probe_batches: int) -> dict:
+    """Set ``cfg.epochs`` (at most its current value) to the epochs that ``minutes`` of
+    training allow, from a probe of ``probe_batches`` steps; returns the probe record."""
+    probe = probe_epoch_seconds(cfg, ds, probe_batches)
+    cfg.epochs = max(1, min(cfg.epochs, int(0.97 * minutes * 60 / probe["epoch_seconds"])))
+    probe["epochs_scheduled"] = cfg.epochs
+    return probe
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=60.0, help="training-time budget")
@@ -123,10 +132,7 @@ def train_one(args, ds) -> tuple:
                         augment_shift=args.augment_shift, seed=args.seed)
     probe = None
     if args.lr_schedule == "cosine":
-        probe = probe_epoch_seconds(cfg, ds, args.probe_batches)
-        cfg.epochs = max(1, min(args.epochs,
-                                int(0.97 * args.minutes * 60 / probe["epoch_seconds"])))
-        probe["epochs_scheduled"] = cfg.epochs
+        probe = size_schedule(cfg, ds, args.minutes, args.probe_batches)
         print(f"probe: {probe['epoch_seconds']:.1f} s per epoch -> cosine over {cfg.epochs} "
               "epochs", flush=True)
     curve = []

@@ -19,7 +19,6 @@ protocol and the machine.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -44,8 +43,8 @@ def run_trial(args) -> dict:
     trial, n_val = args
     import torch
     torch.set_num_threads(1)
-    from ff_fashion import probe_epoch_seconds
-    from hebbian_tune import tuning_dataset
+    from ff_fashion import size_schedule
+    from _common import tuning_dataset
     from ff_neuro.config import FFTrainConfig
     from ff_neuro.run import label_sweep
     from ff_neuro.run.torch_backend import TorchBackend
@@ -58,8 +57,7 @@ def run_trial(args) -> dict:
     if "hidden" in overrides:
         overrides["hidden"] = tuple(overrides["hidden"])
     cfg = FFTrainConfig(**overrides)
-    probe = probe_epoch_seconds(cfg, ds, 40)
-    cfg = dataclasses.replace(cfg, epochs=max(1, int(0.97 * minutes * 60 / probe["epoch_seconds"])))
+    size_schedule(cfg, ds, minutes, 40)
     t0 = time.perf_counter()
     tr = FFTrainer(cfg, ds)
     net = tr.fit(progress=False, max_seconds=minutes * 60)

@@ -25,30 +25,10 @@ import time
 from multiprocessing import Pool
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-N_VAL_HOLDOUT = 5000
-
-
-def tuning_dataset(npz: str | None = None):
-    """Fashion-MNIST with the last 5k training samples as the 'test' (validation) split."""
-    from ff_neuro.data import load_dataset
-    from ff_neuro.data.datasets import Dataset
-    if npz:
-        z = np.load(npz)
-        xtr = z["x_train"].astype(np.float32) / 255.0
-        ytr = z["y_train"].astype(np.int64)
-    else:
-        ds = load_dataset("fashion-mnist")
-        xtr, ytr = ds.x_train, ds.y_train
-    n = xtr.shape[0] - N_VAL_HOLDOUT
-    return Dataset(name="fashion-mnist-tune", x_train=xtr[:n], y_train=ytr[:n],
-                   x_test=xtr[n:], y_test=ytr[n:], n_classes=10, image_shape=(28, 28),
-                   source="fashion-mnist train split: first 55k tune-train, last 5k validation")
-
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def run_trial(args) -> dict:
     trial, n_train, n_val, epochs, npz = args
@@ -57,6 +37,7 @@ def run_trial(args) -> dict:
     name = trial.pop("name", None)
     algo = trial.pop("algo", "online")
     decay_to = trial.pop("lr_decay_to", None)
+    from _common import tuning_dataset
     ds = tuning_dataset(npz)
     xv, yv = ds.x_test[:n_val], ds.y_test[:n_val]
     if "hidden" in trial:
