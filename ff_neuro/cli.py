@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .config import DemoConfig, FFTrainConfig, QuantConfig
+from .config import LOSSES, DemoConfig, FFTrainConfig, QuantConfig
 from .data.augment import AUGMENTS
 from .fileio import write_json
 
@@ -168,7 +168,11 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               help="hebbian: the learning rate decays linearly over the epochs to this "
               "fraction of --lr (the benchmark's tuned online run: 0.02) [default: constant]")
 @click.option("--weight-decay", type=float, default=0.0, show_default=True,
-              help="hebbian: W <- (1 - lr * weight_decay) W after every presentation")
+              help="hebbian: W <- (1 - lr * weight_decay) W after every presentation; ff: the "
+              "same decoupled decay after every optimizer step (AdamW)")
+@click.option("--dropout", type=float, default=0.0, show_default=True,
+              help="ff: training-time dropout probability of each layer's inputs (image "
+              "inputs and the spikes into the next layer; the label inputs are kept)")
 @click.option("--gain", type=float, default=None,
               help="rate-coding gain, spike probability = clip(gain * pixel, 0, 1) "
               "[default: 1.0 for ff, 0.25 (the paper's) for hebbian]")
@@ -179,9 +183,13 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 @click.option("--threshold", default="1.0", show_default=True,
               help="LIF threshold, one value or one per layer (comma-separated)")
 @click.option("--beta", type=float, default=0.9, show_default=True, help="membrane decay")
-@click.option("--loss", type=click.Choice(["swish", "symba", "hinton"]), default="swish",
-              show_default=True, help="swish (Ghader et al.), SymBa, or Hinton's "
-              "sigmoid(G - theta)")
+@click.option("--loss", type=click.Choice(LOSSES),
+              default="swish", show_default=True,
+              help="swish (Ghader et al.), SymBa, Hinton's sigmoid(G - theta), or softmax: "
+              "cross-entropy over the goodness of every label (all wrong labels as negatives, "
+              "C passes per sample)")
+@click.option("--softmax-negatives", type=int, default=0, show_default=True,
+              help="--loss softmax: wrong labels drawn per sample (K + 1 passes); 0: all")
 @click.option("--alpha", type=float, default=20.0, show_default=True, help="loss sharpness")
 @click.option("--theta", type=float, default=0.2, show_default=True,
               help="goodness threshold of the hinton loss")
@@ -231,7 +239,8 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
           skip_first_layer, lr, batch_size, seed, eval_samples, checkpoint, resume, out, as_json,
           preset="small", allocation="class-aware", max_minutes=None, threads=2,
           matmul_precision="fp32", lr_schedule="constant", augment="none", augment_shift=2,
-          trace_tau=None, lr_decay_to=None, weight_decay=0.0, gain=None):
+          trace_tau=None, lr_decay_to=None, weight_decay=0.0, gain=None, dropout=0.0,
+          softmax_negatives=0):
     """Train a spiking Forward-Forward network and save it (float) to --out.
 
     Shows a progress bar (epoch, loss, goodness gap, training accuracy, samples/s), writes a
@@ -245,10 +254,16 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     from .run.readout import readout_accuracy
     from .run.torch_backend import TorchBackend
     from .training import FFTrainer
-    given = [f for f, v in (("--trace-tau", trace_tau), ("--lr-decay-to", lr_decay_to),
-                            ("--weight-decay", weight_decay or None)) if v is not None]
+    given = [f for f, v in (("--trace-tau", trace_tau), ("--lr-decay-to", lr_decay_to))
+             if v is not None]
     if given and algo != "hebbian":
         raise click.UsageError(f"{', '.join(given)}: options of --algo hebbian")
+    ff_only = [f for f, v in (("--dropout", dropout), ("--softmax-negatives", softmax_negatives))
+               if v]
+    if ff_only and algo != "ff":
+        raise click.UsageError(f"{', '.join(ff_only)}: options of --algo ff")
+    if weight_decay and algo == "ffgaf":
+        raise click.UsageError("--weight-decay: an option of --algo ff and hebbian")
     if gain is not None and algo == "ffgaf":
         raise click.UsageError("--gain: ffgaf's first block takes the pixels as analog input")
     ds = _load_dataset(dataset, data_dir)
@@ -273,7 +288,8 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
             gain=1.0 if gain is None else gain,
             epochs=epochs, seed=seed, eval_samples=eval_samples,
             matmul_precision=matmul_precision, lr_schedule=lr_schedule, augment=augment,
-            augment_shift=augment_shift)
+            augment_shift=augment_shift, dropout=dropout, weight_decay=weight_decay,
+            softmax_negatives=softmax_negatives)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     checkpoint = checkpoint or str(out) + ".ckpt.h5"

@@ -12,7 +12,7 @@ from typing import Tuple, Union
 from .data.augment import AUGMENTS
 
 
-LOSSES = ("swish", "symba", "hinton")
+LOSSES = ("swish", "symba", "hinton", "softmax")
 NEGATIVES = ("random", "hard", "hybrid", "noise", "masking")
 EMBEDDINGS = ("append", "overlay", "code")
 GOODNESS = ("mean_sq", "sum_sq")
@@ -33,9 +33,16 @@ class FFTrainConfig:
     loss : on the goodness of positive (G+) and negative (G-) data:
         "swish" (Ghader et al.): silu(-alpha (G+ - G-));
         "symba" (Lee & Song): softplus(-alpha (G+ - G-));
-        "hinton": -log sigmoid(alpha (G+ - theta)) - log sigmoid(-alpha (G- - theta))
+        "hinton": -log sigmoid(alpha (G+ - theta)) - log sigmoid(-alpha (G- - theta));
+        "softmax": cross-entropy of softmax(alpha G(c)) over every candidate label c against the
+        true one (all wrong labels are the negatives, C passes per sample; what the label-sweep
+        inference decides by). Still layer-local: each layer's loss sees only its own goodness.
+        With ``softmax_negatives`` K > 0 the softmax runs over the true label and K wrong
+        labels drawn uniformly without replacement (K + 1 passes per sample)
     alpha : loss sharpness
     theta : goodness threshold of the "hinton" loss
+    softmax_negatives : wrong labels per sample of the "softmax" loss (0, or C - 1 or more:
+        all of them)
     negatives : "random" wrong label (uniform over the other classes); "hard": a wrong label
         drawn with probability proportional to sqrt(goodness) of each wrong label under the
         current network (Ghader et al., Hinton; C extra forward passes per batch); label-free
@@ -64,6 +71,12 @@ class FFTrainConfig:
         "flip" (random left-right mirror; for mirror-symmetric classes such as clothing, not
         digits), "shift" (random offsets of up to ``augment_shift`` pixels), "flip+shift"
     augment_shift : largest shift in pixels of the "shift" augmentation
+    dropout : training-time dropout probability on every layer's input: image inputs (the
+        label inputs are kept) and the spikes of layer k into layer k + 1. A dropped input is
+        silent for the whole presentation (one mask per sample and input, shared by the T
+        steps and, for the image, by the positive and negative pass); kept inputs are scaled by
+        1 / (1 - dropout) so that inference, which drops nothing, sees the same mean current.
+    weight_decay : decoupled weight decay of AdamW (0: plain Adam)
     eval_samples : training samples whose label-sweep accuracy the progress bar shows per epoch
     """
 
@@ -75,6 +88,7 @@ class FFTrainConfig:
     loss: str = "swish"
     alpha: float = 20.0
     theta: float = 0.2
+    softmax_negatives: int = 0
     negatives: str = "random"
     label_embedding: str = "append"
     code_bits: int = 100
@@ -93,6 +107,8 @@ class FFTrainConfig:
     lr_schedule: str = "constant"
     augment: str = "none"
     augment_shift: int = 2
+    dropout: float = 0.0
+    weight_decay: float = 0.0
     eval_samples: int = 0
     seed: int = 0
     encoding_seed: int = 1234
@@ -124,6 +140,17 @@ class FFTrainConfig:
                 raise ValueError(f"unknown {name} {value!r} ({'|'.join(choices)})")
         if int(self.augment_shift) < 0:
             raise ValueError("augment_shift must be >= 0")
+        if self.loss == "softmax" and self.negatives != "random":
+            raise ValueError("the softmax loss contrasts every wrong label; negatives="
+                             f"{self.negatives!r} applies to the swish, symba and hinton losses")
+        if self.softmax_negatives < 0:
+            raise ValueError(f"softmax_negatives must be >= 0, got {self.softmax_negatives}")
+        if self.softmax_negatives and self.loss != "softmax":
+            raise ValueError("softmax_negatives applies to the softmax loss only")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError("beta must be in [0, 1]")
         if not self.lr > 0:

@@ -71,7 +71,9 @@ def test_help_explains():
 
 
 def test_train_refuses_options_of_another_algorithm(tmp_path):
-    for args, msg in ((["--weight-decay", "1e-3"], "--weight-decay: options of --algo hebbian"),
+    for args, msg in ((["--trace-tau", "0.9"], "--trace-tau: options of --algo hebbian"),
+                      (["--algo", "hebbian", "--dropout", "0.1"], "--dropout: options of --algo ff"),
+                      (["--algo", "ffgaf", "--weight-decay", "1e-3"], "--weight-decay"),
                       (["--algo", "ffgaf", "--lr-decay-to", "0.1"], "--lr-decay-to"),
                       (["--algo", "ffgaf", "--gain", "0.5"], "--gain")):
         proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", *args, "--out",
@@ -82,7 +84,12 @@ def test_train_refuses_options_of_another_algorithm(tmp_path):
 
 def test_export_refuses_float_model(tmp_path):
     m = tmp_path / "m.h5"
-    ff("train", "--epochs", "1", "--hidden", "20", "--out", m)
+    d = json.loads(ff("train", "--epochs", "1", "--hidden", "20", "--dropout", "0.1",
+                      "--weight-decay", "0.01", "--loss", "softmax", "--softmax-negatives", "3",
+                      "--out", m, "--json").stdout)
+    c = d["config"]
+    assert (c["dropout"], c["weight_decay"], c["loss"], c["softmax_negatives"]) == \
+        (0.1, 0.01, "softmax", 3)
     proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "export", str(m), "--out",
                            str(tmp_path / "n.h5")], capture_output=True, text=True)
     assert proc.returncode != 0 and "ff-neuro quantize" in proc.stderr

@@ -4,12 +4,14 @@ import pytest
 import torch
 
 from ff_neuro.config import FFTrainConfig
+from ff_neuro.encoding import image_spikes, label_spikes
 from ff_neuro.quantization import quantize
 from ff_neuro.run import label_sweep
 from ff_neuro.run.emulator import EmulatorBackend
 from ff_neuro.run.torch_backend import TorchBackend, make_leaky
 from ff_neuro.training import FFTrainer
-from ff_neuro.training.ff import corrupt_images, hard_wrong_labels
+from ff_neuro.training.ff import (corrupt_images, hard_wrong_labels, softmax_candidates,
+                                  softmax_loss)
 from ff_neuro.training.lif_scan import lif_counts, lif_scan
 
 
@@ -102,6 +104,8 @@ def small(digits):
     dict(goodness="sum_sq", alpha=0.5), dict(threshold=(1.0, 1.5)),
     dict(encoding="graded", levels=15), dict(engine="snntorch"),
     dict(matmul_precision="bf16"), dict(matmul_precision="bf16", encoding="graded", levels=15),
+    dict(dropout=0.2), dict(dropout=0.2, encoding="graded", matmul_precision="bf16"),
+    dict(weight_decay=0.05), dict(loss="softmax"), dict(loss="softmax", encoding="graded"),
 ])
 def test_each_option_trains_and_deploys(small, opts):
     cfg = FFTrainConfig(hidden=(40, 30), epochs=3, time_steps=8, batch_size=50, **opts)
@@ -257,3 +261,96 @@ def test_augmented_training_is_used_and_resumes_exactly(small, tmp_path):
     FFTrainer(FFTrainConfig(**kw), small).fit(progress=False, checkpoint=old, resume=True)
     with pytest.raises(ValueError, match="augment"):
         FFTrainer(cfg, small).fit(progress=False, checkpoint=old, resume=True)
+
+
+def test_dropout_masks_whole_presentations_and_resumes_exactly(small, tmp_path):
+    """One mask per sample and input, shared by the time steps; kept inputs scaled by
+    1 / (1 - p); nothing dropped at inference; training with dropout is resume-exact."""
+    kw = dict(hidden=(30, 20), epochs=2, time_steps=8, batch_size=50, seed=3)
+    tr = FFTrainer(FFTrainConfig(dropout=0.25, **kw), small)
+    x = torch.ones(4, 200, 300)
+    y = tr._dropout(x, np.random.default_rng(0))
+    assert torch.unique(y).tolist() == pytest.approx([0.0, 1 / 0.75])
+    assert torch.equal(y, y[:1].expand_as(y))  # the same mask at every step
+    assert abs(float((y[0] == 0).float().mean()) - 0.25) < 0.02
+    assert tr._dropout(x, None) is x
+    plain = FFTrainer(FFTrainConfig(**kw), small).fit(progress=False)
+    cfg = FFTrainConfig(dropout=0.25, **kw)
+    full = FFTrainer(cfg, small).fit(progress=False)
+    assert not np.array_equal(plain.layers[0].weight, full.layers[0].weight)
+    assert not np.array_equal(plain.layers[1].weight, full.layers[1].weight)
+    ck = tmp_path / "ck.h5"
+    FFTrainer(FFTrainConfig(dropout=0.25, **{**kw, "epochs": 1}), small).fit(
+        progress=False, checkpoint=ck)
+    resumed = FFTrainer(cfg, small).fit(progress=False, checkpoint=ck, resume=True)
+    for a, b in zip(full.layers, resumed.layers):
+        np.testing.assert_array_equal(a.weight, b.weight)
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match="dropout"):
+            FFTrainConfig(dropout=bad)
+
+
+def test_weight_decay_is_decoupled(small):
+    """AdamW: one step with decay lambda gives the undecayed step's weights minus
+    lr * lambda * W0 (the Adam update itself is the same)."""
+    kw = dict(hidden=(30, 20), time_steps=8, batch_size=50, seed=3, lr=0.01)
+    a = FFTrainer(FFTrainConfig(**kw), small)
+    b = FFTrainer(FFTrainConfig(weight_decay=0.1, **kw), small)
+    assert isinstance(b.opt, torch.optim.AdamW) and not isinstance(a.opt, torch.optim.AdamW)
+    w0 = [w.detach().clone() for w in a.weights]
+    for tr in (a, b):
+        tr.train_step(small.x_train[:50], small.y_train[:50], np.random.default_rng(1), 1)
+    for wa, wb, w in zip(a.weights, b.weights, w0):
+        np.testing.assert_allclose((wb - wa).detach().numpy(), (-0.01 * 0.1 * w).numpy(),
+                                   atol=1e-6)
+        assert float((wa - w).abs().max()) > 1e-3  # the Adam step itself moved the weights
+    with pytest.raises(ValueError, match="weight_decay"):
+        FFTrainConfig(weight_decay=-1.0)
+
+
+def test_softmax_loss_contrasts_every_label(small):
+    """The softmax loss is the cross-entropy of alpha * goodness over the C labels, computed
+    from one pass per label, and refuses the pairwise negative strategies."""
+    g = torch.tensor([[0.1, 0.3, 0.0], [0.2, 0.2, 0.5]])
+    y = torch.tensor([1, 0])
+    p = torch.softmax(5.0 * g, dim=1)
+    want = -(torch.log(p[0, 1]) + torch.log(p[1, 0])) / 2
+    assert float(softmax_loss(g, y, 5.0)) == pytest.approx(float(want), rel=1e-6)
+    cfg = FFTrainConfig(hidden=(30, 20), time_steps=8, batch_size=50, seed=3, loss="softmax",
+                        encoding="graded")
+    tr = FFTrainer(cfg, small)
+    x, lab = small.x_train[:50], small.y_train[:50]
+    loss, gp, gn = tr.train_step(x, lab, np.random.default_rng(1), 1)
+    # the same loss from one pass per label with the weights before the step
+    tr2 = FFTrainer(cfg, small)
+    a = tr2._image_current(image_spikes(x, tr2.enc, 1))
+    cur = [a + tr2._label_current(label_spikes(np.full(50, c), tr2.emb, tr2.enc))
+           for c in range(small.n_classes)]
+    want = 0.0
+    with torch.no_grad():
+        for k in range(2):
+            outs = [tr2._spike_layer(k, c_) for c_ in cur]
+            gk = torch.stack([tr2._goodness(counts) for _, counts in outs], dim=1)
+            want += float(softmax_loss(gk, torch.from_numpy(lab.astype(np.int64)), cfg.alpha))
+            if k == 0:
+                cur = [tr2._mm(spk, tr2.weights[1], current=True) for spk, _ in outs]
+    assert loss == pytest.approx(want, rel=1e-5)
+    with pytest.raises(ValueError, match="softmax"):
+        FFTrainConfig(loss="softmax", negatives="hard")
+    with pytest.raises(ValueError, match="softmax"):
+        FFTrainConfig(softmax_negatives=3)  # a pairwise loss
+
+
+def test_sampled_softmax_candidates():
+    """K wrong labels per sample, distinct and uniform, after the true label; K = 0: all."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, size=20000)
+    cand, target = softmax_candidates(y, 10, 3, rng)
+    assert cand.shape == (20000, 4) and (target.numpy() == 0).all()
+    assert (cand[:, 0] == y).all() and (cand[:, 1:] != y[:, None]).all()
+    assert all(len(set(row)) == 4 for row in cand[:500])
+    off = (cand[:, 1:] - y[:, None]) % 10
+    frac = np.bincount(off.ravel(), minlength=10)[1:] / off.size
+    assert np.abs(frac - 1 / 9).max() < 0.01
+    cand, target = softmax_candidates(y[:5], 10, 0, rng)
+    assert (cand == np.arange(10)).all() and (target.numpy() == y[:5]).all()

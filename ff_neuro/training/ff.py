@@ -2,8 +2,10 @@
 
 Each layer is trained on its own objective: goodness ``G`` of its spike counts (mean, or sum,
 over neurons of ``(count / T)^2``) should be high for positive data (image + true label) and low
-for negative data. Surrogate gradients flow through time *inside* a layer only; the next layer's
-input spikes are detached, so no gradient crosses layers (no backpropagation through the net).
+for negative data (pairwise losses), or the true label's goodness should win a softmax over the
+candidate labels (``loss="softmax"``). Surrogate gradients flow through time *inside* a layer
+only; the next layer's input spikes are detached, so no gradient crosses layers (no
+backpropagation through the net).
 
 Neurons are LIF with reset to zero and no reset delay: snnTorch ``Leaky`` (``engine="snntorch"``)
 or the fused equivalent :func:`~ff_neuro.training.lif_scan.lif_counts` (``engine="fused"``, same
@@ -61,7 +63,29 @@ def ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, kind: str, alpha: float,
         return F.softplus(-alpha * (g_pos - g_neg)).mean()
     if kind == "hinton":
         return (F.softplus(-alpha * (g_pos - theta)) + F.softplus(alpha * (g_neg - theta))).mean()
+    if kind == "softmax":
+        raise ValueError("the softmax loss takes the goodness of every candidate label: "
+                         "use softmax_loss")
     raise ValueError(f"unknown loss {kind!r}")
+
+
+def softmax_loss(g: torch.Tensor, y: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Layer-local multi-class FF loss: cross-entropy of ``softmax(alpha G)`` over the goodness
+    ``g`` ``(B, C)`` of every candidate label, against the true labels ``y``."""
+    return F.cross_entropy(alpha * g, y)
+
+
+def softmax_candidates(y: np.ndarray, n_classes: int, k: int, rng: np.random.Generator):
+    """Candidate labels ``(B, M)`` of the softmax loss and the column of the true label
+    ``(B,)``: all ``n_classes`` labels in order (``k`` = 0), or the true label first and ``k``
+    distinct wrong labels drawn uniformly."""
+    y = np.asarray(y, dtype=np.int64)
+    if k <= 0 or k >= n_classes - 1:
+        cand = np.broadcast_to(np.arange(n_classes), (y.shape[0], n_classes))
+        return cand, torch.from_numpy(y)
+    offsets = np.argsort(rng.random((y.shape[0], n_classes - 1)), axis=1)[:, :k] + 1
+    cand = np.concatenate([y[:, None], (y[:, None] + offsets) % n_classes], axis=1)
+    return cand, torch.zeros(y.shape[0], dtype=torch.int64)
 
 
 def random_wrong_labels(y: np.ndarray, n_classes: int, rng: np.random.Generator) -> np.ndarray:
@@ -173,7 +197,8 @@ class FFTrainer:
             w = (torch.rand(n_out, n_in, generator=gen) * 2 - 1) * bound
             self.weights.append(torch.nn.Parameter(w))
         self.leakies = [make_leaky(th, self.beta, cfg.surrogate_slope) for th in self.thresholds]
-        self.opt = torch.optim.Adam(self.weights, lr=cfg.lr)
+        self.opt = (torch.optim.AdamW(self.weights, lr=cfg.lr, weight_decay=cfg.weight_decay)
+                    if cfg.weight_decay > 0 else torch.optim.Adam(self.weights, lr=cfg.lr))
         self.history = TrainHistory()
         self.epochs_done = 0
         self._label_free = cfg.negatives in ("hybrid", "noise", "masking")
@@ -214,12 +239,22 @@ class FFTrainer:
         g = rate ** 2
         return g.mean(dim=1) if self.cfg.goodness == "mean_sq" else g.sum(dim=1)
 
-    def _image_current(self, img: np.ndarray) -> torch.Tensor:
+    def _dropout(self, x: torch.Tensor, rng: Optional[np.random.Generator]) -> torch.Tensor:
+        """Inverted dropout of ``x`` (``(B, D)`` or ``(T, B, D)``) with one mask per sample and
+        input, shared by the time steps; ``rng`` None (inference) or dropout 0: ``x`` itself."""
+        p = self.cfg.dropout
+        if rng is None or p <= 0:
+            return x
+        keep = torch.from_numpy(rng.random(x.shape[-2:], dtype=np.float32) >= p)
+        return x * (keep.to(x.dtype) / (1.0 - p))
+
+    def _image_current(self, img: np.ndarray,
+                       rng: Optional[np.random.Generator] = None) -> torch.Tensor:
         """Layer-0 current from the image inputs ``(T, B, D)``: one matmul for all steps
         ``(T, B, N)``, or, with graded (constant) input, one matmul for one step ``(B, N)``
         (the LIF layer takes it as constant over the steps). With the
         overlay embedding the first ``width`` pixels carry the label instead (they are left out
-        here and added by :meth:`_label_current`)."""
+        here and added by :meth:`_label_current`). ``rng``: draw the training dropout mask."""
         w = self.weights[0]
         levels = self.enc.levels
         if self.emb.kind == "overlay":
@@ -230,8 +265,8 @@ class FFTrainer:
             w_img = w[:, : self._n_feat]
         if self.enc.kind == "graded":
             x0 = torch.from_numpy(img[0].astype(np.float32)) / levels
-            return self._mm(x0, w_img)
-        return self._mm(torch.from_numpy(img.astype(np.float32)), w_img)
+            return self._mm(self._dropout(x0, rng), w_img)
+        return self._mm(self._dropout(torch.from_numpy(img.astype(np.float32)), rng), w_img)
 
     def _label_current(self, lab: np.ndarray) -> torch.Tensor:
         w = self.weights[0]
@@ -240,9 +275,10 @@ class FFTrainer:
             return (torch.from_numpy(lab[0].astype(np.float32)) / self.enc.levels) @ w_lab.T
         return torch.from_numpy(lab.astype(np.float32)) @ w_lab.T
 
-    def _layer0_current(self, img: np.ndarray, labels: np.ndarray) -> torch.Tensor:
+    def _layer0_current(self, img: np.ndarray, labels: np.ndarray,
+                        rng: Optional[np.random.Generator] = None) -> torch.Tensor:
         lab = label_spikes(labels, self.emb, self.enc)
-        return self._image_current(img) + self._label_current(lab)
+        return self._image_current(img, rng) + self._label_current(lab)
 
     @torch.no_grad()
     def sweep_goodness(self, x: np.ndarray, seed_offset: int) -> np.ndarray:
@@ -270,15 +306,20 @@ class FFTrainer:
             x_neg = corrupt_images(x, cfg.negatives, rng, self.ds.image_shape)
             y_neg = rng.integers(0, self.ds.n_classes, size=b)
             img_neg = image_spikes(x_neg, self.enc, seed_offset + 7_777_777)
-            cur = torch.cat([self._layer0_current(img, y), self._layer0_current(img_neg, y_neg)],
-                            dim=-2)
+            cur = torch.cat([self._layer0_current(img, y, rng),
+                             self._layer0_current(img_neg, y_neg, rng)], dim=-2)
+        elif cfg.loss == "softmax":  # the image current once, one label current per candidate
+            cand, target = softmax_candidates(y, self.ds.n_classes, cfg.softmax_negatives, rng)
+            a = self._image_current(img, rng)
+            lab = label_spikes(cand.T.reshape(-1), self.emb, self.enc)  # candidate-major
+            cur = torch.cat([a] * cand.shape[1], dim=-2) + self._label_current(lab)
         else:
             if cfg.negatives == "hard":
                 y_neg = hard_wrong_labels(self.sweep_goodness(x, seed_offset), y, rng)
             else:
                 y_neg = random_wrong_labels(y, self.ds.n_classes, rng)
             # Positive and negative passes share the image spikes: one image matmul.
-            a = self._image_current(img)
+            a = self._image_current(img, rng)
             lab = label_spikes(np.concatenate([y, y_neg]), self.emb, self.enc)
             cur = torch.cat([a, a], dim=-2) + self._label_current(lab)
         total = torch.zeros(())
@@ -286,12 +327,19 @@ class FFTrainer:
         for k in range(len(self.weights)):
             spk, counts = self._spike_layer(k, cur)
             g = self._goodness(counts)
-            total = total + ff_loss(g[:b], g[b:], cfg.loss, cfg.alpha, cfg.theta)
-            gp.append(float(g[:b].mean()))
-            gn.append(float(g[b:].mean()))
+            if cfg.loss == "softmax":
+                g = g.view(-1, b).T  # (B, candidates)
+                total = total + softmax_loss(g, target, cfg.alpha)
+                pos = g.gather(1, target[:, None])
+                gp.append(float(pos.mean()))
+                gn.append(float((g.sum() - pos.sum()) / (g.numel() - b)))
+            else:
+                total = total + ff_loss(g[:b], g[b:], cfg.loss, cfg.alpha, cfg.theta)
+                gp.append(float(g[:b].mean()))
+                gn.append(float(g[b:].mean()))
             if k + 1 < len(self.weights):
                 # layer-local: the next layer sees detached spikes, no gradient crosses layers
-                cur = self._mm(spk, self.weights[k + 1], current=True)
+                cur = self._mm(self._dropout(spk, rng), self.weights[k + 1], current=True)
         self.opt.zero_grad()
         total.backward()
         self.opt.step()
