@@ -40,7 +40,7 @@ from _common import RESULTS, machine  # noqa: E402
 
 import torch  # noqa: E402
 
-from ff_neuro.config import FFTrainConfig  # noqa: E402
+from ff_neuro.config import LOSSES, FFTrainConfig  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
 from ff_neuro.data.augment import AUGMENTS, augment_images  # noqa: E402
 from ff_neuro.export.lava_runner import LavaBackend  # noqa: E402
@@ -56,17 +56,21 @@ from ff_neuro.training import FFTrainer  # noqa: E402
 
 
 def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int) -> dict:
-    """Time ``batches`` training steps of a scratch trainer (after one warm-up step)."""
+    """Time ``batches`` training steps of a scratch trainer (after one warm-up step); the
+    median step, so that a burst of other work on the machine (another run starting up)
+    does not shorten the schedule."""
     tr = FFTrainer(cfg, ds)
     rng = np.random.default_rng(12345)
     B = cfg.batch_size
     idx = [rng.choice(ds.x_train.shape[0], B, replace=False) for _ in range(batches + 1)]
     tr.train_step(ds.x_train[idx[0]], ds.y_train[idx[0]], rng, seed_offset=1)
-    t = time.perf_counter()
+    steps = []
     for i, ix in enumerate(idx[1:], start=2):
+        t = time.perf_counter()
         x = augment_images(ds.x_train[ix], ds.image_shape, cfg.augment, cfg.augment_shift, rng)
         tr.train_step(x, ds.y_train[ix], rng, seed_offset=i)
-    per_batch = (time.perf_counter() - t) / batches
+        steps.append(time.perf_counter() - t)
+    per_batch = float(np.median(steps))
     n_batches = -(-ds.x_train.shape[0] // B)
     return {"batches": batches, "seconds_per_batch": per_batch,
             "epoch_seconds": per_batch * n_batches}
@@ -91,6 +95,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--alpha", type=float, default=20.0)
     ap.add_argument("--beta", type=float, default=0.9, help="LIF membrane decay per step")
+    ap.add_argument("--loss", choices=LOSSES, default="swish",
+                    help="layer-local loss (FFTrainConfig.loss)")
+    ap.add_argument("--softmax-negatives", type=int, default=0,
+                    help="softmax loss: wrong labels per sample (0: all)")
+    ap.add_argument("--dropout", type=float, default=0.0,
+                    help="training-time dropout of each layer's inputs (FFTrainConfig.dropout)")
+    ap.add_argument("--weight-decay", type=float, default=0.0,
+                    help="AdamW decoupled weight decay (FFTrainConfig.weight_decay)")
     ap.add_argument("--hidden", default="500,500", help="hidden layer sizes")
     ap.add_argument("--negatives", default="random",
                     help="negative data (FFTrainConfig.negatives: random, hard, ...)")
@@ -125,7 +137,9 @@ def train_one(args, ds) -> tuple:
     hidden = tuple(int(h) for h in args.hidden.split(","))
     cfg = FFTrainConfig(hidden=hidden, time_steps=args.time_steps, encoding=args.encoding,
                         batch_size=args.batch_size, lr=args.lr, alpha=args.alpha,
-                        beta=args.beta,
+                        beta=args.beta, dropout=args.dropout, loss=args.loss,
+                        softmax_negatives=args.softmax_negatives,
+                        weight_decay=args.weight_decay,
                         epochs=args.epochs, eval_samples=0, matmul_precision=args.precision,
                         negatives=args.negatives,
                         lr_schedule=args.lr_schedule, augment=args.augment,
