@@ -183,8 +183,7 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 @click.option("--threshold", default="1.0", show_default=True,
               help="LIF threshold, one value or one per layer (comma-separated)")
 @click.option("--beta", type=float, default=0.9, show_default=True, help="membrane decay")
-@click.option("--loss", type=click.Choice(LOSSES),
-              default="swish", show_default=True,
+@click.option("--loss", type=click.Choice(LOSSES), default="swish", show_default=True,
               help="swish (Ghader et al.), SymBa, Hinton's sigmoid(G - theta), or softmax: "
               "cross-entropy over the goodness of every label (all wrong labels as negatives, "
               "C passes per sample)")
