@@ -82,14 +82,19 @@ def test_train_refuses_options_of_another_algorithm(tmp_path):
         assert not (tmp_path / "m.h5").exists()
 
 
-def test_export_refuses_float_model(tmp_path):
-    m = tmp_path / "m.h5"
+def test_train_ff_regularisation_and_softmax_options_reach_the_config(tmp_path):
     d = json.loads(ff("train", "--epochs", "1", "--hidden", "20", "--dropout", "0.1",
                       "--weight-decay", "0.01", "--loss", "softmax", "--softmax-negatives", "3",
-                      "--out", m, "--json").stdout)
+                      "--out", tmp_path / "m.h5", "--json").stdout)
     c = d["config"]
     assert (c["dropout"], c["weight_decay"], c["loss"], c["softmax_negatives"]) == \
         (0.1, 0.01, "softmax", 3)
+    assert d["test_accuracy_float"] > 0.1
+
+
+def test_export_refuses_float_model(tmp_path):
+    m = tmp_path / "m.h5"
+    ff("train", "--epochs", "1", "--hidden", "20", "--out", m)
     proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "export", str(m), "--out",
                            str(tmp_path / "n.h5")], capture_output=True, text=True)
     assert proc.returncode != 0 and "ff-neuro quantize" in proc.stderr
