@@ -25,19 +25,19 @@ import time
 from multiprocessing import Pool
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+
 def run_trial(args) -> dict:
     trial, n_train, n_val, epochs, npz = args
+    from _common import tuning_dataset
     from ff_neuro.training.hebbian import AnalogFFA, HebbianConfig, HebbianTrainer
     trial = dict(trial)
     name = trial.pop("name", None)
     algo = trial.pop("algo", "online")
     decay_to = trial.pop("lr_decay_to", None)
-    from _common import tuning_dataset
     ds = tuning_dataset(npz)
     xv, yv = ds.x_test[:n_val], ds.y_test[:n_val]
     if "hidden" in trial:

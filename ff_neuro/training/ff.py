@@ -241,7 +241,10 @@ class FFTrainer:
 
     def _dropout(self, x: torch.Tensor, rng: Optional[np.random.Generator]) -> torch.Tensor:
         """Inverted dropout of ``x`` (``(B, D)`` or ``(T, B, D)``) with one mask per sample and
-        input, shared by the time steps; ``rng`` None (inference) or dropout 0: ``x`` itself."""
+        input, shared by the time steps; ``rng`` None (inference) or dropout 0: ``x`` itself.
+        Not ``F.dropout``: that draws a mask per element (per time step) from torch's global
+        generator, while the mask here holds for a whole presentation and comes from the
+        epoch's numpy generator, so resumed runs stay exact."""
         p = self.cfg.dropout
         if rng is None or p <= 0:
             return x
