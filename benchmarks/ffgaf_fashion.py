@@ -17,6 +17,14 @@ Writes ``benchmarks/results/ffgaf_fashion.json`` (``test_accuracy_float``,
     nice -n 10 .venv/bin/python benchmarks/ffgaf_fashion.py --minutes 35 --compare-minutes 8
 
 (the recorded run; add ``--threads 1`` on a busy shared CPU: ~7x faster per batch there)
+
+On a GPU, the paper recipe (50 epochs, no time budget), resumable across sessions::
+
+    python benchmarks/ffgaf_fashion.py --preset paper --minutes 0 --device cuda \
+        --compare-minutes 0 --checkpoint runs/ffgaf_paper.ckpt.h5 --resume [--stop-after 25]
+
+(``--stop-after E`` trains up to epoch E, saves the checkpoint and exits without evaluating;
+the cosine schedule still spans ``--epochs``, so the next ``--resume`` continues it exactly.)
 """
 from __future__ import annotations
 
@@ -40,8 +48,9 @@ from ff_neuro.training.ffgaf_config import FFGAFConfig  # noqa: E402
 
 
 def train(ds, cfg: FFGAFConfig, minutes: float, curve_samples: int, label: str,
-          threads: int):
-    tr = FFGAFTrainer(cfg, ds, threads=threads)
+          threads: int, device: str = "cpu", checkpoint=None, resume: bool = False,
+          stop_after=None):
+    tr = FFGAFTrainer(cfg, ds, threads=threads, device=device)
     curve = []
 
     def on_epoch(epoch, t):
@@ -53,14 +62,31 @@ def train(ds, cfg: FFGAFConfig, minutes: float, curve_samples: int, label: str,
                       f"test_accuracy_first_{curve_samples}": acc})
         print(label, curve[-1], flush=True)
 
-    net = tr.fit(progress=False, on_epoch=on_epoch, max_seconds=60.0 * minutes)
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        print(f"resuming from {checkpoint}", flush=True)
+    else:
+        resume = False
+    net = tr.fit(progress=False, on_epoch=on_epoch, max_seconds=(60.0 * minutes or None),
+                 checkpoint=checkpoint, resume=resume, stop_after=stop_after)
     return tr, net, curve
+
+
+def device_name(device: str) -> str:
+    import torch
+    if torch.device(device).type == "cuda":
+        return torch.cuda.get_device_name(torch.device(device))
+    return "cpu"
+
+
+class _Skipped(Exception):
+    pass
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--preset", default="tiny", choices=["micro", "tiny", "small", "paper"])
-    ap.add_argument("--minutes", type=float, default=20.0, help="main run training budget")
+    ap.add_argument("--minutes", type=float, default=20.0,
+                    help="main run training budget (0: none, train --epochs)")
     ap.add_argument("--epochs", type=int, default=50, help="upper bound on epochs (paper: 50)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.01)
@@ -74,13 +100,24 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2,
                     help="torch threads (1 was ~7x faster per batch on the busy shared CPU)")
     ap.add_argument("--test-samples", type=int, default=None, help="[default: all 10,000]")
+    ap.add_argument("--device", default="cpu", help="torch device of training: cpu, cuda")
+    ap.add_argument("--data-dir", default=None,
+                    help="directory of the Fashion-MNIST IDX files [default: the Debian "
+                         "package's /usr/share/datasets/fashion-mnist]")
+    ap.add_argument("--checkpoint", default=None, help="HDF5 checkpoint written every epoch")
+    ap.add_argument("--resume", action="store_true", help="continue from --checkpoint if it "
+                    "exists")
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="stop after this epoch (checkpoint saved, nothing evaluated)")
+    ap.add_argument("--skip-quantized", action="store_true",
+                    help="skip quantization + emulator (run benchmarks/ffgaf_deploy.py later)")
     ap.add_argument("--model", default="runs/ffgaf_fashion.h5")
     ap.add_argument("--out", default=str(RESULTS / "ffgaf_fashion.json"))
     args = ap.parse_args()
 
     t_start = time.perf_counter()
     load_start = list(os.getloadavg())
-    ds = load_dataset("fashion-mnist")
+    ds = load_dataset("fashion-mnist", args.data_dir)
     if args.test_samples:
         from ff_neuro.data import Dataset
         ds = Dataset(name=ds.name, x_train=ds.x_train, y_train=ds.y_train,
@@ -88,8 +125,17 @@ def main() -> None:
                      n_classes=ds.n_classes, image_shape=ds.image_shape, source=ds.source)
     cfg = FFGAFConfig.from_preset(args.preset, epochs=args.epochs, batch_size=args.batch_size,
                                   lr=args.lr, allocation="class-aware")
-    tr, net, curve = train(ds, cfg, args.minutes, args.curve_samples, "main", args.threads)
+    if args.stop_after is not None and not args.checkpoint:
+        ap.error("--stop-after needs --checkpoint (the run continues from it)")
+    tr, net, curve = train(ds, cfg, args.minutes, args.curve_samples, "main", args.threads,
+                           args.device, args.checkpoint, args.resume, args.stop_after)
     h = tr.history
+    if args.stop_after is not None and tr.epochs_done < cfg.epochs:
+        print(f"stopped after epoch {tr.epochs_done} of {cfg.epochs}; checkpoint "
+              f"{args.checkpoint} (continue with --resume)", flush=True)
+        return
+    import torch
+    torch.backends.cudnn.allow_tf32 = False       # evaluate in plain float32 on any device
     save_model(net, args.model)
     t = time.perf_counter()
     ev = tr.evaluate(ds.x_test, ds.y_test)
@@ -110,7 +156,11 @@ def main() -> None:
 
     # quantization + bit-exact emulator (deployment side's code)
     quant = {"test_accuracy_quantized": None}
+    if args.skip_quantized:
+        quant["reason"] = "skipped (--skip-quantized): see benchmarks/ffgaf_deploy.py"
     try:
+        if args.skip_quantized:
+            raise _Skipped
         from ff_neuro.conv_pipeline import quantize_for_dataset
         from ff_neuro.run.conv import predict as conv_predict
         t = time.perf_counter()
@@ -121,6 +171,8 @@ def main() -> None:
                  "quantization_report": qrep.to_dict(),
                  "emulator_seconds": time.perf_counter() - t,
                  "model_quantized": args.model.replace(".h5", ".q.h5")}
+    except _Skipped:
+        pass
     except Exception as exc:      # reported, not hidden: the JSON says why it is null
         quant["reason"] = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
@@ -128,7 +180,7 @@ def main() -> None:
     # allocation study at equal channel budget
     comparison = {"preset": args.compare_preset, "minutes_each": args.compare_minutes,
                   "runs": {}}
-    for kind in ("class-aware", "uniform"):
+    for kind in (("class-aware", "uniform") if args.compare_minutes > 0 else ()):
         c = FFGAFConfig.from_preset(args.compare_preset, epochs=args.epochs,
                                     batch_size=args.batch_size, lr=args.lr, allocation=kind)
         ctr, _, ccurve = train(ds, c, args.compare_minutes, args.curve_samples, kind,
@@ -142,11 +194,12 @@ def main() -> None:
             "epochs_completed": ctr.history.epochs_completed,
             "train_minutes": ctr.history.seconds / 60, "curve": ccurve}
     r = comparison["runs"]
-    comparison["class_aware_minus_uniform_pp"] = 100 * (r["class-aware"]["test_accuracy_float"]
-                                                        - r["uniform"]["test_accuracy_float"])
+    if r:
+        comparison["class_aware_minus_uniform_pp"] = 100 * (
+            r["class-aware"]["test_accuracy_float"] - r["uniform"]["test_accuracy_float"])
 
     result = {
-        "machine": machine(), "device": "cpu", "dataset": "fashion-mnist",
+        "machine": machine(), "device": device_name(args.device), "dataset": "fashion-mnist",
         "n_train": int(ds.x_train.shape[0]), "n_test": int(ds.x_test.shape[0]),
         "test_accuracy_float": acc_f,
         "test_accuracy_quantized": quant["test_accuracy_quantized"],

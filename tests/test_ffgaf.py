@@ -183,6 +183,49 @@ def test_resume_gives_same_weights(digits, tmp_path):
     assert c.epochs_done == 2 and len(c.history.loss) == 2
 
 
+def _digits_subset(n: int) -> Dataset:
+    from ff_neuro.data import load_digits
+    return _subset(load_digits(), n)
+
+
+def test_cuda_device_refused_clearly_without_a_gpu():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(RuntimeError, match="no CUDA GPU"):
+        FFGAFTrainer(FFGAFConfig(epochs=1, **SMALL), _digits_subset(64), threads=1,
+                     device="cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on one: "
+                    "python -m pytest --noconftest tests/test_ffgaf.py -k cuda)")
+def test_cuda_training_matches_cpu_and_resumes_across_devices(tmp_path):
+    """Same seed, same batches: an epoch on the GPU (TF32 off) ends at the CPU's weights; its
+    checkpoint resumes on the CPU and the model folds to the same ConvFFNetwork."""
+    ds = _digits_subset(256)
+    tf32 = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        cpu = FFGAFTrainer(FFGAFConfig(epochs=2, **SMALL), ds, threads=1)
+        cpu.fit(progress=False, stop_after=1)
+        gpu = FFGAFTrainer(FFGAFConfig(epochs=2, **SMALL), ds, threads=1, device="cuda")
+        ck = tmp_path / "ck.h5"
+        gpu.fit(progress=False, checkpoint=ck, stop_after=1)
+    finally:
+        torch.backends.cudnn.allow_tf32 = tf32
+    for (k, va), vg in zip(cpu.model.state_dict().items(), gpu.model.state_dict().values()):
+        assert vg.device.type == "cuda"
+        np.testing.assert_allclose(va.numpy(), vg.cpu().numpy(), rtol=1e-3, atol=1e-4,
+                                   err_msg=k)
+    np.testing.assert_allclose(cpu.history.loss[0], gpu.history.loss[0], rtol=1e-3)
+    assert [c.shape for c in gpu.spike_counts(ds.x_test)] == \
+        [c.shape for c in cpu.spike_counts(ds.x_test)]
+    back = FFGAFTrainer(FFGAFConfig(epochs=2, **SMALL), ds, threads=1)
+    back.fit(progress=False, checkpoint=ck, resume=True)
+    assert back.epochs_done == 2
+    net = gpu.to_conv_network()
+    assert net.layers[0].weight.dtype == np.float32
+
+
 def test_max_seconds_stops_within_an_epoch(digits):
     tr = FFGAFTrainer(FFGAFConfig(epochs=50, **SMALL), digits, threads=1)
     tr.fit(progress=False, max_seconds=0.01)   # past after the first batch

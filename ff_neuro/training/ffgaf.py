@@ -108,7 +108,7 @@ def if_neurons(current: torch.Tensor, threshold: float) -> torch.Tensor:
     """IF neurons (Lava semantics, v_decay = 0): ``v += I[t]; s = v > theta; v = 0 where s``.
     ``current``: (T, ...) -> spikes (T, ...) float32 0/1."""
     v = torch.zeros_like(current[0])
-    out = torch.empty(current.shape, dtype=torch.bool)
+    out = torch.empty(current.shape, dtype=torch.bool, device=current.device)
     for t in range(current.shape[0]):
         v.add_(current[t])
         torch.gt(v, threshold, out=out[t])
@@ -242,6 +242,12 @@ class FFGAFModel(torch.nn.Module):
         self.blocks = torch.nn.ModuleList(blocks)
         self.gmats = [group_matrix(g, n_classes) for g in self.groups]
 
+    def to_device(self, device: torch.device) -> "FFGAFModel":
+        """Move parameters, statistics and the class-group matrices to ``device``."""
+        self.to(device)
+        self.gmats = [m.to(device) for m in self.gmats]
+        return self
+
     def run(self, x: torch.Tensor, train: bool):
         """Every block on images ``x`` (N, C, H, W): list of ``y`` per block, list of spike
         trains per hidden block. Block inputs are detached (layer-local training)."""
@@ -265,7 +271,7 @@ class FFGAFModel(torch.nn.Module):
     def spike_counts(self, x: torch.Tensor) -> List[np.ndarray]:
         """Inference (folded parameters): spike counts (N, C, H, W) per spiking layer."""
         _, spikes = self.run(x, train=False)
-        return [s.sum(dim=0).numpy() for s in spikes]
+        return [s.sum(dim=0).cpu().numpy() for s in spikes]
 
     def goodness_from_counts(self, counts: List[np.ndarray]) -> np.ndarray:
         n_hidden = len(self.blocks) - 1
@@ -306,11 +312,21 @@ def images(ds_x: np.ndarray, image_shape) -> np.ndarray:
 
 class FFGAFTrainer:
     """Trains FFGAF-SNN on a :class:`~ff_neuro.data.Dataset`; :meth:`to_conv_network` gives the
-    deployable :class:`~ff_neuro.model.conv.ConvFFNetwork`."""
+    deployable :class:`~ff_neuro.model.conv.ConvFFNetwork`.
 
-    def __init__(self, cfg: FFGAFConfig, dataset: Dataset, threads: Optional[int] = 2):
+    ``device`` is a torch device ("cpu", "cuda", "cuda:1"). On a GPU the training images stay
+    on the device and per-batch losses are read back once per epoch; convolutions use cuDNN's
+    defaults (TF32 on Ampere and later), inference and :meth:`to_conv_network` are unchanged.
+    Checkpoints hold CPU arrays, so a run can move between devices when it resumes."""
+
+    def __init__(self, cfg: FFGAFConfig, dataset: Dataset, threads: Optional[int] = 2,
+                 device: str = "cpu"):
         if threads:
             torch.set_num_threads(threads)
+        self.device = torch.device(device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"device {device!r} asked for, but torch sees no CUDA GPU "
+                               f"(torch {torch.__version__}); use device='cpu'")
         self.cfg, self.ds = cfg, dataset
         self.x_train = images(dataset.x_train, dataset.image_shape)
         self.in_shape = self.x_train.shape[1:]
@@ -322,7 +338,9 @@ class FFGAFTrainer:
                        for c in cfg.channels]
         groups = [class_groups(c) for c in self.counts]
         torch.manual_seed(cfg.seed)
-        self.model = FFGAFModel(cfg, self.in_shape, groups, k)
+        self.model = FFGAFModel(cfg, self.in_shape, groups, k).to_device(self.device)
+        self._x_dev = torch.from_numpy(self.x_train).to(self.device)
+        self._y_dev = torch.from_numpy(np.asarray(dataset.y_train, dtype=np.int64)).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.history = FFGAFHistory()
         self.epochs_done = 0
@@ -331,17 +349,25 @@ class FFGAFTrainer:
     def _lr(self, step: int, total: int) -> float:
         return self.cfg.lr * 0.5 * (1 + math.cos(math.pi * min(step, total) / max(total, 1)))
 
-    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float):
+    def _step(self, xt: torch.Tensor, yt: torch.Tensor, lr: float) -> torch.Tensor:
+        """One Adam step on a batch already on the device; returns the detached (2, blocks)
+        tensor of losses and batch accuracies (no host synchronisation)."""
         for g in self.opt.param_groups:
             g["lr"] = lr
-        xt = torch.from_numpy(x)
-        yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
         losses, goods = self.model.losses(xt, yt)
         self.opt.zero_grad()
         sum(losses).backward()
         self.opt.step()
-        acc = [float((g.argmax(1) == yt).float().mean()) for g in goods]
-        return [float(l) for l in losses], acc
+        acc = torch.stack([(g.argmax(1) == yt).float().mean() for g in goods])
+        return torch.stack([torch.stack(losses).detach(), acc])
+
+    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float):
+        """One Adam step on the images ``x`` (N, C, H, W) with labels ``y``: (losses per
+        block, batch accuracies per block)."""
+        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
+        yt = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(self.device)
+        out = self._step(xt, yt, lr).cpu().numpy()
+        return out[0].tolist(), out[1].tolist()
 
     def fit(self, progress: bool = True,
             on_epoch: Optional[Callable[[int, "FFGAFTrainer"], None]] = None,
@@ -371,24 +397,25 @@ class FFGAFTrainer:
             rng = np.random.default_rng([cfg.seed, epoch])
             order = rng.permutation(n)
             t0 = time.perf_counter()
-            losses, accs = [], []
+            stats = []
             stop = False
             for i, start in enumerate(range(0, n, cfg.batch_size)):
-                idx = np.sort(order[start:start + cfg.batch_size])
+                idx = torch.from_numpy(np.sort(order[start:start + cfg.batch_size]))
+                idx = idx.to(self.device)
                 lr = self._lr(epoch * n_batches + i, total_steps)
                 if max_seconds is not None:   # a budget: the cosine also follows the clock
                     frac = (h.seconds + time.perf_counter() - t0) / max_seconds
                     lr = min(lr, self._lr(frac * total_steps, total_steps))
-                l, a = self.train_step(self.x_train[idx], self.ds.y_train[idx], lr)
-                losses.append(l)
-                accs.append(a)
+                stats.append(self._step(self._x_dev[idx], self._y_dev[idx], lr))
                 if (max_seconds is not None
                         and h.seconds + time.perf_counter() - t0 >= max_seconds):
                     stop = i + 1 < n_batches
                     break
+            stats = torch.stack(stats).cpu().numpy()      # (batches, 2, blocks): one sync
+            losses = stats[:, 0]
             secs = time.perf_counter() - t0
-            h.loss.append(np.mean(losses, axis=0).tolist())
-            h.train_accuracy.append(np.mean(accs, axis=0).tolist())
+            h.loss.append(losses.mean(axis=0).tolist())
+            h.train_accuracy.append(stats[:, 1].mean(axis=0).tolist())
             h.epoch_seconds.append(secs)
             h.seconds += secs
             h.epochs_completed += len(losses) / n_batches
@@ -414,7 +441,7 @@ class FFGAFTrainer:
         x = images(x_flat, self.ds.image_shape)
         out = None
         for s in range(0, len(x), batch):
-            c = self.model.spike_counts(torch.from_numpy(x[s:s + batch]))
+            c = self.model.spike_counts(torch.from_numpy(x[s:s + batch]).to(self.device))
             out = [[ci] for ci in c] if out is None else [o + [ci] for o, ci in zip(out, c)]
         return [np.concatenate(o) for o in out]
 
@@ -451,14 +478,15 @@ class FFGAFTrainer:
         cfg, m = self.cfg, self.model
         enc = m.blocks[0]
         w, b = enc.folded()
-        encoder = AnalogConvEncoder(weight=w.numpy(), bias=b.numpy(), stride=enc.stride,
+        encoder = AnalogConvEncoder(weight=w.cpu().numpy(), bias=b.cpu().numpy(), stride=enc.stride,
                                     padding=1, levels=enc.levels, clip=enc.clip,
                                     in_shape=tuple(self.in_shape), shift=enc.shift)
         layers, shape = [], encoder.out_shape
         for blk in m.blocks[1:]:
             w, b = blk.folded()
-            layer = SpikingConv2d(weight=w.numpy(), threshold=blk.theta, in_shape=shape,
-                                  v_decay=0.0, stride=blk.stride, padding=1, bias=b.numpy())
+            layer = SpikingConv2d(weight=w.cpu().numpy(), threshold=blk.theta, in_shape=shape,
+                                  v_decay=0.0, stride=blk.stride, padding=1,
+                                  bias=b.cpu().numpy())
             layers.append(layer)
             shape = layer.out_shape
         ds = self.ds
@@ -489,13 +517,13 @@ class FFGAFTrainer:
                 f.attrs["config_json"] = json.dumps(self.cfg.to_dict())
                 f.attrs["history_json"] = json.dumps(self.history.to_dict())
                 for k, v in self.model.state_dict().items():
-                    f.create_dataset(f"model/{k}", data=v.numpy())
+                    f.create_dataset(f"model/{k}", data=v.cpu().numpy())
                 st = self.opt.state_dict()["state"]
                 for i, name in enumerate(names):
                     if i in st:
                         g = f.create_group(f"adam/{name}")
-                        g.create_dataset("exp_avg", data=st[i]["exp_avg"].numpy())
-                        g.create_dataset("exp_avg_sq", data=st[i]["exp_avg_sq"].numpy())
+                        g.create_dataset("exp_avg", data=st[i]["exp_avg"].cpu().numpy())
+                        g.create_dataset("exp_avg_sq", data=st[i]["exp_avg_sq"].cpu().numpy())
                         g.attrs["step"] = float(st[i]["step"])
         return path
 
@@ -516,8 +544,8 @@ class FFGAFTrainer:
                     g = f[f"adam/{name}"]
                     opt_state["state"][i] = {
                         "step": torch.tensor(float(g.attrs["step"])),
-                        "exp_avg": torch.from_numpy(g["exp_avg"][()]).clone(),
-                        "exp_avg_sq": torch.from_numpy(g["exp_avg_sq"][()]).clone()}
+                        "exp_avg": torch.from_numpy(g["exp_avg"][()]).to(self.device),
+                        "exp_avg_sq": torch.from_numpy(g["exp_avg_sq"][()]).to(self.device)}
             self.opt.load_state_dict(opt_state)
 
 
