@@ -90,6 +90,13 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=50, help="upper bound on epochs (paper: 50)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--dropout", type=float, default=0.0,
+                    help="training dropout on hidden-block inputs (FFGAFConfig.dropout)")
+    ap.add_argument("--augment", default="none", choices=["none", "flip", "shift", "flip+shift"],
+                    help="training-time image augmentation")
+    ap.add_argument("--augment-shift", type=int, default=2)
+    ap.add_argument("--loss-on", default="spikes", choices=["spikes", "relu"])
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--compare-preset", default="micro",
                     choices=["micro", "tiny", "small", "paper"])
     ap.add_argument("--compare-minutes", type=float, default=6.0,
@@ -124,7 +131,9 @@ def main() -> None:
                      x_test=ds.x_test[:args.test_samples], y_test=ds.y_test[:args.test_samples],
                      n_classes=ds.n_classes, image_shape=ds.image_shape, source=ds.source)
     cfg = FFGAFConfig.from_preset(args.preset, epochs=args.epochs, batch_size=args.batch_size,
-                                  lr=args.lr, allocation="class-aware")
+                                  lr=args.lr, allocation="class-aware", dropout=args.dropout,
+                                  augment=args.augment, augment_shift=args.augment_shift,
+                                  loss_on=args.loss_on, seed=args.seed)
     if args.stop_after is not None and not args.checkpoint:
         ap.error("--stop-after needs --checkpoint (the run continues from it)")
     tr, net, curve = train(ds, cfg, args.minutes, args.curve_samples, "main", args.threads,

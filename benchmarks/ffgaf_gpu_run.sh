@@ -10,12 +10,13 @@
 #
 # trains until the 50-epoch recipe is done or SECONDS pass (checkpoint every epoch in
 # runs/ffgaf_paper.ckpt.h5; run again to continue), then copies checkpoint, model and JSON to
-# $OUT.
+# $OUT. (ff-neuro declares Python 3.10 for Lava; training needs no Lava, hence
+# --ignore-requires-python.)
 set -u
 budget=${1:?seconds}; shift
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site \
     .whl/*.whl || exit 1
-python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-compile \
+python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-compile --ignore-requires-python \
     --no-cache-dir --target /tmp/site . || exit 1
 export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p runs

@@ -56,6 +56,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..data import Dataset
+from ..data.augment import augment_images
 from ..fileio import PathLike, atomic_path
 from ..model.conv import AnalogConvEncoder, ConvFFNetwork, SpikingConv2d, class_goodness
 from .ffgaf_alloc import allocate, class_groups, class_similarity, complexity_scores
@@ -192,10 +193,16 @@ class HiddenBlock(_NormConv):
         self.shift = float(cfg.hidden_shift)
         self.loss_on = cfg.loss_on
 
-    def forward(self, x: torch.Tensor, train: bool, constant: bool):
+    def forward(self, x: torch.Tensor, train: bool, constant: bool,
+                dropout: float = 0.0, gen: Optional[torch.Generator] = None):
         """``x``: (N, C, H, W) presented at every step (``constant``) or (T, N, C, H, W).
-        Returns (y = h(Y) for the loss, spikes (T, N, C', H', W'))."""
+        Returns (y = h(Y) for the loss, spikes (T, N, C', H', W')). In training, ``dropout``
+        zeroes input elements (per step; a constant input keeps its mask over the steps) with
+        that probability and scales the rest by 1 / (1 - p)."""
         T = self.T
+        if train and dropout > 0:
+            keep = torch.rand(x.shape, generator=gen, device=x.device) >= dropout
+            x = x * keep / (1.0 - dropout)
         x_mean = x if constant else x.mean(dim=0)
         if train:
             a_mean = self.pre(x_mean)                     # time-averaged current, with grad
@@ -248,22 +255,24 @@ class FFGAFModel(torch.nn.Module):
         self.gmats = [m.to(device) for m in self.gmats]
         return self
 
-    def run(self, x: torch.Tensor, train: bool):
+    def run(self, x: torch.Tensor, train: bool, gen: Optional[torch.Generator] = None):
         """Every block on images ``x`` (N, C, H, W): list of ``y`` per block, list of spike
-        trains per hidden block. Block inputs are detached (layer-local training)."""
+        trains per hidden block. Block inputs are detached (layer-local training); in
+        training, hidden-block inputs get ``cfg.dropout`` (masks drawn from ``gen``)."""
         ys, spikes = [], []
         h = self.blocks[0](x, train)
         ys.append(h)
         inp, constant = h.detach(), True
         for blk in self.blocks[1:]:
-            y, s = blk(inp, train, constant)
+            y, s = blk(inp, train, constant, self.cfg.dropout, gen)
             ys.append(y)
             spikes.append(s)
             inp, constant = s, False
         return ys, spikes
 
-    def losses(self, x: torch.Tensor, labels: torch.Tensor):
-        ys, _ = self.run(x, train=True)
+    def losses(self, x: torch.Tensor, labels: torch.Tensor,
+               gen: Optional[torch.Generator] = None):
+        ys, _ = self.run(x, train=True, gen=gen)
         goods = [cwc_goodness(y, m) for y, m in zip(ys, self.gmats)]
         return [cwc_loss(g, labels) for g in goods], goods
 
@@ -345,6 +354,7 @@ class FFGAFTrainer:
         self.history = FFGAFHistory()
         self.epochs_done = 0
         self.steps_done = 0
+        self._gen = None      # dropout masks: seeded per epoch in fit()
 
     def _lr(self, step: int, total: int) -> float:
         return self.cfg.lr * 0.5 * (1 + math.cos(math.pi * min(step, total) / max(total, 1)))
@@ -354,7 +364,7 @@ class FFGAFTrainer:
         tensor of losses and batch accuracies (no host synchronisation)."""
         for g in self.opt.param_groups:
             g["lr"] = lr
-        losses, goods = self.model.losses(xt, yt)
+        losses, goods = self.model.losses(xt, yt, self._gen)
         self.opt.zero_grad()
         sum(losses).backward()
         self.opt.step()
@@ -396,17 +406,26 @@ class FFGAFTrainer:
         for epoch in range(self.epochs_done, last):
             rng = np.random.default_rng([cfg.seed, epoch])
             order = rng.permutation(n)
+            if cfg.dropout > 0:
+                self._gen = torch.Generator(device=self.device)
+                self._gen.manual_seed(int(rng.integers(2 ** 62)))
             t0 = time.perf_counter()
             stats = []
             stop = False
             for i, start in enumerate(range(0, n, cfg.batch_size)):
-                idx = torch.from_numpy(np.sort(order[start:start + cfg.batch_size]))
-                idx = idx.to(self.device)
+                idx_np = np.sort(order[start:start + cfg.batch_size])
+                if cfg.augment != "none":     # on the host: a batch of 128 images is cheap
+                    xa = augment_images(self.ds.x_train[idx_np], self.ds.image_shape,
+                                        cfg.augment, cfg.augment_shift, rng)
+                    xb = torch.from_numpy(images(xa, self.ds.image_shape)).to(self.device)
+                else:
+                    xb = self._x_dev[torch.from_numpy(idx_np).to(self.device)]
+                idx = torch.from_numpy(idx_np).to(self.device)
                 lr = self._lr(epoch * n_batches + i, total_steps)
                 if max_seconds is not None:   # a budget: the cosine also follows the clock
                     frac = (h.seconds + time.perf_counter() - t0) / max_seconds
                     lr = min(lr, self._lr(frac * total_steps, total_steps))
-                stats.append(self._step(self._x_dev[idx], self._y_dev[idx], lr))
+                stats.append(self._step(xb, self._y_dev[idx], lr))
                 if (max_seconds is not None
                         and h.seconds + time.perf_counter() - t0 >= max_seconds):
                     stop = i + 1 < n_batches

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Tuple
 
+from ..data.augment import AUGMENTS
 from .ffgaf_alloc import ALLOCATIONS
 
 # channels per block: encoder, hidden 1, hidden 2, hidden 3 (strides 1, 2, 1, 2)
@@ -42,6 +43,13 @@ class FFGAFConfig:
         of eq. 13 as for "relu", so the loss sees exactly what prediction counts)
     predict_layers : spiking layers (0 = first hidden block) whose class-group goodness of spike
         counts is summed for prediction
+    dropout : training-time dropout on each hidden block's input (probability of zeroing an
+        input spike, survivors scaled by 1 / (1 - p); the reference code uses 0.5); the mask is
+        drawn per element and step from a generator seeded by (seed, epoch), so a resumed run
+        draws the same masks. Inference and the exported network have no dropout.
+    augment, augment_shift : training-time image augmentation (:mod:`ff_neuro.data.augment`:
+        "none", "flip", "shift", "flip+shift"; shift in whole pixels), drawn from the epoch's
+        generator; the deployed network is the same kind of network either way
     lr, batch_size, epochs : Adam learning rate (cosine-decayed to 0 over ``epochs``), batch
     bn_momentum : running-statistics momentum of the normalisations (as torch BatchNorm)
     feature_samples : training samples used for the class similarity of eq. 1-3
@@ -61,6 +69,9 @@ class FFGAFConfig:
     hidden_shift: float = 0.0
     predict_layers: Tuple[int, ...] = (-1,)
     loss_on: str = "spikes"
+    dropout: float = 0.0
+    augment: str = "none"
+    augment_shift: int = 2
     lr: float = 0.01
     batch_size: int = 128
     epochs: int = 50
@@ -80,6 +91,12 @@ class FFGAFConfig:
             raise ValueError("strides must be >= 1")
         if self.loss_on not in ("relu", "spikes"):
             raise ValueError(f"unknown loss_on {self.loss_on!r} (relu|spikes)")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.augment not in AUGMENTS:
+            raise ValueError(f"unknown augment {self.augment!r} ({'|'.join(AUGMENTS)})")
+        if int(self.augment_shift) < 0:
+            raise ValueError("augment_shift must be >= 0")
         if self.allocation not in ALLOCATIONS:
             raise ValueError(f"unknown allocation {self.allocation!r} ({'|'.join(ALLOCATIONS)})")
         for name in ("time_steps", "epochs", "batch_size", "enc_levels"):
