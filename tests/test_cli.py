@@ -72,7 +72,8 @@ def test_help_explains():
 
 def test_train_refuses_options_of_another_algorithm(tmp_path):
     for args, msg in ((["--trace-tau", "0.9"], "--trace-tau: options of --algo hebbian"),
-                      (["--algo", "hebbian", "--dropout", "0.1"], "--dropout: options of --algo ff"),
+                      (["--algo", "hebbian", "--dropout", "0.1"], "--dropout: an option of --algo ff"),
+                      (["--algo", "ffgaf", "--softmax-negatives", "3"], "--softmax-negatives"),
                       (["--algo", "ffgaf", "--weight-decay", "1e-3"], "--weight-decay"),
                       (["--algo", "ffgaf", "--lr-decay-to", "0.1"], "--lr-decay-to"),
                       (["--algo", "ffgaf", "--gain", "0.5"], "--gain")):

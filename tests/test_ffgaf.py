@@ -281,3 +281,25 @@ def test_cli_train_ffgaf_writes_loadable_model(tmp_path):
     ds = load_digits()
     pred, _ = predict(net, images(ds.x_test, ds.image_shape), "float", batch_size=225)
     assert abs(float(np.mean(pred == ds.y_test)) - d["test_accuracy_float"]) < 0.01
+
+
+def test_cli_train_ffgaf_regularisation_and_device_options(tmp_path):
+    from ff_neuro.cli import main
+    base = ["train", "--algo", "ffgaf", "--dataset", "digits", "--preset", "micro",
+            "--epochs", "1", "--threads", "1"]
+    r = CliRunner().invoke(main, base + ["--dropout", "0.2", "--augment", "shift",
+                                         "--augment-shift", "1", "--out",
+                                         str(tmp_path / "g.h5"), "--json"])
+    assert r.exit_code == 0, r.output
+    c = json.loads(r.stdout[r.stdout.index("{"):])["config"]
+    assert (c["dropout"], c["augment"], c["augment_shift"]) == (0.2, "shift", 1)
+    # --device is ffgaf's; the FF and Hebbian trainers refuse it instead of ignoring it
+    r = CliRunner().invoke(main, ["train", "--device", "cuda", "--out", str(tmp_path / "f.h5")])
+    assert r.exit_code == 2 and "--device" in r.output
+    r = CliRunner().invoke(main, ["train", "--algo", "hebbian", "--augment", "flip",
+                                  "--out", str(tmp_path / "h.h5")])
+    assert r.exit_code == 2 and "--augment" in r.output
+    if not torch.cuda.is_available():
+        r = CliRunner().invoke(main, base + ["--device", "cuda", "--out", str(tmp_path / "c.h5")])
+        assert r.exit_code == 1 and "no CUDA GPU" in r.output
+        assert not (tmp_path / "c.h5").exists()
