@@ -50,16 +50,21 @@ def variant(d: Path) -> dict:
                     "train_batch_accuracy_per_block"][-1]}
     lines = epoch_lines(log)
     last = lines[-1] if lines else {}
+    config = None
+    if (d / "ckpt.h5").exists():        # the checkpoint holds the run's configuration
+        import h5py
+        with h5py.File(d / "ckpt.h5", "r") as f:
+            full = json.loads(f.attrs["config_json"])
+        config = {k: full.get(k) for k in CONFIG_KEYS}
     test_key = next((k for k in last if k.startswith("test_accuracy_first_")), None)
-    return {"name": d.name, "finished": False,
+    return {"name": d.name, "finished": False, "config": config,
             "note": "stopped by the device time limit before its last epoch; the test "
                     "accuracy is the epoch's curve point, not a full-test evaluation",
             "epochs_done": last.get("epochs_completed"),
             "curve_test_accuracy": [l.get(test_key) for l in lines],
             "curve_test_samples": None if test_key is None else int(test_key.rsplit("_", 1)[1]),
             "train_batch_accuracy_last_block": (last["train_batch_accuracy_per_block"][-1]
-                                                if last else None),
-            "log_head": (log.read_text().splitlines() or [""])[0][:200]}
+                                                if last else None)}
 
 
 def main(argv=None) -> dict:
@@ -75,6 +80,8 @@ def main(argv=None) -> dict:
     dep = json.loads(Path(args.deploy).read_text())
     acc_q = dep["test_accuracy_quantized"]
     out["test_accuracy_quantized"] = acc_q
+    out["model_trained_on_gpu_as"] = out.get("model")
+    out["model"] = dep["model"]
     out["quantization_loss_pp"] = 100.0 * (out["test_accuracy_float"] - acc_q)
     out["quantized"] = {
         "source": str(args.deploy), "machine": dep["machine"],
