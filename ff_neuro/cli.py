@@ -697,7 +697,6 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
       ff-neuro energy --table ffgaf
     """
     from .energy import ProfileError, load_profile
-    from .energy.render import compare_table, plot_reports, write_csv
     if table == "ffgaf":
         from .energy import ffgaf_table, format_ffgaf_table
         rows = ffgaf_table()
@@ -710,11 +709,28 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
     net = _load_model(model)
     if _conv_model(net):
         from .conv_pipeline import energy as energy_conv
-        if mode != "inference" or compare:
-            raise click.UsageError("conv models: --mode inference and one --profile only")
+        from .conv_pipeline import energy_reports
+        if mode != "inference" or readout != "sweep":
+            raise click.UsageError("conv models: one pass per inference (no --mode training, "
+                                   "no --readout)")
         ds = _load_dataset(dataset or net.dataset.get("name", "fashion-mnist"), data_dir)
-        d, text = _conv_run(energy_conv, net, ds, backend, samples, profile)
-        _emit(d, as_json, text)
+        names = [p.strip() for p in (compare or profile).split(",") if p.strip()]
+        try:
+            single_ffgaf = (not compare and not csv_path and not plot_path
+                            and load_profile(names[0]).model == "ffgaf")
+        except (ProfileError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        if single_ffgaf:           # the FFGAF-style table with the CSNN row beside the paper's
+            d, text = _conv_run(energy_conv, net, ds, backend, samples, names[0])
+            _emit(d, as_json, text)
+            return
+        try:
+            reports, meta = _conv_run(energy_reports, net, ds, names, backend, samples)
+        except (ProfileError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        _emit_reports(reports, meta, as_json, csv_path, plot_path,
+                      f"{Path(model).name}: one pass, counts from {backend} "
+                      f"({meta['samples']} samples)")
         return
     if net.quantized is None:
         raise click.ClickException("energy is measured on the deployed (quantized) model: run "
@@ -744,14 +760,22 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
             reports[p] = counts.report(net, p)
         except ValueError as exc:
             raise click.ClickException(f"profile {p}: {exc}") from exc
-    if csv_path:
-        write_csv(reports, csv_path)
-    if plot_path:
-        plot_reports(reports, plot_path, title=f"{Path(model).name}: {mode}, {readout}, counts "
-                                              f"from {backend} ({x.shape[0]} samples)")
     meta = {"backend": backend, "samples": int(x.shape[0]), "mode": mode, "readout": readout,
             "input_spikes_per_run": counts.input_spikes_per_run,
             "layer_spikes_per_run": counts.layer_spikes_per_run}
+    _emit_reports(reports, meta, as_json, csv_path, plot_path,
+                  f"{Path(model).name}: {mode}, {readout}, counts from {backend} "
+                  f"({x.shape[0]} samples)")
+
+
+def _emit_reports(reports, meta, as_json, csv_path, plot_path, plot_title):
+    """Write the CSV / plot if asked, then print one EnergyReport (its table) or several (the
+    comparison, then each table)."""
+    from .energy.render import compare_table, plot_reports, write_csv
+    if csv_path:
+        write_csv(reports, csv_path)
+    if plot_path:
+        plot_reports(reports, plot_path, title=plot_title)
     if len(reports) == 1:
         rep = next(iter(reports.values()))
         d = {**rep.to_dict(), "measured": meta}

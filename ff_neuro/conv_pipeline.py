@@ -170,14 +170,39 @@ def export(net: ConvFFNetwork, out: str, profile: str = "loihi") -> tuple:
     return d, msg + "\n\n" + fit.format()
 
 
-def energy(net: ConvFFNetwork, ds, backend: str = "emulator", samples: int = 100,
-           profile: str = "ffgaf-table2", timeout_s: float = 600.0) -> tuple:
-    """Per-layer energy from exact conv operation counts of a run (one pass per inference)."""
-    from .energy.conv import conv_activity, conv_energy_table, format_conv_energy
+def activities(net: ConvFFNetwork, ds, backend: str = "emulator", samples: int = 100,
+               timeout_s: float = 600.0) -> list:
+    """Per-layer activity (exact conv synops, spikes) of a run on the first test images."""
+    from .energy.conv import conv_activity
     x = images(net, ds.x_test[:samples])
     out = run_spikes(net, x, backend, timeout_s)
-    acts = conv_activity(net, out["input_counts"], out["counts"])
+    return conv_activity(net, out["input_counts"], out["counts"])
+
+
+def energy(net: ConvFFNetwork, ds, backend: str = "emulator", samples: int = 100,
+           profile: str = "ffgaf-table2", timeout_s: float = 600.0) -> tuple:
+    """Per-layer energy from exact conv operation counts of a run (one pass per inference),
+    FFGAF-table style (one ``ffgaf`` profile)."""
+    from .energy.conv import conv_energy_table, format_conv_energy
+    acts = activities(net, ds, backend, samples, timeout_s)
     table = conv_energy_table(net, acts, profile)
-    table["measured"] = {"backend": backend, "samples": int(len(x)),
+    table["measured"] = {"backend": backend, "samples": int(min(samples, len(ds.x_test))),
                          "layers": [a.to_dict() for a in acts]}
     return table, format_conv_energy(table)
+
+
+def energy_reports(net: ConvFFNetwork, ds, profiles, backend: str = "emulator",
+                   samples: int = 100, timeout_s: float = 600.0) -> tuple:
+    """One run, priced on each of ``profiles`` (``ffgaf`` or ``per-event``): ({profile:
+    EnergyReport}, measured-activity dict)."""
+    from .energy.conv import conv_energy_report
+    from .energy.profiles import load_profile
+    for p in profiles:                 # refuse a bad profile before the run, not after it
+        prof = load_profile(p)
+        if prof.model not in ("ffgaf", "per-event"):
+            conv_energy_report(net, [], prof)      # raises the explanatory ValueError
+    acts = activities(net, ds, backend, samples, timeout_s)
+    reports = {p: conv_energy_report(net, acts, p) for p in profiles}
+    meta = {"backend": backend, "samples": int(min(samples, len(ds.x_test))),
+            "layers": [a.to_dict() for a in acts]}
+    return reports, meta

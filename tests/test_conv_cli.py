@@ -34,3 +34,38 @@ def test_conv_stage_by_stage(tmp_path):
     assert len(chip) == 2 and chip[0]["synops"] < chip[0]["synops_fanout"]  # stride 2
     assert e["layers"][0]["where"] == "host" and e["total"]["total_mJ"] > 0
     assert np.isclose(e["total_chip"]["synops"], sum(r["synops"] for r in chip))
+
+
+def test_conv_energy_compare_prices_one_run_on_several_profiles(tmp_path):
+    import subprocess
+    import sys
+    from ff_neuro.energy import load_profile
+    m, q = tmp_path / "c.h5", tmp_path / "cq.h5"
+    save_model(small_conv_net(in_shape=(1, 8, 8)), m)
+    ff("quantize", m, "--out", q)
+    table = json.loads(ff("energy", q, "--samples", "20", "--json").stdout)
+    csv, png = tmp_path / "e.csv", tmp_path / "e.png"
+    d = json.loads(ff("energy", q, "--samples", "20", "--compare", "ffgaf-table2,loihi,truenorth",
+                      "--csv", csv, "--plot", png, "--json").stdout)
+    p = d["profiles"]
+    assert list(p) == ["ffgaf-table2", "loihi", "truenorth"] and d["measured"]["samples"] == 20
+    # the ffgaf report is the FFGAF-style table's numbers (host encoder row included) ...
+    assert np.isclose(p["ffgaf-table2"]["total_mJ"], table["total"]["total_mJ"])
+    chip = [r for r in table["layers"] if r["where"] == "chip"]
+    # ... and a per-event chip prices the same exact synops, spikes and neuron updates
+    loihi = load_profile("loihi")
+    rows = p["loihi"]["layers"]
+    assert len(rows) == len(chip) and p["loihi"]["memory_mJ"] == 0
+    for r, c, lay in zip(rows, chip, d["measured"]["layers"]):
+        assert np.isclose(r["synaptic_events"], c["synops"])
+        updates = int(np.prod(lay["out_shape"])) * lay["time_steps"]
+        expect = (c["synops"] * loihi.value("synaptic_op_pJ") + updates
+                  * loihi.value("neuron_update_pJ") + lay["output_spikes"]
+                  * loihi.value("spike_pJ")) / 1e9
+        assert np.isclose(r["compute_mJ"], expect)
+    assert p["truenorth"]["total_mJ"] != p["loihi"]["total_mJ"]
+    assert csv.read_text().count("loihi") >= 2 and png.stat().st_size > 5000
+    # Lemaire's dataflow model is not defined for conv here: refused before any run
+    proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "energy", str(q), "--compare",
+                           "loihi,lemaire2022-45nm"], capture_output=True, text=True)
+    assert proc.returncode == 1 and "per-event" in proc.stderr

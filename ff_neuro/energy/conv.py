@@ -21,6 +21,14 @@ Energy (``ffgaf`` profile, FFGAF Table 2's CSNN reading, docs/energy.md)::
 
 The host encoder (FFGAF's analog first block) is reported as its own ``host`` row: one MAC per
 weight per output position, once per inference (the image is static), at ``mac_pJ``.
+
+Energy (``per-event`` chip profiles: Loihi, Loihi 2, SpiNNaker 2, TrueNorth;
+:func:`conv_energy_report`), per spiking layer, as for dense layers but with the exact synops::
+
+    compute [pJ] = synops * synaptic_op_pJ + neuron_updates * neuron_update_pJ
+                   + output_spikes * spike_pJ                     (memory 0: included per event)
+
+The host encoder is not on the chip and is left out of a per-event report (its notes say so).
 """
 from __future__ import annotations
 
@@ -30,7 +38,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .estimator import PJ_PER_MJ, ProfileLike
+from .estimator import PJ_PER_MJ, EnergyReport, LayerCost, ProfileLike
 from .profiles import load_profile
 
 PUBLISHED_CSNN = {"memory_mJ": 0.043, "compute_mJ": 0.038, "total_mJ": 0.081,
@@ -223,3 +231,53 @@ def format_conv_energy(table: dict) -> str:
         from .ffgaf import format_ffgaf_table
         lines += ["", format_ffgaf_table([table["csnn_row"]], decimals=4)]
     return "\n".join(lines)
+
+
+def conv_energy_report(net, activities: Sequence[ConvLayerActivity],
+                       profile: ProfileLike = "ffgaf-table2") -> EnergyReport:
+    """:class:`~ff_neuro.energy.estimator.EnergyReport` of a conv network's one-pass inference
+    on an ``ffgaf`` profile (the rows of :func:`conv_energy_table`, host encoder included) or a
+    ``per-event`` chip profile (spiking layers only), so conv models can be priced side by side
+    (``ff-neuro energy --compare``). A ``lemaire`` profile raises ``ValueError``: Lemaire et
+    al.'s model prices data movement of a specific dataflow, which is not modelled for conv."""
+    prof = load_profile(profile)
+    if prof.model == "ffgaf":
+        table = conv_energy_table(net, activities, prof)
+        acts = {a.name: a for a in activities}
+        rep = EnergyReport(profile=prof.name, model="ffgaf", notes=list(table["notes"]))
+        for r in table["layers"]:
+            if r["where"] == "host":
+                rep.layers.append(LayerCost(
+                    name="encoder (host)", kind="ann", parameters=r["parameters"],
+                    weight_fetches=r["parameters"], macs=r["macs"], accs=0, neuron_updates=0,
+                    memory_pJ=r["memory_mJ"] * PJ_PER_MJ, compute_pJ=r["compute_mJ"] * PJ_PER_MJ))
+                continue
+            a = acts[r["layer"]]
+            rep.layers.append(LayerCost(
+                name=a.name, kind="snn", parameters=a.parameters, weight_fetches=a.parameters,
+                macs=0, accs=a.synops * prof.acc_per_synaptic_event,
+                neuron_updates=int(np.prod(a.out_shape)) * a.time_steps,
+                memory_pJ=r["memory_mJ"] * PJ_PER_MJ, compute_pJ=r["compute_mJ"] * PJ_PER_MJ,
+                synaptic_events=a.synops))
+        return rep
+    if prof.model != "per-event":
+        raise ValueError(f"profile {prof.name!r} ({prof.model}): conv models are priced on "
+                         "'ffgaf' profiles (e.g. ffgaf-table2) and 'per-event' chip profiles "
+                         "(loihi, loihi2, spinnaker2, truenorth)")
+    e_syn, e_neu, e_spk = (prof.value(k) for k in ("synaptic_op_pJ", "neuron_update_pJ",
+                                                   "spike_pJ"))
+    rep = EnergyReport(profile=prof.name, model="per-event", notes=[
+        "per-event chip profile: the published synaptic-op energy includes the synapse memory "
+        "read and is not split, so all energy is reported as compute (memory column 0)",
+        "synops are exact per-position counts from the run (padding and stride honoured)",
+        "the analog encoder block runs on the host and is not included"])
+    for a in activities:
+        updates = int(np.prod(a.out_shape)) * a.time_steps
+        syn_pJ, neu_pJ, spk_pJ = a.synops * e_syn, updates * e_neu, a.output_spikes * e_spk
+        rep.layers.append(LayerCost(
+            name=a.name, kind="snn", parameters=a.parameters, weight_fetches=a.synops, macs=0,
+            accs=0, neuron_updates=updates, memory_pJ=0.0, compute_pJ=syn_pJ + neu_pJ + spk_pJ,
+            synaptic_events=a.synops,
+            breakdown={"spikes": a.output_spikes, "synaptic_ops_pJ": syn_pJ,
+                       "neuron_updates_pJ": neu_pJ, "spikes_pJ": spk_pJ}))
+    return rep
