@@ -498,7 +498,7 @@ def quantize(model, dataset, data_dir, out, as_json):
 @click.option("--format", "fmt", type=click.Choice(["netx", "nir"]), default="netx",
               show_default=True,
               help="netx: HDF5 for lava-dl's netx.hdf5.Network (quantized model); nir: the NIR "
-                   "graph (Linear/Affine + LIF/IF nodes, read back with nir.read)")
+                   "graph (Linear/Affine or Conv2d + LIF/IF nodes, read back with nir.read)")
 @click.option("--quantized/--float", default=None,
               help="NIR only: export the integer (quantized) or float parameters "
                    "[default: quantized when the model is]")
@@ -513,9 +513,17 @@ def export(model, fmt, quantized, out, profile, as_json):
     net = _load_model(model)
     if _conv_model(net):
         from .conv_pipeline import export as export_conv
-        if fmt != "netx":
-            raise click.ClickException("conv models export to NetX only (NIR conv export is not "
-                                       "written)")
+        if fmt == "nir":
+            from .export.nir_conv import write_conv_nir
+            if quantized:
+                raise click.ClickException("conv models export float parameters to NIR "
+                                           "(--float); the integer network goes to NetX")
+            write_conv_nir(net, out)
+            d = {"out": out, "format": "nir", "quantized": False, "shapes": net.shapes}
+            _emit(d, as_json, f"wrote {out} (NIR graph: Conv2d + IF/LIF per spiking layer, "
+                              f"float parameters; the host encoder and the class-group readout "
+                              f"are in the graph's metadata)")
+            return
         d, text = _conv_run(export_conv, net, out, profile)
         _emit(d, as_json, text)
         return

@@ -69,3 +69,49 @@ def test_conv_energy_compare_prices_one_run_on_several_profiles(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "energy", str(q), "--compare",
                            "loihi,lemaire2022-45nm"], capture_output=True, text=True)
     assert proc.returncode == 1 and "per-event" in proc.stderr
+
+
+def test_conv_nir_export_round_trip_runs_the_same_spikes(tmp_path, digits):
+    import nir
+    import pytest
+    from ff_neuro.export.nir_conv import conv_from_nir
+    from ff_neuro.model.conv import SpikingConv2d
+    from ff_neuro.run.conv import predict
+    from test_conv import digits_images
+    net = small_conv_net(in_shape=(1, 8, 7))
+    # a leaky layer too: exported as LIF, read back with the same decay
+    net.layers[1] = SpikingConv2d(weight=net.layers[1].weight, threshold=1.0,
+                                  in_shape=net.layers[1].in_shape, v_decay=0.25)
+    m, g = tmp_path / "c.h5", tmp_path / "c.nir"
+    save_model(net, m)
+    d = json.loads(ff("export", m, "--format", "nir", "--out", g, "--json").stdout)
+    assert d["format"] == "nir" and not d["quantized"]
+    graph = nir.read(g)
+    assert [type(graph.nodes[k]).__name__ for k in ("conv0", "neuron0", "conv1", "neuron1")] \
+        == ["Conv2d", "IF", "Conv2d", "LIF"]
+    assert list(graph.nodes["conv0"].stride) == [2, 2]
+    back = conv_from_nir(graph)
+    assert back.shapes == net.shapes and back.predict_layers == net.predict_layers
+    np.testing.assert_array_equal(back.encoder.weight, net.encoder.weight)
+    x = digits_images(digits, 60)
+    p0, r0 = predict(net, x, "float", batch_size=60)
+    p1, r1 = predict(back, x, "float", batch_size=60)
+    np.testing.assert_array_equal(p0, p1)
+    for a, b in zip(r0.counts, r1.counts):
+        np.testing.assert_array_equal(a, b)
+    assert sum(int(c.sum()) for c in r0.counts) > 0
+    # the integer network is NetX's; a graph without ff-neuro's metadata is refused clearly
+    r = ff_fail("export", m, "--format", "nir", "--quantized", "--out", tmp_path / "q.nir")
+    assert "--float" in r
+    graph.metadata = {}
+    with pytest.raises(ValueError, match="host_encoder"):
+        conv_from_nir(graph)
+
+
+def ff_fail(*args) -> str:
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", *map(str, args)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stdout
+    return proc.stderr
