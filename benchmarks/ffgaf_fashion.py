@@ -97,6 +97,8 @@ def main() -> None:
     ap.add_argument("--augment-shift", type=int, default=2)
     ap.add_argument("--loss-on", default="spikes", choices=["spikes", "relu"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--allocation", default="class-aware", choices=["class-aware", "uniform"],
+                    help="channel allocation of the main run")
     ap.add_argument("--compare-preset", default="micro",
                     choices=["micro", "tiny", "small", "paper"])
     ap.add_argument("--compare-minutes", type=float, default=6.0,
@@ -131,7 +133,7 @@ def main() -> None:
                      x_test=ds.x_test[:args.test_samples], y_test=ds.y_test[:args.test_samples],
                      n_classes=ds.n_classes, image_shape=ds.image_shape, source=ds.source)
     cfg = FFGAFConfig.from_preset(args.preset, epochs=args.epochs, batch_size=args.batch_size,
-                                  lr=args.lr, allocation="class-aware", dropout=args.dropout,
+                                  lr=args.lr, allocation=args.allocation, dropout=args.dropout,
                                   augment=args.augment, augment_shift=args.augment_shift,
                                   loss_on=args.loss_on, seed=args.seed)
     if args.stop_after is not None and not args.checkpoint:
