@@ -27,7 +27,8 @@ from _common import RESULTS  # noqa: E402
 
 from ff_neuro.fileio import write_json  # noqa: E402
 
-CONFIG_KEYS = ("lr", "epochs", "dropout", "augment", "loss_on", "batch_size", "seed")
+CONFIG_KEYS = ("lr", "epochs", "dropout", "augment", "loss_on", "batch_size", "seed",
+               "allocation", "channels", "time_steps")
 
 
 def epoch_lines(log: Path) -> list:
@@ -72,6 +73,9 @@ def main(argv=None) -> dict:
     ap.add_argument("train_json", help="ffgaf_fashion.py's JSON of the main GPU run")
     ap.add_argument("--deploy", required=True, help="ffgaf_deploy.py's JSON of its model")
     ap.add_argument("--sweep", nargs="*", default=[], help="run directories of the sweep")
+    ap.add_argument("--allocation-runs", nargs="*", default=[],
+                    help="finished run directories of an allocation study (same preset, "
+                         "class-aware and uniform, one or more seeds)")
     ap.add_argument("--cpu-record", default=None,
                     help="the CPU-budget record (ffgaf_fashion.py on this machine's CPU)")
     ap.add_argument("--out", default=str(RESULTS / "ffgaf_fashion.json"))
@@ -92,6 +96,18 @@ def main(argv=None) -> dict:
         "lava": {k: v for k, v in dep.get("lava", {}).items() if k != "stats"},
         "energy_csnn_row": dep.get("energy", {}).get("csnn_row")}
     out["gpu_variants"] = [variant(Path(d)) for d in args.sweep if Path(d).is_dir()]
+    if args.allocation_runs:
+        rows = [variant(Path(d)) for d in args.allocation_runs]
+        by = {}
+        for r in rows:
+            if not r["finished"]:
+                raise SystemExit(f"{r['name']}: the allocation study needs finished runs")
+            by.setdefault(r["config"]["allocation"], []).append(r["test_accuracy_float"])
+        study = {"runs": rows, "mean_test_accuracy": {k: sum(v) / len(v) for k, v in by.items()}}
+        if set(by) == {"class-aware", "uniform"}:
+            m = study["mean_test_accuracy"]
+            study["class_aware_minus_uniform_pp"] = 100 * (m["class-aware"] - m["uniform"])
+        out["allocation_comparison_gpu"] = study
     if args.cpu_record:
         cpu = json.loads(Path(args.cpu_record).read_text())
         out["cpu_budget_record"] = {
