@@ -414,13 +414,13 @@ class FFGAFTrainer:
             stop = False
             for i, start in enumerate(range(0, n, cfg.batch_size)):
                 idx_np = np.sort(order[start:start + cfg.batch_size])
+                idx = torch.from_numpy(idx_np).to(self.device)
                 if cfg.augment != "none":     # on the host: a batch of 128 images is cheap
                     xa = augment_images(self.ds.x_train[idx_np], self.ds.image_shape,
                                         cfg.augment, cfg.augment_shift, rng)
                     xb = torch.from_numpy(images(xa, self.ds.image_shape)).to(self.device)
                 else:
-                    xb = self._x_dev[torch.from_numpy(idx_np).to(self.device)]
-                idx = torch.from_numpy(idx_np).to(self.device)
+                    xb = self._x_dev[idx]
                 lr = self._lr(epoch * n_batches + i, total_steps)
                 if max_seconds is not None:   # a budget: the cosine also follows the clock
                     frac = (h.seconds + time.perf_counter() - t0) / max_seconds
@@ -497,8 +497,8 @@ class FFGAFTrainer:
         cfg, m = self.cfg, self.model
         enc = m.blocks[0]
         w, b = enc.folded()
-        encoder = AnalogConvEncoder(weight=w.cpu().numpy(), bias=b.cpu().numpy(), stride=enc.stride,
-                                    padding=1, levels=enc.levels, clip=enc.clip,
+        encoder = AnalogConvEncoder(weight=w.cpu().numpy(), bias=b.cpu().numpy(),
+                                    stride=enc.stride, padding=1, levels=enc.levels, clip=enc.clip,
                                     in_shape=tuple(self.in_shape), shift=enc.shift)
         layers, shape = [], encoder.out_shape
         for blk in m.blocks[1:]:
