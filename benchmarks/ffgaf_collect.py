@@ -73,6 +73,8 @@ def main(argv=None) -> dict:
     ap.add_argument("train_json", help="ffgaf_fashion.py's JSON of the main GPU run")
     ap.add_argument("--deploy", required=True, help="ffgaf_deploy.py's JSON of its model")
     ap.add_argument("--sweep", nargs="*", default=[], help="run directories of the sweep")
+    ap.add_argument("--variant-deploy", nargs="*", default=[], metavar="NAME=JSON",
+                    help="ffgaf_deploy.py results of sweep variants (quantized accuracy, Lava)")
     ap.add_argument("--allocation-runs", nargs="*", default=[],
                     help="finished run directories of an allocation study (same preset, "
                          "class-aware and uniform, one or more seeds)")
@@ -96,6 +98,18 @@ def main(argv=None) -> dict:
         "lava": {k: v for k, v in dep.get("lava", {}).items() if k != "stats"},
         "energy_csnn_row": dep.get("energy", {}).get("csnn_row")}
     out["gpu_variants"] = [variant(Path(d)) for d in args.sweep if Path(d).is_dir()]
+    rows = {r["name"]: r for r in out["gpu_variants"]}
+    for item in args.variant_deploy:
+        name, _, path = item.partition("=")
+        if name not in rows:
+            raise SystemExit(f"--variant-deploy {item}: no sweep variant {name!r}")
+        vd = json.loads(Path(path).read_text())
+        rows[name]["deployment"] = {
+            "source": path, "test_accuracy_quantized": vd["test_accuracy_quantized"],
+            "quantization_loss_pp": 100 * (rows[name]["test_accuracy_float"]
+                                           - vd["test_accuracy_quantized"]),
+            "lava_spike_agreement": vd.get("lava", {}).get("spike_agreement"),
+            "lava_samples": vd.get("lava", {}).get("samples")}
     if args.allocation_runs:
         rows = [variant(Path(d)) for d in args.allocation_runs]
         by = {}
