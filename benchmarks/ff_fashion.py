@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,15 +57,18 @@ from ff_neuro.run.torch_backend import TorchBackend  # noqa: E402
 from ff_neuro.training import FFTrainer  # noqa: E402
 
 
-def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int) -> dict:
+def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int, after_warmup=None) -> dict:
     """Time ``batches`` training steps of a scratch trainer (after one warm-up step); the
     median step, so that a burst of other work on the machine (another run starting up)
-    does not shorten the schedule."""
+    does not shorten the schedule. ``after_warmup()`` runs between the warm-up and the timed
+    steps (``--members``: a barrier, so that all members time steady training together)."""
     tr = FFTrainer(cfg, ds)
     rng = np.random.default_rng(12345)
     B = cfg.batch_size
     idx = [rng.choice(ds.x_train.shape[0], B, replace=False) for _ in range(batches + 1)]
     tr.train_step(ds.x_train[idx[0]], ds.y_train[idx[0]], rng, seed_offset=1)
+    if after_warmup is not None:
+        after_warmup()
     steps = []
     for i, ix in enumerate(idx[1:], start=2):
         t = time.perf_counter()
@@ -76,10 +81,38 @@ def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int) -> dict:
             "epoch_seconds": per_batch * n_batches}
 
 
-def size_schedule(cfg: FFTrainConfig, ds, minutes: float, probe_batches: int) -> dict:
+def barrier(sync_dir: str, name: str, index: int, total: int, payload=None,
+            timeout_s: float = 900.0) -> list:
+    """File barrier of the ``--members`` processes: write this member's ``payload``, wait
+    until all ``total`` have written theirs, return them in member order."""
+    d = Path(sync_dir)
+    write_json(d / f"{name}.{index}.json", {"payload": payload})
+    paths = [d / f"{name}.{i}.json" for i in range(total)]
+    t0 = time.perf_counter()
+    while not all(p.exists() for p in paths):
+        if time.perf_counter() - t0 > timeout_s:
+            raise SystemExit(f"member {index}: the other members did not reach {name!r} "
+                             f"within {timeout_s:.0f} s")
+        time.sleep(0.2)
+    return [json.loads(p.read_text())["payload"] for p in paths]
+
+
+def size_schedule(cfg: FFTrainConfig, ds, minutes: float, probe_batches: int,
+                  sync=None) -> dict:
     """Set ``cfg.epochs`` (at most its current value) to the epochs that ``minutes`` of
-    training allow, from a probe of ``probe_batches`` steps; returns the probe record."""
-    probe = probe_epoch_seconds(cfg, ds, probe_batches)
+    training allow, from a probe of ``probe_batches`` steps; returns the probe record.
+
+    ``sync = (dir, index, total)`` (``--members``): the members warm up, then time their steps
+    together, and all take the slowest member's epoch time, so that they train the same
+    schedule and none runs past the budget (a member probing while another compiled its
+    kernels once got 113 epochs against 157)."""
+    wait = None if sync is None else (lambda: barrier(*sync[:1], "warm", *sync[1:]))
+    probe = probe_epoch_seconds(cfg, ds, probe_batches, after_warmup=wait)
+    if sync is not None:
+        times = barrier(sync[0], "probe", sync[1], sync[2], probe["epoch_seconds"])
+        probe["own_epoch_seconds"] = probe["epoch_seconds"]
+        probe["members_epoch_seconds"] = times
+        probe["epoch_seconds"] = max(times)
     cfg.epochs = max(1, min(cfg.epochs, int(0.97 * minutes * 60 / probe["epoch_seconds"])))
     probe["epochs_scheduled"] = cfg.epochs
     return probe
@@ -120,6 +153,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--train-only", action="store_true",
                     help="(used by --members) train, save the float model to --model and the "
                     "training record to --out, and stop")
+    ap.add_argument("--sync", default=None, help=argparse.SUPPRESS)  # (used by --members)
     ap.add_argument("--probe-batches", type=int, default=40,
                     help="cosine: training steps timed to size the schedule to the budget")
     ap.add_argument("--threads", type=int, default=None,
@@ -146,7 +180,11 @@ def train_one(args, ds) -> tuple:
                         augment_shift=args.augment_shift, seed=args.seed)
     probe = None
     if args.lr_schedule == "cosine":
-        probe = size_schedule(cfg, ds, args.minutes, args.probe_batches)
+        sync = None
+        if args.sync:                      # "DIR:INDEX:TOTAL", from train_members
+            d, i, n = args.sync.rsplit(":", 2)
+            sync = (d, int(i), int(n))
+        probe = size_schedule(cfg, ds, args.minutes, args.probe_batches, sync)
         print(f"probe: {probe['epoch_seconds']:.1f} s per epoch -> cosine over {cfg.epochs} "
               "epochs", flush=True)
     curve = []
@@ -170,11 +208,13 @@ def train_members(args) -> tuple:
     return their float networks and training records."""
     argv = sys.argv[1:]
     procs, paths = [], []
+    sync_dir = tempfile.mkdtemp(prefix="ff_members_", dir=str(Path(args.model).parent))
     for i in range(args.members):
         model = f"{args.model}.member{i}.h5"
         out = f"{args.model}.member{i}.json"
         cmd = [sys.executable, __file__, *argv, "--members", "1", "--train-only",
-               "--seed", str(args.seed + i), "--model", model, "--out", out]
+               "--seed", str(args.seed + i), "--model", model, "--out", out,
+               "--sync", f"{sync_dir}:{i}:{args.members}"]
         log = open(f"{args.model}.member{i}.log", "w")
         procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log))
         paths.append((model, out))
@@ -188,6 +228,7 @@ def train_members(args) -> tuple:
                 p.terminate()
                 p.wait()
             log.close()
+        shutil.rmtree(sync_dir, ignore_errors=True)
     return ([load_model(m) for m, _ in paths],
             [json.loads(Path(o).read_text()) for _, o in paths])
 
