@@ -78,10 +78,6 @@ def device_name(device: str) -> str:
     return "cpu"
 
 
-class _Skipped(Exception):
-    pass
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--preset", default="tiny", choices=["micro", "tiny", "small", "paper"])
@@ -169,24 +165,21 @@ def main() -> None:
     quant = {"test_accuracy_quantized": None}
     if args.skip_quantized:
         quant["reason"] = "skipped (--skip-quantized): see benchmarks/ffgaf_deploy.py"
-    try:
-        if args.skip_quantized:
-            raise _Skipped
-        from ff_neuro.conv_pipeline import quantize_for_dataset
-        from ff_neuro.run.conv import predict as conv_predict
-        t = time.perf_counter()
-        qnet, qrep = quantize_for_dataset(net, ds)
-        save_model(qnet, args.model.replace(".h5", ".q.h5"))
-        pq, _ = conv_predict(qnet, x_img, "emulator", batch_size=250)
-        quant = {"test_accuracy_quantized": float(np.mean(pq == ds.y_test)),
-                 "quantization_report": qrep.to_dict(),
-                 "emulator_seconds": time.perf_counter() - t,
-                 "model_quantized": args.model.replace(".h5", ".q.h5")}
-    except _Skipped:
-        pass
-    except Exception as exc:      # reported, not hidden: the JSON says why it is null
-        quant["reason"] = f"{type(exc).__name__}: {exc}"
-        traceback.print_exc()
+    else:
+        try:
+            from ff_neuro.conv_pipeline import quantize_for_dataset
+            from ff_neuro.run.conv import predict as conv_predict
+            t = time.perf_counter()
+            qnet, qrep = quantize_for_dataset(net, ds)
+            save_model(qnet, args.model.replace(".h5", ".q.h5"))
+            pq, _ = conv_predict(qnet, x_img, "emulator", batch_size=250)
+            quant = {"test_accuracy_quantized": float(np.mean(pq == ds.y_test)),
+                     "quantization_report": qrep.to_dict(),
+                     "emulator_seconds": time.perf_counter() - t,
+                     "model_quantized": args.model.replace(".h5", ".q.h5")}
+        except Exception as exc:      # reported, not hidden: the JSON says why it is null
+            quant["reason"] = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
 
     # allocation study at equal channel budget
     comparison = {"preset": args.compare_preset, "minutes_each": args.compare_minutes,

@@ -10,17 +10,11 @@
 #
 # trains until the 50-epoch recipe is done or SECONDS pass (checkpoint every epoch in
 # runs/ffgaf_paper.ckpt.h5; run again to continue), then copies checkpoint, model and JSON to
-# $OUT. (ff-neuro declares Python 3.10 for Lava; training needs no Lava, hence
-# --ignore-requires-python.)
+# $OUT.
 set -u
 budget=${1:?seconds}; shift
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site \
-    .whl/*.whl || exit 1
-python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-compile --ignore-requires-python \
-    --no-cache-dir --target /tmp/site . || exit 1
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+source "$(dirname "$0")/gpu_setup.sh"
 mkdir -p runs
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -m pytest --noconftest -q -p no:cacheprovider tests/test_ffgaf.py -k cuda 2>&1 | tail -3
 timeout "$budget" python3 benchmarks/ffgaf_fashion.py --preset paper --minutes 0 --epochs 50 \
     --device cuda --compare-minutes 0 --checkpoint runs/ffgaf_paper.ckpt.h5 --resume \

@@ -10,12 +10,7 @@
 # kernel launches, so runs side by side share it well.
 set -u
 budget=${1:?seconds}; shift
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site \
-    .whl/*.whl || exit 1
-python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-compile \
-    --ignore-requires-python --no-cache-dir --target /tmp/site . || exit 1
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+source "$(dirname "$0")/gpu_setup.sh"
 names=()
 for v in "$@"; do
     name=${v%%=*}; opts=${v#*=}; names+=("$name")

@@ -37,7 +37,8 @@ import numpy as np
 from ff_neuro.fileio import PathLike, atomic_path
 from ff_neuro.model.conv import AnalogConvEncoder, ConvFFNetwork, SpikingConv2d
 
-from .nir_export import NIR_FORMAT_VERSION, TIME_CONVENTION, _chain, _meta, _uniform
+from .nir_export import (NIR_FORMAT_VERSION, TIME_CONVENTION, _chain, _meta, _neuron,
+                         _neuron_params, _uniform)
 
 EQUATIONS = ("u[t] = conv2d(x[t], W, stride, padding); v[t] = (1 - v_decay) * v[t-1] + u[t] + "
              "bias; s[t] = v[t] > threshold; v[t] = 0 where s[t]  (IF when v_decay = 0: "
@@ -66,15 +67,8 @@ def conv_to_nir(net: ConvFFNetwork, dt: float = 1.0) -> nir.NIRGraph:
         meta = {"layer": k, "dt": dt, "threshold": float(layer.threshold),
                 "v_decay": float(layer.v_decay),
                 "class_groups": np.asarray(groups, dtype=np.int64)}
-        th, zero = np.full(out, float(layer.threshold)), np.zeros(out)
-        if layer.v_decay == 0.0:
-            neuron = nir.IF(r=np.full(out, 1.0 / dt), v_threshold=th, v_reset=zero,
-                            metadata=meta)
-        else:
-            neuron = nir.LIF(tau=np.full(out, dt / layer.v_decay),
-                             r=np.full(out, 1.0 / layer.v_decay), v_leak=zero,
-                             v_threshold=th, v_reset=zero, metadata=meta)
-        nodes[f"neuron{k}"] = neuron
+        nodes[f"neuron{k}"] = _neuron(out, float(layer.threshold), float(layer.v_decay), dt,
+                                      np.float64, meta)
         edges += [(prev, f"conv{k}"), (f"conv{k}", f"neuron{k}")]
         prev = f"neuron{k}"
     nodes["output"] = nir.Output(output_type={"output": np.array(net.layers[-1].out_shape)})
@@ -125,16 +119,7 @@ def conv_from_nir(graph: nir.NIRGraph, dt: Optional[float] = None) -> ConvFFNetw
             raise ValueError(f"{nname!r}: expected IF or LIF, got {type(neu).__name__}")
         if _pair(conv.dilation, "dilation", cname) != 1 or int(conv.groups) != 1:
             raise ValueError(f"{cname!r}: dilation and groups must be 1")
-        if np.any(np.asarray(neu.v_reset) != 0):
-            raise ValueError(f"{nname!r}: v_reset != 0 is not supported (reset to zero)")
-        if isinstance(neu, nir.IF):
-            decay = 0.0
-            gain = float(_uniform(neu.r, "r", nname)) * dt
-        else:
-            if np.any(np.asarray(neu.v_leak) != 0):
-                raise ValueError(f"{nname!r}: v_leak != 0 is not supported")
-            tau = float(_uniform(neu.tau, "tau", nname))
-            decay, gain = dt / tau, float(_uniform(neu.r, "r", nname)) * dt / tau
+        gain, decay = _neuron_params(neu, nname, dt)
         md = _meta(neu, "v_decay")
         v_decay = float(md) if md is not None else decay
         if abs(v_decay - decay) > 1e-9:

@@ -93,12 +93,13 @@ class NIRLayer(NamedTuple):
     v_decay: float
 
 
-def _full(n: int, value, dtype) -> np.ndarray:
+def _full(n, value, dtype) -> np.ndarray:
     return np.full(n, value, dtype=dtype)
 
 
-def _neuron(n: int, threshold, v_decay_frac: float, dt: float, th_dtype, metadata: dict):
-    """The NIR neuron whose forward-Euler step (length ``dt``) is our update."""
+def _neuron(n, threshold, v_decay_frac: float, dt: float, th_dtype, metadata: dict):
+    """The NIR neuron whose forward-Euler step (length ``dt``) is our update; ``n`` is the
+    number of neurons or the shape of their arrays (conv layers: ``(C, H, W)``)."""
     if v_decay_frac == 0.0:
         return nir.IF(r=_full(n, 1.0 / dt, np.float64),
                       v_threshold=_full(n, threshold, th_dtype),
@@ -206,6 +207,19 @@ def _meta(node, key):
     return None if v is None else v.item() if isinstance(v, np.generic) else v
 
 
+def _neuron_params(neu, nname: str, dt: float) -> tuple:
+    """(input gain, dt / tau) of an IF or LIF node of ff-neuro's model (reset to zero, no
+    leak potential, one tau and r for all neurons); the inverse of :func:`_neuron`."""
+    if np.any(np.asarray(neu.v_reset) != 0):
+        raise ValueError(f"{nname!r}: v_reset != 0 is not supported (reset to zero)")
+    if isinstance(neu, nir.IF):
+        return float(_uniform(neu.r, "r", nname)) * dt, 0.0
+    if np.any(np.asarray(neu.v_leak) != 0):
+        raise ValueError(f"{nname!r}: v_leak != 0 is not supported")
+    tau = float(_uniform(neu.tau, "tau", nname))
+    return float(_uniform(neu.r, "r", nname)) * dt / tau, dt / tau
+
+
 def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None) -> List[NIRLayer]:
     """The inverse of :func:`to_nir`: ``(weight, bias, threshold, v_decay)`` per layer.
 
@@ -240,16 +254,7 @@ def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None) -> List[NIRLayer]:
         b = np.asarray(syn.bias) if isinstance(syn, nir.Affine) else None
         if w.ndim != 2 or (b is not None and b.shape != (w.shape[0],)):
             raise ValueError(f"{sname!r}: weight must be (n_out, n_in) and bias (n_out,)")
-        if np.any(np.asarray(neu.v_reset) != 0):
-            raise ValueError(f"{nname!r}: v_reset != 0 is not supported (reset to zero)")
-        if isinstance(neu, nir.LIF):
-            if np.any(np.asarray(neu.v_leak) != 0):
-                raise ValueError(f"{nname!r}: v_leak != 0 is not supported")
-            tau = float(_uniform(neu.tau, "tau", nname))
-            gain = float(_uniform(neu.r, "r", nname)) * dt / tau
-            decay = dt / tau
-        else:
-            gain, decay = float(_uniform(neu.r, "r", nname)) * dt, 0.0
+        gain, decay = _neuron_params(neu, nname, dt)
         if not np.isclose(gain, 1.0, rtol=1e-9, atol=0.0):
             w = w * gain
             b = None if b is None else b * gain

@@ -195,12 +195,9 @@ def energy_reports(net: ConvFFNetwork, ds, profiles, backend: str = "emulator",
                    samples: int = 100, timeout_s: float = 600.0) -> tuple:
     """One run, priced on each of ``profiles`` (``ffgaf`` or ``per-event``): ({profile:
     EnergyReport}, measured-activity dict)."""
-    from .energy.conv import conv_energy_report
-    from .energy.profiles import load_profile
+    from .energy.conv import check_conv_profile, conv_energy_report
     for p in profiles:                 # refuse a bad profile before the run, not after it
-        prof = load_profile(p)
-        if prof.model not in ("ffgaf", "per-event"):
-            conv_energy_report(net, [], prof)      # raises the explanatory ValueError
+        check_conv_profile(p)
     acts = activities(net, ds, backend, samples, timeout_s)
     reports = {p: conv_energy_report(net, acts, p) for p in profiles}
     meta = {"backend": backend, "samples": int(min(samples, len(ds.x_test))),

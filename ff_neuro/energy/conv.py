@@ -233,6 +233,17 @@ def format_conv_energy(table: dict) -> str:
     return "\n".join(lines)
 
 
+def check_conv_profile(profile: ProfileLike):
+    """The profile, if conv models can be priced on it (``ffgaf`` or ``per-event``); else a
+    ValueError saying which can."""
+    prof = load_profile(profile)
+    if prof.model not in ("ffgaf", "per-event"):
+        raise ValueError(f"profile {prof.name!r} ({prof.model}): conv models are priced on "
+                         "'ffgaf' profiles (e.g. ffgaf-table2) and 'per-event' chip profiles "
+                         "(loihi, loihi2, spinnaker2, truenorth)")
+    return prof
+
+
 def conv_energy_report(net, activities: Sequence[ConvLayerActivity],
                        profile: ProfileLike = "ffgaf-table2") -> EnergyReport:
     """:class:`~ff_neuro.energy.estimator.EnergyReport` of a conv network's one-pass inference
@@ -260,10 +271,7 @@ def conv_energy_report(net, activities: Sequence[ConvLayerActivity],
                 memory_pJ=r["memory_mJ"] * PJ_PER_MJ, compute_pJ=r["compute_mJ"] * PJ_PER_MJ,
                 synaptic_events=a.synops))
         return rep
-    if prof.model != "per-event":
-        raise ValueError(f"profile {prof.name!r} ({prof.model}): conv models are priced on "
-                         "'ffgaf' profiles (e.g. ffgaf-table2) and 'per-event' chip profiles "
-                         "(loihi, loihi2, spinnaker2, truenorth)")
+    check_conv_profile(prof)
     e_syn, e_neu, e_spk = (prof.value(k) for k in ("synaptic_op_pJ", "neuron_update_pJ",
                                                    "spike_pJ"))
     rep = EnergyReport(profile=prof.name, model="per-event", notes=[
