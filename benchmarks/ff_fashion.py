@@ -15,7 +15,9 @@ Writes ``benchmarks/results/ff_fashion.json`` (keys ``test_accuracy_float``,
 With ``--lr-schedule cosine`` the learning rate decays to 0 over the epochs the budget allows:
 a probe of ``--probe-batches`` training steps on a scratch trainer (not counted as training
 time, recorded in the JSON) estimates the epoch time, and ``epochs`` is set to what fits in
-``--minutes``; training still stops at the budget if the estimate was short.
+``--minutes``; every ``--resize-every`` epochs the schedule is re-sized from their measured
+time (the epochs done keep their learning rates); training still stops at the budget if the
+estimate was short.
 
 With ``--members M`` (M > 1) the script trains M networks at the same time, one process per CPU
 core (``--threads`` each, seeds ``seed .. seed + M - 1``), each within the same ``--minutes``
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -82,15 +85,18 @@ def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int, after_warmup=None)
 
 
 def barrier(sync_dir: str, name: str, index: int, total: int, payload=None,
-            timeout_s: float = 900.0) -> list:
+            timeout_s: float = 900.0, required: bool = True):
     """File barrier of the ``--members`` processes: write this member's ``payload``, wait
-    until all ``total`` have written theirs, return them in member order."""
+    until all ``total`` have written theirs, return them in member order. After ``timeout_s``:
+    exit (``required``) or return None."""
     d = Path(sync_dir)
     write_json(d / f"{name}.{index}.json", {"payload": payload})
     paths = [d / f"{name}.{i}.json" for i in range(total)]
     t0 = time.perf_counter()
     while not all(p.exists() for p in paths):
         if time.perf_counter() - t0 > timeout_s:
+            if not required:
+                return None
             raise SystemExit(f"member {index}: the other members did not reach {name!r} "
                              f"within {timeout_s:.0f} s")
         time.sleep(0.2)
@@ -156,6 +162,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--sync", default=None, help=argparse.SUPPRESS)  # (used by --members)
     ap.add_argument("--probe-batches", type=int, default=40,
                     help="cosine: training steps timed to size the schedule to the budget")
+    ap.add_argument("--resize-every", type=int, default=10,
+                    help="cosine: every this many epochs, re-size the schedule to the budget "
+                    "from their measured time (0: keep the probe's)")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads [default: torch's choice]")
     ap.add_argument("--eval-every", type=int, default=1,
@@ -178,12 +187,11 @@ def train_one(args, ds) -> tuple:
                         negatives=args.negatives,
                         lr_schedule=args.lr_schedule, augment=args.augment,
                         augment_shift=args.augment_shift, seed=args.seed)
-    probe = None
+    probe, sync = None, None
+    if args.sync:                          # "DIR:INDEX:TOTAL", from train_members
+        d, i, n = args.sync.rsplit(":", 2)
+        sync = (d, int(i), int(n))
     if args.lr_schedule == "cosine":
-        sync = None
-        if args.sync:                      # "DIR:INDEX:TOTAL", from train_members
-            d, i, n = args.sync.rsplit(":", 2)
-            sync = (d, int(i), int(n))
         probe = size_schedule(cfg, ds, args.minutes, args.probe_batches, sync)
         print(f"probe: {probe['epoch_seconds']:.1f} s per epoch -> cosine over {cfg.epochs} "
               "epochs", flush=True)
@@ -198,9 +206,43 @@ def train_one(args, ds) -> tuple:
                       "test_accuracy_first_1000": acc.accuracy(ds.y_test[:1000])})
         print(curve[-1], flush=True)
 
-    net = tr.fit(progress=False, on_epoch=on_epoch, max_seconds=args.minutes * 60,
-                 checkpoint=args.model + ".ckpt.h5")
+    fit = dict(progress=False, on_epoch=on_epoch, max_seconds=args.minutes * 60,
+               checkpoint=args.model + ".ckpt.h5")
+    if probe is not None and args.resize_every > 0:
+        probe["resized"] = []
+        budget = args.minutes * 60
+        while tr.epochs_done + args.resize_every < cfg.epochs and tr.history.seconds < budget:
+            tr.fit(**fit, until_epoch=tr.epochs_done + args.resize_every)
+            if tr.history.seconds < budget:
+                probe["resized"].append(resize_schedule(cfg, tr.history, args.minutes,
+                                                        args.resize_every, sync))
+    net = tr.fit(**fit)
     return net, cfg, curve, probe
+
+
+def resize_schedule(cfg: FFTrainConfig, history, minutes: float, last: int,
+                    sync=None) -> dict:
+    """Re-size the cosine schedule from the time of the ``last`` training epochs. The probe
+    times a few steps of a scratch trainer and can be off by 25 % (25.5 s against 20.4 s per
+    epoch in one two-member run), and epochs get faster as training goes on (30 s early, 20 s
+    later), so the schedule is re-sized every few epochs. The epochs done keep the learning
+    rates they had; ``cfg.epochs`` becomes the done ones plus what the remaining budget allows
+    at the measured (slowest member's) epoch time."""
+    done = len(history.epoch_seconds)
+    own = float(np.mean(history.epoch_seconds[-last:]))
+    epoch_s, spent = own, history.seconds
+    if sync is not None:  # a member that stopped at the budget does not come: own times
+        times = barrier(sync[0], f"resize{done}", sync[1], sync[2], [own, spent],
+                        timeout_s=120, required=False)
+        if times is not None:  # the slowest member's figures: every member, one schedule
+            epoch_s, spent = max(t[0] for t in times), max(t[1] for t in times)
+    left = minutes * 60 - spent
+    old = cfg.epochs
+    cfg.epochs = max(done + 1, done + int(0.98 * left / epoch_s))
+    print(f"measured {own:.1f} s per epoch (schedule: {epoch_s:.1f}) -> cosine over "
+          f"{cfg.epochs} epochs (was {old})", flush=True)
+    return {"after_epochs": done, "own_epoch_seconds": own, "epoch_seconds": epoch_s,
+            "epochs_before": old, "epochs_scheduled": cfg.epochs}
 
 
 def train_members(args) -> tuple:
@@ -208,6 +250,8 @@ def train_members(args) -> tuple:
     return their float networks and training records."""
     argv = sys.argv[1:]
     procs, paths = [], []
+    # a kill of this process (SIGTERM) runs the clean-up below too, so no member is orphaned
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     sync_dir = tempfile.mkdtemp(prefix="ff_members_", dir=str(Path(args.model).parent))
     for i in range(args.members):
         model = f"{args.model}.member{i}.h5"
@@ -278,7 +322,9 @@ def main() -> None:
     n = args.lava_samples
     lava = label_sweep(LavaBackend(timeout_s=3000), qnet, ds.x_test[:n], chunk=n)
     result = {
-        "machine": machine(), "dataset": "fashion-mnist", "n_train": int(ds.x_train.shape[0]),
+        "machine": machine(),
+        "command": " ".join([".venv/bin/python benchmarks/ff_fashion.py", *sys.argv[1:]]),
+        "dataset": "fashion-mnist", "n_train": int(ds.x_train.shape[0]),
         "n_test": int(ds.x_test.shape[0]),
         "test_accuracy_float": acc_f, "test_accuracy_quantized": acc_q,
         "quantization_loss_pp": 100 * (acc_f - acc_q),

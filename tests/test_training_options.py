@@ -234,6 +234,22 @@ def test_augmentation_mirrors_and_shifts_each_image():
         FFTrainConfig(augment="rotate")
 
 
+def test_fit_until_epoch_pauses_and_continues_the_same_schedule(small):
+    """fit(until_epoch=1) stops after epoch 1; a second fit() on the same trainer continues
+    the cosine schedule over cfg.epochs and ends with an uninterrupted run's weights."""
+    cfg = FFTrainConfig(hidden=(30, 20), epochs=3, time_steps=8, batch_size=50, seed=3,
+                        lr=0.01, lr_schedule="cosine")
+    full = FFTrainer(cfg, small).fit(progress=False)
+    tr = FFTrainer(cfg, small)
+    tr.fit(progress=False, until_epoch=1)
+    assert tr.epochs_done == 1 and len(tr.history.loss) == 1
+    assert tr.opt.param_groups[0]["lr"] == pytest.approx(0.01)
+    resumed = tr.fit(progress=False)
+    assert tr.epochs_done == 3
+    for a, b in zip(full.layers, resumed.layers):
+        np.testing.assert_array_equal(a.weight, b.weight)
+
+
 def test_augmented_training_is_used_and_resumes_exactly(small, tmp_path):
     """Augmentation changes what is learned, is reproducible from the seed, and a run
     interrupted after epoch 1 resumes to the weights of an uninterrupted one."""

@@ -361,9 +361,12 @@ class FFTrainer:
     def fit(self, progress: bool = True,
             on_epoch: Optional[Callable[[int, float], None]] = None,
             checkpoint: Optional[PathLike] = None, resume: bool = False,
-            checkpoint_every: int = 1, max_seconds: Optional[float] = None) -> FFNetwork:
+            checkpoint_every: int = 1, max_seconds: Optional[float] = None,
+            until_epoch: Optional[int] = None) -> FFNetwork:
         """Train for ``cfg.epochs`` epochs (continuing from ``checkpoint`` if ``resume``);
-        with ``max_seconds``, stop after the first epoch that ends past that training time."""
+        with ``max_seconds``, stop after the first epoch that ends past that training time;
+        with ``until_epoch``, pause once that many epochs are done (a later ``fit`` continues
+        from there: the schedule is still the one over ``cfg.epochs``)."""
         cfg = self.cfg
         if resume:
             if checkpoint is None or not Path(checkpoint).exists():
@@ -373,7 +376,8 @@ class FFTrainer:
         n_batches = (n + cfg.batch_size - 1) // cfg.batch_size
         bar = tqdm(total=cfg.epochs, initial=self.epochs_done, desc="FF training",
                    unit="epoch", disable=not progress, leave=False, dynamic_ncols=True)
-        for epoch in range(self.epochs_done, cfg.epochs):
+        last = cfg.epochs if until_epoch is None else min(cfg.epochs, until_epoch)
+        for epoch in range(self.epochs_done, last):
             rng = np.random.default_rng([cfg.seed, epoch])
             order = rng.permutation(n)
             for group in self.opt.param_groups:  # a function of the epoch: resume-safe
