@@ -2,7 +2,7 @@
 
 FF networks overfit small image sets quickly: the 784-500-500 spiking FF model on
 Fashion-MNIST reached 94.5 % on training data and 88.4 % on the test set after 261 epochs
-(``benchmarks/results/ff_fashion.json``). Random mirror images and small shifts are the standard
+(``benchmarks/results/ff_fashion_swish.json``). Random mirror images and small shifts are the standard
 remedy for such a gap in image MLPs; they change only what the trainer sees, never the network,
 so a model trained with them deploys exactly as one trained without.
 
