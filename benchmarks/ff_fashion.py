@@ -215,19 +215,20 @@ def train_one(args, ds) -> tuple:
             tr.fit(**fit, until_epoch=tr.epochs_done + args.resize_every)
             if tr.history.seconds < budget:
                 probe["resized"].append(resize_schedule(cfg, tr.history, args.minutes,
-                                                        args.resize_every, sync))
+                                                        args.resize_every, args.epochs, sync))
     net = tr.fit(**fit)
     return net, cfg, curve, probe
 
 
-def resize_schedule(cfg: FFTrainConfig, history, minutes: float, last: int,
+def resize_schedule(cfg: FFTrainConfig, history, minutes: float, last: int, cap: int,
                     sync=None) -> dict:
     """Re-size the cosine schedule from the time of the ``last`` training epochs. The probe
     times a few steps of a scratch trainer and can be off by 25 % (25.5 s against 20.4 s per
-    epoch in one two-member run), and epochs get faster as training goes on (30 s early, 20 s
-    later), so the schedule is re-sized every few epochs. The epochs done keep the learning
-    rates they had; ``cfg.epochs`` becomes the done ones plus what the remaining budget allows
-    at the measured (slowest member's) epoch time."""
+    epoch in one two-member run), and epochs get faster as training goes on (22 s per epoch over
+    the first 30 of that run, 20 s later), so the schedule is re-sized every few epochs. The
+    epochs done keep the learning rates they had; ``cfg.epochs`` becomes the done ones plus what
+    the remaining budget allows at the measured (slowest member's) epoch time, at most
+    ``cap``."""
     done = len(history.epoch_seconds)
     own = float(np.mean(history.epoch_seconds[-last:]))
     epoch_s, spent = own, history.seconds
@@ -238,7 +239,7 @@ def resize_schedule(cfg: FFTrainConfig, history, minutes: float, last: int,
             epoch_s, spent = max(t[0] for t in times), max(t[1] for t in times)
     left = minutes * 60 - spent
     old = cfg.epochs
-    cfg.epochs = max(done + 1, done + int(0.98 * left / epoch_s))
+    cfg.epochs = min(cap, max(done + 1, done + int(0.98 * left / epoch_s)))
     print(f"measured {own:.1f} s per epoch (schedule: {epoch_s:.1f}) -> cosine over "
           f"{cfg.epochs} epochs (was {old})", flush=True)
     return {"after_epochs": done, "own_epoch_seconds": own, "epoch_seconds": epoch_s,
