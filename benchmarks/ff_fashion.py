@@ -210,13 +210,13 @@ def train_one(args, ds) -> tuple:
                checkpoint=args.model + ".ckpt.h5")
     if probe is not None and args.resize_every > 0:
         probe["resized"] = []
-        budget = args.minutes * 60
-        while tr.epochs_done + args.resize_every < cfg.epochs and tr.history.seconds < budget:
+        while tr.epochs_done + args.resize_every < cfg.epochs:
             tr.fit(**fit, until_epoch=tr.epochs_done + args.resize_every)
-            if tr.history.seconds < budget:
-                probe["resized"].append(resize_schedule(cfg, tr.history, args.minutes,
-                                                        args.resize_every, args.epochs, sync))
-    net = tr.fit(**fit)
+            if tr.history.seconds >= fit["max_seconds"]:
+                break
+            probe["resized"].append(resize_schedule(cfg, tr.history, args.minutes,
+                                                    args.resize_every, args.epochs, sync))
+    net = tr.fit(**fit)   # trains no further epoch once the budget is spent
     return net, cfg, curve, probe
 
 

@@ -244,6 +244,8 @@ def test_fit_until_epoch_pauses_and_continues_the_same_schedule(small):
     tr.fit(progress=False, until_epoch=1)
     assert tr.epochs_done == 1 and len(tr.history.loss) == 1
     assert tr.opt.param_groups[0]["lr"] == pytest.approx(0.01)
+    tr.fit(progress=False, max_seconds=tr.history.seconds)   # budget already spent: no epoch
+    assert tr.epochs_done == 1
     resumed = tr.fit(progress=False)
     assert tr.epochs_done == 3
     for a, b in zip(full.layers, resumed.layers):

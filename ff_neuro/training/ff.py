@@ -378,6 +378,8 @@ class FFTrainer:
                    unit="epoch", disable=not progress, leave=False, dynamic_ncols=True)
         last = cfg.epochs if until_epoch is None else min(cfg.epochs, until_epoch)
         for epoch in range(self.epochs_done, last):
+            if max_seconds is not None and self.history.seconds >= max_seconds:
+                break          # checked first: a fit() resumed or continued past it trains none
             rng = np.random.default_rng([cfg.seed, epoch])
             order = rng.permutation(n)
             for group in self.opt.param_groups:  # a function of the epoch: resume-safe
@@ -413,8 +415,6 @@ class FFTrainer:
                 self.save_checkpoint(checkpoint)
             if on_epoch is not None:
                 on_epoch(epoch, h.loss[-1])
-            if max_seconds is not None and h.seconds >= max_seconds:
-                break
         bar.close()
         return self.network()
 
