@@ -216,11 +216,12 @@ class FFTrainer:
     def _spike_layer(self, k: int, current: torch.Tensor):
         """Spikes ``(T, B, N)`` (no gradient: the next layer sees them detached) and spike
         counts ``(B, N)`` (with gradient) of layer ``k``. ``current`` is ``(T, B, N)``, or
-        ``(B, N)`` when it is the same at every step (graded input to layer 0)."""
+        ``(B, N)`` when it is the same at every step (graded input to layer 0). The fused
+        engine forms no spikes for the last layer (None): nothing reads them."""
         T = self.cfg.time_steps
         if self.cfg.engine == "fused":
             last = k + 1 == len(self.weights)
-            dtype = (torch.bfloat16 if self.cfg.matmul_precision == "bf16" and not last
+            dtype = (None if last else torch.bfloat16 if self.cfg.matmul_precision == "bf16"
                      else torch.float32)
             return lif_counts(current, T, self.beta, self.thresholds[k],
                               self.cfg.surrogate_slope, spike_dtype=dtype)

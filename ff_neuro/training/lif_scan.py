@@ -3,14 +3,15 @@
 Both compute exactly what snnTorch's ``Leaky(beta, threshold, reset_mechanism="zero",
 reset_delay=False, spike_grad=fast_sigmoid(slope))`` computes step by step, forward *and*
 backward (the surrogate gradient through the membrane recurrence and through the reset, as
-snnTorch's graph does), without a graph of ``T x ~20`` small operations: the forward pass keeps
-only the membrane potentials, the backward pass is one reverse loop.
+snnTorch's graph does), without a graph of ``T x ~20`` small operations: :func:`lif_scan`'s
+forward pass keeps only the membrane potentials, its backward pass is one reverse loop.
 
 * :func:`lif_counts` is what the FF trainer uses: its differentiable output is the spike counts
   (FF losses see only counts), and the spikes for the next layer carry no gradient. On float32
   CPU tensors both loops are numba kernels (one pass per neuron over time, parallel over
-  neurons), a current constant over time stays ``(B, N)`` and the spikes may be written as
-  bfloat16 directly.
+  neurons), a current constant over time stays ``(B, N)``, the spikes may be written as
+  bfloat16 directly (or not at all), and nothing of size ``(T, B, N)`` is stored for the
+  backward pass: it recomputes the membrane from the current.
 * :func:`lif_scan` returns spikes with a gradient (a torch loop): the reference, and the path of
   other dtypes.
 
@@ -29,6 +30,8 @@ Backward (``g_x`` = dL/dx)::
     g_v[t-1] = beta * g_m[t],   g_I[t] = g_m[t]
 """
 from __future__ import annotations
+
+from typing import Optional
 
 import numba
 import numpy as np
@@ -83,54 +86,72 @@ def _store_row_impl(f32, u32, dst):
 
 
 @njit(parallel=True, cache=True)
-def _counts_forward(cur, T, beta, theta, mem, spk, counts, spike_value):
+def _counts_forward(cur, T, beta, theta, spk, counts, spike_value):
     """Forward of :func:`lif_counts`: ``cur`` is (T, M), or (1, M) for a current constant over
-    the T steps (float32, or bfloat16 bits); writes ``mem`` (T, M) float32, ``spk`` (T, M)
-    (float32 ones, or the int16 bit pattern ``spike_value`` of a bfloat16 one) and the spike
-    counts (M,)."""
-    M = mem.shape[1]
+    the T steps (float32, or bfloat16 bits); writes the spike counts (M,) and, unless ``spk``
+    has no rows, the spikes ``spk`` (T, M) (float32 ones, or the int16 bit pattern
+    ``spike_value`` of a bfloat16 one). No membrane is kept: the backward pass recomputes it."""
+    M = counts.shape[0]
     static = cur.shape[0] == 1
+    write = spk.shape[0] > 0
     one = np.float32(1.0)
     for b in prange((M + _BLOCK - 1) // _BLOCK):
         lo = b * _BLOCK
         hi = min(M, lo + _BLOCK)
         v = np.zeros(hi - lo, np.float32)
+        m = np.empty(hi - lo, np.float32)
         u32 = np.empty(hi - lo, np.uint32)
         f32 = u32.view(np.float32)
         c = counts[lo:hi]
         c[:] = 0
         for t in range(T):
-            mt = mem[t, lo:hi]
-            st = spk[t, lo:hi]
             ct = _load_row(cur[0 if static else t, lo:hi], f32, u32)
             for j in range(hi - lo):
-                mt[j] = beta * v[j] + ct[j]
+                m[j] = beta * v[j] + ct[j]
             for j in range(hi - lo):
-                sj = np.float32(mt[j] > theta)
+                sj = np.float32(m[j] > theta)
                 c[j] += sj
-                v[j] = mt[j] * (one - sj)
-            for j in range(hi - lo):
-                st[j] = spike_value if mt[j] > theta else 0
+                v[j] = m[j] * (one - sj)
+            if write:
+                st = spk[t, lo:hi]
+                for j in range(hi - lo):
+                    st[j] = spike_value if m[j] > theta else 0
 
 
 @njit(parallel=True, cache=True)
-def _counts_backward(g_cnt, mem, beta, theta, slope, g_cur):
+def _counts_backward(g_cnt, cur, T, beta, theta, slope, g_cur):
     """Backward of :func:`lif_counts`: ``g_cnt`` (M,) = dL/dcounts (so dL/ds[t] = g_cnt for
-    every t); writes ``g_cur`` (T, M), or (1, M) summed over t for a static current (float32,
-    or bfloat16 bits)."""
-    T, M = mem.shape
+    every t); ``cur`` is the forward's current. Recomputes the membrane of a block of neurons
+    (the same operations as the forward, so the same values) into a (T, block) buffer that
+    stays in cache, then runs the reverse loop; writes ``g_cur`` (T, M), or (1, M) summed over
+    t for a static current (float32, or bfloat16 bits)."""
+    M = g_cnt.shape[0]
     static = g_cur.shape[0] == 1
     one = np.float32(1.0)
     for b in prange((M + _BLOCK - 1) // _BLOCK):
         lo = b * _BLOCK
         hi = min(M, lo + _BLOCK)
+        mem = np.empty((T, hi - lo), np.float32)
         g_v = np.zeros(hi - lo, np.float32)
         u32 = np.empty(hi - lo, np.uint32)
-        g_m = u32.view(np.float32)  # this step's dL/dI
+        f32 = u32.view(np.float32)
+        # the forward's membrane, recomputed: m[0] = I[0] (v[-1] = 0), then
+        # m[t] = beta * v[t-1] + I[t] with v[t-1] = m[t-1] (1 - s[t-1])
+        ct = _load_row(cur[0, lo:hi], f32, u32)
+        m0 = mem[0]
+        for j in range(hi - lo):
+            m0[j] = ct[j]
+        for t in range(1, T):
+            ct = _load_row(cur[0 if static else t, lo:hi], f32, u32)
+            mp = mem[t - 1]
+            mt = mem[t]
+            for j in range(hi - lo):
+                mt[j] = beta * (mp[j] * (one - np.float32(mp[j] > theta))) + ct[j]
+        g_m = f32  # this step's dL/dI
         total = np.zeros(hi - lo, np.float32)  # static: dL/dI summed over the steps
         gs = g_cnt[lo:hi]
         for t in range(T - 1, -1, -1):
-            mt = mem[t, lo:hi]
+            mt = mem[t]
             # at most two written arrays per loop, or LLVM does not vectorise it
             for j in range(hi - lo):
                 m = mt[j]
@@ -207,57 +228,65 @@ _BF16_ONE = np.int16(0x3F80)
 class _LIFCounts(torch.autograd.Function):
     @staticmethod
     def forward(ctx, current: torch.Tensor, T: int, beta: float, theta: float, slope: float,
-                spike_dtype: torch.dtype):
+                spike_dtype):
         static = current.dim() == 2  # (B, N): the same current at every step
         shape = ((T,) + tuple(current.shape)) if static else tuple(current.shape)
         cur = current.detach().reshape(1 if static else T, -1)
         n = cur.shape[1]
         cur_np = cur.view(torch.int16).numpy() if cur.dtype == torch.bfloat16 else cur.numpy()
-        mem = torch.empty((T, n), dtype=torch.float32)
-        spk = torch.empty((T, n), dtype=spike_dtype)
         counts = torch.empty(n, dtype=torch.float32)
-        if spike_dtype == torch.bfloat16:
+        if spike_dtype is None:  # no spikes wanted (a last layer): none written
+            spk, spk_np, one = None, np.empty((0, n), np.float32), np.float32(1.0)
+        elif spike_dtype == torch.bfloat16:
+            spk = torch.empty((T, n), dtype=spike_dtype)
             spk_np, one = spk.view(torch.int16).numpy(), _BF16_ONE
         else:
+            spk = torch.empty((T, n), dtype=spike_dtype)
             spk_np, one = spk.numpy(), np.float32(1.0)
-        _counts_forward(cur_np, T, np.float32(beta), np.float32(theta), mem.numpy(),
-                        spk_np, counts.numpy(), one)
-        ctx.save_for_backward(mem)
+        _counts_forward(cur_np, T, np.float32(beta), np.float32(theta), spk_np, counts.numpy(),
+                        one)
+        ctx.save_for_backward(cur)  # the backward recomputes the membrane from the current
         ctx.set_materialize_grads(False)  # no zero-filled (T, B, N) gradient for the spikes
-        ctx.static, ctx.in_shape, ctx.in_dtype = static, current.shape, current.dtype
+        ctx.static, ctx.in_shape, ctx.in_dtype, ctx.T = static, current.shape, current.dtype, T
         ctx.beta, ctx.theta, ctx.slope = beta, theta, slope
-        spk = spk.reshape(shape)
-        ctx.mark_non_differentiable(spk)
+        if spk is not None:
+            spk = spk.reshape(shape)
+            ctx.mark_non_differentiable(spk)
         return spk, counts.reshape(shape[1:])
 
     @staticmethod
     def backward(ctx, grad_spk, grad_counts):
-        (mem,) = ctx.saved_tensors
-        T = mem.shape[0]
+        (cur,) = ctx.saved_tensors
+        T = ctx.T
         if grad_counts is None:
             return None, None, None, None, None, None
-        g_cur = torch.empty((1 if ctx.static else T, mem.shape[1]), dtype=ctx.in_dtype)
+        g_cur = torch.empty((1 if ctx.static else T, cur.shape[1]), dtype=ctx.in_dtype)
         g = grad_counts.reshape(-1).to(torch.float32).contiguous()
+        cur_np = cur.view(torch.int16).numpy() if cur.dtype == torch.bfloat16 else cur.numpy()
         g_np = (g_cur.view(torch.int16).numpy() if ctx.in_dtype == torch.bfloat16
                 else g_cur.numpy())
-        _counts_backward(g.numpy(), mem.numpy(), np.float32(ctx.beta), np.float32(ctx.theta),
+        _counts_backward(g.numpy(), cur_np, T, np.float32(ctx.beta), np.float32(ctx.theta),
                          np.float32(ctx.slope), g_np)
         return g_cur.reshape(ctx.in_shape), None, None, None, None, None
 
 
 def lif_counts(current: torch.Tensor, time_steps: int, beta: float, threshold: float,
-               slope: float = 10.0, spike_dtype: torch.dtype = torch.float32):
+               slope: float = 10.0, spike_dtype: Optional[torch.dtype] = torch.float32):
     """LIF layer for FF training whose loss sees only spike counts: ``(spikes, counts)``.
 
     ``current`` is ``(T, B, N)``, or ``(B, N)`` for a current constant over the ``time_steps``
     steps (graded input: no ``(T, B, N)`` tensor is formed, forward or backward). ``spikes``
     ``(T, B, N)`` carry no gradient (the next layer sees detached spikes in FF) and may be
-    written directly as ``bfloat16``; ``counts`` ``(B, N)`` = ``spikes.sum(0)`` carries it.
+    written directly as ``bfloat16``, or are not formed at all (``spike_dtype=None``: ``spikes``
+    is None; a last layer's spikes feed nothing); ``counts`` ``(B, N)`` = ``spikes.sum(0)``
+    carries the gradient.
     Forward and backward are exactly :func:`lif_scan` followed by ``.sum(0)`` (the same
     surrogate gradient; dL/ds[t] is dL/dcounts at every step), but without the ``(T, B, N)``
-    spike gradient, the expanded current and its copies. Compiled for float32 and bfloat16 CPU
-    tensors (a bfloat16 current, e.g. a bf16 matmul's output, is read as is and gets its
-    gradient in bfloat16, rounded to nearest even); other tensors use :func:`lif_scan`.
+    spike gradient, the expanded current and its copies, and without storing the membrane (the
+    backward pass recomputes it from the current, block by block in cache). Compiled for
+    float32 and bfloat16 CPU tensors (a bfloat16 current, e.g. a bf16 matmul's output, is read
+    as is and gets its gradient in bfloat16, rounded to nearest even); other tensors use
+    :func:`lif_scan`.
     """
     T = int(time_steps)
     static = current.dim() == 2
@@ -266,6 +295,6 @@ def lif_counts(current: torch.Tensor, time_steps: int, beta: float, threshold: f
     if not _compiled(current):
         full = current.unsqueeze(0).expand(T, *current.shape) if static else current
         spk = lif_scan(full.contiguous(), beta, threshold, slope)
-        return spk.detach().to(spike_dtype), spk.sum(0)
+        return (None if spike_dtype is None else spk.detach().to(spike_dtype)), spk.sum(0)
     return _LIFCounts.apply(current, T, float(beta), float(threshold), float(slope),
                             spike_dtype)
