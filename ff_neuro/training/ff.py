@@ -18,8 +18,9 @@ Engineering (issue: faster than a per-step snnTorch loop):
   ``T`` steps; the label part is a few columns of the weight matrix;
 * the time loop of a layer is one autograd node (``lif_counts``, compiled) whose
   differentiable output is the spike counts the loss sees: no ``(T, B, N)`` current is formed
-  for a constant input, and no ``(T, B, N)`` spike gradient at all; with bf16 matmuls the
-  spikes are written as bfloat16 straight away.
+  for a constant input, no ``(T, B, N)`` spike gradient at all, no membrane is stored (the
+  backward pass recomputes it in cache), and no spikes of the last layer are formed; with bf16
+  matmuls the spikes are written as bfloat16 straight away.
 
 Training is resumable: :meth:`FFTrainer.fit` with ``checkpoint=`` writes an HDF5 checkpoint
 (weights, Adam state, history; no pickle) every ``checkpoint_every`` epochs, and ``resume=True``
