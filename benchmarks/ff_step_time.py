@@ -13,32 +13,24 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine  # noqa: E402
+from ff_fashion import probe_epoch_seconds  # noqa: E402
 
 from ff_neuro.config import FFTrainConfig  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
-from ff_neuro.training import FFTrainer  # noqa: E402
 
 
-def step_seconds(ds, hidden, time_steps: int, steps: int, warmup: int = 5) -> float:
+def step_seconds(ds, hidden, time_steps: int, steps: int) -> float:
+    """Median seconds per training step of a scratch trainer (ff_fashion.py's schedule probe)."""
     cfg = FFTrainConfig(hidden=hidden, time_steps=time_steps, encoding="graded",
                         batch_size=256, lr=2e-3, alpha=60.0, beta=0.99, loss="softmax",
                         softmax_negatives=3, matmul_precision="bf16", lr_schedule="cosine",
                         epochs=100)
-    tr = FFTrainer(cfg, ds)
-    rng = np.random.default_rng(0)
-    x, y = ds.x_train[:256], ds.y_train[:256]
-    for i in range(warmup):
-        tr.train_step(x, y, rng, i)
-    t = time.perf_counter()
-    for i in range(steps):
-        tr.train_step(x, y, rng, i)
-    return (time.perf_counter() - t) / steps
+    return probe_epoch_seconds(cfg, ds, steps)["seconds_per_batch"]
 
 
 def main() -> None:
@@ -56,7 +48,7 @@ def main() -> None:
         hidden = tuple(int(n) for n in h.split(","))
         s = step_seconds(ds, hidden, args.time_steps, args.steps)
         rows.append({"hidden": list(hidden), "step_seconds": s,
-                     "epoch_seconds": s * ds.x_train.shape[0] / 256})
+                     "epoch_seconds": s * -(-ds.x_train.shape[0] // 256)})
         print(rows[-1], flush=True)
     write_json(args.out, {"machine": machine(), "time_steps": args.time_steps,
                           "batch_size": 256, "torch_threads": 1,

@@ -85,6 +85,18 @@ def _store_row_impl(f32, u32, dst):
     return narrow
 
 
+@njit(inline="always")
+def _advance(v, ct, m, beta, theta):
+    """One LIF step of a row of neurons: ``m = beta * v + I`` (membrane before reset), then
+    ``v = m (1 - s)`` (after reset). The forward pass and the backward pass's recomputation both
+    step with this, so they get the same membrane to the bit."""
+    one = np.float32(1.0)
+    for j in range(m.shape[0]):
+        m[j] = beta * v[j] + ct[j]
+    for j in range(m.shape[0]):
+        v[j] = m[j] * (one - np.float32(m[j] > theta))
+
+
 @njit(parallel=True, cache=True)
 def _counts_forward(cur, T, beta, theta, spk, counts, spike_value):
     """Forward of :func:`lif_counts`: ``cur`` is (T, M), or (1, M) for a current constant over
@@ -94,7 +106,6 @@ def _counts_forward(cur, T, beta, theta, spk, counts, spike_value):
     M = counts.shape[0]
     static = cur.shape[0] == 1
     write = spk.shape[0] > 0
-    one = np.float32(1.0)
     for b in prange((M + _BLOCK - 1) // _BLOCK):
         lo = b * _BLOCK
         hi = min(M, lo + _BLOCK)
@@ -105,13 +116,9 @@ def _counts_forward(cur, T, beta, theta, spk, counts, spike_value):
         c = counts[lo:hi]
         c[:] = 0
         for t in range(T):
-            ct = _load_row(cur[0 if static else t, lo:hi], f32, u32)
+            _advance(v, _load_row(cur[0 if static else t, lo:hi], f32, u32), m, beta, theta)
             for j in range(hi - lo):
-                m[j] = beta * v[j] + ct[j]
-            for j in range(hi - lo):
-                sj = np.float32(m[j] > theta)
-                c[j] += sj
-                v[j] = m[j] * (one - sj)
+                c[j] += np.float32(m[j] > theta)
             if write:
                 st = spk[t, lo:hi]
                 for j in range(hi - lo):
@@ -122,9 +129,9 @@ def _counts_forward(cur, T, beta, theta, spk, counts, spike_value):
 def _counts_backward(g_cnt, cur, T, beta, theta, slope, g_cur):
     """Backward of :func:`lif_counts`: ``g_cnt`` (M,) = dL/dcounts (so dL/ds[t] = g_cnt for
     every t); ``cur`` is the forward's current. Recomputes the membrane of a block of neurons
-    (the same operations as the forward, so the same values) into a (T, block) buffer that
-    stays in cache, then runs the reverse loop; writes ``g_cur`` (T, M), or (1, M) summed over
-    t for a static current (float32, or bfloat16 bits)."""
+    (:func:`_advance`, as the forward) into a (T, block) buffer that stays in cache, then runs
+    the reverse loop; writes ``g_cur`` (T, M), or (1, M) summed over t for a static current
+    (float32, or bfloat16 bits)."""
     M = g_cnt.shape[0]
     static = g_cur.shape[0] == 1
     one = np.float32(1.0)
@@ -132,21 +139,12 @@ def _counts_backward(g_cnt, cur, T, beta, theta, slope, g_cur):
         lo = b * _BLOCK
         hi = min(M, lo + _BLOCK)
         mem = np.empty((T, hi - lo), np.float32)
-        g_v = np.zeros(hi - lo, np.float32)
+        v = np.zeros(hi - lo, np.float32)
         u32 = np.empty(hi - lo, np.uint32)
         f32 = u32.view(np.float32)
-        # the forward's membrane, recomputed: m[0] = I[0] (v[-1] = 0), then
-        # m[t] = beta * v[t-1] + I[t] with v[t-1] = m[t-1] (1 - s[t-1])
-        ct = _load_row(cur[0, lo:hi], f32, u32)
-        m0 = mem[0]
-        for j in range(hi - lo):
-            m0[j] = ct[j]
-        for t in range(1, T):
-            ct = _load_row(cur[0 if static else t, lo:hi], f32, u32)
-            mp = mem[t - 1]
-            mt = mem[t]
-            for j in range(hi - lo):
-                mt[j] = beta * (mp[j] * (one - np.float32(mp[j] > theta))) + ct[j]
+        for t in range(T):
+            _advance(v, _load_row(cur[0 if static else t, lo:hi], f32, u32), mem[t], beta, theta)
+        g_v = np.zeros(hi - lo, np.float32)
         g_m = f32  # this step's dL/dI
         total = np.zeros(hi - lo, np.float32)  # static: dL/dI summed over the steps
         gs = g_cnt[lo:hi]
@@ -221,6 +219,11 @@ def lif_scan(current: torch.Tensor, beta: float, threshold: float,
     return _LIFScan.apply(current, float(beta), float(threshold), float(slope))
 
 
+def _as_numpy(x: torch.Tensor) -> np.ndarray:
+    """``x``'s buffer for the kernels: itself, or a bfloat16 tensor's int16 bit pattern."""
+    return x.view(torch.int16).numpy() if x.dtype == torch.bfloat16 else x.numpy()
+
+
 #: the bit pattern of bfloat16 1.0 (spikes written straight into a bfloat16 tensor)
 _BF16_ONE = np.int16(0x3F80)
 
@@ -233,18 +236,13 @@ class _LIFCounts(torch.autograd.Function):
         shape = ((T,) + tuple(current.shape)) if static else tuple(current.shape)
         cur = current.detach().reshape(1 if static else T, -1)
         n = cur.shape[1]
-        cur_np = cur.view(torch.int16).numpy() if cur.dtype == torch.bfloat16 else cur.numpy()
         counts = torch.empty(n, dtype=torch.float32)
-        if spike_dtype is None:  # no spikes wanted (a last layer): none written
-            spk, spk_np, one = None, np.empty((0, n), np.float32), np.float32(1.0)
-        elif spike_dtype == torch.bfloat16:
-            spk = torch.empty((T, n), dtype=spike_dtype)
-            spk_np, one = spk.view(torch.int16).numpy(), _BF16_ONE
-        else:
-            spk = torch.empty((T, n), dtype=spike_dtype)
-            spk_np, one = spk.numpy(), np.float32(1.0)
-        _counts_forward(cur_np, T, np.float32(beta), np.float32(theta), spk_np, counts.numpy(),
-                        one)
+        spk = None if spike_dtype is None else torch.empty((T, n), dtype=spike_dtype)
+        # no spikes wanted (a last layer): a buffer of no rows, none written
+        spk_np = np.empty((0, n), np.float32) if spk is None else _as_numpy(spk)
+        one = _BF16_ONE if spike_dtype == torch.bfloat16 else np.float32(1.0)
+        _counts_forward(_as_numpy(cur), T, np.float32(beta), np.float32(theta), spk_np,
+                        counts.numpy(), one)
         ctx.save_for_backward(cur)  # the backward recomputes the membrane from the current
         ctx.set_materialize_grads(False)  # no zero-filled (T, B, N) gradient for the spikes
         ctx.static, ctx.in_shape, ctx.in_dtype, ctx.T = static, current.shape, current.dtype, T
@@ -262,11 +260,8 @@ class _LIFCounts(torch.autograd.Function):
             return None, None, None, None, None, None
         g_cur = torch.empty((1 if ctx.static else T, cur.shape[1]), dtype=ctx.in_dtype)
         g = grad_counts.reshape(-1).to(torch.float32).contiguous()
-        cur_np = cur.view(torch.int16).numpy() if cur.dtype == torch.bfloat16 else cur.numpy()
-        g_np = (g_cur.view(torch.int16).numpy() if ctx.in_dtype == torch.bfloat16
-                else g_cur.numpy())
-        _counts_backward(g.numpy(), cur_np, T, np.float32(ctx.beta), np.float32(ctx.theta),
-                         np.float32(ctx.slope), g_np)
+        _counts_backward(g.numpy(), _as_numpy(cur), T, np.float32(ctx.beta),
+                         np.float32(ctx.theta), np.float32(ctx.slope), _as_numpy(g_cur))
         return g_cur.reshape(ctx.in_shape), None, None, None, None, None
 
 
