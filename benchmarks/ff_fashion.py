@@ -136,6 +136,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--beta", type=float, default=0.9, help="LIF membrane decay per step")
     ap.add_argument("--loss", choices=LOSSES, default="swish",
                     help="layer-local loss (FFTrainConfig.loss)")
+    ap.add_argument("--label-smoothing", type=float, default=0.0,
+                    help="--loss softmax: label smoothing (FFTrainConfig.label_smoothing)")
     ap.add_argument("--softmax-negatives", type=int, default=0,
                     help="softmax loss: wrong labels per sample (0: all)")
     ap.add_argument("--dropout", type=float, default=0.0,
@@ -182,6 +184,7 @@ def train_one(args, ds) -> tuple:
                         batch_size=args.batch_size, lr=args.lr, alpha=args.alpha,
                         beta=args.beta, dropout=args.dropout, loss=args.loss,
                         softmax_negatives=args.softmax_negatives,
+                        label_smoothing=args.label_smoothing,
                         weight_decay=args.weight_decay,
                         epochs=args.epochs, eval_samples=0, matmul_precision=args.precision,
                         negatives=args.negatives,

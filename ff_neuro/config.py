@@ -40,6 +40,9 @@ class FFTrainConfig:
         With ``softmax_negatives`` K > 0 the softmax runs over the true label and K wrong
         labels drawn uniformly without replacement (K + 1 passes per sample)
     alpha : loss sharpness
+    label_smoothing : "softmax" loss only: cross-entropy against the one-hot target mixed with
+        the uniform distribution over the candidates (weight ``label_smoothing``), which caps how
+        far the true label's goodness is pushed above the others (a regulariser)
     theta : goodness threshold of the "hinton" loss
     softmax_negatives : wrong labels per sample of the "softmax" loss (0, or C - 1 or more:
         all of them)
@@ -89,6 +92,7 @@ class FFTrainConfig:
     alpha: float = 20.0
     theta: float = 0.2
     softmax_negatives: int = 0
+    label_smoothing: float = 0.0
     negatives: str = "random"
     label_embedding: str = "append"
     code_bits: int = 100
@@ -147,6 +151,10 @@ class FFTrainConfig:
             raise ValueError(f"softmax_negatives must be >= 0, got {self.softmax_negatives}")
         if self.softmax_negatives and self.loss != "softmax":
             raise ValueError("softmax_negatives applies to the softmax loss only")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.label_smoothing and self.loss != "softmax":
+            raise ValueError("label_smoothing applies to the softmax loss only")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.weight_decay < 0:

@@ -74,6 +74,7 @@ def test_train_refuses_options_of_another_algorithm(tmp_path):
     for args, msg in ((["--trace-tau", "0.9"], "--trace-tau: options of --algo hebbian"),
                       (["--algo", "hebbian", "--dropout", "0.1"], "--dropout: an option of --algo ff"),
                       (["--algo", "ffgaf", "--softmax-negatives", "3"], "--softmax-negatives"),
+                      (["--algo", "hebbian", "--label-smoothing", "0.1"], "--label-smoothing"),
                       (["--algo", "ffgaf", "--weight-decay", "1e-3"], "--weight-decay"),
                       (["--algo", "ffgaf", "--lr-decay-to", "0.1"], "--lr-decay-to"),
                       (["--algo", "ffgaf", "--gain", "0.5"], "--gain")):
@@ -86,10 +87,10 @@ def test_train_refuses_options_of_another_algorithm(tmp_path):
 def test_train_ff_regularisation_and_softmax_options_reach_the_config(tmp_path):
     d = json.loads(ff("train", "--epochs", "1", "--hidden", "20", "--dropout", "0.1",
                       "--weight-decay", "0.01", "--loss", "softmax", "--softmax-negatives", "3",
-                      "--out", tmp_path / "m.h5", "--json").stdout)
+                      "--label-smoothing", "0.1", "--out", tmp_path / "m.h5", "--json").stdout)
     c = d["config"]
-    assert (c["dropout"], c["weight_decay"], c["loss"], c["softmax_negatives"]) == \
-        (0.1, 0.01, "softmax", 3)
+    assert (c["dropout"], c["weight_decay"], c["loss"], c["softmax_negatives"],
+            c["label_smoothing"]) == (0.1, 0.01, "softmax", 3, 0.1)
     assert d["test_accuracy_float"] > 0.1
 
 

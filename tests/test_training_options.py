@@ -338,6 +338,11 @@ def test_softmax_loss_contrasts_every_label(small):
     p = torch.softmax(5.0 * g, dim=1)
     want = -(torch.log(p[0, 1]) + torch.log(p[1, 0])) / 2
     assert float(softmax_loss(g, y, 5.0)) == pytest.approx(float(want), rel=1e-6)
+    # label smoothing eps: the target is (1 - eps) one-hot + eps / C uniform
+    eps = 0.1
+    want_ls = -((1 - eps) * (torch.log(p[0, 1]) + torch.log(p[1, 0]))
+                + eps / 3 * torch.log(p).sum()) / 2
+    assert float(softmax_loss(g, y, 5.0, eps)) == pytest.approx(float(want_ls), rel=1e-6)
     cfg = FFTrainConfig(hidden=(30, 20), time_steps=8, batch_size=50, seed=3, loss="softmax",
                         encoding="graded")
     tr = FFTrainer(cfg, small)
@@ -361,6 +366,10 @@ def test_softmax_loss_contrasts_every_label(small):
         FFTrainConfig(loss="softmax", negatives="hard")
     with pytest.raises(ValueError, match="softmax"):
         FFTrainConfig(softmax_negatives=3)  # a pairwise loss
+    with pytest.raises(ValueError, match="label_smoothing"):
+        FFTrainConfig(label_smoothing=0.1)  # a pairwise loss
+    with pytest.raises(ValueError, match="label_smoothing"):
+        FFTrainConfig(loss="softmax", label_smoothing=1.0)
 
 
 def test_sampled_softmax_candidates():

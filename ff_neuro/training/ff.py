@@ -70,10 +70,11 @@ def ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, kind: str, alpha: float,
     raise ValueError(f"unknown loss {kind!r}")
 
 
-def softmax_loss(g: torch.Tensor, y: torch.Tensor, alpha: float) -> torch.Tensor:
+def softmax_loss(g: torch.Tensor, y: torch.Tensor, alpha: float,
+                 label_smoothing: float = 0.0) -> torch.Tensor:
     """Layer-local multi-class FF loss: cross-entropy of ``softmax(alpha G)`` over the goodness
     ``g`` ``(B, C)`` of every candidate label, against the true labels ``y``."""
-    return F.cross_entropy(alpha * g, y)
+    return F.cross_entropy(alpha * g, y, label_smoothing=label_smoothing)
 
 
 def softmax_candidates(y: np.ndarray, n_classes: int, k: int, rng: np.random.Generator):
@@ -334,7 +335,7 @@ class FFTrainer:
             g = self._goodness(counts)
             if cfg.loss == "softmax":
                 g = g.view(-1, b).T  # (B, candidates)
-                total = total + softmax_loss(g, target, cfg.alpha)
+                total = total + softmax_loss(g, target, cfg.alpha, cfg.label_smoothing)
                 pos = g.gather(1, target[:, None])
                 gp.append(float(pos.mean()))
                 gn.append(float((g.sum() - pos.sum()) / (g.numel() - b)))
