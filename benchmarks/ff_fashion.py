@@ -136,6 +136,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--beta", type=float, default=0.9, help="LIF membrane decay per step")
     ap.add_argument("--loss", choices=LOSSES, default="swish",
                     help="layer-local loss (FFTrainConfig.loss)")
+    ap.add_argument("--surrogate-slope", type=float, default=10.0,
+                    help="slope of the fast-sigmoid surrogate gradient (FFTrainConfig."
+                    "surrogate_slope)")
     ap.add_argument("--label-smoothing", type=float, default=0.0,
                     help="--loss softmax: label smoothing (FFTrainConfig.label_smoothing)")
     ap.add_argument("--softmax-negatives", type=int, default=0,
@@ -185,6 +188,7 @@ def train_one(args, ds) -> tuple:
                         beta=args.beta, dropout=args.dropout, loss=args.loss,
                         softmax_negatives=args.softmax_negatives,
                         label_smoothing=args.label_smoothing,
+                        surrogate_slope=args.surrogate_slope,
                         weight_decay=args.weight_decay,
                         epochs=args.epochs, eval_samples=0, matmul_precision=args.precision,
                         negatives=args.negatives,
