@@ -58,6 +58,10 @@ class FFTrainConfig:
     encoding : "rate" (binary Bernoulli spikes) or "graded" (the analog value as a graded spike
         at every step, quantized to ``levels``; Loihi graded spikes / NetX input_message_bits)
     levels : graded-spike levels (e.g. 15 = 4-bit messages)
+    surrogate_slope : slope k of the fast-sigmoid surrogate gradient of a spike,
+        ds/dv = 1 / (k |v - threshold| + 1)^2 (snnTorch's fast_sigmoid); smaller k passes
+        gradient from membrane values further from the threshold. On Fashion-MNIST validation
+        (benchmarks/results/ff_fashion_tuning.json) k = 2.5 beat 5, 10 and 25
     engine : "fused" (one autograd node per layer for the whole time loop, identical spikes and
         gradients to snnTorch) or "snntorch" (snnTorch Leaky step by step)
     matmul_precision : "fp32", or "bf16": the synaptic matmuls (forward and the weight
@@ -161,6 +165,8 @@ class FFTrainConfig:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError("beta must be in [0, 1]")
+        if not self.surrogate_slope > 0:
+            raise ValueError(f"surrogate_slope must be > 0, got {self.surrogate_slope}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         for name in ("time_steps", "epochs", "batch_size"):

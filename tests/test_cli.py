@@ -87,10 +87,11 @@ def test_train_refuses_options_of_another_algorithm(tmp_path):
 def test_train_ff_regularisation_and_softmax_options_reach_the_config(tmp_path):
     d = json.loads(ff("train", "--epochs", "1", "--hidden", "20", "--dropout", "0.1",
                       "--weight-decay", "0.01", "--loss", "softmax", "--softmax-negatives", "3",
-                      "--label-smoothing", "0.1", "--out", tmp_path / "m.h5", "--json").stdout)
+                      "--label-smoothing", "0.1", "--surrogate-slope", "2.5",
+                      "--out", tmp_path / "m.h5", "--json").stdout)
     c = d["config"]
     assert (c["dropout"], c["weight_decay"], c["loss"], c["softmax_negatives"],
-            c["label_smoothing"]) == (0.1, 0.01, "softmax", 3, 0.1)
+            c["label_smoothing"], c["surrogate_slope"]) == (0.1, 0.01, "softmax", 3, 0.1, 2.5)
     assert d["test_accuracy_float"] > 0.1
 
 

@@ -42,7 +42,8 @@ def test_fused_lif_equals_snntorch_spikes_and_gradients(dtype):
                                           (torch.bfloat16, torch.bfloat16),
                                           (torch.bfloat16, None),  # no spikes formed
                                           (torch.float64, torch.float64)])  # torch fallback
-def test_lif_counts_equals_snntorch_counts_and_gradients(static, dtype, spikes):
+@pytest.mark.parametrize("slope", [10.0, 2.5])
+def test_lif_counts_equals_snntorch_counts_and_gradients(static, dtype, spikes, slope):
     """lif_counts = snnTorch Leaky stepped in time, then spike counts: the same spikes and
     counts, and the same gradient of a count-based loss w.r.t. the current."""
     torch.manual_seed(1)
@@ -52,7 +53,7 @@ def test_lif_counts_equals_snntorch_counts_and_gradients(static, dtype, spikes):
     cur = (torch.randn(*shape) * 0.6 + 0.3).to(dtype).requires_grad_(True)
     ref_cur = cur.detach().to(ref_dtype).requires_grad_(True)
     w = torch.randn(B, N, dtype=ref_dtype)
-    leaky = make_leaky(1.0, 0.9, 10.0)
+    leaky = make_leaky(1.0, 0.9, slope)
     mem, out = torch.zeros(B, N, dtype=ref_dtype), []
     for t in range(T):
         s, mem = leaky(ref_cur if static else ref_cur[t], mem)
@@ -60,7 +61,7 @@ def test_lif_counts_equals_snntorch_counts_and_gradients(static, dtype, spikes):
     ref = torch.stack(out)
     ((ref.sum(0) / T) ** 2 * w).sum().backward()
     g_ref = ref_cur.grad.to(dtype)  # bf16: the reference gradient rounded as torch rounds
-    spk, counts = lif_counts(cur, T, 0.9, 1.0, 10.0, spike_dtype=spikes)
+    spk, counts = lif_counts(cur, T, 0.9, 1.0, slope, spike_dtype=spikes)
     ((counts / T) ** 2 * w).sum().backward()
     if spikes is None:
         assert spk is None
@@ -370,6 +371,8 @@ def test_softmax_loss_contrasts_every_label(small):
         FFTrainConfig(label_smoothing=0.1)  # a pairwise loss
     with pytest.raises(ValueError, match="label_smoothing"):
         FFTrainConfig(loss="softmax", label_smoothing=1.0)
+    with pytest.raises(ValueError, match="surrogate_slope"):
+        FFTrainConfig(surrogate_slope=0.0)
 
 
 def test_sampled_softmax_candidates():
