@@ -32,6 +32,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._common import machine, tuning_dataset  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
+from ff_neuro.training.ff import softmax_candidates  # noqa: E402
 
 
 def analog_goodness(image_current: torch.Tensor, w_label: torch.Tensor,
@@ -77,13 +78,11 @@ def main() -> None:
         if args.model == "backprop_mlp":
             return F.cross_entropy(mlp(xb), yb)
         b = xb.shape[0]
-        wrong = (yb[:, None] + torch.from_numpy(
-            np.argsort(rng.random((b, C - 1)), axis=1)[:, :args.negatives] + 1)) % C
-        cand = torch.cat([yb[:, None], wrong], dim=1)  # true label in column 0
+        cand, target = softmax_candidates(yb.numpy(), C, args.negatives, rng)  # as the trainer
+        cand = torch.from_numpy(np.ascontiguousarray(cand.T)).reshape(-1)  # candidate-major
         a = xb @ w[:, :n_feat].T  # one image matmul shared by the K + 1 candidates
-        g = analog_goodness(a.repeat(cand.shape[1], 1), w[:, n_feat:], cand.T.reshape(-1))
-        return F.cross_entropy(args.alpha * g.view(cand.shape[1], b).T,
-                               torch.zeros(b, dtype=torch.int64))
+        g = analog_goodness(a.repeat(cand.shape[0] // b, 1), w[:, n_feat:], cand)
+        return F.cross_entropy(args.alpha * g.view(-1, b).T, target)
 
     @torch.no_grad()
     def val_accuracy() -> float:

@@ -193,7 +193,8 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               "C passes per sample)")
 @click.option("--softmax-negatives", type=int, default=0, show_default=True,
               help="--loss softmax: wrong labels drawn per sample (K + 1 passes); 0: all")
-@click.option("--surrogate-slope", type=float, default=10.0, show_default=True,
+@click.option("--surrogate-slope", type=float, default=FFTrainConfig.surrogate_slope,
+              show_default=True,
               help="ff: slope k of the fast-sigmoid surrogate gradient 1 / (k |v - vth| + 1)^2 "
               "(smaller: wider; 2.5 was the best Fashion-MNIST validation trial)")
 @click.option("--label-smoothing", type=float, default=0.0, show_default=True,
@@ -249,7 +250,8 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
           preset="small", allocation="class-aware", max_minutes=None, threads=2,
           matmul_precision="fp32", lr_schedule="constant", augment="none", augment_shift=2,
           trace_tau=None, lr_decay_to=None, weight_decay=0.0, gain=None, dropout=0.0,
-          softmax_negatives=0, label_smoothing=0.0, surrogate_slope=10.0, device="cpu"):
+          softmax_negatives=0, label_smoothing=0.0, surrogate_slope=FFTrainConfig.surrogate_slope,
+          device="cpu"):
     """Train a spiking Forward-Forward network and save it (float) to --out.
 
     Shows a progress bar (epoch, loss, goodness gap, training accuracy, samples/s), writes a
@@ -267,7 +269,8 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
              if v is not None]
     if given and algo != "hebbian":
         raise click.UsageError(f"{', '.join(given)}: options of --algo hebbian")
-    if (softmax_negatives or label_smoothing or surrogate_slope != 10.0) and algo != "ff":
+    if ((softmax_negatives or label_smoothing or surrogate_slope != FFTrainConfig.surrogate_slope)
+            and algo != "ff"):
         raise click.UsageError("--softmax-negatives, --label-smoothing, --surrogate-slope: "
                                "options of --algo ff")
     if dropout and algo == "hebbian":
