@@ -1,9 +1,10 @@
 """Spiking FF on the full Fashion-MNIST (60k/10k) within a CPU time budget.
 
-Trains a 784-500-500 spiking FF network with ff-neuro's trainer until ``--minutes`` of training
-time are spent (or ``--epochs``), then measures test accuracy on the full 10k test set: float
-(label sweep and one-pass linear readout) and after Loihi quantization on the fixed-point
-emulator, and spot-checks >= 50 test samples on Lava fixed_pt against the emulator.
+Trains a spiking FF network (784-500-500 unless ``--hidden``) with ff-neuro's trainer until
+``--minutes`` of training time are spent (or ``--epochs``), then measures test accuracy on the
+full 10k test set: float (label sweep and, unless ``--no-readout``, one-pass linear readout) and
+after Loihi quantization on the fixed-point emulator, and spot-checks >= 50 test samples on Lava
+fixed_pt against the emulator.
 
 Writes ``benchmarks/results/ff_fashion.json`` (keys ``test_accuracy_float``,
 ``test_accuracy_quantized``, ``train_minutes``, ``epochs``, ...). Usage::
@@ -11,6 +12,11 @@ Writes ``benchmarks/results/ff_fashion.json`` (keys ``test_accuracy_float``,
     .venv/bin/python benchmarks/ff_fashion.py --minutes 60
     .venv/bin/python benchmarks/ff_fashion.py --minutes 60 --precision bf16 \
         --lr-schedule cosine --threads 1
+    # the headline (two 784-2000 members, 89.36 % float / 89.30 % quantized on a 2-core CPU):
+    .venv/bin/python benchmarks/ff_fashion.py --minutes 60 --epochs 1000 --encoding graded \
+        --precision bf16 --lr-schedule cosine --threads 1 --beta 0.99 --loss softmax \
+        --softmax-negatives 3 --alpha 60 --surrogate-slope 2.5 --members 2 --hidden 2000 \
+        --time-steps 20
 
 With ``--lr-schedule cosine`` the learning rate decays to 0 over the epochs the budget allows:
 a probe of ``--probe-batches`` training steps on a scratch trainer (not counted as training
@@ -174,6 +180,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="torch threads [default: torch's choice]")
     ap.add_argument("--eval-every", type=int, default=1,
                     help="curve: accuracy on the first 1000 test samples every N epochs")
+    ap.add_argument("--no-readout", action="store_true",
+                    help="skip the one-pass linear readout (its fit on the 60k training "
+                         "samples takes ~12 min for 4000 neurons on 2 cores); the label-sweep "
+                         "accuracies are measured as usual")
     ap.add_argument("--lava-samples", type=int, default=50)
     ap.add_argument("--model", default="runs/ff_fashion.h5")
     ap.add_argument("--out", default=str(RESULTS / "ff_fashion.json"))
@@ -317,16 +327,20 @@ def main() -> None:
         epochs = len(h["loss"])
         train_minutes = h["seconds"] / 60
         samples_per_s = ds.x_train.shape[0] * epochs / h["seconds"]
-    t = time.perf_counter()
-    attach_readout(net, ds)
-    readout_fit_s = time.perf_counter() - t
+    readout_fit_s = None
+    if not args.no_readout:
+        t = time.perf_counter()
+        attach_readout(net, ds)
+        readout_fit_s = time.perf_counter() - t
     qnet, qrep = quantize_for_dataset(net, ds)
     save_model(qnet, args.model)
     r_f = label_sweep(TorchBackend(), qnet, ds.x_test, chunk=500)
     r_q = label_sweep(EmulatorBackend(), qnet, ds.x_test, chunk=500)
     acc_f, acc_q = r_f.accuracy(ds.y_test), r_q.accuracy(ds.y_test)
-    ro_f = readout_accuracy(TorchBackend(), qnet, qnet.readout, ds.x_test, ds.y_test)
-    ro_q = readout_accuracy(EmulatorBackend(), qnet, qnet.readout, ds.x_test, ds.y_test)
+    ro_f = ro_q = None
+    if qnet.readout is not None:
+        ro_f = readout_accuracy(TorchBackend(), qnet, qnet.readout, ds.x_test, ds.y_test)
+        ro_q = readout_accuracy(EmulatorBackend(), qnet, qnet.readout, ds.x_test, ds.y_test)
     n = args.lava_samples
     lava = label_sweep(LavaBackend(timeout_s=3000), qnet, ds.x_test[:n], chunk=n)
     result = {
