@@ -142,10 +142,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--beta", type=float, default=0.9, help="LIF membrane decay per step")
     ap.add_argument("--loss", choices=LOSSES, default="swish",
                     help="layer-local loss (FFTrainConfig.loss)")
-    ap.add_argument("--surrogate-slope", type=float, default=10.0,
+    ap.add_argument("--surrogate-slope", type=float, default=FFTrainConfig.surrogate_slope,
                     help="slope of the fast-sigmoid surrogate gradient (FFTrainConfig."
                     "surrogate_slope)")
-    ap.add_argument("--label-smoothing", type=float, default=0.0,
+    ap.add_argument("--label-smoothing", type=float, default=FFTrainConfig.label_smoothing,
                     help="--loss softmax: label smoothing (FFTrainConfig.label_smoothing)")
     ap.add_argument("--softmax-negatives", type=int, default=0,
                     help="softmax loss: wrong labels per sample (0: all)")
@@ -182,7 +182,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="curve: accuracy on the first 1000 test samples every N epochs")
     ap.add_argument("--no-readout", action="store_true",
                     help="skip the one-pass linear readout (its fit on the 60k training "
-                         "samples takes ~12 min for 4000 neurons on 2 cores); the label-sweep "
+                         "samples took 7-12 min for 4000 neurons on 2 cores); the label-sweep "
                          "accuracies are measured as usual")
     ap.add_argument("--lava-samples", type=int, default=50)
     ap.add_argument("--model", default="runs/ff_fashion.h5")
