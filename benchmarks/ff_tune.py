@@ -5,7 +5,9 @@ Protocol (the one ``hebbian_tune.py`` uses): the first 55,000 training samples a
 tuning-train split, the last 5,000 the validation split. A trial is a JSON object of
 ``FFTrainConfig`` overrides plus the keys ``name`` and ``minutes`` (training budget). Every trial
 trains with the cosine schedule sized to its budget by the same probe as ``ff_fashion.py``, on
-one torch thread, and reports the label-sweep accuracy on the ``--n-val`` validation samples.
+one torch thread, and reports the label-sweep accuracy on the ``--n-val`` validation samples
+(goodness summed over all layers, and, from the same sweep, summed over layers >= k and of each
+layer alone, so that ``goodness_from_layer`` is chosen on validation too).
 Defaults are those of the ``ff_fashion.py`` headline run (784-500-500, T = 10, graded input,
 bf16, batch 256, lr 2e-3, alpha 20). Usage::
 
@@ -46,7 +48,9 @@ def run_trial(args) -> dict:
     from ff_fashion import size_schedule
     from _common import tuning_dataset
     from ff_neuro.config import FFTrainConfig
+    import numpy as np
     from ff_neuro.run import label_sweep
+    from ff_neuro.run.inference import predict_from_goodness
     from ff_neuro.run.torch_backend import TorchBackend
     from ff_neuro.training import FFTrainer
     trial = dict(trial)
@@ -62,12 +66,19 @@ def run_trial(args) -> dict:
     tr = FFTrainer(cfg, ds)
     net = tr.fit(progress=False, max_seconds=minutes * 60)
     r = label_sweep(TorchBackend(), net, ds.x_test[:n_val], chunk=500)
+    y = ds.y_test[:n_val]
+    # the same sweep scored by other readings of the goodness (free: no second run)
+    from_layer = [float(np.mean(predict_from_goodness(r.goodness, k) == y))
+                  for k in range(r.goodness.shape[0])]
+    per_layer = [float(np.mean(np.argmax(g, axis=1) == y)) for g in r.goodness]
     return {"name": name, "overrides": {k: (list(v) if isinstance(v, tuple) else v)
                                         for k, v in trial.items()},
             "minutes": minutes, "epochs_scheduled": cfg.epochs,
             "epochs": len(net.training["history"]["loss"]),
             "train_minutes": net.training["history"]["seconds"] / 60,
-            "n_val": n_val, "val_accuracy": r.accuracy(ds.y_test[:n_val]),
+            "n_val": n_val, "val_accuracy": r.accuracy(y),
+            "val_accuracy_goodness_from_layer": from_layer,
+            "val_accuracy_single_layer": per_layer,
             "seconds": time.perf_counter() - t0}
 
 
