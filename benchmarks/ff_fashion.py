@@ -364,8 +364,8 @@ def main() -> None:
     if members is not None:
         result["members"] = {
             "count": args.members,
-            "note": "trained at the same time, one process each (one per core when M <= cores), each within the budget; "
-                    "merged into one network (ff_neuro.model.merge); train_minutes is the "
+            "note": "trained at the same time, one process each (one per core when M <= "
+                    "cores), each within the budget; merged into one network (ff_neuro.model.merge); train_minutes is the "
                     "longest member, epochs the fewest, samples_per_s the sum",
             "test_accuracy_float": [m["test_accuracy_float"] for m in members],
             "epochs": [m["epochs"] for m in members],
