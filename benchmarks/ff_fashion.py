@@ -365,8 +365,9 @@ def main() -> None:
         result["members"] = {
             "count": args.members,
             "note": "trained at the same time, one process each (one per core when M <= "
-                    "cores), each within the budget; merged into one network (ff_neuro.model.merge); train_minutes is the "
-                    "longest member, epochs the fewest, samples_per_s the sum",
+                    "cores), each within the budget; merged into one network "
+                    "(ff_neuro.model.merge); train_minutes is the longest member, epochs the "
+                    "fewest, samples_per_s the sum",
             "test_accuracy_float": [m["test_accuracy_float"] for m in members],
             "epochs": [m["epochs"] for m in members],
             "train_minutes": [m["train_minutes"] for m in members],
