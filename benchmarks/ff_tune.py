@@ -8,8 +8,9 @@ trains with the cosine schedule sized to its budget by the same probe as ``ff_fa
 one torch thread, and reports the label-sweep accuracy on the ``--n-val`` validation samples
 (goodness summed over all layers, and, from the same sweep, summed over layers >= k and of each
 layer alone, so that ``goodness_from_layer`` is chosen on validation too).
-Defaults are those of the ``ff_fashion.py`` headline run (784-500-500, T = 10, graded input,
-bf16, batch 256, lr 2e-3, alpha 20). Usage::
+Defaults (``BASE``) are the settings every ``ff_fashion.py`` run shares (784-500-500, T = 10,
+graded input, bf16, batch 256, lr 2e-3; alpha 20); the headline recipe overrides beta 0.99,
+loss softmax, softmax_negatives 3, alpha 60, surrogate_slope 2.5. Usage::
 
     .venv/bin/python benchmarks/ff_tune.py --trials trials.json --jobs 2 \
         --out benchmarks/results/ff_fashion_tuning.json
@@ -43,12 +44,12 @@ PROTOCOL = ("benchmarks/ff_tune.py: Fashion-MNIST training set split into the fi
 
 def run_trial(args) -> dict:
     trial, n_val = args
+    import numpy as np
     import torch
     torch.set_num_threads(1)
     from ff_fashion import size_schedule
     from _common import tuning_dataset
     from ff_neuro.config import FFTrainConfig
-    import numpy as np
     from ff_neuro.run import label_sweep
     from ff_neuro.run.inference import predict_from_goodness
     from ff_neuro.run.torch_backend import TorchBackend
