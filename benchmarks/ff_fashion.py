@@ -129,6 +129,12 @@ def size_schedule(cfg: FFTrainConfig, ds, minutes: float, probe_batches: int,
     return probe
 
 
+def _floats(text: str):
+    """``"0.99"`` -> 0.99, ``"0.9,0.99"`` -> (0.9, 0.99)."""
+    v = tuple(float(t) for t in text.split(",") if t.strip())
+    return v[0] if len(v) == 1 else v
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=60.0, help="training-time budget")
@@ -138,7 +144,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--alpha", type=float, default=20.0)
-    ap.add_argument("--beta", type=float, default=0.9, help="LIF membrane decay per step")
+    ap.add_argument("--beta", type=_floats, default=0.9,
+                    help="LIF membrane decay per step, one value or one per layer (0.9,0.99)")
     ap.add_argument("--loss", choices=LOSSES, default="swish",
                     help="layer-local loss (FFTrainConfig.loss)")
     ap.add_argument("--surrogate-slope", type=float, default=FFTrainConfig.surrogate_slope,

@@ -123,7 +123,7 @@ def main() -> None:
                         batch_size=args.batch_size, encoding=args.encoding, epochs=1,
                         matmul_precision=args.precision)
     ours = FFTrainer(cfg, ds)
-    base = SnnTorchLoopFF([ours.emb.input_size(ds.n_features), 500, 500], ours.beta,
+    base = SnnTorchLoopFF([ours.emb.input_size(ds.n_features), 500, 500], ours.betas[0],
                           cfg.threshold, cfg.surrogate_slope, cfg.alpha, cfg.lr)
     rng = np.random.default_rng(0)
     B = args.batch_size

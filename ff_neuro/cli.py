@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .config import LOSSES, DemoConfig, FFTrainConfig, QuantConfig
+from .config import FF_RECIPES, LOSSES, DemoConfig, FFTrainConfig, QuantConfig
 from .data.augment import AUGMENTS
 from .fileio import write_json
 
@@ -75,6 +75,19 @@ def _int_list(ctx, param, value):
     if not out or min(out) < 1:
         raise click.BadParameter("layer sizes must be positive integers")
     return out
+
+
+# FFTrainConfig fields whose ``train`` option has another name
+_FIELD_OPTION = {"label_embedding": "embedding"}
+
+
+def _recipe_overrides(ctx: click.Context, recipe: dict) -> dict:
+    """The fields of ``recipe`` whose ``train`` option was left at its default (an option given
+    on the command line, or through an environment variable, beats the recipe)."""
+    from click.core import ParameterSource
+    defaults = (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+    return {k: v for k, v in recipe.items()
+            if ctx.get_parameter_source(_FIELD_OPTION.get(k, k)) in defaults}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -180,13 +193,22 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 @click.option("--gain", type=float, default=None,
               help="rate-coding gain, spike probability = clip(gain * pixel, 0, 1) "
               "[default: 1.0 for ff, 0.25 (the paper's) for hebbian]")
+@click.option("--recipe", type=click.Choice(sorted(FF_RECIPES)), default=None,
+              help="ff: a named recipe that sets the options below (those given on the "
+              "command line still win): ghader = Ghader et al. 2025 (2x500, swish alpha 6, hard "
+              "negatives, overlay label, batch 4096, lr 8e-4, 300 epochs); fashion = this "
+              "project's validated Fashion-MNIST recipe (2x500, graded input, beta 0.99, "
+              "softmax over 3 wrong labels, alpha 60, surrogate slope 2.5, bf16, cosine, 357 "
+              "epochs = 60 min on 2 cores: 89.3 % alone, 89.6 % for two seeds merged)")
 @click.option("--epochs", type=int, default=30, show_default=True)
 @click.option("--hidden", callback=_int_list, default=None,
               help="hidden layer sizes [default: 200,200 for ff, 200 for hebbian]")
 @click.option("--time-steps", type=int, default=None, help="[default: 16 for ff, 23 for hebbian]")
 @click.option("--threshold", default="1.0", show_default=True,
               help="LIF threshold, one value or one per layer (comma-separated)")
-@click.option("--beta", type=float, default=0.9, show_default=True, help="membrane decay")
+@click.option("--beta", default="0.9", show_default=True,
+              help="ff: LIF membrane decay per step, one value or one per layer "
+              "(comma-separated)")
 @click.option("--loss", type=click.Choice(LOSSES), default="swish", show_default=True,
               help="swish (Ghader et al.), SymBa, Hinton's sigmoid(G - theta), or softmax: "
               "cross-entropy over the goodness of every label (all wrong labels as negatives, "
@@ -251,7 +273,7 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
           matmul_precision="fp32", lr_schedule="constant", augment="none", augment_shift=2,
           trace_tau=None, lr_decay_to=None, weight_decay=0.0, gain=None, dropout=0.0,
           softmax_negatives=0, label_smoothing=0.0, surrogate_slope=FFTrainConfig.surrogate_slope,
-          device="cpu"):
+          device="cpu", recipe=None):
     """Train a spiking Forward-Forward network and save it (float) to --out.
 
     Shows a progress bar (epoch, loss, goodness gap, training accuracy, samples/s), writes a
@@ -277,6 +299,8 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
         raise click.UsageError("--dropout: an option of --algo ff and ffgaf")
     if augment != "none" and algo == "hebbian":
         raise click.UsageError("--augment: an option of --algo ff and ffgaf")
+    if recipe is not None and algo != "ff":
+        raise click.UsageError("--recipe: an option of --algo ff")
     if device != "cpu" and algo != "ffgaf":
         raise click.UsageError("--device: an option of --algo ffgaf (ff and hebbian train on "
                                "the CPU)")
@@ -300,9 +324,11 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     lr, batch_size = 2e-3 if lr is None else lr, batch_size or 64
     try:
         th = [float(v) for v in str(threshold).split(",") if v.strip()]
-        cfg = FFTrainConfig(
+        bt = [float(v) for v in str(beta).split(",") if v.strip()]
+        kw = dict(
             hidden=hidden, time_steps=time_steps, threshold=th[0] if len(th) == 1 else tuple(th),
-            beta=beta, loss=loss, alpha=alpha, theta=theta, goodness=goodness,
+            beta=bt[0] if len(bt) == 1 else tuple(bt), loss=loss, alpha=alpha, theta=theta,
+            goodness=goodness,
             negatives=negatives, label_embedding=embedding, encoding=encoding, levels=levels,
             goodness_from_layer=1 if skip_first_layer else 0, lr=lr, batch_size=batch_size,
             gain=1.0 if gain is None else gain,
@@ -311,6 +337,9 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
             augment_shift=augment_shift, dropout=dropout, weight_decay=weight_decay,
             softmax_negatives=softmax_negatives, label_smoothing=label_smoothing,
             surrogate_slope=surrogate_slope)
+        if recipe is not None:
+            kw.update(_recipe_overrides(click.get_current_context(), FF_RECIPES[recipe]))
+        cfg = FFTrainConfig(**kw)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     checkpoint = checkpoint or str(out) + ".ckpt.h5"
@@ -327,7 +356,7 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     save_model(net, out)
     h = net.training["history"]
     d = {"model": out, "dataset": ds.name, "test_accuracy_float": acc,
-         "test_accuracy_float_readout": acc_ro, "epochs": epochs,
+         "test_accuracy_float_readout": acc_ro, "epochs": cfg.epochs,
          "train_minutes": h["seconds"] / 60, "wall_minutes_this_run": minutes,
          "samples_per_s": ds.x_train.shape[0] * len(h["epoch_seconds"]) / max(h["seconds"], 1e-9),
          "checkpoint": checkpoint, "config": cfg.to_dict()}

@@ -5,6 +5,8 @@ import sys
 
 import h5py
 
+from ff_neuro.config import FF_RECIPES
+
 
 def ff(*args, timeout=600):
     proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", *map(str, args)],
@@ -77,7 +79,8 @@ def test_train_refuses_options_of_another_algorithm(tmp_path):
                       (["--algo", "hebbian", "--label-smoothing", "0.1"], "--label-smoothing"),
                       (["--algo", "ffgaf", "--weight-decay", "1e-3"], "--weight-decay"),
                       (["--algo", "ffgaf", "--lr-decay-to", "0.1"], "--lr-decay-to"),
-                      (["--algo", "ffgaf", "--gain", "0.5"], "--gain")):
+                      (["--algo", "ffgaf", "--gain", "0.5"], "--gain"),
+                      (["--algo", "hebbian", "--recipe", "fashion"], "--recipe: an option")):
         proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", *args, "--out",
                                str(tmp_path / "m.h5")], capture_output=True, text=True)
         assert proc.returncode == 2 and msg in proc.stderr, proc.stderr
@@ -93,6 +96,26 @@ def test_train_ff_regularisation_and_softmax_options_reach_the_config(tmp_path):
     assert (c["dropout"], c["weight_decay"], c["loss"], c["softmax_negatives"],
             c["label_smoothing"], c["surrogate_slope"]) == (0.1, 0.01, "softmax", 3, 0.1, 2.5)
     assert d["test_accuracy_float"] > 0.1
+
+
+def test_train_recipe_sets_unset_options_and_given_options_win(tmp_path):
+    # the "fashion" recipe on digits, shrunk by explicit options: those must beat the recipe,
+    # everything else must come from it
+    d = json.loads(ff("train", "--dataset", "digits", "--recipe", "fashion", "--epochs", "8",
+                      "--hidden", "40,40", "--alpha", "30", "--batch-size", "32",
+                      "--out", tmp_path / "m.h5", "--json").stdout)
+    c = d["config"]
+    assert (c["hidden"], c["epochs"], c["alpha"], c["batch_size"], d["epochs"]) == (
+        [40, 40], 8, 30.0, 32, 8)
+    for k in ("beta", "loss", "softmax_negatives", "surrogate_slope", "encoding",
+              "lr_schedule", "matmul_precision", "lr", "time_steps"):
+        assert c[k] == FF_RECIPES["fashion"][k], k
+    assert d["test_accuracy_float"] > 0.5
+    g = json.loads(ff("train", "--dataset", "digits", "--recipe", "ghader", "--epochs", "1",
+                      "--hidden", "20", "--batch-size", "256", "--out", tmp_path / "g.h5",
+                      "--json").stdout)["config"]
+    assert (g["loss"], g["negatives"], g["label_embedding"], g["alpha"], g["lr"],
+            g["batch_size"]) == ("swish", "hard", "overlay", 6.0, 8e-4, 256)
 
 
 def test_export_refuses_float_model(tmp_path):

@@ -106,7 +106,7 @@ def small(digits):
     dict(negatives="hard"), dict(negatives="hybrid"), dict(negatives="noise"),
     dict(negatives="masking"),
     dict(label_embedding="overlay"), dict(label_embedding="code", code_bits=40),
-    dict(goodness="sum_sq", alpha=0.5), dict(threshold=(1.0, 1.5)),
+    dict(goodness="sum_sq", alpha=0.5), dict(threshold=(1.0, 1.5)), dict(beta=(0.8, 0.99)),
     dict(encoding="graded", levels=15), dict(engine="snntorch"),
     dict(matmul_precision="bf16"), dict(matmul_precision="bf16", encoding="graded", levels=15),
     dict(dropout=0.2), dict(dropout=0.2, encoding="graded", matmul_precision="bf16"),
@@ -130,6 +130,24 @@ def test_each_option_trains_and_deploys(small, opts):
     # held to beating chance here.
     if cfg.negatives not in ("hybrid", "noise", "masking"):
         assert acc_f > 0.1
+
+
+def test_per_layer_beta_reaches_each_layer_and_the_model_file(small, tmp_path):
+    from ff_neuro.model import load_model, save_model
+    cfg = FFTrainConfig(hidden=(30, 20), epochs=1, time_steps=6, batch_size=50,
+                        beta=[0.8, 0.99])
+    assert cfg.beta == (0.8, 0.99) and cfg.to_dict()["beta"] == [0.8, 0.99]
+    net = FFTrainer(cfg, small).fit(progress=False)
+    want = [round(0.2 * 4096) / 4096, round(0.01 * 4096) / 4096]  # Loihi's 12-bit decay grid
+    assert [layer.v_decay for layer in net.layers] == want
+    back = load_model(save_model(net, tmp_path / "m.h5"))
+    assert [layer.v_decay for layer in back.layers] == want
+    qnet, _ = quantize(back)
+    assert [q.v_decay for q in qnet.quantized] == [round(0.2 * 4096), round(0.01 * 4096)]
+    with pytest.raises(ValueError, match="one beta, or one per layer"):
+        FFTrainConfig(hidden=(30, 20, 10), beta=(0.9, 0.9))
+    with pytest.raises(ValueError, match=r"beta must be in \[0, 1\]"):
+        FFTrainConfig(hidden=(30, 20), beta=(0.9, 1.2))
 
 
 def test_negative_helpers():

@@ -186,8 +186,9 @@ class FFTrainer:
                                   code_seed=cfg.seed)
         self.enc = InputEncoding(kind=cfg.encoding, time_steps=cfg.time_steps, gain=cfg.gain,
                                  seed=cfg.encoding_seed, levels=cfg.levels)
-        self.v_decay = quantized_v_decay(cfg.beta)
-        self.beta = 1.0 - self.v_decay
+        # per layer: v_decay on Loihi's 12-bit grid, and the decay beta = 1 - v_decay it means
+        self.v_decays = [quantized_v_decay(b) for b in cfg.betas()]
+        self.betas = [1.0 - d for d in self.v_decays]
         self.thresholds = cfg.thresholds()
         torch.manual_seed(cfg.seed)
         sizes = [self.emb.input_size(dataset.n_features)] + list(cfg.hidden)
@@ -198,7 +199,8 @@ class FFTrainer:
             bound = cfg.weight_scale * np.sqrt(3.0 / n_in) * 2.0
             w = (torch.rand(n_out, n_in, generator=gen) * 2 - 1) * bound
             self.weights.append(torch.nn.Parameter(w))
-        self.leakies = [make_leaky(th, self.beta, cfg.surrogate_slope) for th in self.thresholds]
+        self.leakies = [make_leaky(th, b, cfg.surrogate_slope)
+                        for th, b in zip(self.thresholds, self.betas)]
         self.opt = (torch.optim.AdamW(self.weights, lr=cfg.lr, weight_decay=cfg.weight_decay)
                     if cfg.weight_decay > 0 else torch.optim.Adam(self.weights, lr=cfg.lr))
         self.history = TrainHistory()
@@ -225,7 +227,7 @@ class FFTrainer:
             last = k + 1 == len(self.weights)
             dtype = (None if last else torch.bfloat16 if self.cfg.matmul_precision == "bf16"
                      else torch.float32)
-            return lif_counts(current, T, self.beta, self.thresholds[k],
+            return lif_counts(current, T, self.betas[k], self.thresholds[k],
                               self.cfg.surrogate_slope, spike_dtype=dtype)
         if current.dim() == 2:
             current = current.unsqueeze(0).expand(T, *current.shape)
@@ -459,9 +461,8 @@ class FFTrainer:
                         "exp_avg_sq": torch.from_numpy(g["exp_avg_sq"][()]).clone()}
 
     def network(self) -> FFNetwork:
-        layers = [SpikingDense(weight=w.detach().numpy().copy(), threshold=th,
-                               v_decay=self.v_decay)
-                  for w, th in zip(self.weights, self.thresholds)]
+        layers = [SpikingDense(weight=w.detach().numpy().copy(), threshold=th, v_decay=vd)
+                  for w, th, vd in zip(self.weights, self.thresholds, self.v_decays)]
         ds = self.ds
         return FFNetwork(
             layers=layers, encoding=self.enc, label_embedding=self.emb,
