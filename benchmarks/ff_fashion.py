@@ -52,7 +52,7 @@ import torch  # noqa: E402
 
 from ff_neuro.config import LOSSES, FFTrainConfig  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
-from ff_neuro.data.augment import AUGMENTS, augment_images  # noqa: E402
+from ff_neuro.data.augment import AUGMENTS  # noqa: E402
 from ff_neuro.export.lava_runner import LavaBackend  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
 from ff_neuro.model import load_model, save_model  # noqa: E402
@@ -63,30 +63,8 @@ from ff_neuro.run.emulator import EmulatorBackend  # noqa: E402
 from ff_neuro.run.readout import readout_accuracy  # noqa: E402
 from ff_neuro.run.torch_backend import TorchBackend  # noqa: E402
 from ff_neuro.training import FFTrainer  # noqa: E402
-
-
-def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int, after_warmup=None) -> dict:
-    """Time ``batches`` training steps of a scratch trainer (after one warm-up step); the
-    median step, so that a burst of other work on the machine (another run starting up)
-    does not shorten the schedule. ``after_warmup()`` runs between the warm-up and the timed
-    steps (``--members``: a barrier, so that all members time steady training together)."""
-    tr = FFTrainer(cfg, ds)
-    rng = np.random.default_rng(12345)
-    B = cfg.batch_size
-    idx = [rng.choice(ds.x_train.shape[0], B, replace=False) for _ in range(batches + 1)]
-    tr.train_step(ds.x_train[idx[0]], ds.y_train[idx[0]], rng, seed_offset=1)
-    if after_warmup is not None:
-        after_warmup()
-    steps = []
-    for i, ix in enumerate(idx[1:], start=2):
-        t = time.perf_counter()
-        x = augment_images(ds.x_train[ix], ds.image_shape, cfg.augment, cfg.augment_shift, rng)
-        tr.train_step(x, ds.y_train[ix], rng, seed_offset=i)
-        steps.append(time.perf_counter() - t)
-    per_batch = float(np.median(steps))
-    n_batches = -(-ds.x_train.shape[0] // B)
-    return {"batches": batches, "seconds_per_batch": per_batch,
-            "epoch_seconds": per_batch * n_batches}
+from ff_neuro.training.budget import (epochs_for_budget, probe_epoch_seconds,  # noqa: E402
+                                      resized_epochs)
 
 
 def barrier(sync_dir: str, name: str, index: int, total: int, payload=None,
@@ -124,7 +102,7 @@ def size_schedule(cfg: FFTrainConfig, ds, minutes: float, probe_batches: int,
         probe["own_epoch_seconds"] = probe["epoch_seconds"]
         probe["members_epoch_seconds"] = times
         probe["epoch_seconds"] = max(times)
-    cfg.epochs = max(1, min(cfg.epochs, int(0.97 * minutes * 60 / probe["epoch_seconds"])))
+    cfg.epochs = epochs_for_budget(probe["epoch_seconds"], minutes, cfg.epochs)
     probe["epochs_scheduled"] = cfg.epochs
     return probe
 
@@ -245,13 +223,10 @@ def train_one(args, ds) -> tuple:
 
 def resize_schedule(cfg: FFTrainConfig, history, minutes: float, last: int, cap: int,
                     sync=None) -> dict:
-    """Re-size the cosine schedule from the time of the ``last`` training epochs. The probe
-    times a few steps of a scratch trainer and can be off by 25 % (25.5 s against 20.4 s per
-    epoch in one two-member run), and epochs get faster as training goes on (22 s per epoch over
-    the first 30 of that run, 20 s later), so the schedule is re-sized every few epochs. The
-    epochs done keep the learning rates they had; ``cfg.epochs`` becomes the done ones plus what
-    the remaining budget allows at the measured (slowest member's) epoch time, at most
-    ``cap``."""
+    """Re-size the cosine schedule from the time of the ``last`` training epochs
+    (:func:`ff_neuro.training.budget.resized_epochs`; the library's ``fit_in_budget`` loop,
+    plus the members' agreement): ``cfg.epochs`` becomes the done ones plus what the remaining
+    budget allows at the measured (slowest member's) epoch time, at most ``cap``."""
     done = len(history.epoch_seconds)
     own = float(np.mean(history.epoch_seconds[-last:]))
     epoch_s, spent = own, history.seconds
@@ -260,9 +235,8 @@ def resize_schedule(cfg: FFTrainConfig, history, minutes: float, last: int, cap:
                         timeout_s=120, required=False)
         if times is not None:  # the slowest member's figures: every member, one schedule
             epoch_s, spent = max(t[0] for t in times), max(t[1] for t in times)
-    left = minutes * 60 - spent
     old = cfg.epochs
-    cfg.epochs = min(cap, max(done + 1, done + int(0.98 * left / epoch_s)))
+    cfg.epochs = resized_epochs(done, epoch_s, spent, minutes, cap)
     print(f"measured {own:.1f} s per epoch (schedule: {epoch_s:.1f}) -> cosine over "
           f"{cfg.epochs} epochs (was {old})", flush=True)
     return {"after_epochs": done, "own_epoch_seconds": own, "epoch_seconds": epoch_s,

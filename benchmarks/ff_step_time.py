@@ -17,11 +17,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine  # noqa: E402
-from ff_fashion import probe_epoch_seconds  # noqa: E402
 
 from ff_neuro.config import FFTrainConfig  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
+from ff_neuro.training.budget import probe_epoch_seconds  # noqa: E402
 
 
 def step_seconds(ds, hidden, time_steps: int, steps: int) -> float:

@@ -168,7 +168,10 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               help="ffgaf: channels per class from inter-class similarity (eq. 1-4, phi=2) "
                    "or equal")
 @click.option("--max-minutes", type=float, default=None,
-              help="ffgaf: stop training after this many minutes (checked every batch)")
+              help="ffgaf: stop training after this many minutes (checked every batch); "
+              "ff: a training-time budget: the schedule (at most --epochs) is sized to it from "
+              "a timed probe, re-sized every 10 epochs from the measured epoch time, and "
+              "training stops at it (with --resume the budget counts the earlier run's time)")
 @click.option("--threads", type=int, default=2, show_default=True,
               help="ffgaf: torch CPU threads (1 is much faster on a busy shared CPU)")
 @click.option("--device", default="cpu", show_default=True,
@@ -287,6 +290,7 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     from .run.readout import readout_accuracy
     from .run.torch_backend import TorchBackend
     from .training import FFTrainer
+    from .training.budget import fit_in_budget
     given = [f for f, v in (("--trace-tau", trace_tau), ("--lr-decay-to", lr_decay_to))
              if v is not None]
     if given and algo != "hebbian":
@@ -299,6 +303,8 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
         raise click.UsageError("--dropout: an option of --algo ff and ffgaf")
     if augment != "none" and algo == "hebbian":
         raise click.UsageError("--augment: an option of --algo ff and ffgaf")
+    if max_minutes is not None and algo == "hebbian":
+        raise click.UsageError("--max-minutes: an option of --algo ff and ffgaf")
     if recipe is not None and algo != "ff":
         raise click.UsageError("--recipe: an option of --algo ff")
     if device != "cpu" and algo != "ffgaf":
@@ -345,8 +351,13 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     checkpoint = checkpoint or str(out) + ".ckpt.h5"
     trainer = FFTrainer(cfg, ds)
     t = time.perf_counter()
+    budget = None
     try:
-        net = trainer.fit(progress=True, checkpoint=checkpoint, resume=resume)
+        if max_minutes is not None:
+            net, budget = fit_in_budget(trainer, max_minutes, most=cfg.epochs, progress=True,
+                                        checkpoint=checkpoint, resume=resume)
+        else:
+            net = trainer.fit(progress=True, checkpoint=checkpoint, resume=resume)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     minutes = (time.perf_counter() - t) / 60
@@ -356,10 +367,12 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     save_model(net, out)
     h = net.training["history"]
     d = {"model": out, "dataset": ds.name, "test_accuracy_float": acc,
-         "test_accuracy_float_readout": acc_ro, "epochs": cfg.epochs,
+         "test_accuracy_float_readout": acc_ro, "epochs": trainer.epochs_done,
          "train_minutes": h["seconds"] / 60, "wall_minutes_this_run": minutes,
          "samples_per_s": ds.x_train.shape[0] * len(h["epoch_seconds"]) / max(h["seconds"], 1e-9),
          "checkpoint": checkpoint, "config": cfg.to_dict()}
+    if budget is not None:
+        d["budget"] = budget
     _emit(d, as_json, f"saved {out}; float test accuracy {acc:.4f} (label sweep), "
                       f"{acc_ro:.4f} (linear readout); {d['train_minutes']:.1f} min training")
 

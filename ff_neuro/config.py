@@ -222,7 +222,8 @@ class FFTrainConfig:
 #:   0.99, softmax loss over the true label and 3 wrong ones with alpha 60, surrogate slope 2.5,
 #:   batch 256, Adam lr 2e-3 with a cosine schedule, bf16 matmuls. 357 epochs are what 60 minutes
 #:   allowed one member on the 2-core benchmark machine: 89.32 % test accuracy alone, 89.57 %
-#:   for two seeds merged (``ff-neuro merge``; ``benchmarks/results/ff_fashion.json``).
+#:   for two seeds merged (``ff-neuro merge``; ``benchmarks/results/ff_fashion.json``); with
+#:   ``--max-minutes`` the schedule is sized to the budget instead (357 epochs at most).
 FF_RECIPES = {
     "ghader": dict(hidden=(500, 500), time_steps=10, beta=0.99, threshold=1.0,
                    encoding="graded", label_embedding="overlay", loss="swish", alpha=6.0,

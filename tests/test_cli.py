@@ -80,7 +80,8 @@ def test_train_refuses_options_of_another_algorithm(tmp_path):
                       (["--algo", "ffgaf", "--weight-decay", "1e-3"], "--weight-decay"),
                       (["--algo", "ffgaf", "--lr-decay-to", "0.1"], "--lr-decay-to"),
                       (["--algo", "ffgaf", "--gain", "0.5"], "--gain"),
-                      (["--algo", "hebbian", "--recipe", "fashion"], "--recipe: an option")):
+                      (["--algo", "hebbian", "--recipe", "fashion"], "--recipe: an option"),
+                      (["--algo", "hebbian", "--max-minutes", "1"], "--max-minutes: an option")):
         proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", *args, "--out",
                                str(tmp_path / "m.h5")], capture_output=True, text=True)
         assert proc.returncode == 2 and msg in proc.stderr, proc.stderr
@@ -116,6 +117,21 @@ def test_train_recipe_sets_unset_options_and_given_options_win(tmp_path):
                       "--json").stdout)["config"]
     assert (g["loss"], g["negatives"], g["label_embedding"], g["alpha"], g["lr"],
             g["batch_size"]) == ("swish", "hard", "overlay", 6.0, 8e-4, 256)
+
+
+def test_train_ff_within_a_time_budget(tmp_path):
+    # 0.15 minutes on digits: the probe sizes the schedule far below --epochs 2000, and the
+    # run ends on time (within one epoch of the budget)
+    d = json.loads(ff("train", "--dataset", "digits", "--hidden", "40,40", "--epochs", "2000",
+                      "--lr-schedule", "cosine", "--max-minutes", "0.15",
+                      "--out", tmp_path / "m.h5", "--json").stdout)
+    b = d["budget"]
+    assert b["budget_minutes"] == 0.15 and 1 <= b["probe"]["epochs_scheduled"] < 2000
+    # re-sized from the measured epochs (steps + the per-epoch accuracy check): the cosine
+    # schedule (nearly) ends within the budget
+    assert 0.8 * d["config"]["epochs"] <= d["epochs"] <= d["config"]["epochs"] < 2000
+    assert d["train_minutes"] < 0.15 + 0.05
+    assert d["test_accuracy_float"] > 0.3
 
 
 def test_export_refuses_float_model(tmp_path):
