@@ -172,8 +172,10 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               "ff: a training-time budget: the schedule (at most --epochs) is sized to it from "
               "a timed probe, re-sized every 10 epochs from the measured epoch time, and "
               "training stops at it (with --resume the budget counts the earlier run's time)")
-@click.option("--threads", type=int, default=2, show_default=True,
-              help="ffgaf: torch CPU threads (1 is much faster on a busy shared CPU)")
+@click.option("--threads", type=int, default=None,
+              help="ff, ffgaf: torch (and LIF kernel) CPU threads; 1 is much faster on a busy "
+              "shared CPU, and lets two runs (seeds to merge) share two cores [default: 2 for "
+              "ffgaf, torch's choice for ff]")
 @click.option("--device", default="cpu", show_default=True,
               help="ffgaf: torch device to train on (cpu, cuda, cuda:1); the paper preset's "
               "50 epochs took 4.7 minutes on one H100")
@@ -272,7 +274,7 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_steps, threshold,
           beta, loss, alpha, theta, goodness, negatives, embedding, encoding, levels,
           skip_first_layer, lr, batch_size, seed, eval_samples, checkpoint, resume, out, as_json,
-          preset="small", allocation="class-aware", max_minutes=None, threads=2,
+          preset="small", allocation="class-aware", max_minutes=None, threads=None,
           matmul_precision="fp32", lr_schedule="constant", augment="none", augment_shift=2,
           trace_tau=None, lr_decay_to=None, weight_decay=0.0, gain=None, dropout=0.0,
           softmax_negatives=0, label_smoothing=0.0, surrogate_slope=FFTrainConfig.surrogate_slope,
@@ -303,8 +305,9 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
         raise click.UsageError("--dropout: an option of --algo ff and ffgaf")
     if augment != "none" and algo == "hebbian":
         raise click.UsageError("--augment: an option of --algo ff and ffgaf")
-    if max_minutes is not None and algo == "hebbian":
-        raise click.UsageError("--max-minutes: an option of --algo ff and ffgaf")
+    for flag, value in (("--max-minutes", max_minutes), ("--threads", threads)):
+        if value is not None and algo == "hebbian":
+            raise click.UsageError(f"{flag}: an option of --algo ff and ffgaf")
     if recipe is not None and algo != "ff":
         raise click.UsageError("--recipe: an option of --algo ff")
     if device != "cpu" and algo != "ffgaf":
@@ -317,7 +320,7 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     ds = _load_dataset(dataset, data_dir)
     if algo == "ffgaf":
         return _train_ffgaf(ds, preset, allocation, epochs, time_steps, lr, batch_size, seed,
-                            max_minutes, checkpoint, resume, out, as_json, threads,
+                            max_minutes, checkpoint, resume, out, as_json, threads or 2,
                             dict(dropout=dropout, augment=augment, augment_shift=augment_shift),
                             device)
     if algo == "hebbian":
@@ -349,6 +352,9 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     checkpoint = checkpoint or str(out) + ".ckpt.h5"
+    import torch
+    if threads is not None:
+        torch.set_num_threads(threads)
     trainer = FFTrainer(cfg, ds)
     t = time.perf_counter()
     budget = None
@@ -370,7 +376,8 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
          "test_accuracy_float_readout": acc_ro, "epochs": trainer.epochs_done,
          "train_minutes": h["seconds"] / 60, "wall_minutes_this_run": minutes,
          "samples_per_s": ds.x_train.shape[0] * len(h["epoch_seconds"]) / max(h["seconds"], 1e-9),
-         "checkpoint": checkpoint, "config": cfg.to_dict()}
+         "checkpoint": checkpoint, "torch_threads": torch.get_num_threads(),
+         "config": cfg.to_dict()}
     if budget is not None:
         d["budget"] = budget
     _emit(d, as_json, f"saved {out}; float test accuracy {acc:.4f} (label sweep), "

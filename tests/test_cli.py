@@ -81,7 +81,8 @@ def test_train_refuses_options_of_another_algorithm(tmp_path):
                       (["--algo", "ffgaf", "--lr-decay-to", "0.1"], "--lr-decay-to"),
                       (["--algo", "ffgaf", "--gain", "0.5"], "--gain"),
                       (["--algo", "hebbian", "--recipe", "fashion"], "--recipe: an option"),
-                      (["--algo", "hebbian", "--max-minutes", "1"], "--max-minutes: an option")):
+                      (["--algo", "hebbian", "--max-minutes", "1"], "--max-minutes: an option"),
+                      (["--algo", "hebbian", "--threads", "1"], "--threads: an option")):
         proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", *args, "--out",
                                str(tmp_path / "m.h5")], capture_output=True, text=True)
         assert proc.returncode == 2 and msg in proc.stderr, proc.stderr
@@ -123,7 +124,7 @@ def test_train_ff_within_a_time_budget(tmp_path):
     # 0.15 minutes on digits: the probe sizes the schedule far below --epochs 2000, and the
     # run ends on time (within one epoch of the budget)
     d = json.loads(ff("train", "--dataset", "digits", "--hidden", "40,40", "--epochs", "2000",
-                      "--lr-schedule", "cosine", "--max-minutes", "0.15",
+                      "--lr-schedule", "cosine", "--max-minutes", "0.15", "--threads", "1",
                       "--out", tmp_path / "m.h5", "--json").stdout)
     b = d["budget"]
     assert b["budget_minutes"] == 0.15 and 1 <= b["probe"]["epochs_scheduled"] < 2000
