@@ -110,7 +110,7 @@ def test_train_recipe_sets_unset_options_and_given_options_win(tmp_path):
     assert (c["hidden"], c["epochs"], c["alpha"], c["batch_size"], d["epochs"]) == (
         [40, 40], 8, 30.0, 32, 8)
     for k in ("beta", "loss", "softmax_negatives", "surrogate_slope", "encoding",
-              "lr_schedule", "matmul_precision", "lr", "time_steps"):
+              "lr_schedule", "matmul_precision", "lr", "time_steps", "eval_samples"):
         assert c[k] == FF_RECIPES["fashion"][k], k
     assert d["test_accuracy_float"] > 0.5
     g = json.loads(ff("train", "--dataset", "digits", "--recipe", "ghader", "--epochs", "1",
