@@ -18,6 +18,16 @@ EMBEDDINGS = ("append", "overlay", "code")
 GOODNESS = ("mean_sq", "sum_sq")
 
 
+def _one_or_per_layer(value, layers: int, what: str):
+    """A float, or a tuple of one float per layer (from a list or tuple of ``layers``)."""
+    if isinstance(value, (list, tuple)):
+        value = tuple(float(v) for v in value)
+        if len(value) != layers:
+            raise ValueError(f"give one {what}, or one per layer ({layers})")
+        return value
+    return float(value)
+
+
 @dataclass
 class FFTrainConfig:
     """Spiking Forward-Forward training (layer-local, surrogate gradients inside a layer only).
@@ -125,20 +135,10 @@ class FFTrainConfig:
         self.hidden = tuple(int(h) for h in self.hidden)
         if not self.hidden or min(self.hidden) < 1:
             raise ValueError("hidden must list at least one positive layer size")
-        if isinstance(self.threshold, (list, tuple)):
-            self.threshold = tuple(float(t) for t in self.threshold)
-            if len(self.threshold) != len(self.hidden):
-                raise ValueError(f"give one threshold, or one per layer ({len(self.hidden)})")
-        else:
-            self.threshold = float(self.threshold)
+        self.threshold = _one_or_per_layer(self.threshold, len(self.hidden), "threshold")
         if min(self.thresholds()) <= 0:
             raise ValueError("thresholds must be > 0")
-        if isinstance(self.beta, (list, tuple)):
-            self.beta = tuple(float(b) for b in self.beta)
-            if len(self.beta) != len(self.hidden):
-                raise ValueError(f"give one beta, or one per layer ({len(self.hidden)})")
-        else:
-            self.beta = float(self.beta)
+        self.beta = _one_or_per_layer(self.beta, len(self.hidden), "beta")
         for name, value, choices in (("loss", self.loss, LOSSES),
                                      ("negatives", self.negatives, NEGATIVES),
                                      ("label_embedding", self.label_embedding, EMBEDDINGS),
