@@ -204,7 +204,8 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               "negatives, overlay label, batch 4096, lr 8e-4, 300 epochs); fashion = this "
               "project's validated Fashion-MNIST recipe (2x500, graded input, beta 0.99, "
               "softmax over 3 wrong labels, alpha 60, surrogate slope 2.5, bf16, cosine, 357 "
-              "epochs = 60 min on 2 cores: 89.3 % alone, 89.6 % for two seeds merged)")
+              "epochs = 60 min on one core: 89.3 % alone, 89.6 % for two seeds merged; "
+              "pair it with --max-minutes)")
 @click.option("--epochs", type=int, default=30, show_default=True)
 @click.option("--hidden", callback=_int_list, default=None,
               help="hidden layer sizes [default: 200,200 for ff, 200 for hebbian]")

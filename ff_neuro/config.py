@@ -216,7 +216,8 @@ class FFTrainConfig:
 #:   as direct current at every step (here: graded spikes), the label overlaid on the first
 #:   pixels, swish loss with alpha 6, hard negatives, Adam lr 8e-4, batch 4096, 300 epochs
 #:   (reported: 90.27 % on Fashion-MNIST, on a GPU). Not reproduced: their learnable beta and
-#:   threshold of layer 1 (fixed here, so that the layer stays one Lava LIF process).
+#:   threshold of layer 1 (fixed here: the trainer has no gradient for them; a learned value
+#:   would deploy as one Lava LIF process all the same).
 #: * ``fashion``: this project's recipe, chosen on Fashion-MNIST validation trials
 #:   (``benchmarks/results/ff_fashion_tuning.json``): 784-500-500, T = 10, graded input, beta
 #:   0.99, softmax loss over the true label and 3 wrong ones with alpha 60, surrogate slope 2.5,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+import torch
 
 from ..config import FFTrainConfig
 from ..data.augment import augment_images
@@ -99,7 +100,9 @@ def fit_in_budget(trainer: FFTrainer, minutes: float, most: int, resize_every: i
         trainer.load_checkpoint(checkpoint)
         cfg.epochs = min(int(most), checkpoint_epochs(checkpoint))
     else:
-        probe = probe_epoch_seconds(cfg, trainer.ds, probe_batches)
+        rng_state = torch.get_rng_state()   # the scratch trainer re-seeds torch: the run must
+        probe = probe_epoch_seconds(cfg, trainer.ds, probe_batches)  # train as unprobed
+        torch.set_rng_state(rng_state)
         cfg.epochs = epochs_for_budget(probe["epoch_seconds"], minutes, most)
         record["probe"] = dict(probe, epochs_scheduled=cfg.epochs)
     fit = dict(fit_kwargs, checkpoint=checkpoint, max_seconds=minutes * 60)
