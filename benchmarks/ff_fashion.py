@@ -50,7 +50,7 @@ from _common import RESULTS, machine  # noqa: E402
 
 import torch  # noqa: E402
 
-from ff_neuro.config import LOSSES, FFTrainConfig  # noqa: E402
+from ff_neuro.config import LOSSES, FFTrainConfig, per_layer_floats  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
 from ff_neuro.data.augment import AUGMENTS  # noqa: E402
 from ff_neuro.export.lava_runner import LavaBackend  # noqa: E402
@@ -64,7 +64,7 @@ from ff_neuro.run.readout import readout_accuracy  # noqa: E402
 from ff_neuro.run.torch_backend import TorchBackend  # noqa: E402
 from ff_neuro.training import FFTrainer  # noqa: E402
 from ff_neuro.training.budget import (epochs_for_budget, probe_epoch_seconds,  # noqa: E402
-                                      resized_epochs)
+                                      train_resizing)
 
 
 def barrier(sync_dir: str, name: str, index: int, total: int, payload=None,
@@ -107,12 +107,6 @@ def size_schedule(cfg: FFTrainConfig, ds, minutes: float, probe_batches: int,
     return probe
 
 
-def _floats(text: str):
-    """``"0.99"`` -> 0.99, ``"0.9,0.99"`` -> (0.9, 0.99)."""
-    v = tuple(float(t) for t in text.split(",") if t.strip())
-    return v[0] if len(v) == 1 else v
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=60.0, help="training-time budget")
@@ -122,7 +116,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--alpha", type=float, default=20.0)
-    ap.add_argument("--beta", type=_floats, default=0.9,
+    ap.add_argument("--beta", type=per_layer_floats, default=0.9,
                     help="LIF membrane decay per step, one value or one per layer (0.9,0.99)")
     ap.add_argument("--loss", choices=LOSSES, default="swish",
                     help="layer-local loss (FFTrainConfig.loss)")
@@ -207,40 +201,31 @@ def train_one(args, ds) -> tuple:
                       "test_accuracy_first_1000": acc.accuracy(ds.y_test[:1000])})
         print(curve[-1], flush=True)
 
-    fit = dict(progress=False, on_epoch=on_epoch, max_seconds=args.minutes * 60,
-               checkpoint=args.model + ".ckpt.h5")
-    if probe is not None and args.resize_every > 0:
-        probe["resized"] = []
-        while tr.epochs_done + args.resize_every < cfg.epochs:
-            tr.fit(**fit, until_epoch=tr.epochs_done + args.resize_every)
-            if tr.history.seconds >= fit["max_seconds"]:
-                break
-            probe["resized"].append(resize_schedule(cfg, tr.history, args.minutes,
-                                                    args.resize_every, args.epochs, sync))
-    net = tr.fit(**fit)   # trains no further epoch once the budget is spent
+    fit = dict(progress=False, on_epoch=on_epoch, checkpoint=args.model + ".ckpt.h5")
+    resize_every = args.resize_every if probe is not None else 0
+    net, resized = train_resizing(tr, args.minutes, args.epochs, resize_every,
+                                  agree=members_agree(sync), **fit)
+    if resize_every > 0:
+        probe["resized"] = resized
     return net, cfg, curve, probe
 
 
-def resize_schedule(cfg: FFTrainConfig, history, minutes: float, last: int, cap: int,
-                    sync=None) -> dict:
-    """Re-size the cosine schedule from the time of the ``last`` training epochs
-    (:func:`ff_neuro.training.budget.resized_epochs`; the library's ``fit_in_budget`` loop,
-    plus the members' agreement): ``cfg.epochs`` becomes the done ones plus what the remaining
-    budget allows at the measured (slowest member's) epoch time, at most ``cap``."""
-    done = len(history.epoch_seconds)
-    own = float(np.mean(history.epoch_seconds[-last:]))
-    epoch_s, spent = own, history.seconds
-    if sync is not None:  # a member that stopped at the budget does not come: own times
-        times = barrier(sync[0], f"resize{done}", sync[1], sync[2], [own, spent],
-                        timeout_s=120, required=False)
-        if times is not None:  # the slowest member's figures: every member, one schedule
-            epoch_s, spent = max(t[0] for t in times), max(t[1] for t in times)
-    old = cfg.epochs
-    cfg.epochs = resized_epochs(done, epoch_s, spent, minutes, cap)
-    print(f"measured {own:.1f} s per epoch (schedule: {epoch_s:.1f}) -> cosine over "
-          f"{cfg.epochs} epochs (was {old})", flush=True)
-    return {"after_epochs": done, "own_epoch_seconds": own, "epoch_seconds": epoch_s,
-            "epochs_before": old, "epochs_scheduled": cfg.epochs}
+def members_agree(sync=None):
+    """The ``agree`` hook of :func:`ff_neuro.training.budget.train_resizing`: print the
+    measured epoch time and, with ``--members`` (``sync``), take the slowest member's epoch
+    time and training time, so that every member re-sizes to one schedule (a member that
+    stopped at the budget does not come: then its own figures)."""
+    def agree(own: float, spent: float, done: int):
+        epoch_s = own
+        if sync is not None:
+            times = barrier(sync[0], f"resize{done}", sync[1], sync[2], [own, spent],
+                            timeout_s=120, required=False)
+            if times is not None:
+                epoch_s, spent = max(t[0] for t in times), max(t[1] for t in times)
+        print(f"after {done} epochs: {own:.1f} s per epoch (schedule: {epoch_s:.1f})",
+              flush=True)
+        return epoch_s, spent
+    return agree
 
 
 def train_members(args) -> tuple:

@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .config import FF_RECIPES, LOSSES, DemoConfig, FFTrainConfig, QuantConfig
+from .config import (FF_RECIPES, LOSSES, DemoConfig, FFTrainConfig, QuantConfig,
+                     per_layer_floats)
 from .data.augment import AUGMENTS
 from .fileio import write_json
 
@@ -333,12 +334,9 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     hidden, time_steps = hidden or (200, 200), time_steps or 16
     lr, batch_size = 2e-3 if lr is None else lr, batch_size or 64
     try:
-        th = [float(v) for v in str(threshold).split(",") if v.strip()]
-        bt = [float(v) for v in str(beta).split(",") if v.strip()]
         kw = dict(
-            hidden=hidden, time_steps=time_steps, threshold=th[0] if len(th) == 1 else tuple(th),
-            beta=bt[0] if len(bt) == 1 else tuple(bt), loss=loss, alpha=alpha, theta=theta,
-            goodness=goodness,
+            hidden=hidden, time_steps=time_steps, threshold=per_layer_floats(threshold),
+            beta=per_layer_floats(beta), loss=loss, alpha=alpha, theta=theta, goodness=goodness,
             negatives=negatives, label_embedding=embedding, encoding=encoding, levels=levels,
             goodness_from_layer=1 if skip_first_layer else 0, lr=lr, batch_size=batch_size,
             gain=1.0 if gain is None else gain,

@@ -18,6 +18,18 @@ EMBEDDINGS = ("append", "overlay", "code")
 GOODNESS = ("mean_sq", "sum_sq")
 
 
+def per_layer_floats(text: str) -> Union[float, Tuple[float, ...]]:
+    """Command-line form of a one-value-or-per-layer field: ``"0.99"`` -> 0.99,
+    ``"0.9,0.99"`` -> (0.9, 0.99) (ValueError for anything else)."""
+    try:
+        values = tuple(float(t) for t in str(text).split(",") if t.strip())
+    except ValueError:
+        values = ()
+    if not values:
+        raise ValueError(f"expected a number or comma-separated numbers, got {text!r}")
+    return values[0] if len(values) == 1 else values
+
+
 def _one_or_per_layer(value, layers: int, what: str):
     """A float, or a tuple of one float per layer (from a list or tuple of ``layers``)."""
     if isinstance(value, (list, tuple)):

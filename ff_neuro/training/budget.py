@@ -9,10 +9,9 @@ budget if the probe was optimistic (``FFTrainer.fit(max_seconds=...)``).
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 import torch
@@ -53,13 +52,6 @@ def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int,
             "epoch_seconds": per_batch * n_batches}
 
 
-def checkpoint_epochs(path) -> int:
-    """The schedule length (``epochs``) a training checkpoint was written with."""
-    import h5py
-    with h5py.File(path, "r") as f:
-        return int(json.loads(f.attrs["config_json"])["epochs"])
-
-
 def epochs_for_budget(epoch_seconds: float, minutes: float, most: int) -> int:
     """Epochs of ``epoch_seconds`` that fit in :data:`BUDGET_SHARE` of ``minutes``: at least
     1, at most ``most``."""
@@ -81,6 +73,40 @@ def resized_epochs(done: int, epoch_seconds: float, spent_seconds: float, minute
     return min(int(most), max(done + 1, done + int(0.98 * left / epoch_seconds)))
 
 
+def train_resizing(trainer: FFTrainer, minutes: float, most: int, resize_every: int = 10,
+                   agree: Optional[Callable[[float, float, int], Tuple[float, float]]] = None,
+                   **fit_kwargs):
+    """Train ``trainer`` (its schedule sized already) until its schedule ends or ``minutes`` of
+    training time are spent, re-sizing ``trainer.cfg.epochs`` (at most ``most``) every
+    ``resize_every`` epochs (0: never) from the measured epoch cost (:func:`resized_epochs`).
+
+    ``agree(own_epoch_seconds, spent_seconds, epochs_done)`` may replace the measured figures
+    before a re-size (``ff_fashion.py --members``: the slowest member's, so that all train one
+    schedule). ``fit_kwargs`` go to :meth:`FFTrainer.fit`. Returns ``(network, resized)``: one
+    record per re-size."""
+    cfg = trainer.cfg
+    fit = dict(fit_kwargs, max_seconds=minutes * 60)
+    resized = []
+    while resize_every > 0 and trainer.epochs_done + resize_every < cfg.epochs:
+        before, start = trainer.history.seconds, trainer.epochs_done
+        trainer.fit(**fit, until_epoch=start + resize_every)
+        h = trainer.history
+        if h.seconds >= fit["max_seconds"] or trainer.epochs_done == start:
+            break
+        # what an epoch costs against the budget: its steps and the per-epoch training-
+        # accuracy check (eval_samples), which history.seconds counts and the probe does not
+        own = (h.seconds - before) / (trainer.epochs_done - start)
+        epoch_s, spent = (own, h.seconds) if agree is None else agree(own, h.seconds,
+                                                                      trainer.epochs_done)
+        old = cfg.epochs
+        cfg.epochs = resized_epochs(trainer.epochs_done, epoch_s, spent, minutes, most)
+        resized.append({"after_epochs": trainer.epochs_done, "own_epoch_seconds": own,
+                        "epoch_seconds": epoch_s, "epochs_before": old,
+                        "epochs_scheduled": cfg.epochs})
+    net = trainer.fit(**fit)   # trains no further epoch once the budget is spent
+    return net, resized
+
+
 def fit_in_budget(trainer: FFTrainer, minutes: float, most: int, resize_every: int = 10,
                   probe_batches: int = 20, checkpoint=None, resume: bool = False,
                   **fit_kwargs):
@@ -88,38 +114,23 @@ def fit_in_budget(trainer: FFTrainer, minutes: float, most: int, resize_every: i
 
     First ``trainer.cfg.epochs`` is sized (at most ``most``) from a probe, or, with ``resume``,
     taken from ``checkpoint`` (the schedule the interrupted run had reached; its training time
-    counts against the budget). Every ``resize_every`` epochs the schedule is re-sized from the
-    measured epoch time (:func:`resized_epochs`); training stops at the budget in any case.
-    ``fit_kwargs`` go to :meth:`FFTrainer.fit` (progress, on_epoch). Returns
-    ``(network, record)``: the record has the probe and every re-size."""
+    counts against the budget); then :func:`train_resizing` trains. ``fit_kwargs`` go to
+    :meth:`FFTrainer.fit` (progress, on_epoch). Returns ``(network, record)``: the record has
+    the probe and every re-size."""
     cfg = trainer.cfg
-    record = {"budget_minutes": float(minutes), "resized": []}
+    record = {"budget_minutes": float(minutes)}
     if resume:
         if checkpoint is None or not Path(checkpoint).exists():
             raise FileNotFoundError(f"no checkpoint to resume from: {checkpoint}")
-        trainer.load_checkpoint(checkpoint)
-        cfg.epochs = min(int(most), checkpoint_epochs(checkpoint))
+        saved = trainer.load_checkpoint(checkpoint)
+        cfg.epochs = min(int(most), int(saved["epochs"]))
     else:
         rng_state = torch.get_rng_state()   # the scratch trainer re-seeds torch: the run must
         probe = probe_epoch_seconds(cfg, trainer.ds, probe_batches)  # train as unprobed
         torch.set_rng_state(rng_state)
         cfg.epochs = epochs_for_budget(probe["epoch_seconds"], minutes, most)
         record["probe"] = dict(probe, epochs_scheduled=cfg.epochs)
-    fit = dict(fit_kwargs, checkpoint=checkpoint, max_seconds=minutes * 60)
-    while resize_every > 0 and trainer.epochs_done + resize_every < cfg.epochs:
-        before, start = trainer.history.seconds, trainer.epochs_done
-        trainer.fit(**fit, until_epoch=start + resize_every)
-        h = trainer.history
-        if h.seconds >= fit["max_seconds"] or trainer.epochs_done == start:
-            break
-        old = cfg.epochs
-        # what an epoch costs against the budget: its steps and the per-epoch training-
-        # accuracy check (eval_samples), which history.seconds counts and the probe does not
-        epoch_s = (h.seconds - before) / (trainer.epochs_done - start)
-        cfg.epochs = resized_epochs(trainer.epochs_done, epoch_s, h.seconds, minutes, most)
-        record["resized"].append({"after_epochs": trainer.epochs_done,
-                                  "epoch_seconds": epoch_s, "epochs_before": old,
-                                  "epochs_scheduled": cfg.epochs})
-    net = trainer.fit(**fit)   # trains no further epoch once the budget is spent
+    net, record["resized"] = train_resizing(trainer, minutes, most, resize_every,
+                                            checkpoint=checkpoint, **fit_kwargs)
     record["epochs"] = trainer.epochs_done
     return net, record

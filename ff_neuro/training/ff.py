@@ -443,11 +443,14 @@ class FFTrainer:
                         g.attrs["step"] = float(st["step"])
         return path
 
-    def load_checkpoint(self, path: PathLike) -> None:
+    def load_checkpoint(self, path: PathLike) -> dict:
+        """Restore weights, Adam state and history; returns the config the checkpoint was
+        written with (its ``epochs``: the schedule that run had reached)."""
         import h5py
         with h5py.File(path, "r") as f:
             check_checkpoint(f, path, "ff-neuro-checkpoint", "an ff-neuro", self.cfg.to_dict(),
                              defaults=FFTrainConfig().to_dict())
+            saved = json.loads(f.attrs["config_json"])
             self.epochs_done = int(f.attrs["epochs_done"])
             self.history = TrainHistory.from_dict(json.loads(f.attrs["history_json"]))
             for k, w in enumerate(self.weights):
@@ -459,6 +462,7 @@ class FFTrainer:
                         "step": torch.tensor(float(g.attrs["step"])),
                         "exp_avg": torch.from_numpy(g["exp_avg"][()]).clone(),
                         "exp_avg_sq": torch.from_numpy(g["exp_avg_sq"][()]).clone()}
+        return saved
 
     def network(self) -> FFNetwork:
         layers = [SpikingDense(weight=w.detach().numpy().copy(), threshold=th, v_decay=vd)
