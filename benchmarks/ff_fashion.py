@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import signal
 import subprocess
@@ -87,21 +88,22 @@ def barrier(sync_dir: str, name: str, index: int, total: int, payload=None,
 
 
 def size_schedule(cfg: FFTrainConfig, ds, minutes: float, probe_batches: int,
-                  sync=None) -> dict:
+                  sync=None, own: bool = False) -> dict:
     """Set ``cfg.epochs`` (at most its current value) to the epochs that ``minutes`` of
     training allow, from a probe of ``probe_batches`` steps; returns the probe record.
 
     ``sync = (dir, index, total)`` (``--members``): the members warm up, then time their steps
     together, and all take the slowest member's epoch time, so that they train the same
     schedule and none runs past the budget (a member probing while another compiled its
-    kernels once got 113 epochs against 157)."""
+    kernels once got 113 epochs against 157); with ``own`` (members of different networks)
+    each keeps its own time."""
     wait = None if sync is None else (lambda: barrier(*sync[:1], "warm", *sync[1:]))
     probe = probe_epoch_seconds(cfg, ds, probe_batches, after_warmup=wait)
     if sync is not None:
         times = barrier(sync[0], "probe", sync[1], sync[2], probe["epoch_seconds"])
         probe["own_epoch_seconds"] = probe["epoch_seconds"]
         probe["members_epoch_seconds"] = times
-        probe["epoch_seconds"] = max(times)
+        probe["epoch_seconds"] = probe["epoch_seconds"] if own else max(times)
     cfg.epochs = epochs_for_budget(probe["epoch_seconds"], minutes, cfg.epochs)
     probe["epochs_scheduled"] = cfg.epochs
     return probe
@@ -132,6 +134,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--weight-decay", type=float, default=0.0,
                     help="AdamW decoupled weight decay (FFTrainConfig.weight_decay)")
     ap.add_argument("--hidden", default="500,500", help="hidden layer sizes")
+    ap.add_argument("--receptive-field", default="",
+                    help="CHANNELS,KERNEL,STRIDE: the first layer sees KERNELxKERNEL patches "
+                         "(FFTrainConfig.receptive_field; --hidden's first size must match)")
+    ap.add_argument("--locally-connected", action="store_true",
+                    help="with --receptive-field: own weights per patch (Hinton's local "
+                         "receptive fields) instead of one shared kernel per channel")
     ap.add_argument("--negatives", default="random",
                     help="negative data (FFTrainConfig.negatives: random, hard, ...)")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
@@ -142,6 +150,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--augment-shift", type=int, default=2,
                     help="largest shift in pixels of the shift augmentation")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--member-args", nargs="+", default=None, metavar="ARGS",
+                    help="with --members M: M quoted strings of extra options, one per member, "
+                         "that override the shared ones for that member (e.g. '' "
+                         "'--hidden 800,500 --receptive-field 8,7,3 --locally-connected'); "
+                         "members that differ size their schedules to their own step times")
+    ap.add_argument("--own-schedule", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--members", type=int, default=1,
                     help="train this many networks in parallel processes (seeds seed, "
                     "seed + 1, ...) and merge them into one")
@@ -181,13 +195,17 @@ def train_one(args, ds) -> tuple:
                         epochs=args.epochs, eval_samples=0, matmul_precision=args.precision,
                         negatives=args.negatives,
                         lr_schedule=args.lr_schedule, augment=args.augment,
-                        augment_shift=args.augment_shift, seed=args.seed)
+                        augment_shift=args.augment_shift, seed=args.seed,
+                        receptive_field=tuple(int(v) for v in args.receptive_field.split(",")
+                                              if v.strip()),
+                        receptive_shared=not args.locally_connected)
     probe, sync = None, None
     if args.sync:                          # "DIR:INDEX:TOTAL", from train_members
         d, i, n = args.sync.rsplit(":", 2)
         sync = (d, int(i), int(n))
     if args.lr_schedule == "cosine":
-        probe = size_schedule(cfg, ds, args.minutes, args.probe_batches, sync)
+        probe = size_schedule(cfg, ds, args.minutes, args.probe_batches, sync,
+                              own=args.own_schedule)
         print(f"probe: {probe['epoch_seconds']:.1f} s per epoch -> cosine over {cfg.epochs} "
               "epochs", flush=True)
     curve = []
@@ -204,7 +222,8 @@ def train_one(args, ds) -> tuple:
     fit = dict(progress=False, on_epoch=on_epoch, checkpoint=args.model + ".ckpt.h5")
     resize_every = args.resize_every if probe is not None else 0
     net, resized = train_resizing(tr, args.minutes, args.epochs, resize_every,
-                                  agree=members_agree(sync), **fit)
+                                  agree=members_agree(None if args.own_schedule else sync),
+                                  **fit)
     if resize_every > 0:
         probe["resized"] = resized
     return net, cfg, curve, probe
@@ -231,17 +250,25 @@ def members_agree(sync=None):
 def train_members(args) -> tuple:
     """Run ``--members`` copies of this script with ``--train-only`` (seeds seed + i) at once;
     return their float networks and training records."""
-    argv = sys.argv[1:]
+    argv = list(sys.argv[1:])
+    if "--member-args" in argv:  # each member gets its own string, not the list
+        i = argv.index("--member-args")
+        del argv[i:i + 1 + args.members]
     procs, paths = [], []
     # a kill of this process (SIGTERM) runs the clean-up below too, so no member is orphaned
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     sync_dir = tempfile.mkdtemp(prefix="ff_members_", dir=str(Path(args.model).parent))
+    extra = args.member_args or [""] * args.members
+    if len(extra) != args.members:
+        raise SystemExit(f"--member-args needs one string per member ({args.members}), "
+                         f"got {len(extra)}")
+    own = ["--own-schedule"] if len(set(extra)) > 1 else []
     for i in range(args.members):
         model = f"{args.model}.member{i}.h5"
         out = f"{args.model}.member{i}.json"
         cmd = [sys.executable, __file__, *argv, "--members", "1", "--train-only",
                "--seed", str(args.seed + i), "--model", model, "--out", out,
-               "--sync", f"{sync_dir}:{i}:{args.members}"]
+               "--sync", f"{sync_dir}:{i}:{args.members}", *own, *shlex.split(extra[i])]
         log = open(f"{args.model}.member{i}.log", "w")
         procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log))
         paths.append((model, out))
@@ -272,7 +299,7 @@ def main() -> None:
         save_model(net, args.model)
         write_json(args.out, {"seed": args.seed, "config": cfg.to_dict(), "curve": curve,
                               "schedule_probe": probe, "train_minutes": h["seconds"] / 60,
-                              "epochs": len(h["loss"]),
+                              "epochs": len(h["loss"]), "sizes": net.sizes,
                               "test_accuracy_float": r.accuracy(ds.y_test)})
         return
     members = None
@@ -337,7 +364,10 @@ def main() -> None:
             "test_accuracy_float": [m["test_accuracy_float"] for m in members],
             "epochs": [m["epochs"] for m in members],
             "train_minutes": [m["train_minutes"] for m in members],
-            "seeds": [m["seed"] for m in members]}
+            "seeds": [m["seed"] for m in members],
+            "member_args": args.member_args,
+            "sizes": [m["sizes"] for m in members],
+            "configs": [m["config"] for m in members]}
     write_json(args.out, result)
     print({k: result[k] for k in ("test_accuracy_float", "test_accuracy_quantized",
                                   "test_accuracy_float_readout", "train_minutes", "epochs")})

@@ -43,7 +43,7 @@ PROTOCOL = ("benchmarks/ff_tune.py: Fashion-MNIST training set split into the fi
 
 
 def run_trial(args) -> dict:
-    trial, n_val = args
+    trial, n_val, save_dir = args
     import numpy as np
     import torch
     torch.set_num_threads(1)
@@ -66,6 +66,10 @@ def run_trial(args) -> dict:
     t0 = time.perf_counter()
     tr = FFTrainer(cfg, ds)
     net = tr.fit(progress=False, max_seconds=minutes * 60)
+    saved = None
+    if save_dir:
+        from ff_neuro.model import save_model
+        saved = str(save_model(net, Path(save_dir) / f"{name or 'trial'}.h5"))
     r = label_sweep(TorchBackend(), net, ds.x_test[:n_val], chunk=500)
     y = ds.y_test[:n_val]
     # the same sweep scored by other readings of the goodness (free: no second run)
@@ -80,7 +84,7 @@ def run_trial(args) -> dict:
             "n_val": n_val, "val_accuracy": r.accuracy(y),
             "val_accuracy_goodness_from_layer": from_layer,
             "val_accuracy_single_layer": per_layer,
-            "seconds": time.perf_counter() - t0}
+            "seconds": time.perf_counter() - t0, "model": saved}
 
 
 def main() -> None:
@@ -89,6 +93,9 @@ def main() -> None:
     ap.add_argument("--n-val", type=int, default=5000)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--save-dir", default=None,
+                    help="also write each trial's trained model to DIR/<name>.h5 (to score "
+                         "ensembles of trials on the same validation split afterwards)")
     a = ap.parse_args()
     trials = json.loads(Path(a.trials).read_text())
     for t in trials:
@@ -96,10 +103,12 @@ def main() -> None:
             raise SystemExit(f"trial {t.get('name')!r} has no 'minutes' budget")
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if a.save_dir:
+        Path(a.save_dir).mkdir(parents=True, exist_ok=True)
     from _common import machine
     from ff_neuro.fileio import write_json
     with Pool(a.jobs) as pool:
-        for r in pool.imap_unordered(run_trial, [(t, a.n_val) for t in trials]):
+        for r in pool.imap_unordered(run_trial, [(t, a.n_val, a.save_dir) for t in trials]):
             print(json.dumps(r), flush=True)
             r["machine"] = machine()
             r["jobs"] = a.jobs

@@ -106,6 +106,13 @@ class FFTrainConfig:
         steps and, for the image, by the positive and negative pass); kept inputs are scaled by
         1 / (1 - dropout) so that inference, which drops nothing, sees the same mean current.
     weight_decay : decoupled weight decay of AdamW (0: plain Adam)
+    receptive_field : ``()`` (the first layer is fully connected), or ``(channels, kernel,
+        stride)``: the first layer's neurons see ``kernel x kernel`` patches of the image,
+        ``stride`` apart, in ``channels`` maps (:mod:`ff_neuro.training.receptive`); then
+        ``hidden[0]`` must be ``channels * H' * W'``. The label inputs stay fully connected and
+        the trained layer is an ordinary dense layer (zeros outside the patches)
+    receptive_shared : with ``receptive_field``: True, every map's positions share one kernel
+        (a convolution); False, each neuron has its own patch weights (locally connected)
     eval_samples : training samples whose label-sweep accuracy the progress bar shows per epoch
     """
 
@@ -139,6 +146,8 @@ class FFTrainConfig:
     augment_shift: int = 2
     dropout: float = 0.0
     weight_decay: float = 0.0
+    receptive_field: Tuple[int, ...] = ()
+    receptive_shared: bool = True
     eval_samples: int = 0
     seed: int = 0
     encoding_seed: int = 1234
@@ -190,6 +199,10 @@ class FFTrainConfig:
         for name in ("time_steps", "epochs", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1")
+        self.receptive_field = tuple(int(v) for v in self.receptive_field)
+        if self.receptive_field and len(self.receptive_field) != 3:
+            raise ValueError("receptive_field is () or (channels, kernel, stride), got "
+                             f"{self.receptive_field}")
         if not 0 <= self.goodness_from_layer < len(self.hidden):
             raise ValueError("goodness_from_layer must index a hidden layer")
 
@@ -212,12 +225,8 @@ class FFTrainConfig:
         return (float(self.beta),) * len(self.hidden)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["hidden"] = list(self.hidden)
-        for name in ("threshold", "beta"):
-            if isinstance(d[name], tuple):
-                d[name] = list(d[name])
-        return d
+        # tuples (hidden, per-layer threshold and beta, receptive_field) as JSON lists
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 #: Named spiking-FF training recipes: :class:`FFTrainConfig` fields that ``ff-neuro train

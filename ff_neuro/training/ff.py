@@ -48,6 +48,7 @@ from ..fileio import PathLike, atomic_path
 from ..model.primitives import DECAY_UNITY, FFNetwork, InputEncoding, LabelEmbedding, SpikingDense
 from ..run.torch_backend import make_leaky
 from .lif_scan import lif_counts
+from .receptive import ReceptiveGrid, unroll
 
 
 def ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, kind: str, alpha: float,
@@ -181,6 +182,7 @@ class FFTrainer:
     def __init__(self, cfg: FFTrainConfig, dataset: Dataset):
         self.cfg = cfg
         self.ds = dataset
+        self._n_feat = dataset.n_features
         self.emb = LabelEmbedding(kind=cfg.label_embedding, n_classes=dataset.n_classes,
                                   code_bits=cfg.code_bits, code_p=cfg.code_p,
                                   code_seed=cfg.seed)
@@ -199,14 +201,57 @@ class FFTrainer:
             bound = cfg.weight_scale * np.sqrt(3.0 / n_in) * 2.0
             w = (torch.rand(n_out, n_in, generator=gen) * 2 - 1) * bound
             self.weights.append(torch.nn.Parameter(w))
+        self.kernels = None   # the shared receptive-field kernels (C, k, k), if any
+        self._rf_index = self._rf_mask = None
+        if cfg.receptive_field:
+            self._init_receptive(gen)
         self.leakies = [make_leaky(th, b, cfg.surrogate_slope)
                         for th, b in zip(self.thresholds, self.betas)]
-        self.opt = (torch.optim.AdamW(self.weights, lr=cfg.lr, weight_decay=cfg.weight_decay)
-                    if cfg.weight_decay > 0 else torch.optim.Adam(self.weights, lr=cfg.lr))
+        params = self.weights + ([self.kernels] if self.kernels is not None else [])
+        self.opt = (torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+                    if cfg.weight_decay > 0 else torch.optim.Adam(params, lr=cfg.lr))
         self.history = TrainHistory()
         self.epochs_done = 0
         self._label_free = cfg.negatives in ("hybrid", "noise", "masking")
-        self._n_feat = dataset.n_features
+
+    def _init_receptive(self, gen: torch.Generator) -> None:
+        """First layer with local receptive fields (:mod:`.receptive`): image weights drawn with
+        the patch's fan-in, zero outside the patch; with shared kernels the image columns of
+        ``weights[0]`` are unused in training (:meth:`_image_weights` unrolls the kernels)."""
+        cfg, ds = self.cfg, self.ds
+        if self.emb.kind == "overlay":
+            raise ValueError("receptive_field needs the label inputs apart from the image "
+                             "(label_embedding 'append' or 'code', not 'overlay')")
+        ch, k, s = cfg.receptive_field
+        grid = ReceptiveGrid(tuple(ds.image_shape), ch, k, s)
+        if grid.n_neurons != cfg.hidden[0]:
+            raise ValueError(
+                f"receptive_field {cfg.receptive_field} on {tuple(ds.image_shape)} images gives "
+                f"{ch} x {grid.out_shape[0]} x {grid.out_shape[1]} = {grid.n_neurons} neurons; "
+                f"set hidden[0] = {grid.n_neurons} (got {cfg.hidden[0]})")
+        bound = cfg.weight_scale * np.sqrt(3.0 / (k * k)) * 2.0
+        index = grid.index()
+        w = self.weights[0]
+        with torch.no_grad():
+            if cfg.receptive_shared:
+                self.kernels = torch.nn.Parameter(
+                    (torch.rand(ch, k, k, generator=gen) * 2 - 1) * bound)
+                self._rf_index = torch.from_numpy(index)
+                w[:, : self._n_feat] = 0.0
+            else:
+                mask = torch.from_numpy(index < ch * k * k)
+                self._rf_mask = mask.float()
+                fresh = (torch.rand(w.shape[0], self._n_feat, generator=gen) * 2 - 1) * bound
+                w[:, : self._n_feat] = fresh * self._rf_mask
+
+    def _image_weights(self) -> torch.Tensor:
+        """The first layer's weights on the image pixels ``(N, D)``."""
+        w = self.weights[0]
+        if self.kernels is not None:
+            return unroll(self.kernels, self._rf_index)
+        if self._rf_mask is not None:   # locally connected: the gradient off the patch is 0
+            return w[:, : self._n_feat] * self._rf_mask
+        return w[:, : self._n_feat]
 
     # -- forward pieces ---------------------------------------------------------------------
     def _mm(self, x: torch.Tensor, w: torch.Tensor, current: bool = False) -> torch.Tensor:
@@ -270,7 +315,7 @@ class FFTrainer:
             img[:, :, : self.emb.width] = 0
             w_img = w
         else:
-            w_img = w[:, : self._n_feat]
+            w_img = self._image_weights()
         if self.enc.kind == "graded":
             x0 = torch.from_numpy(img[0].astype(np.float32)) / levels
             return self._mm(self._dropout(x0, rng), w_img)
@@ -423,6 +468,13 @@ class FFTrainer:
         bar.close()
         return self.network()
 
+    def _named_params(self):
+        """(checkpoint group, parameter) of everything the optimizer trains."""
+        named = [(f"layer/{k}", w) for k, w in enumerate(self.weights)]
+        if self.kernels is not None:
+            named.append(("receptive_kernels", self.kernels))
+        return named
+
     def save_checkpoint(self, path: PathLike) -> Path:
         """Weights, Adam state, history and config in an HDF5 file (atomic; no pickle)."""
         import h5py
@@ -433,8 +485,8 @@ class FFTrainer:
                 f.attrs["epochs_done"] = self.epochs_done
                 f.attrs["config_json"] = json.dumps(self.cfg.to_dict())
                 f.attrs["history_json"] = json.dumps(self.history.to_dict())
-                for k, w in enumerate(self.weights):
-                    g = f.create_group(f"layer/{k}")
+                for name, w in self._named_params():
+                    g = f.create_group(name)
                     g.create_dataset("weight", data=w.detach().numpy())
                     st = self.opt.state.get(w, {})
                     if st:
@@ -453,8 +505,8 @@ class FFTrainer:
             saved = json.loads(f.attrs["config_json"])
             self.epochs_done = int(f.attrs["epochs_done"])
             self.history = TrainHistory.from_dict(json.loads(f.attrs["history_json"]))
-            for k, w in enumerate(self.weights):
-                g = f[f"layer/{k}"]
+            for name, w in self._named_params():
+                g = f[name]
                 with torch.no_grad():
                     w.copy_(torch.from_numpy(g["weight"][()]))
                 if "exp_avg" in g:
@@ -465,8 +517,12 @@ class FFTrainer:
         return saved
 
     def network(self) -> FFNetwork:
-        layers = [SpikingDense(weight=w.detach().numpy().copy(), threshold=th, v_decay=vd)
-                  for w, th, vd in zip(self.weights, self.thresholds, self.v_decays)]
+        weights = [w.detach().numpy().copy() for w in self.weights]
+        if self.cfg.receptive_field:
+            with torch.no_grad():
+                weights[0][:, : self._n_feat] = self._image_weights().numpy()
+        layers = [SpikingDense(weight=w, threshold=th, v_decay=vd)
+                  for w, th, vd in zip(weights, self.thresholds, self.v_decays)]
         ds = self.ds
         return FFNetwork(
             layers=layers, encoding=self.enc, label_embedding=self.emb,
