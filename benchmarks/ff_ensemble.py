@@ -64,17 +64,18 @@ def main() -> None:
         total = sum(widths[c] for c in combo)
         return sum(np.tensordot(widths[c] / total, goodness[c], axes=1) for c in combo)
 
+    key = f"{args.split}_accuracy_float"
     merged = []
     for k in range(2, len(args.models) + 1):
         for combo in itertools.combinations(args.models, k):
             acc = float(np.mean(merged_goodness(combo).argmax(1) == ds.y_test))
-            merged.append({"members": list(combo), "test_accuracy_float": acc,
+            merged.append({"members": list(combo), key: acc,
                            "gain_over_best_member_pp": 100 * (acc - max(single[c]
                                                                        for c in combo))})
             print(combo, acc, flush=True)
     write_json(args.out, {"machine": machine(), "dataset": ds.name, "split": args.split,
                           "n_test": int(ds.x_test.shape[0]),
-                          "members": [{"model": m, "test_accuracy_float": single[m],
+                          "members": [{"model": m, key: single[m],
                                        "config": n.training.get("config", {})}
                                       for m, n in zip(args.models, nets)],
                           "merged": merged})

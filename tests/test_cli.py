@@ -82,11 +82,31 @@ def test_train_refuses_options_of_another_algorithm(tmp_path):
                       (["--algo", "ffgaf", "--gain", "0.5"], "--gain"),
                       (["--algo", "hebbian", "--recipe", "fashion"], "--recipe: an option"),
                       (["--algo", "hebbian", "--max-minutes", "1"], "--max-minutes: an option"),
-                      (["--algo", "hebbian", "--threads", "1"], "--threads: an option")):
+                      (["--algo", "hebbian", "--threads", "1"], "--threads: an option"),
+                      (["--algo", "ffgaf", "--receptive-field", "4,3,2"], "--receptive-field"),
+                      (["--locally-connected"], "--locally-connected needs --receptive-field")):
         proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", *args, "--out",
                                str(tmp_path / "m.h5")], capture_output=True, text=True)
         assert proc.returncode == 2 and msg in proc.stderr, proc.stderr
         assert not (tmp_path / "m.h5").exists()
+
+
+def test_train_ff_with_local_receptive_fields(tmp_path):
+    # 8x8 digits, 4 maps of 3x3 patches at stride 2: 64 first-layer neurons, own weights each
+    m = tmp_path / "m.h5"
+    d = json.loads(ff("train", "--epochs", "2", "--hidden", "64,20", "--receptive-field",
+                      "4,3,2", "--locally-connected", "--out", m, "--json").stdout)
+    c = d["config"]
+    assert (c["receptive_field"], c["receptive_shared"]) == ([4, 3, 2], False)
+    from ff_neuro.model import load_model
+    from ff_neuro.training.receptive import ReceptiveGrid
+    w = load_model(m).layers[0].weight[:, :64]
+    assert w.shape == (64, 64) and not w[~ReceptiveGrid((8, 8), 4, 3, 2).mask()].any()
+    assert w[ReceptiveGrid((8, 8), 4, 3, 2).mask()].all()
+    proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", "--hidden", "60,20",
+                           "--receptive-field", "4,3,2", "--out", str(tmp_path / "x.h5")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "set hidden[0] = 64" in proc.stderr, proc.stderr
 
 
 def test_train_ff_regularisation_and_softmax_options_reach_the_config(tmp_path):

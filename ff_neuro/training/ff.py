@@ -22,6 +22,10 @@ Engineering (issue: faster than a per-step snnTorch loop):
   backward pass recomputes it in cache), and no spikes of the last layer are formed; with bf16
   matmuls the spikes are written as bfloat16 straight away.
 
+The first layer may have local receptive fields (``receptive_field``, :mod:`.receptive`):
+shared kernels (a convolution) or locally connected patches (Hinton 2022), trained as such and
+exported as the dense layer they unroll to.
+
 Training is resumable: :meth:`FFTrainer.fit` with ``checkpoint=`` writes an HDF5 checkpoint
 (weights, Adam state, history; no pickle) every ``checkpoint_every`` epochs, and ``resume=True``
 continues from it. Randomness is drawn per epoch from ``default_rng([seed, epoch])``, so a resumed
