@@ -15,9 +15,10 @@ loss softmax, softmax_negatives 3, alpha 60, surrogate_slope 2.5. Usage::
     .venv/bin/python benchmarks/ff_tune.py --trials trials.json --jobs 2 \
         --out benchmarks/results/ff_fashion_tuning.json
 
-Adds every finished trial to the ``trials`` of ``--out`` (kept sorted by val_accuracy, best
-first; the file is rewritten atomically after every trial, earlier trials are kept), with the
-protocol and the machine.
+With ``--save-dir DIR`` each trial's model is kept as ``DIR/<name>.h5`` (so that
+``ff_ensemble.py --split val`` can score merges of trials). Adds every finished trial to the
+``trials`` of ``--out`` (kept sorted by val_accuracy, best first; the file is rewritten
+atomically after every trial, earlier trials are kept), with the protocol and the machine.
 """
 from __future__ import annotations
 
