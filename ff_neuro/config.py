@@ -244,7 +244,8 @@ class FFTrainConfig:
 #:   0.99, softmax loss over the true label and 3 wrong ones with alpha 60, surrogate slope 2.5,
 #:   batch 256, Adam lr 2e-3 with a cosine schedule, bf16 matmuls. 357 epochs are what 60 minutes
 #:   allowed one member on the 2-core benchmark machine: 89.32 % test accuracy alone, 89.57 %
-#:   for two seeds merged (``ff-neuro merge``; ``benchmarks/results/ff_fashion.json``); with
+#:   for two seeds merged (``ff-neuro merge``;
+#:   ``benchmarks/results/ff_fashion_slope2.5_500x2_60min.json``); with
 #:   ``--max-minutes`` the schedule is sized to the budget instead (357 epochs at most). No
 #:   per-epoch accuracy check (``eval_samples`` 0): on 1,000 training images it took ~4 s of a
 #:   ~14 s epoch (one thread), a third of a budgeted run's epochs.
