@@ -343,7 +343,7 @@ def main() -> None:
     lava = label_sweep(LavaBackend(timeout_s=3000), qnet, ds.x_test[:n], chunk=n)
     result = {
         "machine": machine(),
-        "command": " ".join([".venv/bin/python benchmarks/ff_fashion.py", *sys.argv[1:]]),
+        "command": shlex.join([".venv/bin/python", "benchmarks/ff_fashion.py", *sys.argv[1:]]),
         "dataset": "fashion-mnist", "n_train": int(ds.x_train.shape[0]),
         "n_test": int(ds.x_test.shape[0]),
         "test_accuracy_float": acc_f, "test_accuracy_quantized": acc_q,
