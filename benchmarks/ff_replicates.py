@@ -32,13 +32,9 @@ VARYING = ("seed", "epochs")
 
 def _budget_minutes(command: str) -> float | None:
     """``--minutes`` of an ``ff_fashion.py`` command line (None if it names none)."""
-    argv = shlex.split(command or "")
-    for i, a in enumerate(argv):
-        if a == "--minutes" and i + 1 < len(argv):
-            return float(argv[i + 1])
-        if a.startswith("--minutes="):
-            return float(a.split("=", 1)[1])
-    return None
+    ap = argparse.ArgumentParser(add_help=False)
+    ap.add_argument("--minutes", type=float)
+    return ap.parse_known_args(shlex.split(command or ""))[0].minutes
 
 
 def recipe(run: dict) -> dict:
@@ -70,9 +66,6 @@ def summarize(runs: Sequence[dict], names: Sequence[str], target: float) -> dict
             diff = [k for k in ref if ref[k] != r[k]]
             raise ValueError(f"{name} is not a replicate of {names[0]}: "
                              f"its {', '.join(diff)} differ")
-    seeds = [tuple(_seeds(r)) for r in runs]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"two runs have the same seeds ({seeds}): not independent replicates")
     rows = []
     for run, name in zip(runs, names):
         members = run.get("members") or {}
@@ -87,6 +80,9 @@ def summarize(runs: Sequence[dict], names: Sequence[str], target: float) -> dict
                      "lava_samples": lava.get("samples"),
                      "lava_equal_emulator": lava.get("predictions_equal_emulator"),
                      "machine": run.get("machine")})
+    seeds = [tuple(r["seeds"]) for r in rows]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"two runs have the same seeds ({seeds}): not independent replicates")
 
     def stats(key: str) -> dict:
         v = [r[key] for r in rows]

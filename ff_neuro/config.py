@@ -257,10 +257,10 @@ class FFTrainConfig:
 #:   two ``fashion`` seeds gain ~0.25 pp. 257 epochs are what 60 minutes allowed on one core
 #:   (253 trained); trained that long it scored 90.10 % on the test set alone and 90.18 % merged
 #:   with a ``fashion`` network (``benchmarks/results/ff_fashion_fc_lc7_60min.json``). The
-#:   headline (``benchmarks/results/ff_fashion.json``, 90.50 %; 90.28 % with other seeds) merges
-#:   two of them with a 250-wide second layer (``--hidden 800,250``: layer 2's spike matmuls,
-#:   most of a step, cost half, so ~220 epochs fit in 60 minutes), one with 7x7 and one with
-#:   11x11 patches (``--receptive-field 8,11,3``).
+#:   headline (``benchmarks/results/ff_fashion.json``, 90.50 %; mean of three seeds 90.48 %,
+#:   ``ff_fashion_replicates.json``) merges two of them with a 250-wide second layer
+#:   (``--hidden 800,250``: layer 2's spike matmuls, most of a step, cost half, so ~220 epochs fit
+#:   in 60 minutes), one with 7x7 and one with 11x11 patches (``--receptive-field 8,11,3``).
 FF_RECIPES = {
     "ghader": dict(hidden=(500, 500), time_steps=10, beta=0.99, threshold=1.0,
                    encoding="graded", label_embedding="overlay", loss="swish", alpha=6.0,
