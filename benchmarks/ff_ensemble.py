@@ -30,8 +30,7 @@ import torch  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
 from ff_neuro.model import load_model  # noqa: E402
-from ff_neuro.run import label_sweep  # noqa: E402
-from ff_neuro.run.torch_backend import TorchBackend  # noqa: E402
+from ff_neuro.run import get_backend, label_sweep  # noqa: E402
 
 
 def main() -> None:
@@ -53,9 +52,10 @@ def main() -> None:
         ds = load_dataset(nets[0].dataset.get("name", "fashion-mnist"))
     goodness, widths, single = {}, {}, {}
     for path, net in zip(args.models, nets):
-        g = label_sweep(TorchBackend(), net, ds.x_test, chunk=500).goodness  # (L, N, C)
-        goodness[path] = g[net.goodness_from_layer:]
-        widths[path] = np.array([layer.n_out for layer in net.layers[net.goodness_from_layer:]],
+        g = label_sweep(get_backend("float"), net, ds.x_test, chunk=500).scores  # (L, N, C)
+        from_layer = net.label_sweep.from_layer
+        goodness[path] = g[from_layer:]
+        widths[path] = np.array([layer.n_out for layer in net.layers[from_layer:]],
                                 dtype=float)
         single[path] = float(np.mean(goodness[path].sum(0).argmax(1) == ds.y_test))
         print(path, single[path], flush=True)

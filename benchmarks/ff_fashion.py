@@ -60,15 +60,11 @@ import torch  # noqa: E402
 from ff_neuro.config import LOSSES, FFTrainConfig, per_layer_floats  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
 from ff_neuro.data.augment import AUGMENTS  # noqa: E402
-from ff_neuro.export.lava_runner import LavaBackend  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
 from ff_neuro.model import load_model, save_model  # noqa: E402
 from ff_neuro.model.merge import merge_networks  # noqa: E402
 from ff_neuro.pipeline import attach_readout, quantize_for_dataset  # noqa: E402
-from ff_neuro.run import label_sweep  # noqa: E402
-from ff_neuro.run.emulator import EmulatorBackend  # noqa: E402
-from ff_neuro.run.readout import readout_accuracy  # noqa: E402
-from ff_neuro.run.torch_backend import TorchBackend  # noqa: E402
+from ff_neuro.run import get_backend, label_sweep, one_pass  # noqa: E402
 from ff_neuro.training import FFTrainer  # noqa: E402
 from ff_neuro.training.budget import (epochs_for_budget, probe_epoch_seconds,  # noqa: E402
                                       train_resizing)
@@ -220,7 +216,7 @@ def train_one(args, ds) -> tuple:
     def on_epoch(epoch, loss):
         if (epoch + 1) % args.eval_every and epoch + 1 != cfg.epochs:
             return
-        acc = label_sweep(TorchBackend(), tr.network(), ds.x_test[:1000], chunk=500)
+        acc = label_sweep(get_backend("float"), tr.network(), ds.x_test[:1000], chunk=500)
         curve.append({"epoch": epoch + 1, "loss": loss, "train_minutes": tr.history.seconds / 60,
                       "test_accuracy_first_1000": acc.accuracy(ds.y_test[:1000])})
         print(curve[-1], flush=True)
@@ -301,7 +297,7 @@ def main() -> None:
     if args.train_only:
         net, cfg, curve, probe = train_one(args, ds)
         h = net.training["history"]
-        r = label_sweep(TorchBackend(), net, ds.x_test, chunk=500)
+        r = label_sweep(get_backend("float"), net, ds.x_test, chunk=500)
         save_model(net, args.model)
         write_json(args.out, {"seed": args.seed, "config": cfg.to_dict(), "curve": curve,
                               "schedule_probe": probe, "train_minutes": h["seconds"] / 60,
@@ -332,15 +328,17 @@ def main() -> None:
         readout_fit_s = time.perf_counter() - t
     qnet, qrep = quantize_for_dataset(net, ds)
     save_model(qnet, args.model)
-    r_f = label_sweep(TorchBackend(), qnet, ds.x_test, chunk=500)
-    r_q = label_sweep(EmulatorBackend(), qnet, ds.x_test, chunk=500)
+    flt, emu = get_backend("float"), get_backend("emulator")
+    r_f = label_sweep(flt, qnet, ds.x_test, chunk=500)
+    r_q = label_sweep(emu, qnet, ds.x_test, chunk=500)
     acc_f, acc_q = r_f.accuracy(ds.y_test), r_q.accuracy(ds.y_test)
     ro_f = ro_q = None
-    if qnet.readout is not None:
-        ro_f = readout_accuracy(TorchBackend(), qnet, qnet.readout, ds.x_test, ds.y_test)
-        ro_q = readout_accuracy(EmulatorBackend(), qnet, qnet.readout, ds.x_test, ds.y_test)
+    linear = qnet.linear_readout
+    if linear is not None:
+        ro_f = one_pass(flt, qnet, ds.x_test, readout=linear).accuracy(ds.y_test)
+        ro_q = one_pass(emu, qnet, ds.x_test, readout=linear).accuracy(ds.y_test)
     n = args.lava_samples
-    lava = label_sweep(LavaBackend(timeout_s=3000), qnet, ds.x_test[:n], chunk=n)
+    lava = label_sweep(get_backend("lava-fixed", timeout_s=3000), qnet, ds.x_test[:n], chunk=n)
     result = {
         "machine": machine(),
         "command": shlex.join([".venv/bin/python", "benchmarks/ff_fashion.py", *sys.argv[1:]]),

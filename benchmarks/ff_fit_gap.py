@@ -25,15 +25,13 @@ from _common import machine  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
 from ff_neuro.model import load_model  # noqa: E402
-from ff_neuro.model.conv import ConvFFNetwork  # noqa: E402
-from ff_neuro.run import label_sweep  # noqa: E402
-from ff_neuro.run.torch_backend import TorchBackend  # noqa: E402
+from ff_neuro.run import get_backend, label_sweep  # noqa: E402
 
 
 def split_accuracy(net, x: np.ndarray, y: np.ndarray) -> dict:
     """Label-sweep accuracy of ``net`` on (x, y), overall and per layer."""
-    r = label_sweep(TorchBackend(), net, x, chunk=500)
-    per_layer = [float(np.mean(np.argmax(g, axis=1) == y)) for g in r.goodness]
+    r = label_sweep(get_backend("float"), net, x, chunk=500)
+    per_layer = [float(np.mean(np.argmax(g, axis=1) == y)) for g in r.scores]
     return {"samples": int(len(y)), "accuracy": r.accuracy(y), "per_layer": per_layer}
 
 
@@ -48,8 +46,8 @@ def main(argv=None) -> None:
     ap.add_argument("--out", default=None, help="JSON result file [default: print only]")
     args = ap.parse_args(argv)
     net = load_model(args.model)
-    if isinstance(net, ConvFFNetwork):
-        raise SystemExit(f"{args.model}: a conv (FFGAF) model; this script scores FF "
+    if net.label_sweep is None:
+        raise SystemExit(f"{args.model}: read by {net.readout.kind}; this script scores FF "
                          "label-sweep models")
     ds = load_dataset(args.dataset, data_dir=args.data_dir)
     n = min(args.train_samples, ds.x_train.shape[0])

@@ -81,8 +81,7 @@ def accuracy_check(ds, cfg: FFTrainConfig, epochs: int, n_train: int = 10_000,
     (label sweep, float backend)."""
     from dataclasses import replace
 
-    from ff_neuro.run import label_sweep
-    from ff_neuro.run.torch_backend import TorchBackend
+    from ff_neuro.run import get_backend, label_sweep
 
     sub = replace(ds, x_train=ds.x_train[:n_train], y_train=ds.y_train[:n_train],
                   x_test=ds.x_test[:n_test], y_test=ds.y_test[:n_test])
@@ -92,7 +91,7 @@ def accuracy_check(ds, cfg: FFTrainConfig, epochs: int, n_train: int = 10_000,
         t = time.perf_counter()
         net = FFTrainer(c, sub).fit(progress=False)
         secs = time.perf_counter() - t
-        acc = label_sweep(TorchBackend(), net, sub.x_test).accuracy(sub.y_test)
+        acc = label_sweep(get_backend("float"), net, sub.x_test).accuracy(sub.y_test)
         out[prec] = {"test_accuracy": acc, "train_seconds": secs}
         print(f"accuracy check {prec}: {acc:.4f} after {epochs} epochs ({secs:.0f} s)",
               flush=True)

@@ -51,9 +51,8 @@ def run_trial(args) -> dict:
     from ff_fashion import size_schedule
     from _common import tuning_dataset
     from ff_neuro.config import FFTrainConfig
-    from ff_neuro.run import label_sweep
-    from ff_neuro.run.inference import predict_from_goodness
-    from ff_neuro.run.torch_backend import TorchBackend
+    from ff_neuro.model import LabelSweep
+    from ff_neuro.run import get_backend, label_sweep
     from ff_neuro.training import FFTrainer
     trial = dict(trial)
     name = trial.pop("name", None)
@@ -71,12 +70,12 @@ def run_trial(args) -> dict:
     if save_dir:
         from ff_neuro.model import save_model
         saved = str(save_model(net, Path(save_dir) / f"{name or 'trial'}.h5"))
-    r = label_sweep(TorchBackend(), net, ds.x_test[:n_val], chunk=500)
+    r = label_sweep(get_backend("float"), net, ds.x_test[:n_val], chunk=500)
     y = ds.y_test[:n_val]
     # the same sweep scored by other readings of the goodness (free: no second run)
-    from_layer = [float(np.mean(predict_from_goodness(r.goodness, k) == y))
-                  for k in range(r.goodness.shape[0])]
-    per_layer = [float(np.mean(np.argmax(g, axis=1) == y)) for g in r.goodness]
+    from_layer = [float(np.mean(LabelSweep(from_layer=k).predict_from_goodness(r.scores) == y))
+                  for k in range(r.scores.shape[0])]
+    per_layer = [float(np.mean(np.argmax(g, axis=1) == y)) for g in r.scores]
     return {"name": name, "overrides": {k: (list(v) if isinstance(v, tuple) else v)
                                         for k, v in trial.items()},
             "minutes": minutes, "epochs_scheduled": cfg.epochs,

@@ -1,8 +1,8 @@
-"""Deployment of a trained FFGAF ConvFFNetwork: quantize, emulate, run on Lava, cost.
+"""Deployment of a trained FFGAF conv network: quantize, emulate, run on Lava, cost.
 
     python benchmarks/ffgaf_deploy.py MODEL.h5 [--lava-samples 50] [--test-samples N]
 
-Loads a ConvFFNetwork model file (float, e.g. from ``ff-neuro train --algo ffgaf``),
+Loads a conv network model file (float, e.g. from ``ff-neuro train --algo ffgaf``),
 quantizes it (calibrated on training images), evaluates float (torch) and the bit-exact
 fixed-point emulator on the Fashion-MNIST test set (all 10,000 by default), runs the first
 ``--lava-samples`` test images on Lava fixed_pt (NetX conv export, through the project's
@@ -26,15 +26,14 @@ from ff_neuro.config import QuantConfig  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
 from ff_neuro.model import load_model  # noqa: E402
-from ff_neuro.model.conv import ConvFFNetwork  # noqa: E402
 
 
 def main(argv=None) -> dict:
     import lava.magma.core.process.process  # noqa: F401  (fork start method first)
-    from ff_neuro import conv_pipeline as cp
-    from ff_neuro.energy.conv import conv_activity, conv_energy_table, format_conv_energy
-    from ff_neuro.export.lava_runner import run_conv_lava
-    from ff_neuro.run.conv import encode, run_batches, run_fixed
+    from ff_neuro.energy import csnn_row, format_ffgaf_table, measure_activity
+    from ff_neuro.model import Conv2d
+    from ff_neuro.pipeline import quantize_for_dataset
+    from ff_neuro.run import get_backend, one_pass
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("model")
@@ -48,11 +47,10 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
 
     net = load_model(args.model)
-    if not isinstance(net, ConvFFNetwork):
-        raise SystemExit(f"{args.model} is not a ConvFFNetwork model file")
+    if not any(isinstance(l.synapse, Conv2d) for l in net.layers):
+        raise SystemExit(f"{args.model} is not a conv network model file")
     ds = load_dataset(args.dataset or net.dataset.get("name", "fashion-mnist"))
-    x_all = cp.images(net, ds.x_test)
-    y_all = ds.y_test
+    x_all, y_all = ds.x_test, ds.y_test
     if args.test_samples:
         x_all, y_all = x_all[:args.test_samples], y_all[:args.test_samples]
     import hashlib
@@ -64,18 +62,19 @@ def main(argv=None) -> dict:
            "time_steps": net.time_steps, "shapes": [list(s) for s in net.shapes],
            "machine": machine(), "device": "cpu"}
     t0 = time.perf_counter()
-    qnet, rep = cp.quantize_for_dataset(net, ds, QuantConfig())
+    qnet, rep = quantize_for_dataset(net, ds, QuantConfig())
     out["quantization"] = rep.to_dict()
     out["quantize_s"] = time.perf_counter() - t0
     print(rep.format_table(), flush=True)
 
     t0 = time.perf_counter()
-    rf = run_batches(qnet, x_all, "float", batch_size=args.batch_size, progress=True)
+    rf = one_pass(get_backend("float"), qnet, x_all, chunk=args.batch_size)
     out["float_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    rq = run_batches(qnet, x_all, "emulator", batch_size=args.batch_size, progress=True)
+    emu = get_backend("emulator")
+    rq = one_pass(emu, qnet, x_all, chunk=args.batch_size)
     out["emulator_s"] = time.perf_counter() - t0
-    pf, pq = qnet.predict_from_counts(rf.counts), qnet.predict_from_counts(rq.counts)
+    pf, pq = rf.predictions, rq.predictions
     acc_f, acc_q = float(np.mean(pf == y_all)), float(np.mean(pq == y_all))
     out.update(test_accuracy_float=acc_f, test_accuracy_quantized=acc_q,
                accuracy_drop_pp=100.0 * (acc_f - acc_q),
@@ -85,25 +84,25 @@ def main(argv=None) -> dict:
     n = min(args.lava_samples, len(y_all))
     if n > 0:
         xl = x_all[:n]
-        emu = run_fixed(qnet, encode(qnet, xl))
-        lava, stats = run_conv_lava(qnet, xl, timeout_s=args.timeout, chunk=args.lava_chunk)
-        per_layer = [int((e != l).sum()) for e, l in zip(emu, lava)]
-        total = sum(int(e.size) for e in emu)
-        pl = qnet.predict_from_counts([s.sum(axis=0) for s in lava])
+        e = one_pass(emu, qnet, xl, keep_spikes=True).spikes
+        lava_be = get_backend("lava-fixed", timeout_s=args.timeout, chunk=args.lava_chunk)
+        lr = one_pass(lava_be, qnet, xl, keep_spikes=True)
+        per_layer = [int((a != b).sum()) for a, b in zip(e, lr.spikes)]
+        total = sum(int(a.size) for a in e)
         out["lava"] = {"samples": n, "spike_agreement": 1.0 - sum(per_layer) / total,
                        "mismatches_per_layer": per_layer, "spike_bits_compared": total,
-                       "spikes_per_layer": [int(e.sum()) for e in emu],
-                       "accuracy_lava_fixed_pt": float(np.mean(pl == y_all[:n])),
+                       "spikes_per_layer": [int(a.sum()) for a in e],
+                       "accuracy_lava_fixed_pt": lr.accuracy(y_all[:n]),
                        "accuracy_emulator_same_samples": float(np.mean(pq[:n] == y_all[:n])),
-                       "stats": stats.to_dict()}
+                       "stats": lava_be.stats.to_dict()}
         print(f"Lava fixed_pt on {n} samples: spike agreement {out['lava']['spike_agreement']:.6f} "
-              f"(mismatches {per_layer}), {stats.ms_per_step:.1f} ms/step", flush=True)
+              f"(mismatches {per_layer}), {lava_be.stats.ms_per_step:.1f} ms/step", flush=True)
 
-    acts = conv_activity(qnet, rq.input_counts, rq.counts)
-    table = conv_energy_table(qnet, acts)
-    table["measured"] = {"backend": "emulator", "samples": int(len(y_all))}
-    out["energy"] = table
-    print(format_conv_energy(table), flush=True)
+    act = measure_activity(qnet, rq, backend="emulator")
+    energy = act.report("ffgaf-table2")
+    row = csnn_row(qnet, act, energy)
+    out["energy"] = {**energy.to_dict(), "measured": act.to_dict(), "csnn_row": row}
+    print(energy.format_table() + "\n\n" + format_ffgaf_table([row], decimals=4), flush=True)
     write_json(args.out, out)
     print(f"wrote {args.out}")
     return out

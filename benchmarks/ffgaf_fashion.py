@@ -1,11 +1,11 @@
 """FFGAF-SNN on the full Fashion-MNIST (60k/10k) within a CPU time budget, + allocation study.
 
 1. Main run: trains the ``--preset`` network (class-aware allocation) until ``--minutes`` of
-   training time are spent (or ``--epochs``), saves the ConvFFNetwork model file, and measures
+   training time are spent (or ``--epochs``), saves the conv network's model file, and measures
    test accuracy on the full 10k test set: the training model's inference (one pass, class-group
-   goodness of spike counts), the ConvFFNetwork on the float backend of ``ff_neuro.run.conv``
+   goodness of spike counts), the deployable network on the float backend
    (``--check-samples`` images: prediction and spike-count agreement), and after Loihi
-   quantization (``ff_neuro.conv_pipeline.quantize_for_dataset``) on the bit-exact fixed-point
+   quantization (``ff_neuro.pipeline.quantize_for_dataset``) on the bit-exact fixed-point
    emulator.
 2. Allocation study: the smaller ``--compare-preset`` trained twice with the same channel
    budget, class-aware vs uniform allocation, ``--compare-minutes`` each, same seed.
@@ -43,7 +43,7 @@ from _common import RESULTS, machine  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
 from ff_neuro.model import save_model  # noqa: E402
-from ff_neuro.training.ffgaf import FFGAFTrainer, images  # noqa: E402
+from ff_neuro.training.ffgaf import FFGAFTrainer  # noqa: E402
 from ff_neuro.training.ffgaf_config import FFGAFConfig  # noqa: E402
 
 
@@ -100,7 +100,7 @@ def main() -> None:
     ap.add_argument("--compare-minutes", type=float, default=6.0,
                     help="training budget of each allocation run")
     ap.add_argument("--check-samples", type=int, default=1000,
-                    help="test images run through the ConvFFNetwork float backend")
+                    help="test images run through the float backend")
     ap.add_argument("--curve-samples", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=2,
                     help="torch threads (1 was ~7x faster per batch on the busy shared CPU)")
@@ -149,11 +149,11 @@ def main() -> None:
     acc_f, layer_acc = ev["accuracy"], ev["accuracy_per_layer"]
     eval_s = time.perf_counter() - t
 
-    # the deployable network on the float backend of ff_neuro.run.conv (float64)
-    from ff_neuro.run.conv import predict
+    # the deployable network on the float backend (float64)
+    from ff_neuro.run import get_backend, one_pass
     n = args.check_samples
-    x_img = images(ds.x_test, ds.image_shape)
-    pred_net, res = predict(net, x_img[:n], "float", batch_size=250)
+    res = one_pass(get_backend("float"), net, ds.x_test[:n], chunk=250)
+    pred_net = res.predictions
     counts = tr.spike_counts(ds.x_test[:n])
     check = {"samples": n,
              "prediction_agreement": float(np.mean(pred_net == tr.predict(ds.x_test[:n]))),
@@ -167,12 +167,11 @@ def main() -> None:
         quant["reason"] = "skipped (--skip-quantized): see benchmarks/ffgaf_deploy.py"
     else:
         try:
-            from ff_neuro.conv_pipeline import quantize_for_dataset
-            from ff_neuro.run.conv import predict as conv_predict
+            from ff_neuro.pipeline import quantize_for_dataset
             t = time.perf_counter()
             qnet, qrep = quantize_for_dataset(net, ds)
             save_model(qnet, args.model.replace(".h5", ".q.h5"))
-            pq, _ = conv_predict(qnet, x_img, "emulator", batch_size=250)
+            pq = one_pass(get_backend("emulator"), qnet, ds.x_test, chunk=250).predictions
             quant = {"test_accuracy_quantized": float(np.mean(pq == ds.y_test)),
                      "quantization_report": qrep.to_dict(),
                      "emulator_seconds": time.perf_counter() - t,

@@ -29,9 +29,7 @@ from ff_neuro.fileio import write_json  # noqa: E402
 from ff_neuro.model import load_model, save_model  # noqa: E402
 from ff_neuro.parity import run_parity  # noqa: E402
 from ff_neuro.pipeline import quantize_for_dataset  # noqa: E402
-from ff_neuro.run import label_sweep  # noqa: E402
-from ff_neuro.run.emulator import EmulatorBackend  # noqa: E402
-from ff_neuro.run.torch_backend import TorchBackend  # noqa: E402
+from ff_neuro.run import get_backend, label_sweep  # noqa: E402
 from ff_neuro.training import FFTrainer  # noqa: E402
 
 
@@ -65,17 +63,17 @@ def main() -> None:
         result["quantization"] = qrep.to_dict()
         save_model(net, model)
     result["model"] = {"file": str(model), "sizes": net.sizes,
-                       "time_steps": net.encoding.time_steps, "encoding": net.encoding.kind,
+                       "time_steps": net.time_steps, "encoding": net.encoder.kind,
                        "epochs": net.training.get("config", {}).get("epochs")}
 
     # Full test set: float vs emulator accuracy (the emulator's compiled kernels are built and
     # cached on a first small call, timed separately).
     t = time.perf_counter()
-    label_sweep(EmulatorBackend(), net, ds.x_test[:20])
+    label_sweep(get_backend("emulator"), net, ds.x_test[:20])
     result["emulator_jit_seconds"] = time.perf_counter() - t
     acc = {}
-    for name, be in (("float", TorchBackend()), ("emulator", EmulatorBackend()),
-                     ("emulator_numpy_reference", EmulatorBackend(engine="numpy"))):
+    for name, be in (("float", get_backend("float")), ("emulator", get_backend("emulator")),
+                     ("emulator_numpy_reference", get_backend("emulator", engine="numpy"))):
         passes = []     # the compiled engine: median of --emulator-repeats full-test passes
         for _ in range(args.emulator_repeats if name == "emulator" else 1):
             t = time.perf_counter()
@@ -100,12 +98,12 @@ def main() -> None:
     result["parity"] = rep.to_dict()
     rep.plot(Path(args.out).with_suffix(".png"))
     emu_sps = acc["emulator"]["samples_per_s"]
-    lava_sps = n / rep.seconds["lava_fixed_pt"]
+    lava_sps = n / rep.seconds["lava-fixed"]
     result["throughput"] = {
         "unit": "test samples per second, label sweep (10 runs of T steps per sample)",
         "emulator_samples_per_s": emu_sps,
         "lava_fixed_pt_samples_per_s": lava_sps,
-        "lava_floating_pt_samples_per_s": n / rep.seconds["lava_floating_pt"],
+        "lava_floating_pt_samples_per_s": n / rep.seconds["lava-float"],
         "emulator_over_lava_fixed_pt": emu_sps / lava_sps,
         "emulator_numpy_reference_samples_per_s":
             acc["emulator_numpy_reference"]["samples_per_s"],

@@ -75,14 +75,12 @@ def deployed_accuracy(tr: HebbianTrainer, ds, model_path: Optional[Path] = None)
     from ff_neuro.model import save_model
     from ff_neuro.pipeline import quantize_for_dataset
     from ff_neuro.quantization import QuantizationError
-    from ff_neuro.run import label_sweep
-    from ff_neuro.run.emulator import EmulatorBackend
-    from ff_neuro.run.torch_backend import TorchBackend
+    from ff_neuro.run import get_backend, label_sweep
     out = {}
     net = tr.network()
     readouts = ["symmetric", "positive"] if tr.cfg.probability == "symmetric" else ["all"]
     for r in readouts:
-        out[f"float_{r}"] = label_sweep(TorchBackend(), tr.network(readout=r), ds.x_test,
+        out[f"float_{r}"] = label_sweep(get_backend("float"), tr.network(readout=r), ds.x_test,
                                         chunk=500).accuracy(ds.y_test)
     try:
         qnet, rep = quantize_for_dataset(net, ds)
@@ -91,7 +89,7 @@ def deployed_accuracy(tr: HebbianTrainer, ds, model_path: Optional[Path] = None)
         print("deployed", out, flush=True)
         return out
     out[f"quantized_emulator_{readouts[0]}"] = label_sweep(
-        EmulatorBackend(), qnet, ds.x_test, chunk=500).accuracy(ds.y_test)
+        get_backend("emulator"), qnet, ds.x_test, chunk=500).accuracy(ds.y_test)
     out["quantization_ok"] = bool(rep.ok)
     if model_path is not None:
         save_model(qnet, model_path)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine  # noqa: E402
 
 from ff_neuro.data import load_dataset  # noqa: E402
-from ff_neuro.export.lava_learning import learning_trial  # noqa: E402
+from ff_neuro.training.onchip import learning_trial  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
 from ff_neuro.training.hebbian import HebbianConfig  # noqa: E402
 

@@ -1,17 +1,23 @@
-"""NIR export: an :class:`FFNetwork` as a Neuromorphic Intermediate Representation graph.
+"""NIR export and import: a :class:`~ff_neuro.model.Network` as a Neuromorphic Intermediate
+Representation graph, and back. One loop over the layers, dense and conv alike.
 
-Graph (a chain, one branch per layer ``k``)::
+Graph (a chain; per layer ``k`` a synapse node and a neuron node)::
 
-    input --> fc0 --> neuron0 --> fc1 --> neuron1 --> ... --> output
-    Input      Linear   LIF        ...                         Output
-    (n_in,)    or Affine or IF                                 (n_out of the last layer)
+    input --> fc0 | conv0 --> neuron0 --> [flatten1] --> fc1 --> neuron1 --> ... --> output
+    Input     Linear, Affine  LIF or IF    Flatten        ...                         Output
+              or Conv2d
 
 ``fc<k>`` is ``nir.Linear(W)`` (``nir.Affine(W, b)`` when the layer has a bias), ``W`` of shape
-``(n_out, n_in)``; ``neuron<k>`` is ``nir.LIF`` (or ``nir.IF`` when ``v_decay == 0``).
+``(n_out, n_in)``; ``conv<k>`` is ``nir.Conv2d`` (PyTorch layout ``(C_out, C_in, kh, kw)``,
+cross-correlation, stride, padding, dilation 1, one group, a bias per output channel: zeros
+when the layer has none, with ``metadata["has_bias"] = False``); a dense layer after a conv
+layer is preceded by ``flatten<k>`` (``nir.Flatten``, ``start_dim=0``: NIR shapes have no batch
+axis) over the conv output in (C, H, W) order. ``neuron<k>`` is ``nir.LIF`` (or ``nir.IF`` when
+``v_decay == 0``) with arrays of the layer's output shape.
 
 Mapping of the neuron equations
 -------------------------------
-Ours (:class:`~ff_neuro.model.primitives.SpikingDense`, discrete time, du = 1)::
+Ours (:class:`~ff_neuro.model.neuron.LIF`, discrete time, du = 1)::
 
     v[t] = (1 - v_decay) * v[t-1] + I[t],      I[t] = W x[t] + b
     s[t] = v[t] > threshold;   v[t] = 0 where s[t]
@@ -39,13 +45,17 @@ Everything else NIR cannot express is in ``metadata`` (NIR 1.0.8 nodes and graph
 * graph: ``dt`` (the step NIR's time constants refer to; default 1: one step = one time unit),
   ``discretization = "forward_euler"``, the time convention (layer ``k`` sees layer ``k-1``'s
   spikes of the same step: NIR edges carry no delay), ``quantized``, and the readout NIR has no
-  node for: input encoding, label embedding and ``goodness_from_layer`` of Forward-Forward.
+  node for: the encoder (``encoding``, or ``host_encoder`` for FFGAF's analog conv block, whose
+  output ``a = k * clip / levels`` is the graph's input at every step), the label embedding and
+  the readouts (``readouts``: a list of dicts, the default first; for Forward-Forward
+  networks also ``goodness``, ``goodness_from_layer`` and ``goodness_eps``).
 * neuron nodes: the exact ``v_decay`` and ``threshold`` (``dt / tau`` is not always bit-exact in
-  float64: for 640 of the 4096 Loihi decays ``1/(4096/k) != k/4096``), ``layer``, ``dt``.
+  float64: for 640 of the 4096 Loihi decays ``1/(4096/k) != k/4096``), ``layer``, ``dt``, and
+  for class-group readouts the class of every output channel (``class_groups``).
 
-:func:`from_nir` prefers the metadata values and otherwise derives them from ``tau``/``r``
+:func:`read_layers` prefers the metadata values and otherwise derives them from ``tau``/``r``
 (snapping ``dt / tau`` to the nearest multiple of 1/4096 when within 1e-9), so graphs from other
-tools can be read too.
+tools can be read too; :func:`from_nir` rebuilds the whole network from ff-neuro's metadata.
 
 Quantized export (``quantized=True``)
 -------------------------------------
@@ -63,61 +73,80 @@ du = 1, and NIR's ``CubaLIF`` leaves the order of the current/voltage updates op
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, NamedTuple, Optional
+from typing import List, Optional
 
 import nir
 import numpy as np
 
 from ff_neuro.fileio import PathLike, atomic_path
-from ff_neuro.model.primitives import DECAY_UNITY, FFNetwork
+from ff_neuro.model import (AnalogConvEncoder, ClassGroups, Conv2d, Dense, InputEncoding,
+                            LabelEmbedding, LabelSweep, Layer, LinearReadout, Network)
+from ff_neuro.model.neuron import DECAY_UNITY, LIF, LoihiLIF
 
 #: Version of the metadata conventions below (bump when they change).
-NIR_FORMAT_VERSION = 1
+NIR_FORMAT_VERSION = 2
 
-EQUATIONS = ("v[t] = (1 - v_decay) * v[t-1] + W x[t] + bias; s[t] = v[t] > threshold; "
-             "v[t] = 0 where s[t]  (one step = dt; LIF: tau = dt / v_decay, r = 1 / v_decay; "
-             "IF when v_decay = 0: r = 1 / dt)")
+EQUATIONS = ("u[t] = W x[t] or conv2d(x[t], W, stride, padding); v[t] = (1 - v_decay) * v[t-1] "
+             "+ u[t] + bias; s[t] = v[t] > threshold; v[t] = 0 where s[t]  (one step = dt; "
+             "LIF: tau = dt / v_decay, r = 1 / v_decay; IF when v_decay = 0: r = 1 / dt)")
 FIXED_POINT = ("Lava fixed_pt LIF, du = 1: v[t] = sat24(trunc(v[t-1] * (4096 - v_decay) / 4096)"
                " + ((W_q x[t] + bias_mant) << 6)); s = v > vth << 6; v = 0 where s. "
                "NIR holds the mantissas; trunc and sat24 are not expressed.")
 TIME_CONVENTION = ("layer k at step t sees layer k-1's spikes of the same step t (edges carry "
                    "no delay); state is reset between samples")
+ENCODER_EQUATION = ("z = conv2d(image, weight, stride, padding) + bias; k = clip(floor(z * "
+                    "levels / clip + shift), 0, levels); input a = k * clip / levels at every "
+                    "step (FFGAF eq. 13, on the host)")
 
 
-class NIRLayer(NamedTuple):
-    """One layer as read back from a NIR graph (float or Loihi-integer units, see from_nir)."""
-
-    weight: np.ndarray
-    bias: Optional[np.ndarray]
-    threshold: float
-    v_decay: float
+def _full(shape, value, dtype) -> np.ndarray:
+    return np.full(shape, value, dtype=dtype)
 
 
-def _full(n, value, dtype) -> np.ndarray:
-    return np.full(n, value, dtype=dtype)
-
-
-def _neuron(n, threshold, v_decay_frac: float, dt: float, th_dtype, metadata: dict):
-    """The NIR neuron whose forward-Euler step (length ``dt``) is our update; ``n`` is the
-    number of neurons or the shape of their arrays (conv layers: ``(C, H, W)``)."""
+def _neuron(shape, threshold, v_decay_frac: float, dt: float, th_dtype, metadata: dict):
+    """The NIR neuron whose forward-Euler step (length ``dt``) is our update; ``shape`` is the
+    shape of its arrays (the layer's output shape)."""
     if v_decay_frac == 0.0:
-        return nir.IF(r=_full(n, 1.0 / dt, np.float64),
-                      v_threshold=_full(n, threshold, th_dtype),
-                      v_reset=_full(n, 0, th_dtype), metadata=metadata)
-    return nir.LIF(tau=_full(n, dt / v_decay_frac, np.float64),
-                   r=_full(n, 1.0 / v_decay_frac, np.float64),
-                   v_leak=_full(n, 0.0, np.float64),
-                   v_threshold=_full(n, threshold, th_dtype),
-                   v_reset=_full(n, 0, th_dtype), metadata=metadata)
+        return nir.IF(r=_full(shape, 1.0 / dt, np.float64),
+                      v_threshold=_full(shape, threshold, th_dtype),
+                      v_reset=_full(shape, 0, th_dtype), metadata=metadata)
+    return nir.LIF(tau=_full(shape, dt / v_decay_frac, np.float64),
+                   r=_full(shape, 1.0 / v_decay_frac, np.float64),
+                   v_leak=_full(shape, 0.0, np.float64),
+                   v_threshold=_full(shape, threshold, th_dtype),
+                   v_reset=_full(shape, 0, th_dtype), metadata=metadata)
 
 
-def _synapses(weight: np.ndarray, bias: Optional[np.ndarray], metadata: dict):
+def _synapse_node(layer: Layer, weight: np.ndarray, bias: Optional[np.ndarray], meta: dict):
+    syn = layer.synapse
+    if isinstance(syn, Conv2d):
+        return nir.Conv2d(
+            input_shape=tuple(syn.in_shape[1:]), weight=weight, stride=syn.stride,
+            padding=syn.padding, dilation=1, groups=1,
+            bias=np.zeros(syn.channels, weight.dtype) if bias is None else bias,
+            metadata={**meta, "has_bias": bias is not None})
     if bias is None:
-        return nir.Linear(weight=weight, metadata=metadata)
-    return nir.Affine(weight=weight, bias=bias, metadata=metadata)
+        return nir.Linear(weight=weight, metadata=meta)
+    return nir.Affine(weight=weight, bias=bias, metadata=meta)
 
 
-def to_nir(net: FFNetwork, quantized: bool = False, dt: float = 1.0) -> nir.NIRGraph:
+def _encoder_metadata(net: Network) -> dict:
+    enc = net.encoder
+    if isinstance(enc, AnalogConvEncoder):
+        return {"host_encoder": {**enc.to_dict(), "in_shape": np.array(enc.in_shape),
+                                 "equation": ENCODER_EQUATION},
+                "time_steps": int(enc.time_steps)}
+    return {"encoding": enc.to_dict()}
+
+
+def _readout_metadata(r) -> dict:
+    if isinstance(r, ClassGroups):   # the groups themselves go on the neuron nodes
+        return {"type": r.type_name, "n_classes": r.n_classes,
+                "predict_layers": np.array(r.predict_layers, dtype=np.int64)}
+    return {"type": r.type_name, **r.to_dict()}
+
+
+def to_nir(net: Network, quantized: bool = False, dt: float = 1.0) -> nir.NIRGraph:
     """``net`` as a NIR graph (see the module docstring for the mapping).
 
     ``quantized=True`` exports the Loihi integers of ``net.quantized`` instead of the float
@@ -129,48 +158,62 @@ def to_nir(net: FFNetwork, quantized: bool = False, dt: float = 1.0) -> nir.NIRG
         raise ValueError(f"dt must be a positive finite number, got {dt}")
     if quantized and net.quantized is None:
         raise ValueError("quantized NIR export needs a quantized model (run quantization first)")
-    nodes = {"input": nir.Input(input_type={"input": np.array([net.layers[0].n_in])})}
-    edges = []
-    prev = "input"
     layers = net.quantized if quantized else net.layers
+    groups = {}
+    for r in net.readouts:
+        if isinstance(r, ClassGroups):
+            groups = dict(enumerate(r.class_groups))
+    nodes = {"input": nir.Input(input_type={"input": np.array(layers[0].in_shape)})}
+    edges = []
+    prev, prev_shape = "input", tuple(layers[0].in_shape)
     for k, layer in enumerate(layers):
+        kind = "conv" if isinstance(layer.synapse, Conv2d) else "fc"
+        if kind == "fc" and len(prev_shape) > 1:
+            nodes[f"flatten{k}"] = nir.Flatten(input_type={"input": np.array(prev_shape)},
+                                               start_dim=0, end_dim=-1)
+            edges.append((prev, f"flatten{k}"))
+            prev = f"flatten{k}"
         if quantized:
-            if layer.i_decay != DECAY_UNITY:
+            n = layer.neuron
+            if n.i_decay != DECAY_UNITY:
                 raise ValueError(
-                    f"layer {k}: i_decay = {layer.i_decay} (current memory) cannot be exported: "
+                    f"layer {k}: i_decay = {n.i_decay} (current memory) cannot be exported: "
                     f"the NIR export supports du = 1 (i_decay = {DECAY_UNITY}) only")
-            meta = {"layer": k, "dt": dt, "units": "loihi_integer", "scale": layer.scale,
-                    "v_decay": layer.v_decay, "i_decay": layer.i_decay, "vth": layer.vth,
+            meta = {"layer": k, "dt": dt, "units": "loihi_integer", "scale": n.scale,
+                    "v_decay": n.v_decay, "i_decay": n.i_decay, "vth": n.vth,
                     "decay_unity": DECAY_UNITY, "fixed_point": FIXED_POINT}
-            syn = _synapses(layer.weight.astype(np.int32),
-                            None if layer.bias_mant is None else layer.bias_mant.astype(np.int32),
-                            {"layer": k, "units": "loihi_integer", "scale": layer.scale})
-            neuron = _neuron(layer.n_out, layer.vth, layer.v_decay / DECAY_UNITY, dt,
-                             np.int32, meta)
+            syn = _synapse_node(layer, layer.weight.astype(np.int32),
+                                None if layer.bias is None else layer.bias.astype(np.int32),
+                                {"layer": k, "units": "loihi_integer", "scale": n.scale})
+            neuron = _neuron(layer.out_shape, n.vth, n.v_decay / DECAY_UNITY, dt, np.int32, meta)
         else:
-            meta = {"layer": k, "dt": dt, "units": "float", "v_decay": layer.v_decay,
-                    "threshold": layer.threshold}
-            syn = _synapses(layer.weight.astype(np.float32),
-                            None if layer.bias is None else layer.bias.astype(np.float32),
-                            {"layer": k, "units": "float"})
-            neuron = _neuron(layer.n_out, layer.threshold, layer.v_decay, dt, np.float64, meta)
-        nodes[f"fc{k}"], nodes[f"neuron{k}"] = syn, neuron
-        edges += [(prev, f"fc{k}"), (f"fc{k}", f"neuron{k}")]
-        prev = f"neuron{k}"
-    nodes["output"] = nir.Output(output_type={"output": np.array([layers[-1].n_out])})
+            n = layer.neuron
+            meta = {"layer": k, "dt": dt, "units": "float", "v_decay": n.v_decay,
+                    "threshold": n.threshold}
+            syn = _synapse_node(layer, layer.weight.astype(np.float32),
+                                None if layer.bias is None else layer.bias.astype(np.float32),
+                                {"layer": k, "units": "float"})
+            neuron = _neuron(layer.out_shape, n.threshold, n.v_decay, dt, np.float64, meta)
+        if k in groups:
+            neuron.metadata["class_groups"] = np.asarray(groups[k], dtype=np.int64)
+        nodes[f"{kind}{k}"], nodes[f"neuron{k}"] = syn, neuron
+        edges += [(prev, f"{kind}{k}"), (f"{kind}{k}", f"neuron{k}")]
+        prev, prev_shape = f"neuron{k}", tuple(layer.out_shape)
+    nodes["output"] = nir.Output(output_type={"output": np.array(layers[-1].out_shape)})
     edges.append((prev, "output"))
-    enc, lab = net.encoding, net.label_embedding
     metadata = {
         "producer": "ff-neuro", "ff_neuro_nir_format": NIR_FORMAT_VERSION,
         "quantized": bool(quantized), "dt": dt, "discretization": "forward_euler",
         "equations": EQUATIONS, "time_convention": TIME_CONVENTION,
-        "encoding": {"kind": enc.kind, "time_steps": enc.time_steps, "gain": enc.gain,
-                     "seed": enc.seed},
-        "label_embedding": {"kind": lab.kind, "n_classes": lab.n_classes,
-                            "amplitude": lab.amplitude},
-        "goodness_from_layer": net.goodness_from_layer, "goodness": net.goodness,
-        "goodness_eps": net.goodness_eps,
+        "n_classes": int(net.n_classes), **_encoder_metadata(net),
+        "readouts": {str(i): _readout_metadata(r) for i, r in enumerate(net.readouts)},
     }
+    if net.label_embedding is not None:
+        metadata["label_embedding"] = net.label_embedding.to_dict()
+    sweep = net.label_sweep
+    if sweep is not None:
+        metadata.update(goodness_from_layer=sweep.from_layer, goodness=sweep.goodness,
+                        goodness_eps=sweep.eps)
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
 
 
@@ -220,13 +263,61 @@ def _neuron_params(neu, nname: str, dt: float) -> tuple:
     return float(_uniform(neu.r, "r", nname)) * dt / tau, dt / tau
 
 
-def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None) -> List[NIRLayer]:
-    """The inverse of :func:`to_nir`: ``(weight, bias, threshold, v_decay)`` per layer.
+def _pair(v, what: str, name: str) -> int:
+    a = np.atleast_1d(np.asarray(v))
+    if a.size not in (1, 2) or not np.all(a == a.flat[0]):
+        raise ValueError(f"{name}: {what} must be the same along both axes, got {a.tolist()}")
+    return int(a.flat[0])
 
-    Units follow the graph: for a quantized export (``graph.metadata["quantized"]``) the
-    Loihi integers (int32 ``W_q``, int32 ``bias_mant`` or None, int ``vth``, int ``v_decay`` in
-    1/4096); otherwise float32 weight and bias (or None), float threshold and ``v_decay`` in
-    [0, 1]. ``dt`` defaults to the graph's metadata, else 1.
+
+def _read_synapse(node, name: str, in_shape: tuple, gain: float, integer: bool):
+    """A Dense or Conv2d from a Linear / Affine / Conv2d node, the neuron's input gain ``gain``
+    folded into weight and bias."""
+    if isinstance(node, nir.Conv2d):
+        if _pair(node.dilation, "dilation", name) != 1 or int(node.groups) != 1:
+            raise ValueError(f"{name!r}: dilation and groups must be 1")
+        if isinstance(node.padding, str):
+            raise ValueError(f"{name!r}: padding {node.padding!r} is not supported (give it "
+                             "in pixels)")
+        w, b = np.asarray(node.weight), np.asarray(node.bias)
+        if _meta(node, "has_bias") is False:
+            b = None
+        geometry = dict(stride=_pair(node.stride, "stride", name),
+                        padding=_pair(node.padding, "padding", name))
+        if len(in_shape) != 3:
+            raise ValueError(f"{name!r}: a conv layer needs a (C, H, W) input, got {in_shape}")
+    elif isinstance(node, (nir.Linear, nir.Affine)):
+        w = np.asarray(node.weight)
+        b = np.asarray(node.bias) if isinstance(node, nir.Affine) else None
+        if w.ndim != 2 or (b is not None and b.shape != (w.shape[0],)):
+            raise ValueError(f"{name!r}: weight must be (n_out, n_in) and bias (n_out,)")
+        geometry = None
+    else:
+        raise ValueError(f"{name!r}: expected Linear, Affine or Conv2d, got "
+                         f"{type(node).__name__}")
+    if not np.isclose(gain, 1.0, rtol=1e-9, atol=0.0):
+        w = w * gain
+        b = None if b is None else b * gain
+    if integer:
+        w = np.rint(w).astype(np.int32)
+        b = None if b is None else np.rint(b).astype(np.int32)
+    else:
+        w = w.astype(np.float32)
+        b = None if b is None else b.astype(np.float32)
+    if geometry is not None:
+        return Conv2d(weight=w, bias=b, in_shape=in_shape, **geometry)
+    if int(np.prod(in_shape)) != w.shape[1]:
+        raise ValueError(f"{name!r}: takes {w.shape[1]} inputs, gets {in_shape}")
+    return Dense(weight=w, bias=b, in_shape=in_shape)
+
+
+def read_layers(graph: nir.NIRGraph, dt: Optional[float] = None) -> List[Layer]:
+    """The layers of a NIR chain ``input -> ([Flatten] -> Linear | Affine | Conv2d -> LIF |
+    IF)+ -> output``, the inverse of :func:`to_nir`.
+
+    Units follow the graph: for a quantized export (``graph.metadata["quantized"]``) Loihi
+    layers (:class:`LoihiLIF`, integer weights and bias mantissas); otherwise float layers
+    (:class:`LIF`). ``dt`` defaults to the graph's metadata, else 1.
 
     Exact values come from the neuron metadata where present; otherwise ``v_decay = dt / tau``
     (snapped to a multiple of 1/4096 within 1e-9), and a neuron input gain ``c`` (``dt r / tau``
@@ -238,26 +329,24 @@ def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None) -> List[NIRLayer]:
     quantized = bool(gmeta.get("quantized", False))
     if dt is None:
         dt = float(gmeta.get("dt", 1.0))
-    order = _chain(graph)
-    body = order[1:-1]
-    if len(body) == 0 or len(body) % 2:
-        raise ValueError("expected input -> (Linear|Affine -> LIF|IF)+ -> output")
-    layers: List[NIRLayer] = []
-    for k in range(0, len(body), 2):
-        sname, nname = body[k], body[k + 1]
-        syn, neu = graph.nodes[sname], graph.nodes[nname]
-        if not isinstance(syn, (nir.Linear, nir.Affine)):
-            raise ValueError(f"{sname!r}: expected Linear or Affine, got {type(syn).__name__}")
+    body = _chain(graph)[1:-1]
+    shape = tuple(int(s) for s in np.atleast_1d(
+        graph.nodes[_chain(graph)[0]].input_type["input"]))
+    layers: List[Layer] = []
+    i = 0
+    while i < len(body):
+        if isinstance(graph.nodes[body[i]], nir.Flatten):
+            shape = (int(np.prod(shape)),)
+            i += 1
+        if i + 1 >= len(body):
+            raise ValueError("expected input -> ([Flatten] -> Linear | Affine | Conv2d -> "
+                             "LIF | IF)+ -> output")
+        sname, nname = body[i], body[i + 1]
+        syn_node, neu = graph.nodes[sname], graph.nodes[nname]
         if not isinstance(neu, (nir.LIF, nir.IF)):
             raise ValueError(f"{nname!r}: expected LIF or IF, got {type(neu).__name__}")
-        w = np.asarray(syn.weight)
-        b = np.asarray(syn.bias) if isinstance(syn, nir.Affine) else None
-        if w.ndim != 2 or (b is not None and b.shape != (w.shape[0],)):
-            raise ValueError(f"{sname!r}: weight must be (n_out, n_in) and bias (n_out,)")
         gain, decay = _neuron_params(neu, nname, dt)
-        if not np.isclose(gain, 1.0, rtol=1e-9, atol=0.0):
-            w = w * gain
-            b = None if b is None else b * gain
+        syn = _read_synapse(syn_node, sname, shape, gain, quantized)
         snapped = round(decay * DECAY_UNITY)
         if abs(decay * DECAY_UNITY - snapped) < 1e-9:
             decay = snapped / DECAY_UNITY
@@ -271,28 +360,90 @@ def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None) -> List[NIRLayer]:
             v_decay = int(md_decay) if md_decay is not None else int(round(decay * DECAY_UNITY))
             if abs(v_decay / DECAY_UNITY - decay) > 1e-9:
                 raise ValueError(f"{nname!r}: metadata v_decay disagrees with tau")
-            layers.append(NIRLayer(
-                np.rint(w).astype(np.int32), None if b is None else np.rint(b).astype(np.int32),
-                int(md_th) if md_th is not None else int(round(float(vth))), v_decay))
+            scale = _meta(neu, "scale")
+            neuron = LoihiLIF(vth=int(md_th) if md_th is not None else int(round(float(vth))),
+                              v_decay=v_decay, scale=1.0 if scale is None else float(scale))
         else:
             v_decay = float(md_decay) if md_decay is not None else decay
             if abs(v_decay - decay) > 1e-9:
                 raise ValueError(f"{nname!r}: metadata v_decay disagrees with tau")
-            layers.append(NIRLayer(
-                w.astype(np.float32), None if b is None else b.astype(np.float32),
-                float(md_th) if md_th is not None else float(vth), v_decay))
-    for k in range(1, len(layers)):
-        if layers[k].weight.shape[1] != layers[k - 1].weight.shape[0]:
-            raise ValueError(f"layer {k} input size does not match layer {k - 1} output size")
+            neuron = LIF(threshold=float(md_th) if md_th is not None else float(vth),
+                         v_decay=v_decay)
+        layers.append(Layer(syn, neuron))
+        shape = tuple(syn.out_shape)
+        i += 2
+    if not layers:
+        raise ValueError("expected input -> ([Flatten] -> Linear | Affine | Conv2d -> LIF | "
+                         "IF)+ -> output")
     return layers
 
 
-def write_nir(net: FFNetwork, path: PathLike, quantized: bool = False,
+def _dequantized(q: Layer) -> Layer:
+    """A float layer with the values a Loihi layer stands for (integers / scale)."""
+    s = q.neuron.scale
+    syn = q.synapse
+    kw = dict(weight=syn.weight / s, bias=None if syn.bias is None else syn.bias / s)
+    if isinstance(syn, Conv2d):
+        syn = Conv2d(in_shape=syn.in_shape, stride=syn.stride, padding=syn.padding, **kw)
+    else:
+        syn = Dense(in_shape=syn.in_shape, **kw)
+    return Layer(syn, LIF(threshold=q.neuron.vth / s, v_decay=q.neuron.v_decay / DECAY_UNITY))
+
+
+def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None) -> Network:
+    """A :class:`Network` from a graph written by :func:`to_nir` (its encoder, label embedding
+    and readouts come from ff-neuro's metadata). A quantized graph gives a network whose
+    ``quantized`` layers are the graph's and whose float layers are their values divided by
+    each layer's ``scale``."""
+    g = graph.metadata if isinstance(graph.metadata, dict) else {}
+    if g.get("producer") != "ff-neuro" or "readouts" not in g:
+        raise ValueError("not a graph written by ff-neuro (its metadata has no readouts); "
+                         "read_layers() gives its layers")
+    layers = read_layers(graph, dt)
+    if "host_encoder" in g:
+        e = dict(g["host_encoder"])
+        e.pop("equation", None)
+        e.setdefault("time_steps", g.get("time_steps", 10))
+        encoder = AnalogConvEncoder.from_dict(e)
+    else:
+        encoder = InputEncoding.from_dict(g["encoding"])
+    emb = LabelEmbedding.from_dict(g["label_embedding"]) if "label_embedding" in g else None
+    neurons = [graph.nodes[n] for n in _chain(graph) if isinstance(graph.nodes[n],
+                                                                   (nir.LIF, nir.IF))]
+    readouts = []
+    for key in sorted(g["readouts"], key=int):
+        d = dict(g["readouts"][key])
+        kind = str(d.pop("type"))
+        if kind == LabelSweep.type_name:
+            readouts.append(LabelSweep.from_dict(d))
+        elif kind == LinearReadout.type_name:
+            readouts.append(LinearReadout.from_dict(d))
+        elif kind == ClassGroups.type_name:
+            groups = []
+            for k, neu in enumerate(neurons):
+                cg = (neu.metadata or {}).get("class_groups")
+                if cg is None:
+                    raise ValueError(f"neuron{k}: no class_groups in its metadata (the readout "
+                                     "needs the class of every channel)")
+                groups.append(np.asarray(cg, dtype=np.int64))
+            readouts.append(ClassGroups(groups, n_classes=int(d["n_classes"]),
+                                        predict_layers=tuple(np.atleast_1d(d["predict_layers"]))))
+        else:
+            raise ValueError(f"unknown readout {kind!r} in the graph's metadata")
+    quantized = None
+    if bool(g.get("quantized", False)):
+        quantized, layers = layers, [_dequantized(q) for q in layers]
+    return Network(layers=layers, encoder=encoder, label_embedding=emb, readouts=readouts,
+                   n_classes=int(g["n_classes"]), quantized=quantized,
+                   training={"imported_from": "nir"})
+
+
+def write_nir(net: Network, path: PathLike, quantized: bool = False,
               dt: float = 1.0) -> Path:
     """Write ``to_nir(net, quantized, dt)`` with ``nir.write`` (atomically); returns the path.
 
     ``nir.write`` is plain ``h5py.File(path, "w")`` and needs no particular suffix; ``.nir`` is
-    the customary one. Read back with ``nir.read(path)``.
+    the customary one. Read back with ``nir.read(path)`` and :func:`from_nir`.
     """
     graph = to_nir(net, quantized=quantized, dt=dt)
     path = Path(path)

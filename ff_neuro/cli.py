@@ -51,19 +51,11 @@ def _load_model(path):
         raise click.ClickException(str(exc)) from exc
 
 
-def _conv_model(net) -> bool:
-    """Whether ``net`` is a ConvFFNetwork (FFGAF-style conv model; see ff_neuro.conv_pipeline)."""
-    from .conv_pipeline import is_conv
-    return is_conv(net)
-
-
-def _conv_run(fn, *args, **kwargs):
-    """Call a ``conv_pipeline`` stage; its ValueErrors and Lava failures become CLI errors."""
-    from .export.lava_runner import LavaRunError
-    try:
-        return fn(*args, **kwargs)
-    except (ValueError, LavaRunError) as exc:
-        raise click.ClickException(str(exc)) from exc
+def _library_errors():
+    """The errors the library raises for bad input or a failed run (one-line CLI errors)."""
+    from .run import BackendUnavailable
+    from .run.lava import LavaRunError
+    return (ValueError, LavaRunError, BackendUnavailable)
 
 
 def _int_list(ctx, param, value):
@@ -139,7 +131,7 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
     try:
         result = run_demo(ds, cfg, progress=sys.stderr.isatty(), log=log)
     except Exception as exc:  # a clear message, not a traceback, for known failures
-        from .export.lava_runner import LavaRunError
+        from .run.lava import LavaRunError
         if isinstance(exc, LavaRunError):
             raise click.ClickException(str(exc)) from exc
         raise
@@ -300,9 +292,7 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     import time
     from .model import save_model
     from .pipeline import attach_readout
-    from .run import label_sweep
-    from .run.readout import readout_accuracy
-    from .run.torch_backend import TorchBackend
+    from .run import get_backend, label_sweep, one_pass
     from .training import FFTrainer
     from .training.budget import fit_in_budget
     given = [f for f, v in (("--trace-tau", trace_tau), ("--lr-decay-to", lr_decay_to))
@@ -384,9 +374,10 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     minutes = (time.perf_counter() - t) / 60
-    acc = label_sweep(TorchBackend(), net, ds.x_test).accuracy(ds.y_test)
+    flt = get_backend("float")
+    acc = label_sweep(flt, net, ds.x_test).accuracy(ds.y_test)
     attach_readout(net, ds)
-    acc_ro = readout_accuracy(TorchBackend(), net, net.readout, ds.x_test, ds.y_test)
+    acc_ro = one_pass(flt, net, ds.x_test, readout=net.get_readout("linear")).accuracy(ds.y_test)
     save_model(net, out)
     h = net.training["history"]
     d = {"model": out, "dataset": ds.name, "test_accuracy_float": acc,
@@ -443,13 +434,12 @@ def _train_hebbian(ds, trace, probability, epochs, hidden, time_steps, lr, batch
                             update_from_step=min(16, max(0, time_steps - 7)), **options)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    from .run import label_sweep
-    from .run.torch_backend import TorchBackend
+    from .run import get_backend, label_sweep
     tr = HebbianTrainer(cfg, ds)
     net = tr.fit(progress=True)
     acc = tr.accuracy(ds.x_test, ds.y_test)
     # the saved network's own label sweep (spike counts, the readout every backend runs)
-    acc_dep = label_sweep(TorchBackend(), net, ds.x_test).accuracy(ds.y_test)
+    acc_dep = label_sweep(get_backend("float"), net, ds.x_test).accuracy(ds.y_test)
     save_model(net, out)
     h = tr.history
     d = {"model": out, "algo": "hebbian", "dataset": ds.name, "test_accuracy": acc,
@@ -475,18 +465,17 @@ def analyze(model, dataset, data_dir, samples, tsne_path, as_json):
     give the class away; float backend): Hoyer sparsity index (eq. 9 of Terres-Escudero et al.),
     separability index (fraction of 5 nearest neighbours with the same label, eq. 10) per layer,
     and a t-SNE plot."""
-    from .run.inference import TEST_SEED_OFFSET
-    from .run.readout import neutral_inputs
-    from .run.torch_backend import TorchBackend
+    from .encoding import network_inputs
+    from .run import TEST_SEED_OFFSET, get_backend
     from .training.hebbian import hoyer_index, separability_index
     net = _load_model(model)
     ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
     x, y = ds.x_test[:samples], ds.y_test[:samples]
-    inp = neutral_inputs(net, x, TEST_SEED_OFFSET, np.arange(len(y)))
-    counts = TorchBackend().run(net, inp).counts()
+    inp = network_inputs(net, x, seed_offset=TEST_SEED_OFFSET, sample_ids=np.arange(len(y)))
+    counts = [c.reshape(len(c), -1) for c in get_backend("float").run(net, inp).counts()]
     layers = []
     for k, c in enumerate(counts):
-        f = c.astype(np.float64) / net.encoding.time_steps
+        f = c.astype(np.float64) / net.time_steps
         h = hoyer_index(f)
         layers.append({"layer": k, "hoyer": float(np.nanmean(h)),
                        "separability": float(separability_index(f, y)),
@@ -539,6 +528,11 @@ def merge(models, out, as_json):
           f"saved {out}: {len(models)} members, sizes {net.sizes}")
 
 
+def _model_dataset(net, dataset, data_dir):
+    """The dataset a command runs on: ``--dataset`` or the one the model was trained on."""
+    return _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
+
+
 @main.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
@@ -547,27 +541,35 @@ def merge(models, out, as_json):
               help="quantized model file to write")
 @click.option("--json", "as_json", is_flag=True)
 def quantize(model, dataset, data_dir, out, as_json):
-    """Quantize MODEL to Loihi fixed point, calibrated on the dataset's training data."""
+    """Quantize MODEL to Loihi fixed point, calibrated on the dataset's training data (dense and
+    conv layers alike; the report flags layers that fall silent or saturate)."""
     import warnings
     from .model import save_model
     from .pipeline import quantize_for_dataset
     from .quantization import QuantizationError
     net = _load_model(model)
-    ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
+    ds = _model_dataset(net, dataset, data_dir)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            if _conv_model(net):
-                from .conv_pipeline import quantize_for_dataset as quantize_conv_for_dataset
-                qnet, rep = _conv_run(quantize_conv_for_dataset, net, ds, QuantConfig())
-            else:
-                qnet, rep = quantize_for_dataset(net, ds, QuantConfig())
+            qnet, rep = quantize_for_dataset(net, ds, QuantConfig())
         except QuantizationError as exc:
             raise click.ClickException(f"cannot quantize {model}: {exc}") from exc
+        except _library_errors() as exc:
+            raise click.ClickException(str(exc)) from exc
     for w in caught:
         click.echo(f"WARNING: {w.message}", err=True)
     save_model(qnet, out)
     _emit({"model": out, **rep.to_dict()}, as_json, rep.format_table() + f"\nsaved {out}")
+
+
+def _describe_layers(net) -> str:
+    kinds = [l.kind for l in net.layers]
+    parts = []
+    for kind in dict.fromkeys(kinds):
+        n = kinds.count(kind)
+        parts.append(f"{n} {'conv' if kind == 'conv2d' else kind} layer{'s' * (n > 1)}")
+    return " + ".join(parts)
 
 
 @main.command()
@@ -575,7 +577,8 @@ def quantize(model, dataset, data_dir, out, as_json):
 @click.option("--format", "fmt", type=click.Choice(["netx", "nir"]), default="netx",
               show_default=True,
               help="netx: HDF5 for lava-dl's netx.hdf5.Network (quantized model); nir: the NIR "
-                   "graph (Linear/Affine or Conv2d + LIF/IF nodes, read back with nir.read)")
+                   "graph (Linear/Affine or Conv2d, Flatten, LIF/IF nodes; read back with "
+                   "nir.read and ff_neuro.export.nir_export.from_nir)")
 @click.option("--quantized/--float", default=None,
               help="NIR only: export the integer (quantized) or float parameters "
                    "[default: quantized when the model is]")
@@ -588,28 +591,18 @@ def export(model, fmt, quantized, out, profile, as_json):
     network fits one chip of --profile."""
     from .energy import ProfileError, fit_check
     net = _load_model(model)
-    if _conv_model(net):
-        from .conv_pipeline import export as export_conv
-        if fmt == "nir":
-            from .export.nir_conv import write_conv_nir
-            if quantized:
-                raise click.ClickException("conv models export float parameters to NIR "
-                                           "(--float); the integer network goes to NetX")
-            write_conv_nir(net, out)
-            d = {"out": out, "format": "nir", "quantized": False, "shapes": net.shapes}
-            _emit(d, as_json, f"wrote {out} (NIR graph: Conv2d + IF/LIF per spiking layer, "
-                              f"float parameters; the host encoder and the class-group readout "
-                              f"are in the graph's metadata)")
-            return
-        d, text = _conv_run(export_conv, net, out, profile)
-        _emit(d, as_json, text)
-        return
+    shapes = [list(s) for s in net.shapes]
+    notes = ""
+    if net.encoder.message_bits:
+        notes += f"; graded input, input_message_bits={net.encoder.message_bits}"
+    if hasattr(net.encoder, "macs"):
+        notes += "; the encoder runs on the host"
     if fmt == "netx":
         from .export.netx import write_netx
         if net.quantized is None:
             raise click.ClickException(f"{model} is not quantized: run `ff-neuro quantize` first")
         write_netx(net, out)
-        msg = f"wrote {out} (NetX, {len(net.quantized)} dense layers, sizes {net.sizes})"
+        msg = f"wrote {out} (NetX, {_describe_layers(net)}, shapes {shapes}{notes})"
         q = True
     else:
         from .export.nir_export import write_nir
@@ -618,84 +611,87 @@ def export(model, fmt, quantized, out, profile, as_json):
             write_nir(net, out, quantized=q)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
-        msg = (f"wrote {out} (NIR graph, {'integer' if q else 'float'} parameters, "
-               f"sizes {net.sizes})")
+        msg = (f"wrote {out} (NIR graph, {_describe_layers(net)}, "
+               f"{'integer' if q else 'float'} parameters, shapes {shapes}{notes}; the readout "
+               "is in the graph's metadata)")
     try:
-        fit = fit_check(net.sizes, profile)
+        fit = fit_check(net, profile)
     except (ProfileError, FileNotFoundError, ValueError) as exc:
         raise click.ClickException(f"fit check: {exc}") from exc
-    d = {"out": out, "format": fmt, "quantized": q, "sizes": net.sizes, "fit": fit.to_dict()}
+    d = {"out": out, "format": fmt, "quantized": q, "sizes": net.sizes, "shapes": shapes,
+         "fit": fit.to_dict()}
     _emit(d, as_json, msg + "\n\n" + fit.format())
 
 
-BACKENDS = ("torch", "emulator", "lava-fixed", "lava-float", "loihi2-hw")
+def _backend_names():
+    from .run import ALIASES, BACKENDS
+    return list(BACKENDS) + sorted(ALIASES)
 
 
-def _backend(name: str, timeout: float):
-    if name == "loihi2-hw":
-        from .export.lava_runner import loihi2_hardware_available
-        ok, why = loihi2_hardware_available()
-        if not ok:
-            raise click.ClickException(why)
-        raise click.ClickException(  # pragma: no cover - needs Intel's lava-loihi and a board
-            "lava-loihi is installed, but ff-neuro's Loihi 2 hardware runner is not written yet")
-    from .parity import make_backend
-    return make_backend({"torch": "float", "lava-fixed": "lava_fixed_pt",
-                         "lava-float": "lava_floating_pt"}.get(name, name), timeout)
+def _get_backend(name: str, timeout: float):
+    """The backend ``name`` (aliases accepted), or a one-line error saying why it cannot run."""
+    from .run import available, canonical, get_backend
+    name = canonical(name)
+    ok, why = available(name)
+    if not ok:
+        raise click.ClickException(f"backend {name} cannot run here: {why}")
+    return get_backend(name, timeout_s=timeout) if name.startswith("lava") \
+        else get_backend(name)
+
+
+def _needs_quantized(net, model, backend_name):
+    from .run import FIXED_POINT, canonical
+    if canonical(backend_name) in FIXED_POINT and net.quantized is None:
+        raise click.ClickException(f"backend {canonical(backend_name)} runs the quantized model "
+                                   f"(`ff-neuro quantize {model} --out q.h5`)")
+
+
+READOUT_HELP = ("sweep: one run per candidate label, argmax of goodness (Forward-Forward); "
+                "class-groups: one run, the class whose channels fire most (FFGAF); linear: one "
+                "run (neutral label) and the model's linear readout [default: the model's]")
 
 
 @main.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--backend", type=click.Choice(BACKENDS), default="emulator", show_default=True)
+@click.option("--backend", type=click.Choice(_backend_names()), default="emulator",
+              show_default=True,
+              help="float | emulator | lava-float | lava-fixed | loihi2 (older spellings "
+                   "torch, lava_fixed_pt, lava_floating_pt, loihi2-hw are accepted)")
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
 @click.option("--data-dir", type=click.Path(), default=None)
 @click.option("--samples", type=int, default=None, help="first N test samples [default: all]")
-@click.option("--readout", type=click.Choice(["sweep", "linear"]), default="sweep",
-              show_default=True, help="sweep: one run per candidate label, argmax of goodness; "
-              "linear: one run with a neutral label and the model's linear readout")
+@click.option("--readout", type=click.Choice(["sweep", "class-groups", "linear"]), default=None,
+              help=READOUT_HELP)
 @click.option("--timeout", type=float, default=600.0, show_default=True,
               help="time limit of a Lava run in seconds")
 @click.option("--json", "as_json", is_flag=True)
 def evaluate(model, backend, dataset, data_dir, samples, readout, timeout, as_json):
-    """Test accuracy of MODEL on one backend (label sweep or linear readout)."""
+    """Test accuracy of MODEL on one backend, through its readout."""
     import time
-    from .run import label_sweep
+    from .run import infer
     net = _load_model(model)
-    if _conv_model(net):
-        from .conv_pipeline import evaluate as evaluate_conv
-        if backend == "loihi2-hw":
-            _backend(backend, timeout)  # explains why there is no hardware backend
-        ds = _load_dataset(dataset or net.dataset.get("name", "fashion-mnist"), data_dir)
-        d, text = _conv_run(evaluate_conv, net, ds, backend, samples, timeout)
-        _emit(d, as_json, text)
-        return
-    if backend in ("emulator", "lava-fixed", "loihi2-hw") and net.quantized is None:
-        raise click.ClickException(f"backend {backend} needs a quantized model "
-                                   f"(`ff-neuro quantize {model} --out q.h5`)")
-    ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
+    try:
+        r = net.get_readout(readout)
+    except ValueError as exc:
+        raise click.ClickException(f"{model}: {exc}") from exc
+    _needs_quantized(net, model, backend)
+    be = _get_backend(backend, timeout)
+    ds = _model_dataset(net, dataset, data_dir)
     x, y = ds.x_test, ds.y_test
     if samples is not None:
         x, y = x[:samples], y[:samples]
     t = time.perf_counter()
-    be = _backend(backend, timeout)
-    chunk = x.shape[0] if backend.startswith("lava") else 256
-    if readout == "sweep":
-        acc = label_sweep(be, net, x, chunk=chunk).accuracy(y)
-    else:
-        from .run.readout import readout_accuracy
-        if net.readout is None:
-            raise click.ClickException(f"{model} has no linear readout (models trained by "
-                                       f"`ff-neuro train` carry one)")
-        acc = readout_accuracy(be, net, net.readout, x, y,
-                               chunk=x.shape[0] if backend.startswith("lava") else 1024)
+    try:
+        res = infer(be, net, x, r)
+    except _library_errors() as exc:
+        raise click.ClickException(str(exc)) from exc
     secs = time.perf_counter() - t
-    d = {"backend": backend, "dataset": ds.name, "samples": int(x.shape[0]), "readout": readout,
-         "accuracy": acc, "seconds": secs,
+    d = {"backend": be.name, "dataset": ds.name, "samples": int(x.shape[0]), "readout": r.kind,
+         "runs_per_sample": res.runs_per_sample, "accuracy": res.accuracy(y), "seconds": secs,
          "samples_per_s": x.shape[0] / secs if secs else None}
-    stats = getattr(be, "last_stats", None)
-    if stats is not None:
-        d["lava"] = stats.to_dict()
-    _emit(d, as_json, f"{backend} ({readout}): accuracy {d['accuracy']:.4f} on {d['samples']} "
+    if be.name.startswith("lava") and be.stats is not None:
+        d["lava"] = be.stats.to_dict()
+    _emit(d, as_json, f"{be.name} ({r.kind}): accuracy {d['accuracy']:.4f} on {d['samples']} "
                       f"samples ({secs:.1f} s)")
 
 
@@ -704,38 +700,31 @@ def evaluate(model, backend, dataset, data_dir, samples, readout, timeout, as_js
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
 @click.option("--data-dir", type=click.Path(), default=None)
 @click.option("--samples", type=int, default=50, show_default=True,
-              help="first N test samples, each run with every candidate label")
-@click.option("--backends", default="float,emulator,lava_fixed_pt,lava_floating_pt",
-              show_default=True, help="comma-separated subset to run")
+              help="first N test samples (a label sweep runs each with every candidate label)")
+@click.option("--backends", default="float,emulator,lava-fixed,lava-float", show_default=True,
+              help="comma-separated subset to run (older spellings accepted)")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="PNG of mismatches over layers and time steps [default: next to MODEL]")
 @click.option("--timeout", type=float, default=600.0, show_default=True,
               help="time limit of each Lava run in seconds")
 @click.option("--json", "as_json", is_flag=True)
 def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_json):
-    """Run the same inputs through torch, the emulator, Lava fixed_pt and Lava floating_pt and
-    report spike mismatches per layer and time step, first divergence, prediction agreement and
-    accuracy of each.
+    """Run the same inputs through the float backend, the emulator, Lava fixed_pt and Lava
+    floating_pt and report spike mismatches per layer and time step, first divergence,
+    prediction agreement and accuracy of each, for any network (dense, conv or both).
 
     \b
-    Pairs: float_vs_emulator (quantization error), emulator_vs_lava_fixed_pt (must be exact),
-    float_vs_lava_floating_pt (must be exact), lava_floating_pt_vs_lava_fixed_pt.
+    Pairs: float_vs_emulator (quantization error), emulator_vs_lava-fixed (must be exact),
+    float_vs_lava-float (must be exact), float_vs_lava-fixed, lava-float_vs_lava-fixed.
     """
     from .parity import run_parity
     net = _load_model(model)
-    ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
+    ds = _model_dataset(net, dataset, data_dir)
     names = [b.strip() for b in backends.split(",") if b.strip()]
     x, y = ds.x_test[:samples], ds.y_test[:samples]
-    if _conv_model(net):
-        from .conv_pipeline import parity as parity_conv
-        # conv models run all four backends too (Lava floating_pt: Conv + LIFReset)
-        plot_path = plot_path or str(Path(model).with_suffix("")) + ".parity.png"
-        d, text = _conv_run(parity_conv, net, x, y, names, timeout, plot_path)
-        _emit(d, as_json, text)
-        return
     try:
         rep = run_parity(net, x, y, names, timeout_s=timeout, log=_log(True))
-    except ValueError as exc:
+    except _library_errors() as exc:
         raise click.ClickException(str(exc)) from exc
     plot_path = plot_path or str(Path(model).with_suffix("")) + ".parity.png"
     rep.plot(plot_path)
@@ -751,17 +740,18 @@ def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_j
 @click.option("--compare", default=None,
               help="comma-separated profiles to price side by side (e.g. "
                    "ffgaf-table2,lemaire2022-45nm,loihi,truenorth)")
-@click.option("--backend", type=click.Choice(["emulator", "lava-fixed"]), default="emulator",
-              show_default=True, help="which run of the quantized model the counts come from")
+@click.option("--backend", type=click.Choice(["emulator", "lava-fixed", "lava_fixed_pt"]),
+              default="emulator", show_default=True,
+              help="which run of the quantized model the counts come from")
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
 @click.option("--data-dir", type=click.Path(), default=None)
 @click.option("--samples", type=int, default=100, show_default=True)
 @click.option("--mode", type=click.Choice(["inference", "training"]), default="inference",
               show_default=True, help="inference, or the FF training passes per sample "
               "(positive + negative)")
-@click.option("--readout", type=click.Choice(["sweep", "linear"]), default="sweep",
-              show_default=True, help="sweep: n_classes runs per inference; linear: one run "
-              "plus the host readout")
+@click.option("--readout", type=click.Choice(["sweep", "class-groups", "linear"]), default=None,
+              help="sweep: n_classes runs per inference; class-groups: one run; linear: one run "
+                   "plus the host readout [default: the model's]")
 @click.option("--table", type=click.Choice(["ffgaf"]), default=None,
               help="regenerate FFGAF-SNN Table 2's reproducible rows beside the published ones "
                    "(no MODEL needed)")
@@ -773,7 +763,8 @@ def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_j
 def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, readout, table,
            csv_path, plot_path, as_json):
     """Energy per inference (FFGAF Table 2 style: parameters, memory-access, compute and total
-    mJ) from operation counts measured on the deployed model's run, per layer.
+    mJ) from operation counts measured on the deployed model's run, per layer, for dense and
+    conv networks alike (conv layers' synaptic events counted exactly per position).
 
     \b
     Examples:
@@ -781,79 +772,65 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
       ff-neuro energy model.q.h5 --compare ffgaf-table2,lemaire2022-45nm,loihi --plot e.png
       ff-neuro energy --table ffgaf
     """
-    from .energy import ProfileError, load_profile
+    from .energy import ProfileError, ffgaf_rows, format_ffgaf_table, load_profile, \
+        measure_activity
+    from .run import infer
     if table == "ffgaf":
-        from .energy import ffgaf_table, format_ffgaf_table
+        from .energy import ffgaf_table
         rows = ffgaf_table()
         _emit(rows, as_json, format_ffgaf_table(rows))
         return
     if model is None:
         raise click.UsageError("give a MODEL file (or --table ffgaf)")
-    from .pipeline import readout_counts, sweep_counts
-    from .run import label_sweep
     net = _load_model(model)
-    if _conv_model(net):
-        from .conv_pipeline import energy as energy_conv
-        from .conv_pipeline import energy_reports
-        if mode != "inference" or readout != "sweep":
-            raise click.UsageError("conv models: one pass per inference (no --mode training, "
-                                   "no --readout)")
-        ds = _load_dataset(dataset or net.dataset.get("name", "fashion-mnist"), data_dir)
-        names = [p.strip() for p in (compare or profile).split(",") if p.strip()]
-        try:
-            single_ffgaf = (not compare and not csv_path and not plot_path
-                            and load_profile(names[0]).model == "ffgaf")
-        except (ProfileError, FileNotFoundError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        if single_ffgaf:           # the FFGAF-style table with the CSNN row beside the paper's
-            d, text = _conv_run(energy_conv, net, ds, backend, samples, names[0])
-            _emit(d, as_json, text)
-            return
-        try:
-            reports, meta = _conv_run(energy_reports, net, ds, names, backend, samples)
-        except (ProfileError, FileNotFoundError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        _emit_reports(reports, meta, as_json, csv_path, plot_path,
-                      f"{Path(model).name}: one pass, counts from {backend} "
-                      f"({meta['samples']} samples)")
-        return
     if net.quantized is None:
         raise click.ClickException("energy is measured on the deployed (quantized) model: run "
                                    "`ff-neuro quantize` first")
+    try:
+        r = net.get_readout(readout)
+    except ValueError as exc:
+        raise click.ClickException(f"{model}: {exc}") from exc
+    if mode == "training" and r.kind != "sweep":
+        raise click.UsageError(f"--mode training prices Forward-Forward's label-sweep passes; "
+                               f"this prices the {r.kind} readout: use --mode inference")
     profiles = [p.strip() for p in (compare or profile).split(",") if p.strip()]
     try:
         for p in profiles:
             load_profile(p)
     except (ProfileError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
-    ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
+    ds = _model_dataset(net, dataset, data_dir)
     x, y = ds.x_test[:samples], ds.y_test[:samples]
-    be = _backend(backend, 600.0)
-    if readout == "linear":
-        if mode == "training":
-            raise click.UsageError("--readout linear prices inference; use --mode inference")
-        if net.readout is None:
-            raise click.ClickException(f"{model} has no linear readout")
-        counts = readout_counts(net, be, x)
-    else:
-        res = label_sweep(be, net, x, keep_spikes=True, chunk=x.shape[0])
+    be = _get_backend(backend, 600.0)
+    try:
+        res = infer(be, net, x, r, keep_counts=True)
         hard = net.training.get("config", {}).get("negatives") == "hard"
-        counts = sweep_counts(res, y, net.n_classes, mode, hard_negatives=hard)
+        act = measure_activity(net, res, mode=mode, labels=y, hard_negatives=hard,
+                               backend=be.name)
+    except _library_errors() as exc:
+        raise click.ClickException(str(exc)) from exc
     reports = {}
     for p in profiles:
         try:
-            reports[p] = counts.report(net, p)
+            reports[p] = act.report(p)
         except ValueError as exc:
             raise click.ClickException(f"profile {p}: {exc}") from exc
-    meta = {"backend": backend, "samples": int(x.shape[0]), "mode": mode, "readout": readout,
-            "input_spikes_per_run": counts.input_spikes_per_run,
-            "layer_spikes_per_run": counts.layer_spikes_per_run}
+    meta = {"backend": be.name, "samples": int(x.shape[0]), "mode": mode, "readout": r.kind,
+            "input_spikes_per_run": act.input_spikes_per_run,
+            "layer_spikes_per_run": act.layer_spikes_per_run,
+            "layers": [a.to_dict() for a in act.layers]}
+    extra = ""
+    if len(reports) == 1:                   # beside the published rows it compares with
+        rows = ffgaf_rows(net, act, next(iter(reports.values())))
+        if rows:
+            meta["ffgaf_rows"] = rows
+            extra = "\n\n" + format_ffgaf_table(rows, decimals=4)
     _emit_reports(reports, meta, as_json, csv_path, plot_path,
-                  f"{Path(model).name}: {mode}, {readout}, counts from {backend} "
-                  f"({x.shape[0]} samples)")
+                  f"{Path(model).name}: {mode}, {r.kind}, counts from {be.name} "
+                  f"({x.shape[0]} samples)", extra)
 
 
-def _emit_reports(reports, meta, as_json, csv_path, plot_path, plot_title):
+def _emit_reports(reports, meta, as_json, csv_path, plot_path, plot_title, extra=""):
     """Write the CSV / plot if asked, then print one EnergyReport (its table) or several (the
     comparison, then each table)."""
     from .energy.render import compare_table, plot_reports, write_csv
@@ -869,6 +846,7 @@ def _emit_reports(reports, meta, as_json, csv_path, plot_path, plot_title):
         d = {"measured": meta, "profiles": {k: r.to_dict() for k, r in reports.items()}}
         text = compare_table(reports) + "\n\n" + "\n\n".join(
             f"[{k}]\n{r.format_table()}" for k, r in reports.items())
+    text += extra
     if csv_path:
         text += f"\n\ncsv: {csv_path}"
     if plot_path:
@@ -915,7 +893,7 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
     modulatory third factor from the layer's own output traces and the sample's polarity, so the
     learning loop runs inside Lava without the host. Prints and saves a learning curve.
     """
-    from .export.lava_learning import learning_trial
+    from .training.onchip import learning_trial
     from .training.hebbian import HebbianConfig
     ds = _load_dataset(dataset, data_dir)
     model = _load_model(from_model) if from_model else None
@@ -935,7 +913,7 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
         cfg = HebbianConfig(**kw)
     except (TypeError, ValueError) as exc:
         raise click.ClickException(f"{from_model}: {exc}") from exc
-    from .export.lava_runner import LavaRunError
+    from .run.lava import LavaRunError
     try:
         res = learning_trial(ds, samples, eval_samples=eval_samples, every=every, model=model,
                              cfg=cfg, eta=eta, mode=mode, timeout_s=timeout, seed=seed,

@@ -1,48 +1,36 @@
 """Parity report: the same inputs through every backend, compared spike by spike.
 
-Backends: ``float`` (snnTorch, float64), ``emulator`` (Loihi fixed point, numpy),
-``lava_fixed_pt`` (NetX on Lava's bit-accurate models) and ``lava_floating_pt`` (the float model
-as Lava Dense + LIFReset). For each pair the report gives the fraction of equal spike bits over
-(sample, label, layer, step, neuron), mismatches per layer and time step, the first divergence,
-and the agreement of predictions; and each backend's accuracy.
+Backends by registry name (:mod:`ff_neuro.run`): ``float`` (float64), ``emulator`` (Loihi fixed
+point), ``lava-fixed`` (the NetX export on Lava's bit-accurate models) and ``lava-float`` (the
+float model as Lava ``Dense``/``Conv`` + ``LIFReset``). Every network kind runs its default
+readout (a label sweep: every candidate label; one pass otherwise). For each pair the report
+gives the fraction of equal spike bits over (run, layer, step, neuron), mismatches per layer and
+time step, the first divergence, and the agreement of predictions; and each backend's
+accuracy.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
 from .fileio import save_figure
-from .model.primitives import FFNetwork
-from .run.inference import SweepResult, label_sweep
+from .model.network import Network
+from .run import FIXED_POINT, available, canonical, get_backend, infer
+from .run.inference import InferenceResult
 
-#: Pairs compared when both sides ran, named as in the JSON report.
-PAIRS = (("float", "emulator"), ("emulator", "lava_fixed_pt"),
-         ("float", "lava_floating_pt"), ("lava_floating_pt", "lava_fixed_pt"))
-BACKENDS = ("float", "emulator", "lava_fixed_pt", "lava_floating_pt")
-
-
-def make_backend(name: str, timeout_s: float = 600.0):
-    """Backend object for a parity name."""
-    if name == "float":
-        from .run.torch_backend import TorchBackend
-        return TorchBackend()
-    if name == "emulator":
-        from .run.emulator import EmulatorBackend
-        return EmulatorBackend()
-    from .export.lava_runner import LavaBackend
-    if name == "lava_fixed_pt":
-        return LavaBackend("fixed_pt", timeout_s=timeout_s)
-    if name == "lava_floating_pt":
-        return LavaBackend("floating_pt", timeout_s=timeout_s)
-    raise ValueError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS)})")
+#: Pairs compared when both sides ran.
+PAIRS = (("float", "emulator"), ("emulator", "lava-fixed"), ("float", "lava-fixed"),
+         ("float", "lava-float"), ("lava-float", "lava-fixed"))
+BACKENDS = ("float", "emulator", "lava-fixed", "lava-float")
 
 
 @dataclass
 class PairReport:
-    """Spike-level comparison of two backends on the same sweep inputs."""
+    """Spike-level comparison of two backends on the same inputs."""
 
     spike_agreement: float
     prediction_agreement: float
@@ -53,17 +41,17 @@ class PairReport:
         return {"spike_agreement": self.spike_agreement,
                 "prediction_agreement": self.prediction_agreement,
                 "mismatches_per_layer_step": self.mismatches.tolist(),
+                "mismatches_per_layer": self.mismatches.sum(axis=1).tolist(),
                 "total_mismatches": int(self.mismatches.sum()),
                 "first_divergence": self.first_divergence}
 
 
-def compare(a: SweepResult, b: SweepResult) -> PairReport:
-    """Compare two sweeps' spikes (``(T, N, C, n_k)`` per layer) and predictions."""
+def compare(a: InferenceResult, b: InferenceResult) -> PairReport:
+    """Compare two inference results' spikes (``(T, R, *shape)`` per layer) and predictions."""
     L = len(a.spikes)
     T = a.spikes[0].shape[0]
     mism = np.zeros((L, T), dtype=np.int64)
     equal = total = 0
-    first = None
     for k, (x, y) in enumerate(zip(a.spikes, b.spikes)):
         if x.shape != y.shape:
             raise ValueError(f"layer {k}: spike shapes differ {x.shape} vs {y.shape}")
@@ -71,14 +59,18 @@ def compare(a: SweepResult, b: SweepResult) -> PairReport:
         mism[k] = diff.reshape(T, -1).sum(axis=1)
         equal += diff.size - int(diff.sum())
         total += diff.size
-    # First divergence: earliest step, then lowest layer, with any mismatch.
-    for t in range(T):
+    first = None
+    for t in range(T):  # earliest step, then lowest layer, with any mismatch
         ks = np.flatnonzero(mism[:, t])
         if ks.size:
             k = int(ks[0])
-            idx = np.argwhere(a.spikes[k][t] != b.spikes[k][t])[0]
-            first = {"step": t, "layer": k, "sample": int(idx[0]), "label": int(idx[1]),
-                     "neuron": int(idx[2])}
+            sa, sb = a.spikes[k][t], b.spikes[k][t]
+            idx = np.argwhere(sa.reshape(sa.shape[0], -1) != sb.reshape(sb.shape[0], -1))[0]
+            run = int(idx[0])
+            first = {"step": t, "layer": k, "sample": run // a.runs_per_sample,
+                     "neuron": int(idx[1])}
+            if a.runs_per_sample > 1:
+                first["label"] = run % a.runs_per_sample
             break
     return PairReport(spike_agreement=equal / total if total else 1.0,
                       prediction_agreement=float(np.mean(a.predictions == b.predictions)),
@@ -88,31 +80,36 @@ def compare(a: SweepResult, b: SweepResult) -> PairReport:
 @dataclass
 class ParityReport:
     samples: int
+    readout: str
     accuracy: Dict[str, float]
     pairs: Dict[str, PairReport] = field(default_factory=dict)
     seconds: Dict[str, float] = field(default_factory=dict)
     lava_ms_per_step: Dict[str, float] = field(default_factory=dict)
+    lava: Dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        d = {"samples": self.samples, "accuracy": self.accuracy, "seconds": self.seconds,
-             "lava_ms_per_step": self.lava_ms_per_step}
+        d = {"samples": self.samples, "readout": self.readout, "accuracy": self.accuracy,
+             "seconds": self.seconds, "lava_ms_per_step": self.lava_ms_per_step,
+             "lava_runs": self.lava, "pairs": {}}
         for name, p in self.pairs.items():
-            d[name] = p.to_dict()
+            d["pairs"][name] = p.to_dict()
         return d
 
     def format(self) -> str:
-        lines = [f"parity on {self.samples} samples (x all candidate labels)", "",
+        runs = " (x all candidate labels)" if self.readout == "sweep" else " (one pass)"
+        lines = [f"parity on {self.samples} samples{runs}", "",
                  f"{'backend':<20}{'accuracy':>10}{'seconds':>10}"]
         for name, acc in self.accuracy.items():
             lines.append(f"{name:<20}{acc:>10.4f}{self.seconds.get(name, float('nan')):>10.1f}")
         lines += ["", f"{'pair':<36}{'spike agreement':>17}{'pred. agreement':>17}  "
                       f"first divergence"]
         for name, p in self.pairs.items():
-            fd = "none" if p.first_divergence is None else \
-                "step {step}, layer {layer}, sample {sample}, label {label}".format(
-                    **p.first_divergence)
+            fd = p.first_divergence
+            where = "none" if fd is None else (
+                f"step {fd['step']}, layer {fd['layer']}, sample {fd['sample']}"
+                + (f", label {fd['label']}" if "label" in fd else ""))
             lines.append(f"{name:<36}{p.spike_agreement:>17.6f}{p.prediction_agreement:>17.4f}"
-                         f"  {fd}")
+                         f"  {where}")
         for name, p in self.pairs.items():
             if p.mismatches.sum():
                 lines.append(f"\nmismatching spike bits per layer (rows) and step (columns), "
@@ -141,26 +138,36 @@ class ParityReport:
         return save_figure(fig, path)
 
 
-def run_parity(net: FFNetwork, x: np.ndarray, y: np.ndarray,
+def run_parity(net: Network, x: np.ndarray, y: np.ndarray,
                backends: Sequence[str] = BACKENDS, timeout_s: float = 600.0,
-               log=None) -> ParityReport:
-    """Label-sweep ``x`` on every backend with identical input spikes and compare them."""
-    import time
-    if net.quantized is None and any(b in ("emulator", "lava_fixed_pt") for b in backends):
+               log=None, readout: Optional[str] = None) -> ParityReport:
+    """Classify ``x`` on every backend (registry names or aliases) with identical inputs and
+    compare them spike by spike (``readout``: a kind name, default the network's)."""
+    names = [canonical(b) for b in backends]
+    if not names:
+        raise ValueError("parity needs at least one backend")
+    for name in names:
+        ok, why = available(name)
+        if not ok:
+            raise ValueError(f"backend {name} cannot run here: {why}")
+    if net.quantized is None and any(b in FIXED_POINT for b in names):
         raise ValueError("parity needs a quantized model (ff-neuro quantize)")
-    results: Dict[str, SweepResult] = {}
-    report = ParityReport(samples=int(x.shape[0]), accuracy={})
-    for name in backends:
+    r = net.get_readout(readout)
+    results: Dict[str, InferenceResult] = {}
+    report = ParityReport(samples=int(x.shape[0]), readout=r.kind, accuracy={})
+    for name in names:
         if log:
-            log(f"running {name} on {x.shape[0]} samples x {net.n_classes} labels")
-        be = make_backend(name, timeout_s)
+            runs = f" x {net.n_classes} labels" if r.kind == "sweep" else ""
+            log(f"running {name} on {x.shape[0]} samples{runs}")
+        be = get_backend(name, timeout_s=timeout_s) if name.startswith("lava") \
+            else get_backend(name)
         t = time.perf_counter()
-        results[name] = label_sweep(be, net, x, keep_spikes=True, chunk=x.shape[0])
+        results[name] = infer(be, net, x, r, keep_spikes=True, chunk=x.shape[0])
         report.seconds[name] = time.perf_counter() - t
         report.accuracy[name] = results[name].accuracy(y)
-        stats = getattr(be, "last_stats", None)
-        if stats is not None:
-            report.lava_ms_per_step[name] = stats.ms_per_step
+        if name.startswith("lava") and be.stats is not None:
+            report.lava_ms_per_step[name] = be.stats.ms_per_step
+            report.lava[name] = be.stats.to_dict()
     for a, b in PAIRS:
         if a in results and b in results:
             report.pairs[f"{a}_vs_{b}"] = compare(results[a], results[b])

@@ -13,31 +13,30 @@ import numpy as np
 
 from .config import DemoConfig, QuantConfig
 from .data import Dataset
-from .encoding import encode
-from .energy import EnergyReport, SpikingLayerActivity, snn_energy
-from .model.primitives import FFNetwork
+from .encoding import network_inputs
+from .energy import EnergyReport, measure_activity
+from .model.network import Network
 from .quantization import QuantReport, quantize
-from .run.backend import Backend
-from .run.emulator import EmulatorBackend
-from .run.inference import SweepResult, label_sweep
-from .run.torch_backend import TorchBackend
+from .run import Backend, get_backend, label_sweep, one_pass
+from .run.inference import fit_readout
 
 #: Seed offset for calibration spikes (distinct from training and test draws).
 CALIBRATION_SEED_OFFSET = 20_000_000
 
 
-def calibration_spikes(net: FFNetwork, ds: Dataset, n: int) -> np.ndarray:
-    """Positive-data input spikes of the first ``n`` training samples: ``(T, n, n_in)``."""
+def calibration_inputs(net: Network, ds: Dataset, n: int) -> np.ndarray:
+    """Input messages of the first ``n`` training samples, ``(T, n, *input_shape)``: positive
+    data (the true label embedded) for a Forward-Forward network."""
     n = min(n, ds.x_train.shape[0])
-    return encode(ds.x_train[:n], ds.y_train[:n], net.label_embedding, net.encoding,
-                  seed_offset=CALIBRATION_SEED_OFFSET)
+    labels = ds.y_train[:n] if net.label_embedding is not None else None
+    return network_inputs(net, ds.x_train[:n], labels=labels,
+                          seed_offset=CALIBRATION_SEED_OFFSET)
 
 
-def quantize_for_dataset(net: FFNetwork, ds: Dataset,
-                         cfg: Optional[QuantConfig] = None):
+def quantize_for_dataset(net: Network, ds: Dataset, cfg: Optional[QuantConfig] = None):
     """Quantize ``net`` calibrated on ``ds``'s training data: ``(qnet, QuantReport)``."""
     cfg = cfg or QuantConfig()
-    return quantize(net, cfg, calibration_spikes(net, ds, cfg.calibration_samples))
+    return quantize(net, cfg, calibration_inputs(net, ds, cfg.calibration_samples))
 
 
 def spike_agreement(a: List[np.ndarray], b: List[np.ndarray]) -> float:
@@ -50,115 +49,12 @@ def spike_agreement(a: List[np.ndarray], b: List[np.ndarray]) -> float:
     return equal / total if total else 1.0
 
 
-def measured_energy(net: FFNetwork, input_spikes_per_run: float,
-                    layer_spikes_per_run: List[float], profile: str,
-                    runs_per_inference: int, readout: bool = False) -> EnergyReport:
-    """Energy per inference from spike counts measured on a run of the deployed model.
-
-    Layer 0's input spikes are the encoded input spikes; layer ``k``'s are layer ``k-1``'s
-    output spikes; all per run (one sample, one label). The label sweep costs ``n_classes`` runs
-    per inference; the linear readout one run plus its ``C x H`` MACs on the host (priced with
-    the profile's ANN accounting, one weight fetch and one MAC per weight).
-    """
-    T = net.encoding.time_steps
-    in_counts = [float(input_spikes_per_run)] + [float(c) for c in layer_spikes_per_run[:-1]]
-    acts = [SpikingLayerActivity(name=f"lif{k + 1}", n_in=l.n_in, n_out=l.n_out, time_steps=T,
-                                 input_spikes=in_counts[k], output_spikes=layer_spikes_per_run[k])
-            for k, l in enumerate(net.layers)]
-    rep = snn_energy(acts, profile, runs_per_inference=runs_per_inference)
-    if readout:
-        if net.readout is None:
-            raise ValueError("the model has no linear readout")
-        from .energy import ann_mlp_energy
-        h = net.readout.weight.shape[1]
-        try:
-            host = ann_mlp_energy([h, net.n_classes], profile, names=["readout (host)"]).layers[0]
-            rep.layers.append(host)
-        except ValueError:  # a per-event chip profile prices no ANN arithmetic
-            rep.notes.append(f"the host readout ({h} x {net.n_classes} MACs) is not priced: "
-                             f"this chip profile has no ANN arithmetic")
-    return rep
-
-
-@dataclass
-class MeasuredCounts:
-    """Spike counts per run measured on a backend, enough to price any profile."""
-
-    input_spikes_per_run: float
-    layer_spikes_per_run: List[float]
-    runs_per_inference: int
-    mode: str
-    readout: bool = False
-
-    def report(self, net: FFNetwork, profile: str) -> EnergyReport:
-        rep = measured_energy(net, self.input_spikes_per_run, self.layer_spikes_per_run,
-                              profile, self.runs_per_inference, readout=self.readout)
-        if self.mode == "training":
-            extra = self.runs_per_inference - 2
-            rep.notes.append(
-                "training: one positive and one negative pass per sample"
-                + (f", plus {extra} hard-negative mining passes (one per candidate label)"
-                   if extra else "")
-                + "; the surrogate-gradient weight update runs off-chip and is not priced")
-        return rep
-
-
-def sweep_counts(sweep: SweepResult, y: Optional[np.ndarray], n_classes: int,
-                 mode: str = "inference", hard_negatives: bool = False) -> MeasuredCounts:
-    """Counts per run from a label sweep. ``inference``: the sweep (``n_classes`` runs);
-    ``training``: the positive run (true label) and a negative run (mean over wrong labels),
-    plus ``n_classes`` mining runs per sample when the model was trained with hard negatives."""
-    if sweep.spikes is None:
-        raise ValueError("needs the sweep's spikes (label_sweep(..., keep_spikes=True))")
-    T, N, C, _ = sweep.spikes[0].shape
-    if mode == "inference":
-        return MeasuredCounts(sweep.input_spikes_per_run,
-                              [float(s.sum(dtype=np.int64)) / (N * C) for s in sweep.spikes],
-                              runs_per_inference=n_classes, mode=mode)
-    if mode != "training":
-        raise ValueError(f"unknown mode {mode!r} (inference|training)")
-    pos = np.zeros((N, C), dtype=bool)
-    pos[np.arange(N), np.asarray(y)] = True
-    layer = []
-    for s in sweep.spikes:
-        per_run = s.sum(axis=(0, 3), dtype=np.int64)  # (N, C)
-        layer.append(float(per_run[pos].mean() + per_run[~pos].mean()) / 2)
-    # Input spikes: the label part differs by label only in position, so the mean is the same.
-    if hard_negatives:  # mining runs every candidate label: price those runs at sweep means
-        sweep_mean = [float(s.sum(dtype=np.int64)) / (N * C) for s in sweep.spikes]
-        layer = [(2 * a + n_classes * b) / (2 + n_classes) for a, b in zip(layer, sweep_mean)]
-    return MeasuredCounts(sweep.input_spikes_per_run, layer,
-                          runs_per_inference=2 + (n_classes if hard_negatives else 0), mode=mode)
-
-
-def sweep_energy(net: FFNetwork, sweep: SweepResult, profile: str) -> EnergyReport:
-    """Energy per inference of the label sweep, from spike counts measured in ``sweep``."""
-    return sweep_counts(sweep, None, net.n_classes).report(net, profile)
-
-
-def readout_counts(net: FFNetwork, backend: Backend, x: np.ndarray) -> MeasuredCounts:
-    """Counts per run of the one-pass linear readout (neutral label), measured on ``backend``."""
-    from .run.inference import TEST_SEED_OFFSET
-    from .run.readout import neutral_inputs
-    inp = neutral_inputs(net, x, TEST_SEED_OFFSET, np.arange(x.shape[0]))
-    res = backend.run(net, inp)
-    n = x.shape[0]
-    return MeasuredCounts(float(np.count_nonzero(inp)) / n,
-                          [float(s.sum(dtype=np.int64)) / n for s in res.spikes],
-                          runs_per_inference=1, mode="inference", readout=True)
-
-
-def readout_energy(net: FFNetwork, backend: Backend, x: np.ndarray, profile: str) -> EnergyReport:
-    """Energy per inference with the one-pass linear readout, counts measured on ``backend``."""
-    return readout_counts(net, backend, x).report(net, profile)
-
-
-def attach_readout(net: FFNetwork, ds: Dataset, backend: Optional[Backend] = None,
-                   from_layer: Optional[int] = None) -> FFNetwork:
-    """Fit the one-pass linear readout on ``ds``'s training set and store it in ``net``."""
-    from .run.readout import fit_readout
-    net.readout = fit_readout(backend or TorchBackend(), net, ds.x_train, ds.y_train,
-                              from_layer=from_layer)
+def attach_readout(net: Network, ds: Dataset, backend: Optional[Backend] = None,
+                   from_layer: Optional[int] = None) -> Network:
+    """Fit the one-pass linear readout on ``ds``'s training set (spike rates on ``backend``,
+    default the float one) and add it to ``net``'s readouts."""
+    net.set_readout(fit_readout(backend or get_backend("float"), net, ds.x_train, ds.y_train,
+                                from_layer=from_layer))
     return net
 
 
@@ -242,9 +138,8 @@ class DemoResult:
 def run_demo(ds: Dataset, cfg: Optional[DemoConfig] = None, progress: bool = True,
              lava_backend: Optional[Backend] = None, log=print) -> DemoResult:
     """Train, quantize, export, run on Lava and cost the FF-SNN on ``ds``."""
-    from .export.lava_runner import LavaBackend
     from .export.netx import write_netx
-    from .model.hdf5 import save_model
+    from .model.io import save_model
     from .training import FFTrainer
 
     cfg = cfg or DemoConfig()
@@ -274,31 +169,31 @@ def run_demo(ds: Dataset, cfg: Optional[DemoConfig] = None, progress: bool = Tru
 
     t = time.perf_counter()
     log(f"[3/5] evaluating float and emulator on {ds.x_test.shape[0]} test samples")
-    r_float = label_sweep(TorchBackend(), qnet, ds.x_test)
-    r_emu = label_sweep(EmulatorBackend(), qnet, ds.x_test)
+    flt, emu = get_backend("float"), get_backend("emulator")
+    r_float = label_sweep(flt, qnet, ds.x_test)
+    r_emu = label_sweep(emu, qnet, ds.x_test)
     timings["evaluate"] = time.perf_counter() - t
 
     t = time.perf_counter()
     n_lava = min(cfg.lava_samples, ds.x_test.shape[0])
     log(f"[4/5] running {n_lava} test samples x {net.n_classes} labels on Lava fixed_pt "
         f"(one compile)")
-    lava = lava_backend or LavaBackend(timeout_s=cfg.lava_timeout_s)
+    lava = lava_backend or get_backend("lava-fixed", timeout_s=cfg.lava_timeout_s)
     x_l, y_l = ds.x_test[:n_lava], ds.y_test[:n_lava]
     r_lava = label_sweep(lava, qnet, x_l, keep_spikes=True, chunk=n_lava)
-    r_emu_l = label_sweep(EmulatorBackend(), qnet, x_l, keep_spikes=True, chunk=n_lava)
-    stats = getattr(lava, "last_stats", None)
+    r_emu_l = label_sweep(emu, qnet, x_l, keep_spikes=True, chunk=n_lava)
+    stats = lava.stats
     log(f"      and the linear readout: {n_lava} samples, one run each")
-    from .run.readout import readout_accuracy
-    ro_acc = {"float": readout_accuracy(TorchBackend(), qnet, qnet.readout, ds.x_test, ds.y_test),
-              "emulator": readout_accuracy(EmulatorBackend(), qnet, qnet.readout, ds.x_test,
-                                           ds.y_test),
-              "lava_fixed_pt": readout_accuracy(lava, qnet, qnet.readout, x_l, y_l,
-                                                chunk=n_lava)}
+    linear = qnet.get_readout("linear")
+    ro_lava = one_pass(lava, qnet, x_l, readout=linear, chunk=n_lava)
+    ro_acc = {"float": one_pass(flt, qnet, ds.x_test, readout=linear).accuracy(ds.y_test),
+              "emulator": one_pass(emu, qnet, ds.x_test, readout=linear).accuracy(ds.y_test),
+              "lava_fixed_pt": ro_lava.accuracy(y_l)}
     timings["lava"] = time.perf_counter() - t
 
     log("[5/5] energy from the Lava runs' spike counts")
-    energy = sweep_energy(qnet, r_lava, cfg.profile)
-    ro_energy = readout_energy(qnet, lava, x_l, cfg.profile)
+    energy = measure_activity(qnet, r_lava, backend=lava.name).report(cfg.profile)
+    ro_energy = measure_activity(qnet, ro_lava, backend=lava.name).report(cfg.profile)
     readout = {"accuracy": ro_acc, "runs_per_inference": 1,
                "energy": {k: v for k, v in ro_energy.to_dict().items() if k != "layers"}}
     return DemoResult(

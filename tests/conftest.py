@@ -10,20 +10,26 @@ import lava.magma.core.process.process  # noqa: F401,E402
 import numpy as np
 import pytest
 
-from ff_neuro.model import FFNetwork, InputEncoding, LabelEmbedding, SpikingDense
+from ff_neuro.model import InputEncoding, LabelEmbedding, Layer, Network
 
 
 def random_net(seed: int = 0, sizes=(20, 16, 8), v_decay: float = 410 / 4096,
                threshold: float = 1.0, bias: bool = False, w_std: float = 0.5,
-               n_classes: int = 4, time_steps: int = 8) -> FFNetwork:
+               n_classes: int = 4, time_steps: int = 8) -> Network:
     rng = np.random.default_rng(seed)
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers.append(SpikingDense(
+        layers.append(Layer.dense(
             weight=rng.normal(0.0, w_std, (n_out, n_in)), threshold=threshold, v_decay=v_decay,
             bias=rng.normal(0.0, 0.1, n_out) if bias else None))
-    return FFNetwork(layers=layers, label_embedding=LabelEmbedding(n_classes=n_classes),
-                     encoding=InputEncoding(time_steps=time_steps))
+    return Network(layers=layers, label_embedding=LabelEmbedding(n_classes=n_classes),
+                   encoder=InputEncoding(time_steps=time_steps))
+
+
+def ff_net(layers, **kw) -> Network:
+    """A Forward-Forward network of ``layers`` with the default label embedding."""
+    kw.setdefault("label_embedding", LabelEmbedding())
+    return Network(layers=layers, **kw)
 
 
 def random_spikes(seed: int, T: int, B: int, n: int, p: float = 0.3) -> np.ndarray:

@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
-from ff_neuro.model import FFNetwork, QuantizedDense, SpikingDense
+from ff_neuro.model import Dense, InputEncoding, LabelEmbedding, Layer, Network
 from ff_neuro.run.emulator import EmulatorBackend, netx_weight_bits, run_fixed_layer
+
+
+def QuantizedDense(weight, vth, v_decay, i_decay=4096, bias_mant=None):
+    """A dense Loihi layer."""
+    return Layer.loihi(Dense(weight=np.asarray(weight), bias=bias_mant), vth=vth,
+                       v_decay=v_decay, i_decay=i_decay)
 
 
 @pytest.mark.parametrize("kind", ["mixed", "excitatory", "inhibitory", "small", "odd"])
@@ -62,26 +68,26 @@ def test_voltage_saturates_and_current_wraps():
 
 
 def test_requires_quantized_model():
-    net = FFNetwork(layers=[SpikingDense(np.ones((2, 3)), 1.0, 0.1)])
+    net = Network(layers=[Layer.dense(np.ones((2, 3)), 1.0, 0.1)],
+                  label_embedding=LabelEmbedding())
     with pytest.raises(ValueError, match="quantize"):
         EmulatorBackend().run(net, np.zeros((2, 1, 3), dtype=np.uint8))
 
 
 def _qnet(rng, sizes, *, v_decay, i_decay, bias, wmax, vth, levels=1, emb="append", T=7,
           positive=False):
-    from ff_neuro.model import InputEncoding, LabelEmbedding
     layers, qs = [], []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         w = rng.integers(-wmax, wmax + 1, (n_out, n_in))
         if positive:
             w = np.abs(w)
         b = rng.integers(-300, 300, n_out) if bias else None
-        layers.append(SpikingDense(w.astype(np.float32), 1.0, 0.1))
+        layers.append(Layer.dense(w.astype(np.float32), 1.0, 0.1))
         qs.append(QuantizedDense(weight=w, vth=vth, v_decay=v_decay, i_decay=i_decay,
                                  bias_mant=b))
     enc = InputEncoding(kind="rate" if levels == 1 else "graded", time_steps=T, levels=levels)
-    return FFNetwork(layers=layers, quantized=qs, encoding=enc,
-                     label_embedding=LabelEmbedding(kind=emb, n_classes=4))
+    return Network(layers=layers, quantized=qs, encoder=enc,
+                   label_embedding=LabelEmbedding(kind=emb, n_classes=4))
 
 
 @pytest.mark.parametrize("case", [
@@ -106,18 +112,18 @@ def test_compiled_engine_equals_numpy_reference(case):
         x = np.ones_like(x)
     ref = label_sweep(EmulatorBackend(engine="numpy"), net, x, keep_spikes=True, chunk=4)
     fast = label_sweep(EmulatorBackend(), net, x, keep_spikes=True, chunk=5)
-    assert ref.input_spikes_per_run == fast.input_spikes_per_run
+    assert ref.input_events_per_run == fast.input_events_per_run
     assert ref.spikes[0].any()  # not a vacuous comparison
     for a, b in zip(ref.spikes, fast.spikes):
         assert a.any() or case["i_decay"] == 0
         np.testing.assert_array_equal(a, b)
     if case["i_decay"] == 0:  # u wrapped: layer 0 fired, then fell silent
         assert not ref.spikes[0][-1].any()
-    np.testing.assert_array_equal(ref.goodness, fast.goodness)
+    np.testing.assert_array_equal(ref.scores, fast.scores)
     # plain run() of the compiled engine (no sharing) on the flattened sweep inputs as well
-    inp = sweep_inputs(x, net.label_embedding, net.encoding, seed_offset=TEST_SEED_OFFSET,
+    inp = sweep_inputs(x, net.label_embedding, net.encoder, seed_offset=TEST_SEED_OFFSET,
                        sample_ids=np.arange(9))
-    flat = np.ascontiguousarray(inp.reshape(net.encoding.time_steps, 9 * 4, -1))
+    flat = np.ascontiguousarray(inp.reshape(net.time_steps, 9 * 4, -1))
     got = EmulatorBackend().run(net, flat).spikes
     for a, b in zip(ref.spikes, got):
         np.testing.assert_array_equal(a.reshape(b.shape), b)
@@ -125,7 +131,6 @@ def test_compiled_engine_equals_numpy_reference(case):
 
 def test_factored_inputs_rebuild_the_sweep():
     from ff_neuro.encoding import sweep_inputs, sweep_inputs_factored
-    from ff_neuro.model import InputEncoding, LabelEmbedding
     rng = np.random.default_rng(3)
     x = rng.random((6, 30)).astype(np.float32)
     for kind in ("append", "overlay", "code"):

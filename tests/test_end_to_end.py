@@ -76,12 +76,12 @@ def test_cli_errors_are_clear(tmp_path):
     assert "Traceback" not in proc.stderr
     # a model Loihi cannot represent is refused with the reason, not a traceback
     import numpy as np
-    from ff_neuro.model import FFNetwork, LabelEmbedding, SpikingDense, save_model
+    from ff_neuro.model import LabelEmbedding, Layer, Network, save_model
     bad_th = tmp_path / "tiny_threshold.h5"
-    save_model(FFNetwork(layers=[SpikingDense(weight=np.ones((4, 74)), threshold=1e-4,
-                                              v_decay=0.1)],
-                         label_embedding=LabelEmbedding(n_classes=10),
-                         dataset={"name": "digits"}), bad_th)
+    save_model(Network(layers=[Layer.dense(weight=np.ones((4, 74)), threshold=1e-4,
+                                           v_decay=0.1)],
+                       label_embedding=LabelEmbedding(n_classes=10),
+                       dataset={"name": "digits"}), bad_th)
     proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "quantize", str(bad_th),
                            "--out", str(tmp_path / "q.h5")], capture_output=True, text=True,
                           timeout=120)

@@ -1,5 +1,5 @@
 """FFGAF-SNN training (seed 001): allocation (eq. 1-4), improved ReLU (eq. 13), CwC loss
-(eq. 5-6), IF black box, folding into a ConvFFNetwork, a real training run on digits, the CLI."""
+(eq. 5-6), IF black box, folding into a conv Network, a real training run on digits, the CLI."""
 from __future__ import annotations
 
 import json
@@ -147,19 +147,19 @@ def test_folding_matches_unfolded_normalisation(trained, digits):
 
 
 def test_to_conv_network_reproduces_inference(trained, digits):
-    """The ConvFFNetwork on D's float backend (float64) gives the training model's predictions
+    """The network on the float backend (float64) gives the training model's predictions
     and spike counts (float32): identical up to rare threshold ties."""
-    from ff_neuro.run.conv import predict
+    from ff_neuro.run import get_backend, one_pass
     tr, net = trained
-    x = images(digits.x_test, digits.image_shape)
-    pred_net, res = predict(net, x, "float", batch_size=225)
+    res = one_pass(get_backend("float"), net, digits.x_test, chunk=225)
+    pred_net = res.predictions
     counts = tr.spike_counts(digits.x_test)
     agree = [float(np.mean(a == b)) for a, b in zip(res.counts, counts)]
     assert min(agree) > 0.995, agree
     assert np.mean(pred_net == tr.predict(digits.x_test)) >= 0.99
     assert all(c.sum() > 0 for c in counts)      # every layer spikes
     assert [l.out_shape for l in net.layers] == [(20, 4, 4), (20, 4, 4), (30, 2, 2)]
-    np.testing.assert_array_equal(net.class_groups[0], class_groups(tr.counts[1]))
+    np.testing.assert_array_equal(net.readout.class_groups[0], class_groups(tr.counts[1]))
 
 
 def _subset(ds, n):
@@ -265,8 +265,8 @@ def test_max_seconds_stops_within_an_epoch(digits):
 def test_cli_train_ffgaf_writes_loadable_model(tmp_path):
     from ff_neuro.cli import main
     from ff_neuro.model import load_model
-    from ff_neuro.model.conv import ConvFFNetwork
-    from ff_neuro.run.conv import predict
+    from ff_neuro.model import ClassGroups
+    from ff_neuro.run import get_backend, one_pass
     from ff_neuro.data import load_digits
     out = tmp_path / "g.h5"
     r = CliRunner().invoke(main, ["train", "--algo", "ffgaf", "--dataset", "digits", "--preset",
@@ -276,10 +276,10 @@ def test_cli_train_ffgaf_writes_loadable_model(tmp_path):
     d = json.loads(r.stdout[r.stdout.index("{"):])
     assert d["algo"] == "ffgaf" and d["channels_per_class"][0] == [2] * 10
     net = load_model(out)
-    assert isinstance(net, ConvFFNetwork)
+    assert isinstance(net.readout, ClassGroups)
     assert [l.weight.shape[0] for l in net.layers] == [20, 20, 40] and net.time_steps == 4
     ds = load_digits()
-    pred, _ = predict(net, images(ds.x_test, ds.image_shape), "float", batch_size=225)
+    pred = one_pass(get_backend("float"), net, ds.x_test, chunk=225).predictions
     assert abs(float(np.mean(pred == ds.y_test)) - d["test_accuracy_float"]) < 0.01
 
 

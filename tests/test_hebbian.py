@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from ff_neuro.data import Dataset
-from ff_neuro.model import FFNetwork, SpikingDense
+from ff_neuro.model import LabelEmbedding, LabelSweep, Layer, Network
 from ff_neuro.run.inference import label_sweep
-from ff_neuro.run.torch_backend import TorchBackend
+from ff_neuro.run import get_backend
 from ff_neuro.training.hebbian import (AnalogFFA, HebbianConfig, HebbianTrainer,
                                        eligibility_step, hebbian_update, hoyer_index,
                                        separability_index, trace_step)
@@ -240,8 +240,8 @@ def test_trains_above_chance_by_label_sweep(small_digits, trace, probability):
                         lr=0.1 if probability == "sigmoid" else 1.0)
     tr = HebbianTrainer(cfg, small_digits)
     net = tr.fit(progress=False)
-    assert isinstance(net, FFNetwork) and isinstance(net.layers[0], SpikingDense)
-    r = label_sweep(TorchBackend(), net, small_digits.x_test)
+    assert isinstance(net, Network) and net.layers[0].kind == "dense"
+    r = label_sweep(get_backend("float"), net, small_digits.x_test)
     assert r.accuracy(small_digits.y_test) > 0.25, (trace, probability)  # chance: 0.1
     h = tr.history
     assert len(h.p_pos) == 4 and h.p_pos[-1] > h.p_neg[-1]
@@ -261,14 +261,14 @@ def test_batched_training_and_network_export(small_digits):
     # symmetric: the whole split layer is exported and scored by P_sym of its halves;
     # v_decay on Loihi's 1/4096 grid
     assert net.layers[0].weight.shape == (40, small_digits.n_features + 100)
-    assert net.layers[0].v_decay * 4096 == round(net.layers[0].v_decay * 4096)
-    assert net.goodness == "symmetric" and net.goodness_eps == cfg.eps
+    assert net.layers[0].neuron.v_decay * 4096 == round(net.layers[0].neuron.v_decay * 4096)
+    assert net.readout.goodness == "symmetric" and net.readout.eps == cfg.eps
     assert net.label_embedding.kind == "code"
     np.testing.assert_array_equal(net.layers[0].weight, tr.WT[0].T)
     pos = tr.network(readout="positive")  # argmax G+ over the positive half only
-    assert pos.goodness == "sum_sq"
+    assert pos.readout.goodness == "sum_sq"
     np.testing.assert_array_equal(pos.layers[0].weight, tr.WT[0].T[:20])
-    assert tr.network(readout="all").goodness == "sum_sq"
+    assert tr.network(readout="all").readout.goodness == "sum_sq"
     with pytest.raises(ValueError, match="readout"):
         tr.network(readout="both")
     import json
@@ -281,32 +281,31 @@ def test_symmetric_readout_deploys_what_the_trainer_scores(small_digits, tmp_pat
     fixed-point emulator runs it too."""
     from ff_neuro.model import load_model, save_model
     from ff_neuro.quantization import quantize
-    from ff_neuro.run.emulator import EmulatorBackend
-    from ff_neuro.run.inference import symmetric_goodness
+    from ff_neuro.model.readout import symmetric_goodness
     cfg = HebbianConfig(trace="relu", epochs=3)
     tr = HebbianTrainer(cfg, small_digits)
     net = tr.fit(progress=False)
     x, y = small_digits.x_test, small_digits.y_test
-    r = label_sweep(TorchBackend(), net, x)
-    assert r.goodness.shape == (1, len(y), 10) and (r.goodness > 0).all()
-    assert (r.goodness < 1).all()
+    r = label_sweep(get_backend("float"), net, x)
+    assert r.scores.shape == (1, len(y), 10) and (r.scores > 0).all()
+    assert (r.scores < 1).all()
     assert np.mean(tr.predict(x) == r.predictions) >= 0.97
-    pos = label_sweep(TorchBackend(), tr.network(readout="positive"), x)
+    pos = label_sweep(get_backend("float"), tr.network(readout="positive"), x)
     assert r.accuracy(y) > 0.4 and not np.array_equal(r.predictions, pos.predictions)
     save_model(net, tmp_path / "h.h5")
     back = load_model(tmp_path / "h.h5")
-    assert back.goodness == "symmetric" and back.goodness_eps == cfg.eps
-    np.testing.assert_array_equal(label_sweep(TorchBackend(), back, x).predictions,
+    assert back.readout.goodness == "symmetric" and back.readout.eps == cfg.eps
+    np.testing.assert_array_equal(label_sweep(get_backend("float"), back, x).predictions,
                                   r.predictions)
     qnet, _ = quantize(net)
-    q = label_sweep(EmulatorBackend(), qnet, x)
+    q = label_sweep(get_backend("emulator"), qnet, x)
     assert abs(q.accuracy(y) - r.accuracy(y)) < 0.1
     # the formula on a hand example: halves (2, 0) and (1, 1) spikes over T = 2
     g = symmetric_goodness([np.array([[2, 0, 1, 1]])], time_steps=2, eps=0.0)
     np.testing.assert_allclose(g, [[1.0 / 1.5]])
     with pytest.raises(ValueError, match="odd width"):
-        FFNetwork(layers=[SpikingDense(weight=np.ones((3, 4)), threshold=1.0, v_decay=0.1)],
-                  goodness="symmetric")
+        Network(layers=[Layer.dense(weight=np.ones((3, 4)), threshold=1.0, v_decay=0.1)],
+                label_embedding=LabelEmbedding(), readouts=[LabelSweep(goodness="symmetric")])
 
 
 def test_multilayer_and_presynaptic_trace(small_digits):
@@ -315,8 +314,8 @@ def test_multilayer_and_presynaptic_trace(small_digits):
     tr = HebbianTrainer(cfg, small_digits)
     net = tr.fit(progress=False)
     assert net.sizes == [small_digits.n_features + 100, 30, 20]
-    r = label_sweep(TorchBackend(), net, small_digits.x_test[:20])
-    assert r.goodness.shape == (2, 20, 10)
+    r = label_sweep(get_backend("float"), net, small_digits.x_test[:20])
+    assert r.scores.shape == (2, 20, 10)
 
 
 def test_analog_baseline_learns(small_digits):
@@ -376,12 +375,11 @@ def test_network_quantizes_and_round_trips(small_digits, tmp_path):
     file unchanged."""
     from ff_neuro.model import load_model, save_model
     from ff_neuro.quantization import quantize
-    from ff_neuro.run.emulator import EmulatorBackend
     tr = HebbianTrainer(HebbianConfig(hidden=(40,), epochs=2), small_digits)
     qnet, _ = quantize(tr.fit(progress=False))
     x = small_digits.x_test[:60]
-    float_pred = label_sweep(TorchBackend(), qnet, x).predictions
-    fixed_pred = label_sweep(EmulatorBackend(), qnet, x).predictions
+    float_pred = label_sweep(get_backend("float"), qnet, x).predictions
+    fixed_pred = label_sweep(get_backend("emulator"), qnet, x).predictions
     assert np.mean(float_pred == fixed_pred) > 0.8
     path = save_model(qnet, tmp_path / "hebbian.h5")
     back = load_model(path)

@@ -8,10 +8,10 @@ import numpy as np
 import psutil
 import pytest
 
-from ff_neuro.export.lava_runner import LavaBackend, LavaRunError, run_netx_windows
 from ff_neuro.export.netx import write_netx
 from ff_neuro.quantization import quantize
-from ff_neuro.run.emulator import EmulatorBackend
+from ff_neuro.run import available, get_backend
+from ff_neuro.run.lava import LavaRunError, run_netx_windows
 
 from conftest import random_net, random_spikes
 
@@ -34,14 +34,14 @@ def test_netx_file_loads_in_lava(tmp_path):
     path = write_netx(qnet, tmp_path / "n.h5")
     with h5py.File(path, "r") as f:
         assert len(f.attrs) == 0  # NetX reads datasets only
-        assert f["layer/1/neuron/vThMant"][()] == qnet.quantized[0].vth
+        assert f["layer/1/neuron/vThMant"][()] == qnet.quantized[0].neuron.vth
         assert f["layer/1/neuron/vThMant"].dtype.kind == "i"
     net = netx.hdf5.Network(net_config=str(path))
     assert len(net.layers) == 2
     assert net.inp.shape == (12,) and net.out.shape == (5,)
     w = net.layers[0].synapse.weights.init
     np.testing.assert_array_equal(w, qnet.quantized[0].weight)
-    assert net.layers[1].neuron.vth.init == qnet.quantized[1].vth
+    assert net.layers[1].neuron.vth.init == qnet.quantized[1].neuron.vth
     del net  # netx keeps the file open while the object lives
 
 
@@ -55,14 +55,14 @@ def test_emulator_spike_exact_with_lava(case):
                      bias=case["bias"], w_std=case.get("w_std", 0.5))
     qnet, _ = quantize(net)
     x = random_spikes(case["seed"], case["T"], case["B"], case["sizes"][0])
-    emu = EmulatorBackend().run(qnet, x).spikes
-    lava = LavaBackend(timeout_s=120)
+    emu = get_backend("emulator").run(qnet, x).spikes
+    lava = get_backend("lava-fixed", timeout_s=120)
     got = lava.run(qnet, x).spikes
     for k, (a, b) in enumerate(zip(emu, got)):
         assert a.sum() > 0, f"layer {k} silent: the test would prove nothing"
         mism = np.argwhere(a != b)
         assert mism.size == 0, f"layer {k}: first mismatch (t, sample, neuron) {mism[0]}"
-    assert lava.last_stats.n_steps == case["T"] * case["B"] + len(case["sizes"]) - 1
+    assert lava.stats.compiles == 1 and lava.stats.n_steps == case["T"] * case["B"] + len(case["sizes"]) - 1
 
 
 def test_failing_process_model_gives_clear_error_fast(tmp_path):
@@ -74,7 +74,7 @@ def test_failing_process_model_gives_clear_error_fast(tmp_path):
         run_netx_windows(str(path), x, [16, 8], timeout_s=60, inject_failure_at=3,
                          stop_grace_s=5)
     assert time.monotonic() - t0 < 60
-    assert "lava_procs/models.py" in str(ei.value)  # the child's traceback is reported
+    assert "lava/procs/models.py" in str(ei.value)  # the child's traceback is reported
     time.sleep(0.5)
     assert ei.value.pgid and processes_in_group(ei.value.pgid) == []  # nothing outlives the run
 
@@ -89,3 +89,21 @@ def test_time_limit_kills_the_run(tmp_path):
     assert time.monotonic() - t0 < 20
     time.sleep(0.5)
     assert ei.value.pgid and processes_in_group(ei.value.pgid) == []
+
+
+def test_backend_registry_one_vocabulary():
+    """Every backend by one name (older spellings as aliases); available() says why not."""
+    from ff_neuro.run import BACKENDS, canonical
+    assert BACKENDS == ("float", "emulator", "lava-float", "lava-fixed", "loihi2")
+    assert [canonical(a) for a in ("torch", "lava_fixed_pt", "lava_floating_pt", "loihi2-hw")] \
+        == ["float", "lava-fixed", "lava-float", "loihi2"]
+    for name in ("float", "emulator", "lava-float", "lava-fixed"):
+        assert available(name) == (True, "")
+        assert get_backend(name).name == name
+    ok, why = available("loihi2")
+    assert not ok and "lava-loihi" in why and "lava-fixed" in why
+    from ff_neuro.run import BackendUnavailable
+    with pytest.raises(BackendUnavailable, match="lava-loihi"):
+        get_backend("loihi2").run(quantize(random_net())[0], random_spikes(0, 8, 2, 20))
+    with pytest.raises(ValueError, match="unknown backend 'lava'"):
+        get_backend("lava")

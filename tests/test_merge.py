@@ -11,9 +11,7 @@ from conftest import random_net
 from ff_neuro.model import load_model, save_model
 from ff_neuro.model.merge import merge_networks
 from ff_neuro.quantization import quantize
-from ff_neuro.run import label_sweep
-from ff_neuro.run.emulator import EmulatorBackend
-from ff_neuro.run.torch_backend import TorchBackend
+from ff_neuro.run import get_backend, label_sweep
 
 
 def test_members_keep_their_spikes_and_goodness_adds():
@@ -23,13 +21,13 @@ def test_members_keep_their_spikes_and_goodness_adds():
     assert m.sizes == [20, 26, 26]
     assert np.all(m.layers[1].weight[:12, 16:] == 0) and np.all(m.layers[1].weight[12:, :16] == 0)
     x = np.random.default_rng(0).random((30, 16)).astype(np.float32)
-    ra, rb, rm = (label_sweep(TorchBackend(), n, x, keep_spikes=True) for n in (a, b, m))
+    ra, rb, rm = (label_sweep(get_backend("float"), n, x, keep_spikes=True) for n in (a, b, m))
     for k, (na, nb) in enumerate(((16, 10), (12, 14))):
         np.testing.assert_array_equal(rm.spikes[k][..., :na], ra.spikes[k])
         np.testing.assert_array_equal(rm.spikes[k][..., na:], rb.spikes[k])
         assert ra.spikes[k].sum() > 100 and rb.spikes[k].sum() > 100
         # mean_sq over the merged layer = the width-weighted mean of the members' goodness
-        np.testing.assert_allclose(rm.goodness[k], (na * ra.goodness[k] + nb * rb.goodness[k])
+        np.testing.assert_allclose(rm.scores[k], (na * ra.scores[k] + nb * rb.scores[k])
                                    / (na + nb), rtol=1e-9, atol=1e-12)
     # the vote differs from either member on some samples (it is not a copy of one of them)
     assert (rm.predictions != ra.predictions).any() or (rm.predictions != rb.predictions).any()
@@ -45,8 +43,8 @@ def test_merged_model_quantizes_and_runs_on_the_emulator(tmp_path):
     q, rep = quantize(back)
     assert rep.ok
     x = np.random.default_rng(1).random((20, 16)).astype(np.float32)
-    rf = label_sweep(TorchBackend(), q, x)
-    rq = label_sweep(EmulatorBackend(), q, x)
+    rf = label_sweep(get_backend("float"), q, x)
+    rq = label_sweep(get_backend("emulator"), q, x)
     assert np.mean(rf.predictions == rq.predictions) >= 0.8
 
 

@@ -6,13 +6,12 @@ import nir
 import numpy as np
 import pytest
 
-from ff_neuro.export.nir_export import NIRLayer, from_nir, to_nir, write_nir
-from ff_neuro.model import FFNetwork, QuantizedDense, SpikingDense
+from ff_neuro.export.nir_export import from_nir, read_layers, to_nir, write_nir
+from ff_neuro.model import Dense, LabelEmbedding, Layer, Network
 from ff_neuro.quantization import quantize
-from ff_neuro.run.emulator import EmulatorBackend
-from ff_neuro.run.torch_backend import TorchBackend
+from ff_neuro.run import get_backend
 
-from conftest import random_spikes
+from conftest import ff_net, random_spikes
 
 DECAYS = (410 / 4096, 0.0, 49 / 4096)  # 49/4096: 1 / (4096/49) != 49/4096 in float64
 
@@ -20,11 +19,11 @@ DECAYS = (410 / 4096, 0.0, 49 / 4096)  # 49/4096: 1 / (4096/49) != 49/4096 in fl
 def make_net(seed=0, sizes=(24, 16, 12, 8), decays=DECAYS, biases=(True, False, True),
              thresholds=(0.8, 1.0, 1.3)):
     rng = np.random.default_rng(seed)
-    layers = [SpikingDense(weight=rng.normal(0.0, 0.5, (n_out, n_in)), threshold=th,
-                           v_decay=dv, bias=rng.normal(0.0, 0.1, n_out) if b else None)
+    layers = [Layer.dense(weight=rng.normal(0.0, 0.5, (n_out, n_in)), threshold=th,
+                          v_decay=dv, bias=rng.normal(0.0, 0.1, n_out) if b else None)
               for n_in, n_out, dv, b, th in zip(sizes[:-1], sizes[1:], decays, biases,
                                                 thresholds)]
-    return FFNetwork(layers=layers)
+    return ff_net(layers)
 
 
 def chain(graph):
@@ -79,7 +78,7 @@ def expected_chain(net, biases):
     types = [nir.Input]
     for k, (layer, b) in enumerate(zip(net.layers, biases)):
         order += [f"fc{k}", f"neuron{k}"]
-        types += [nir.Affine if b else nir.Linear, nir.IF if layer.v_decay == 0 else nir.LIF]
+        types += [nir.Affine if b else nir.Linear, nir.IF if layer.neuron.v_decay == 0 else nir.LIF]
     return order + ["output"], types + [nir.Output]
 
 
@@ -100,52 +99,52 @@ def test_float_export_structure_and_exact_round_trip(tmp_path):
     for k, layer in enumerate(net.layers):
         assert g.nodes[f"fc{k}"].weight.shape == (layer.n_out, layer.n_in)
         neu = g.nodes[f"neuron{k}"]
-        np.testing.assert_array_equal(neu.v_threshold, np.full(layer.n_out, layer.threshold))
+        np.testing.assert_array_equal(neu.v_threshold, np.full(layer.n_out,
+                                                               layer.neuron.threshold))
         np.testing.assert_array_equal(neu.v_reset, 0)
         if isinstance(neu, nir.LIF):
             np.testing.assert_array_equal(neu.v_leak, 0)
-            np.testing.assert_allclose(neu.tau, 1.0 / layer.v_decay, rtol=1e-15)
+            np.testing.assert_allclose(neu.tau, 1.0 / layer.neuron.v_decay, rtol=1e-15)
             np.testing.assert_allclose(neu.r * 1.0 / neu.tau, 1.0, rtol=1e-15)  # input gain 1
         else:
             np.testing.assert_array_equal(neu.r, 1.0)
-        assert neu.metadata["v_decay"] == layer.v_decay
+        assert neu.metadata["v_decay"] == layer.neuron.v_decay
     assert g.metadata["producer"] == "ff-neuro" and not g.metadata["quantized"]
     assert g.metadata["dt"] == 1.0
-    assert g.metadata["encoding"]["time_steps"] == net.encoding.time_steps
+    assert g.metadata["encoding"]["time_steps"] == net.time_steps
     assert g.metadata["label_embedding"]["n_classes"] == net.n_classes
 
-    back = from_nir(g)
+    back = read_layers(g)
     assert len(back) == len(net.layers)
     for got, layer in zip(back, net.layers):
-        assert isinstance(got, NIRLayer)
-        w, b, th, dv = got
-        assert w.dtype == np.float32
-        np.testing.assert_array_equal(w, layer.weight)
+        assert isinstance(got, Layer)
+        assert got.weight.dtype == np.float32
+        np.testing.assert_array_equal(got.weight, layer.weight)
         if layer.bias is None:
-            assert b is None
+            assert got.bias is None
         else:
-            np.testing.assert_array_equal(b, layer.bias)
-        assert th == layer.threshold and dv == layer.v_decay
-    # the rebuilt layers are valid ff-neuro layers
-    FFNetwork(layers=[SpikingDense(weight=w, bias=b, threshold=th, v_decay=dv)
-                      for w, b, th, dv in back])
+            np.testing.assert_array_equal(got.bias, layer.bias)
+        assert got.neuron == layer.neuron
+    # the whole network comes back from ff-neuro's metadata
+    whole = from_nir(g)
+    assert whole.label_embedding == net.label_embedding and whole.readouts == net.readouts
+    assert whole.encoder == net.encoder
 
 
 def test_round_trip_without_metadata_recovers_exact_loihi_decays():
     """A graph from another tool has no metadata: v_decay = dt / tau, snapped to 1/4096."""
     rng = np.random.default_rng(3)
     decays = [k / 4096 for k in (1, 49, 93, 98, 410, 2048, 4095, 4096)] + [0.0]
-    layers = [SpikingDense(weight=rng.normal(size=(4, 4)), threshold=0.1 + k, v_decay=dv)
+    layers = [Layer.dense(weight=rng.normal(size=(4, 4)), threshold=0.1 + k, v_decay=dv)
               for k, dv in enumerate(decays)]
-    net = FFNetwork(layers=layers)
+    net = ff_net(layers)
     for dt in (1.0, 1e-4):
         g = to_nir(net, dt=dt)
         for node in g.nodes.values():
             node.metadata = {}
         g.metadata = {}
-        for got, layer in zip(from_nir(g, dt=dt), net.layers):
-            assert got.v_decay == layer.v_decay
-            assert got.threshold == layer.threshold
+        for got, layer in zip(read_layers(g, dt=dt), net.layers):
+            assert got.neuron == layer.neuron
             np.testing.assert_array_equal(got.weight, layer.weight)
 
 
@@ -160,23 +159,28 @@ def test_quantized_export_round_trip(tmp_path):
         fc, neu = g.nodes[f"fc{k}"], g.nodes[f"neuron{k}"]
         assert np.issubdtype(fc.weight.dtype, np.integer)
         np.testing.assert_array_equal(fc.weight, q.weight)
-        np.testing.assert_array_equal(neu.v_threshold, q.vth)
-        assert fc.metadata["scale"] == q.scale and neu.metadata["scale"] == q.scale
+        np.testing.assert_array_equal(neu.v_threshold, q.neuron.vth)
+        assert fc.metadata["scale"] == q.neuron.scale and neu.metadata["scale"] == q.neuron.scale
         assert neu.metadata["units"] == "loihi_integer"
-        if q.v_decay:
-            np.testing.assert_allclose(neu.tau, 4096 / q.v_decay, rtol=1e-15)
-    back = from_nir(g)
-    for (w, b, vth, dv), q in zip(back, qnet.quantized):
-        assert w.dtype == np.int32
-        np.testing.assert_array_equal(w, q.weight)
-        if q.bias_mant is None:
-            assert b is None
+        if q.neuron.v_decay:
+            np.testing.assert_allclose(neu.tau, 4096 / q.neuron.v_decay, rtol=1e-15)
+    back = read_layers(g)
+    for got, q in zip(back, qnet.quantized):
+        assert got.weight.dtype == np.int32 and got.quantized
+        np.testing.assert_array_equal(got.weight, q.weight)
+        if q.bias is None:
+            assert got.bias is None
         else:
-            np.testing.assert_array_equal(b, q.bias_mant)
-        assert (vth, dv) == (q.vth, q.v_decay)
-        assert isinstance(vth, int) and isinstance(dv, int)
+            np.testing.assert_array_equal(got.bias, q.bias)
+        assert got.neuron == q.neuron
+    # the whole quantized network: its Loihi layers, and the float values they stand for
+    whole = from_nir(g)
+    x = random_spikes(1, 10, 16, 24)
+    emu = get_backend("emulator")
+    for a, b in zip(emu.run(whole, x).spikes, emu.run(qnet, x).spikes):
+        np.testing.assert_array_equal(a, b)
     # The float export of the same net is unaffected by net.quantized.
-    for got, layer in zip(from_nir(to_nir(qnet)), net.layers):
+    for got, layer in zip(read_layers(to_nir(qnet)), net.layers):
         np.testing.assert_array_equal(got.weight, layer.weight)
 
 
@@ -189,26 +193,26 @@ def test_errors(tmp_path):
     assert not any(tmp_path.iterdir())
     with pytest.raises(ValueError, match="dt"):
         to_nir(net, dt=0.0)
-    q = [QuantizedDense(weight=np.ones((2, 3)), vth=5, v_decay=410, i_decay=2048)]
-    qnet = FFNetwork(layers=[SpikingDense(weight=np.ones((2, 3)), threshold=1.0, v_decay=0.1)],
-                     quantized=q)
+    q = [Layer.loihi(Dense(weight=np.ones((2, 3), int)), vth=5, v_decay=410, i_decay=2048)]
+    qnet = ff_net([Layer.dense(weight=np.ones((2, 3)), threshold=1.0, v_decay=0.1)],
+                  quantized=q)
     with pytest.raises(ValueError, match="i_decay"):
         to_nir(qnet, quantized=True)
     g = to_nir(net)
     g.nodes["neuron0"].v_leak = np.ones_like(g.nodes["neuron0"].v_leak)
     with pytest.raises(ValueError, match="v_leak"):
-        from_nir(g)
+        read_layers(g)
     g = to_nir(net)
     g.edges.append(("input", "neuron1"))
     with pytest.raises(ValueError, match="chain"):
-        from_nir(g)
+        read_layers(g)
 
 
 def test_existing_file_is_replaced_atomically(tmp_path):
     path = tmp_path / "net.nir"
     path.write_bytes(b"old")
     write_nir(make_net(), path)
-    assert len(from_nir(nir.read(path))) == 3
+    assert len(read_layers(nir.read(path))) == 3
     assert os.listdir(tmp_path) == ["net.nir"]
 
 
@@ -219,7 +223,7 @@ def test_nir_euler_simulation_matches_torch_backend(tmp_path, seed, dt):
     x = random_spikes(seed, 20, 32, net.layers[0].n_in, p=0.3)
     g = nir.read(write_nir(net, tmp_path / "net.nir", dt=dt))
     got = simulate_nir(g, x, dt=dt)
-    ref = TorchBackend().run(net, x).spikes
+    ref = get_backend("float").run(net, x).spikes
     assert len(got) == len(ref) == len(net.layers)
     for a, b in zip(got, ref):
         assert a.shape == b.shape and a.sum() > 50  # every layer is active
@@ -233,7 +237,7 @@ def test_quantized_nir_simulation_approximates_emulator(tmp_path):
     x = random_spikes(2, 20, 64, net.layers[0].n_in, p=0.3)
     g = nir.read(write_nir(qnet, tmp_path / "q.nir", quantized=True))
     got = simulate_nir(g, x)
-    ref = EmulatorBackend().run(qnet, x).spikes
+    ref = get_backend("emulator").run(qnet, x).spikes
     for a, b in zip(got, ref):
         assert a.sum() > 50
         assert (a == b).mean() > 0.97

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from ff_neuro.export.lava_learning import OnChipRule, reference_learning, run_lava_learning
+from ff_neuro.training.onchip import OnChipRule, reference_learning, run_lava_learning
 
 
 def test_lava_float_updates_equal_host_rule():

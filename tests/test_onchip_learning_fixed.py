@@ -10,12 +10,12 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from ff_neuro.export import hebbian_fixed as hf
-from ff_neuro.export.lava_learning import (OnChipRule, fixed_deviation, quantize_start,
-                                           reference_learning, reference_learning_fixed,
-                                           run_lava_learning)
-from ff_neuro.model.primitives import QuantizedDense
+from ff_neuro.model import Dense, Layer
+from ff_neuro.training.onchip import fixed as hf
 from ff_neuro.run.emulator import run_fixed_layer
+from ff_neuro.training.onchip.learning import (OnChipRule, fixed_deviation, quantize_start,
+                                               reference_learning, reference_learning_fixed,
+                                               run_lava_learning)
 from ff_neuro.training.hebbian import modulator
 
 
@@ -54,7 +54,7 @@ def test_integer_lif_equals_loihi_emulator():
     x = (rng.random((T, 1, n_in)) < 0.3).astype(np.uint8)
     q = hf.FixedHebbianParams.from_rule(_params(dv=614 / 4096, vth=90 / 32.0))
     assert q.dv_q == 614 and q.vth_q == 90
-    want = run_fixed_layer(QuantizedDense(weight=w, vth=90, v_decay=614), x)[:, 0]
+    want = run_fixed_layer(Layer.loihi(Dense(weight=w), vth=90, v_decay=614), x)[:, 0]
     v = np.zeros(n_out, dtype=np.int64)
     got = np.array([hf.lif_step(v, w @ x[t, 0], q) for t in range(T)])
     assert want.sum() > 10, "no spikes: the comparison would prove nothing"

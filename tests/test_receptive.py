@@ -7,9 +7,7 @@ import torch.nn.functional as F
 
 from ff_neuro.config import FFTrainConfig
 from ff_neuro.quantization import quantize
-from ff_neuro.run import label_sweep
-from ff_neuro.run.emulator import EmulatorBackend
-from ff_neuro.run.torch_backend import TorchBackend
+from ff_neuro.run import get_backend, label_sweep
 from ff_neuro.training import FFTrainer
 from ff_neuro.training.receptive import ReceptiveGrid, unroll
 
@@ -63,13 +61,13 @@ def test_receptive_layer_trains_and_deploys_as_dense(small, shared):
     h = net.training["history"]
     assert all(p > n for p, n in zip(h["g_pos"][-1], h["g_neg"][-1]))
     # the exported dense network is the trained one: same goodness as the trainer's own sweep
-    r = label_sweep(TorchBackend(), net, small.x_test)
+    r = label_sweep(get_backend("float"), net, small.x_test)
     ours = tr.sweep_goodness(small.x_test, seed_offset=0)
-    np.testing.assert_allclose(r.goodness.sum(0), ours, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(r.scores.sum(0), ours, rtol=1e-5, atol=1e-6)
     assert r.accuracy(small.y_test) > 0.35  # 0.53 shared, 0.51 locally connected; chance 0.1
     qnet, _ = quantize(net)
-    acc_f = label_sweep(TorchBackend(), qnet, small.x_test).accuracy(small.y_test)
-    acc_q = label_sweep(EmulatorBackend(), qnet, small.x_test).accuracy(small.y_test)
+    acc_f = label_sweep(get_backend("float"), qnet, small.x_test).accuracy(small.y_test)
+    acc_q = label_sweep(get_backend("emulator"), qnet, small.x_test).accuracy(small.y_test)
     assert abs(acc_f - acc_q) < 0.1
 
 

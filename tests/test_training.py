@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from ff_neuro.config import FFTrainConfig
-from ff_neuro.run import label_sweep
-from ff_neuro.run.torch_backend import TorchBackend, make_leaky, run_layer
+from ff_neuro.run import get_backend, label_sweep
+from ff_neuro.training.lif_scan import make_leaky
 from ff_neuro.training import FFTrainer, ff_loss, quantized_v_decay, random_wrong_labels
 
 from conftest import random_net, random_spikes
@@ -25,16 +25,25 @@ def lava_float_lif(a_in: np.ndarray, dv: float, vth: float, bias=0.0) -> np.ndar
     return np.array(out, dtype=np.uint8)
 
 
-def test_snntorch_leaky_equals_lava_lif_float():
+def test_snntorch_leaky_equals_lava_lif_float_and_the_float_backend():
     net = random_net(seed=3, sizes=(30, 25))
     x = random_spikes(0, 40, 16, 30, p=0.4)
     layer = net.layers[0]
-    ours = run_layer(torch.from_numpy(layer.weight), None,
-                     make_leaky(layer.threshold, layer.beta), torch.from_numpy(x.astype(np.float32)))
+    n = layer.neuron
+    leaky = make_leaky(n.threshold, n.beta)
+    cur = torch.nn.functional.linear(torch.from_numpy(x.astype(np.float64)),
+                                     torch.from_numpy(layer.weight.astype(np.float64)))
+    mem, out = torch.zeros_like(cur[0]), []
+    for t in range(cur.shape[0]):
+        spk, mem = leaky(cur[t], mem)
+        out.append(spk)
+    snn = torch.stack(out).numpy().astype(np.uint8)
     a_in = np.einsum("tbi,oi->tbo", x.astype(np.float64), layer.weight.astype(np.float64))
-    ref = lava_float_lif(a_in, layer.v_decay, layer.threshold)
+    ref = lava_float_lif(a_in, n.v_decay, n.threshold)
     assert ref.sum() > 50
-    np.testing.assert_array_equal(ours.numpy().astype(np.uint8), ref)
+    np.testing.assert_array_equal(snn, ref)
+    one = net.__class__(layers=[layer], label_embedding=net.label_embedding)
+    np.testing.assert_array_equal(get_backend("float").run(one, x).spikes[0], ref)
 
 
 def test_ff_losses():
@@ -72,7 +81,7 @@ def test_training_learns_and_is_deterministic(digits):
     hist = net1.training["history"]
     # Positive goodness exceeds negative goodness on every layer after training.
     assert all(p > n for p, n in zip(hist["g_pos"][-1], hist["g_neg"][-1]))
-    acc = label_sweep(TorchBackend(), net1, ds.x_test).accuracy(ds.y_test)
+    acc = label_sweep(get_backend("float"), net1, ds.x_test).accuracy(ds.y_test)
     assert acc > 0.7, acc  # chance is 0.1 (0.81 measured)
     # Gradients stay inside a layer: layer 1's update does not depend on layer 2's loss.
     t = FFTrainer(cfg, ds)

@@ -6,13 +6,11 @@ import torch
 from ff_neuro.config import FFTrainConfig
 from ff_neuro.encoding import image_spikes, label_spikes
 from ff_neuro.quantization import quantize
-from ff_neuro.run import label_sweep
-from ff_neuro.run.emulator import EmulatorBackend
-from ff_neuro.run.torch_backend import TorchBackend, make_leaky
+from ff_neuro.run import get_backend, label_sweep
 from ff_neuro.training import FFTrainer
 from ff_neuro.training.ff import (corrupt_images, hard_wrong_labels, softmax_candidates,
                                   softmax_loss)
-from ff_neuro.training.lif_scan import lif_counts, lif_scan
+from ff_neuro.training.lif_scan import lif_counts, lif_scan, make_leaky
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -121,8 +119,8 @@ def test_each_option_trains_and_deploys(small, opts):
     assert all(p > n for p, n in zip(h["g_pos"][-1], h["g_neg"][-1])), h  # learned to separate
     # stays deployable: quantizes and runs on the fixed-point emulator with the same inputs
     qnet, rep = quantize(net)
-    acc_f = label_sweep(TorchBackend(), qnet, small.x_test).accuracy(small.y_test)
-    acc_q = label_sweep(EmulatorBackend(), qnet, small.x_test).accuracy(small.y_test)
+    acc_f = label_sweep(get_backend("float"), qnet, small.x_test).accuracy(small.y_test)
+    acc_q = label_sweep(get_backend("emulator"), qnet, small.x_test).accuracy(small.y_test)
     assert abs(acc_f - acc_q) < 0.15
     # Label-free negatives (hybrid, noise, masking) teach "real image" vs "corrupted image", not
     # which label goes with an image: after 3 epochs on 400 digits their label sweep sits near
@@ -139,11 +137,11 @@ def test_per_layer_beta_reaches_each_layer_and_the_model_file(small, tmp_path):
     assert cfg.beta == (0.8, 0.99) and cfg.to_dict()["beta"] == [0.8, 0.99]
     net = FFTrainer(cfg, small).fit(progress=False)
     want = [round(0.2 * 4096) / 4096, round(0.01 * 4096) / 4096]  # Loihi's 12-bit decay grid
-    assert [layer.v_decay for layer in net.layers] == want
+    assert [layer.neuron.v_decay for layer in net.layers] == want
     back = load_model(save_model(net, tmp_path / "m.h5"))
-    assert [layer.v_decay for layer in back.layers] == want
+    assert [layer.neuron.v_decay for layer in back.layers] == want
     qnet, _ = quantize(back)
-    assert [q.v_decay for q in qnet.quantized] == [round(0.2 * 4096), round(0.01 * 4096)]
+    assert [q.neuron.v_decay for q in qnet.quantized] == [round(0.2 * 4096), round(0.01 * 4096)]
     with pytest.raises(ValueError, match="one beta, or one per layer"):
         FFTrainConfig(hidden=(30, 20, 10), beta=(0.9, 0.9))
     with pytest.raises(ValueError, match=r"beta must be in \[0, 1\]"):

@@ -9,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..model.primitives import InputEncoding, LabelEmbedding
+from ..model.encoder import AnalogConvEncoder, InputEncoding, LabelEmbedding
 
 
 def embed_labels(x: np.ndarray, labels: np.ndarray, emb: LabelEmbedding) -> np.ndarray:
@@ -159,3 +159,40 @@ def sweep_inputs_factored(x: np.ndarray, emb: LabelEmbedding, enc: InputEncoding
     lab_full[:, :, D:] = lab
     return img_full, lab_full
 
+
+
+def images(x: np.ndarray, shape) -> np.ndarray:
+    """Flat dataset rows ``(N, D)`` as ``(N, *shape)`` (e.g. a conv encoder's (C, H, W))."""
+    x = np.asarray(x, dtype=np.float32)
+    shape = tuple(int(s) for s in shape)
+    if x.ndim == 2:
+        if x.shape[1] != int(np.prod(shape)):
+            raise ValueError(f"the dataset has {x.shape[1]} features; the model's input takes "
+                             f"{shape} = {int(np.prod(shape))}")
+        x = x.reshape((-1,) + shape)
+    return x
+
+
+def network_inputs(net, x: np.ndarray, labels: Optional[np.ndarray] = None,
+                   seed_offset: int = 0, sample_ids: Optional[np.ndarray] = None) -> np.ndarray:
+    """The input messages of ``net``'s first layer for samples ``x`` (N, D): ``(T, N,
+    *input_shape)`` uint8, every backend's input.
+
+    :class:`~ff_neuro.model.InputEncoding`: the image spikes of :func:`image_spikes`, and, for a
+    network with a label embedding, the label inputs of ``labels`` (None: a *neutral* label,
+    the mean of all class vectors, Hinton 2022). :class:`~ff_neuro.model.AnalogConvEncoder`:
+    the host encoder's integer levels, the same at every step.
+    """
+    enc = net.encoder
+    shape = tuple(net.input_shape)
+    if isinstance(enc, AnalogConvEncoder):
+        k = enc.forward(images(x, enc.in_shape))
+        return np.ascontiguousarray(np.broadcast_to(k[None], (enc.time_steps,) + k.shape))
+    emb = net.label_embedding
+    if emb is None:
+        img = image_spikes(x, enc, seed_offset, sample_ids)
+        return img.reshape(img.shape[:2] + shape)
+    if labels is None:
+        return combine(image_spikes(x, enc, seed_offset, sample_ids),
+                       neutral_label_spikes(x.shape[0], emb, enc), emb)
+    return encode(x, labels, emb, enc, seed_offset, sample_ids)

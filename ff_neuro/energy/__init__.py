@@ -11,8 +11,10 @@
 * ``per-event`` (``loihi``, ``loihi2``, ``truenorth``, ``spinnaker2``): per synaptic event,
   neuron update and spike (``per_event_snn_energy``).
 
-``snn_energy`` (and ``ann_mlp_energy``) dispatch on the model. ``ffgaf_table`` regenerates
-FFGAF Table 2's reproducible rows; ``fit_check`` counts the cores a net needs on a chip.
+``snn_energy`` (and ``ann_mlp_energy``) dispatch on the model, for dense and conv layers alike.
+``measure_activity`` turns a network's measured run into per-layer activity records
+(``NetworkActivity``) that any profile prices; ``ffgaf_table`` regenerates FFGAF Table 2's
+reproducible rows; ``fit_check`` counts the cores a network needs on a chip.
 """
 
 from .estimator import (
@@ -31,6 +33,7 @@ from .estimator import (
     per_event_snn_energy,
     snn_energy,
 )
+from .activity import HostWork, NetworkActivity, csnn_row, ffgaf_rows, measure_activity
 from .ffgaf import FFGAF_TABLE2, ffgaf_csnn_convs, ffgaf_table, format_ffgaf_table
 from .fit import FitReport, LayerFit, fit_check
 from .profiles import (
@@ -52,6 +55,11 @@ from .profiles import (
 )
 
 __all__ = [
+    "HostWork",
+    "NetworkActivity",
+    "csnn_row",
+    "ffgaf_rows",
+    "measure_activity",
     "PJ_PER_MJ",
     "Conv2dSpec",
     "EnergyReport",

@@ -279,11 +279,18 @@ class EnergyReport:
 
 @dataclass
 class SpikingLayerActivity:
-    """Measured activity of one fully connected spiking layer during one run.
+    """Measured activity of one spiking layer (dense or conv) during one run.
 
     ``input_spikes`` / ``output_spikes``: mean spike counts per run, summed over the layer's
-    input / output neurons and all ``time_steps``, averaged over samples. Hence
-    ``0 <= input_spikes <= n_in * time_steps`` and ``0 <= output_spikes <= n_out * time_steps``.
+    input / output neurons and all ``time_steps``, averaged over samples (graded input
+    messages count once each). Hence ``0 <= input_spikes <= n_in * time_steps`` and
+    ``0 <= output_spikes <= n_out * time_steps``.
+
+    ``kind``: ``"dense"`` (every input spike reaches every one of the ``n_out`` neurons) or
+    ``"conv2d"``, which needs ``synops``: the exact synaptic events per run counted from the
+    run's per-position input events (:meth:`ff_neuro.model.Conv2d.synops`; padding and stride
+    honoured), and ``parameters`` (weights and biases). ``synops_fanout``: Lemaire et al.'s
+    fan-out approximation of the same, for comparison.
     """
 
     name: str
@@ -292,6 +299,10 @@ class SpikingLayerActivity:
     time_steps: int
     input_spikes: float
     output_spikes: float
+    kind: str = "dense"
+    synops: float | None = None
+    synops_fanout: float | None = None
+    parameters: int | None = None
 
     def __post_init__(self) -> None:
         owner = f"SpikingLayerActivity {self.name!r}"
@@ -307,11 +318,34 @@ class SpikingLayerActivity:
                     f"{owner}: {fname}={value!r} exceeds neurons x time_steps = {limit}; "
                     "it must be the mean spike count per run summed over neurons and time steps"
                 )
+        if self.kind not in ("dense", "conv2d"):
+            raise ValueError(f"{owner}: kind must be 'dense' or 'conv2d', got {self.kind!r}")
+        if self.kind == "conv2d" and (self.synops is None or self.parameters is None):
+            raise ValueError(f"{owner}: a conv layer needs its exact synops and parameters")
+        for fname in ("synops", "synops_fanout"):
+            if getattr(self, fname) is not None:
+                _check_count(owner, fname, getattr(self, fname))
+        if self.parameters is not None:
+            _check_count(owner, "parameters", self.parameters, integer=True)
+            self.parameters = int(self.parameters)
 
     @property
     def synaptic_events(self) -> float:
-        """``input_spikes * n_out``: every input spike reaches every output neuron."""
-        return self.input_spikes * self.n_out
+        """Synaptic events per run: ``input_spikes * n_out`` for a dense layer (every input
+        spike reaches every output neuron), the exact ``synops`` for a conv layer."""
+        return self.input_spikes * self.n_out if self.synops is None else self.synops
+
+    @property
+    def weight_parameters(self) -> int:
+        """Parameters priced: ``n_in * n_out`` weights for a dense layer (FFGAF counts weights
+        only), weights and biases for a conv layer."""
+        return fc_parameter_count(self.n_in, self.n_out) if self.parameters is None \
+            else self.parameters
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["synaptic_events"] = self.synaptic_events
+        return d
 
 
 def _resolve(profile: ProfileLike) -> HardwareProfile:
@@ -392,8 +426,15 @@ def snn_energy(
         E_compute       = synaptic_events * acc_per_synaptic_event * acc_pJ
                           + R * n_out * time_steps * neuron_update_pJ
 
-    That is the ``ffgaf`` model; a ``lemaire`` profile is handed to :func:`lemaire_snn_energy`
-    and a ``per-event`` profile to :func:`per_event_snn_energy`.
+    A conv layer (FFGAF's CSNN row) reads each kernel once per run, not per event::
+
+        E_memory        = R * parameters * sram_read_1MB_pJ      (weights and biases)
+        E_compute       = R * synops * acc_per_synaptic_event * acc_pJ
+                          + R * n_out * time_steps * neuron_update_pJ
+
+    with ``synops`` the exact synaptic events of the run. That is the ``ffgaf`` model; a
+    ``lemaire`` profile is handed to :func:`lemaire_snn_energy` and a ``per-event`` profile to
+    :func:`per_event_snn_energy`.
     """
     prof = _resolve(profile)
     if prof.model == "lemaire":
@@ -408,20 +449,32 @@ def snn_energy(
         events = act.synaptic_events * runs
         accs = events * prof.acc_per_synaptic_event
         updates = act.n_out * act.time_steps * runs
+        if act.kind == "conv2d":   # CSNN reading: kernels read once per run, not per event
+            fetches = act.weight_parameters * runs
+            memory_pJ = fetches * prof.value("sram_read_1MB_pJ")
+        else:
+            fetches = events
+            memory_pJ = events * prof.weight_fetch_pJ
         report.layers.append(
             LayerCost(
                 name=act.name,
                 kind="snn",
-                parameters=fc_parameter_count(act.n_in, act.n_out),
-                weight_fetches=events,
+                parameters=act.weight_parameters,
+                weight_fetches=fetches,
                 macs=0,
                 accs=accs,
                 neuron_updates=updates,
-                memory_pJ=events * prof.weight_fetch_pJ,
+                memory_pJ=memory_pJ,
                 compute_pJ=accs * prof.acc_pJ + updates * prof.neuron_update_pJ,
                 synaptic_events=events,
             )
         )
+    if any(a.kind == "conv2d" for a in layers):
+        report.notes.append(
+            "conv layers (FFGAF's CSNN reading of its Table 2): memory = parameters x "
+            f"{prof.value('sram_read_1MB_pJ'):g} pJ (each kernel read once per run, one 1 MB "
+            "SRAM read per parameter), compute = exact synaptic operations (padding and stride "
+            "honoured) x accumulates")
     return report
 
 
@@ -680,6 +733,12 @@ def lemaire_snn_energy(
         if not isinstance(act, SpikingLayerActivity):
             raise TypeError(
                 f"lemaire_snn_energy: layers must be SpikingLayerActivity, got {type(act).__name__}")
+        if act.kind != "dense":
+            raise ValueError(
+                f"lemaire_snn_energy: layer {act.name!r} is a convolution; Lemaire et al.'s "
+                "model prices the data movement of a fully connected dataflow, and a conv "
+                "dataflow (kernel reuse, line buffers) is not modelled here. Price conv "
+                "networks on an 'ffgaf' or a 'per-event' profile")
         n_in, n_out, T = act.n_in, act.n_out, act.time_steps
         th_in, th_out = act.input_spikes * runs, act.output_spikes * runs
         steps = T * n_out * runs
@@ -750,7 +809,7 @@ def per_event_snn_energy(
 
     Per layer, with ``R = runs_per_inference``::
 
-        synaptic_events = R * input_spikes * n_out
+        synaptic_events = R * input_spikes * n_out     (conv: R * the exact synops)
         neuron_updates  = R * n_out * time_steps
         spikes          = R * output_spikes
         E_compute = synaptic_events * synaptic_op_pJ + neuron_updates * neuron_update_pJ
@@ -789,7 +848,7 @@ def per_event_snn_energy(
         report.layers.append(LayerCost(
             name=act.name,
             kind="snn",
-            parameters=fc_parameter_count(act.n_in, act.n_out),
+            parameters=act.weight_parameters,
             weight_fetches=events,
             macs=0,
             accs=0,

@@ -1,8 +1,9 @@
-"""Does a fully connected network fit on a chip? Cores per layer from a profile's ``limits``.
+"""Does a network fit on a chip? Cores per layer from a profile's ``limits``.
 
-Mapping model (``fit_check``): each layer ``n_in -> n_out`` gets its own cores (cores are not
-shared between layers); a core holds at most ``neurons_per_core`` neurons of the layer together
-with all their fan-in synapses (``n_in`` each). The synapse capacity of a core is
+Mapping model (``fit_check``): each layer gets its own cores (cores are not shared between
+layers); a core holds at most ``neurons_per_core`` neurons of the layer together with all their
+fan-in synapses (``n_in`` each for a dense layer; ``C_in * kh * kw`` for a conv layer, its
+worst case). The synapse capacity of a core is
 
     S = min(limits.synapses_per_core, floor(limits.synaptic_memory_bits_per_core / weight_bits))
 
@@ -13,8 +14,9 @@ or ``limits.axons_per_core`` (splitting a neuron's fan-in over several neurons i
 modelled). The net fits on one chip when every layer is mappable, the cores sum to at most
 ``limits.cores`` and chip-wide ``neurons_per_chip`` / ``synapses_per_chip`` limits hold.
 
-Synapses are counted dense (``n_in * n_out``) and stored at ``weight_bits`` each, without index
-or header overhead, so a synaptic-memory bound is optimistic.
+Synapses are counted dense (``n_in * n_out``; a conv layer expanded without weight sharing,
+exactly: border neurons have fewer) and stored at ``weight_bits`` each, without index or header
+overhead, so a synaptic-memory bound is optimistic.
 """
 
 from __future__ import annotations
@@ -197,27 +199,8 @@ def _int_limit(prof: HardwareProfile, name: str) -> int | None:
     return None if value is None else int(value)
 
 
-def fit_check(
-    layer_sizes: Sequence[int],
-    profile: ProfileLike,
-    *,
-    weight_bits: int | None = None,
-    include_input: bool = False,
-    names: Sequence[str] | None = None,
-) -> FitReport:
-    """Cores needed by a fully connected net ``layer_sizes = [n_in, n_1, ..., n_L]`` on ``profile``.
-
-    See the module docstring for the mapping model. ``profile`` must state ``limits.cores`` and
-    ``limits.neurons_per_core``. ``include_input=True`` also places the ``n_in`` input neurons
-    (spike generators, no synapses) on cores; by default inputs are injected from outside.
-    """
-    prof = load_profile(profile)
-    sizes = list(layer_sizes)
-    if len(sizes) < 2:
-        raise ValueError(f"layer_sizes needs at least 2 entries (input, output), got {sizes}")
-    for n in sizes:
-        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-            raise ValueError(f"layer sizes must be positive integers, got {sizes}")
+def _capacities(prof: HardwareProfile, weight_bits: int | None) -> tuple:
+    """``(cores_per_chip, neurons_per_core, synapse capacity, its basis, axons_per_core)``."""
     missing = [k for k in ("cores", "neurons_per_core") if prof.limit(k) is None]
     if missing:
         raise ValueError(
@@ -228,7 +211,6 @@ def fit_check(
     n_cap = _int_limit(prof, "neurons_per_core")
     if not cores_per_chip or not n_cap:
         raise ValueError(f"fit_check: profile {prof.name!r} has zero cores or neurons_per_core")
-
     s_caps: list[tuple[int, str]] = []
     spc = _int_limit(prof, "synapses_per_core")
     if spc is not None:
@@ -244,25 +226,68 @@ def fit_check(
             raise ValueError(f"weight_bits must be a positive integer, got {wb!r}")
         s_caps.append((mem // int(wb), f"{mem:,} bits / {int(wb)}-bit weights"))
     s_cap, s_basis = min(s_caps) if s_caps else (None, "no per-core synapse limit")
-    axons = _int_limit(prof, "axons_per_core")
+    return cores_per_chip, n_cap, s_cap, s_basis, _int_limit(prof, "axons_per_core")
 
-    n_layers = len(sizes) - 1
-    if names is None:
-        names = [f"fc{i + 1}" for i in range(n_layers)]
-    names = list(names)
-    if len(names) != n_layers:
-        raise ValueError(f"got {len(names)} names for {n_layers} layers")
 
+def _layer_geometry(net) -> list[tuple[str, int, int, int]]:
+    """``(name, fan_in, neurons, synapses)`` per layer of a Network: a conv layer is expanded
+    to its synapses without weight sharing (an upper bound for chips that share kernels), its
+    synapses counted exactly (padded borders reach fewer outputs) and its fan-in the
+    worst case ``C_in * kh * kw``."""
+    from ..model.synapse import Conv2d
+    out = []
+    for i, layer in enumerate(net.deployed_layers()):
+        syn = layer.synapse
+        name = f"conv{i + 1}" if isinstance(syn, Conv2d) else f"fc{i + 1}"
+        out.append((name, syn.fan_in, syn.n_out, syn.synapse_count()))
+    return out
+
+
+def fit_check(
+    net_or_sizes,
+    profile: ProfileLike,
+    *,
+    weight_bits: int | None = None,
+    include_input: bool = False,
+    names: Sequence[str] | None = None,
+) -> FitReport:
+    """Cores needed on ``profile`` by a :class:`~ff_neuro.model.Network` (dense and conv
+    layers alike) or by a fully connected net given as ``layer_sizes = [n_in, n_1, ...,
+    n_L]``.
+
+    See the module docstring for the mapping model. ``profile`` must state ``limits.cores`` and
+    ``limits.neurons_per_core``. ``include_input=True`` also places the input neurons (spike
+    generators, no synapses) on cores; by default inputs are injected from outside.
+    """
+    prof = load_profile(profile)
+    if hasattr(net_or_sizes, "layers"):
+        geometry = _layer_geometry(net_or_sizes)
+        n0 = net_or_sizes.layers[0].n_in
+    else:
+        sizes = list(net_or_sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"layer_sizes needs at least 2 entries (input, output), got {sizes}")
+        for n in sizes:
+            if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+                raise ValueError(f"layer sizes must be positive integers, got {sizes}")
+        geometry = [(f"fc{i + 1}", a, b, a * b) for i, (a, b) in enumerate(zip(sizes[:-1],
+                                                                              sizes[1:]))]
+        n0 = sizes[0]
+    if names is not None:
+        names = list(names)
+        if len(names) != len(geometry):
+            raise ValueError(f"got {len(names)} names for {len(geometry)} layers")
+        geometry = [(nm,) + g[1:] for nm, g in zip(names, geometry)]
+    cores_per_chip, n_cap, s_cap, s_basis, axons = _capacities(prof, weight_bits)
     layers: list[LayerFit] = []
     if include_input:
-        n0 = sizes[0]
         layers.append(LayerFit("input", 0, n0, 0, min(n_cap, n0), 0, math.ceil(n0 / n_cap),
                                "neurons_per_core"))
-    for name, n_in, n_out in zip(names, sizes[:-1], sizes[1:]):
-        k, limited_by, problems = _neurons_per_core(n_in, n_cap, s_cap, axons)
+    for name, fan_in, n_out, synapses in geometry:
+        k, limited_by, problems = _neurons_per_core(fan_in, n_cap, s_cap, axons)
         k = min(k, n_out)
         cores = None if problems else math.ceil(n_out / k)
-        layers.append(LayerFit(name, n_in, n_out, n_in * n_out, k, k * n_in, cores, limited_by,
+        layers.append(LayerFit(name, fan_in, n_out, synapses, k, k * fan_in, cores, limited_by,
                                problems))
     return FitReport(
         profile=prof.name,
@@ -294,41 +319,3 @@ def _neurons_per_core(fan_in: int, n_cap: int, s_cap, axons):
     if problems and problems[0].startswith("fan-in"):
         limited_by = "axons_per_core"
     return k, limited_by, problems
-
-
-def conv_fit_check(net, profile: ProfileLike, *, weight_bits: int | None = None) -> FitReport:
-    """Cores needed by the spiking conv layers of a ConvFFNetwork (the encoder runs on the host).
-
-    Same mapping model as :func:`fit_check`, with every conv layer expanded to its synapses
-    (no weight sharing, so the synapse count is an upper bound for chips that share kernels):
-    a layer's neurons are its ``C_out * H_out * W_out`` outputs, a neuron's fan-in is at most
-    ``C_in * kh * kw`` (fewer at padded borders), and its synapses are counted exactly,
-    ``C_out * C_in * sum_{h, w} reach[h, w]`` (:func:`ff_neuro.energy.conv.conv_reach`). Cores
-    per layer use the worst-case fan-in ``C_in * kh * kw``.
-    """
-    import numpy as np
-
-    from .conv import conv_reach
-    layers = net.quantized if net.quantized is not None else net.layers
-    base = fit_check([1, 1], profile, weight_bits=weight_bits)  # limits and capacities
-    n_cap, s_cap = base.neuron_capacity_per_core, base.synapse_capacity_per_core
-    prof = load_profile(profile)
-    axons = _int_limit(prof, "axons_per_core")
-    fits: list[LayerFit] = []
-    for i, layer in enumerate(layers):
-        c_in = layer.in_shape[0]
-        fan_in = c_in * int(np.prod(layer.kernel))
-        n_out = int(np.prod(layer.out_shape))
-        synapses = int(layer.out_shape[0] * c_in
-                       * conv_reach(layer.in_shape[1:], layer.kernel, layer.stride,
-                                    layer.padding).sum())
-        k, limited_by, problems = _neurons_per_core(fan_in, n_cap, s_cap, axons)
-        k = max(1, min(k, n_out))
-        cores = None if problems else math.ceil(n_out / k)
-        fits.append(LayerFit(f"conv{i + 1}", fan_in, n_out, synapses, k, k * fan_in, cores,
-                             limited_by, problems))
-    return FitReport(profile=base.profile, layers=fits, cores_per_chip=base.cores_per_chip,
-                     neuron_capacity_per_core=n_cap, synapse_capacity_per_core=s_cap,
-                     synapse_capacity_basis=base.synapse_capacity_basis,
-                     neurons_per_chip=base.neurons_per_chip,
-                     synapses_per_chip=base.synapses_per_chip)

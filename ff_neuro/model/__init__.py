@@ -1,7 +1,13 @@
-"""Model primitives (NIR-style dataclasses) and the one HDF5 model file format."""
-from .primitives import (DECAY_UNITY, FFNetwork, InputEncoding, LabelEmbedding, LinearReadout,
-                         QuantizedDense, SpikingDense)
-from .hdf5 import FORMAT_VERSION, ModelFileError, load_model, save_model
+"""The model: one :class:`Network` of layers (a synapse plus a neuron each), its encoder and
+readouts, and the one HDF5 model file format that carries it between stages."""
+from .encoder import AnalogConvEncoder, InputEncoding, LabelEmbedding
+from .io import FORMAT_VERSION, ModelFileError, load_model, save_model
+from .layer import Layer
+from .network import Network
+from .neuron import DECAY_UNITY, LIF, LoihiLIF
+from .readout import ClassGroups, LabelSweep, LinearReadout
+from .synapse import Conv2d, Dense
 
-__all__ = ["DECAY_UNITY", "FFNetwork", "InputEncoding", "LabelEmbedding", "LinearReadout", "QuantizedDense",
-           "SpikingDense", "FORMAT_VERSION", "ModelFileError", "load_model", "save_model"]
+__all__ = ["AnalogConvEncoder", "ClassGroups", "Conv2d", "DECAY_UNITY", "Dense",
+           "FORMAT_VERSION", "InputEncoding", "LIF", "LabelEmbedding", "LabelSweep", "Layer",
+           "LinearReadout", "LoihiLIF", "ModelFileError", "Network", "load_model", "save_model"]

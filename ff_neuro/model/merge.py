@@ -10,57 +10,66 @@ Neurons do not interact within a layer, so every member's spikes in the merged n
 exactly its own spikes, and the merged goodness is the members' goodness combined:
 ``sum_sq`` adds them, ``mean_sq`` averages them weighted by width (equal widths: the plain mean,
 so the label sweep predicts ``argmax_c sum_m G_m(c)``, the ensemble vote). The merged model is an
-ordinary :class:`FFNetwork`: it quantizes, exports and runs on every backend unchanged. The
+ordinary :class:`Network`: it quantizes, exports and runs on every backend unchanged. The
 zero blocks are real synapses of weight 0 to a dense backend (Lava ``Dense``, the emulator, the
 energy model's synapse count), which a sparse mapping could skip.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
 
-from .primitives import FFNetwork, SpikingDense
+from .layer import Layer
+from .network import Network
+from .readout import LabelSweep
+from .synapse import Dense
 
 
-def _embedding_key(net: FFNetwork) -> tuple:
+def _embedding_key(net: Network) -> tuple:
     """What the label inputs are (kind and values), not how they were generated: two "append"
     embeddings made with different code seeds are the same inputs."""
     e = net.label_embedding
-    return (e.kind, e.n_classes, e.vectors().tobytes())
+    return None if e is None else (e.kind, e.n_classes, e.vectors().tobytes())
 
 
-def merge_networks(nets: Sequence[FFNetwork]) -> FFNetwork:
-    """One :class:`FFNetwork` running ``nets`` side by side (see the module docstring).
+def merge_networks(nets: Sequence[Network]) -> Network:
+    """One :class:`Network` running ``nets`` side by side (see the module docstring).
 
-    The members must be float networks with the same depth, input encoding, label embedding,
-    goodness kind (``mean_sq`` or ``sum_sq``), ``goodness_from_layer``, and per-layer threshold
-    and ``v_decay``. Quantization and readouts are not carried over: quantize the merged network
-    and fit its readout again.
+    The members must be float Forward-Forward networks of dense layers with the same depth,
+    input encoding, label embedding, label-sweep goodness (``mean_sq`` or ``sum_sq``) and
+    ``from_layer``, and per-layer threshold and ``v_decay``. Quantization and the linear
+    readout are not carried over: quantize the merged network and fit its readout again.
     """
     nets = list(nets)
     if len(nets) < 2:
         raise ValueError("merging needs at least two networks")
     first = nets[0]
+    for i, n in enumerate(nets):
+        if n.label_sweep is None:
+            raise ValueError(f"network {i} is not a Forward-Forward network (no label sweep)")
+        for k, layer in enumerate(n.layers):
+            if not isinstance(layer.synapse, Dense):
+                raise ValueError(f"network {i} layer {k} is not a dense spiking layer")
+    s0 = first.label_sweep
     for i, n in enumerate(nets[1:], start=1):
+        s = n.label_sweep
         for what, a, b in (("depth", len(first.layers), len(n.layers)),
                            ("input size", first.layers[0].n_in, n.layers[0].n_in),
-                           ("input encoding", first.encoding, n.encoding),
+                           ("input encoding", first.encoder, n.encoder),
                            ("label embedding", _embedding_key(first), _embedding_key(n)),
-                           ("goodness", first.goodness, n.goodness),
-                           ("goodness_from_layer", first.goodness_from_layer,
-                            n.goodness_from_layer)):
+                           ("goodness", s0.goodness, s.goodness),
+                           ("goodness_from_layer", s0.from_layer, s.from_layer)):
             if a != b:
                 shown = "" if what == "label embedding" else f": {b} vs {a}"
                 raise ValueError(f"network {i} differs from network 0 in {what}{shown}")
         for k, (la, lb) in enumerate(zip(first.layers, n.layers)):
-            if not isinstance(lb, SpikingDense):
-                raise ValueError(f"network {i} layer {k} is not a dense spiking layer")
-            if la.threshold != lb.threshold or la.v_decay != lb.v_decay:
+            if la.neuron != lb.neuron:
                 raise ValueError(f"network {i} layer {k} has another threshold or v_decay than "
                                  "network 0; merged neurons share one per layer")
-    if first.goodness not in ("mean_sq", "sum_sq"):
-        raise ValueError(f"cannot merge {first.goodness!r} goodness (its halves would mix)")
+    if s0.goodness not in ("mean_sq", "sum_sq"):
+        raise ValueError(f"cannot merge {s0.goodness!r} goodness (its halves would mix)")
     layers = []
     for k in range(len(first.layers)):
         members = [n.layers[k] for n in nets]
@@ -77,12 +86,12 @@ def merge_networks(nets: Sequence[FFNetwork]) -> FFNetwork:
         if any(m.bias is not None for m in members):
             bias = np.concatenate([m.bias if m.bias is not None
                                    else np.zeros(m.n_out, np.float32) for m in members])
-        layers.append(SpikingDense(weight=w, threshold=first.layers[k].threshold,
-                                   v_decay=first.layers[k].v_decay, bias=bias))
-    return FFNetwork(layers=layers, encoding=first.encoding,
-                     label_embedding=first.label_embedding,
-                     goodness_from_layer=first.goodness_from_layer, goodness=first.goodness,
-                     goodness_eps=first.goodness_eps, dataset=dict(first.dataset),
-                     training={"algorithm": "ff-merged",
-                               "members": [dict(n.training) for n in nets],
-                               "member_sizes": [n.sizes for n in nets]})
+        layers.append(Layer(Dense(weight=w, bias=bias), replace(first.layers[k].neuron)))
+    return Network(layers=layers, encoder=first.encoder,
+                   label_embedding=first.label_embedding,
+                   readouts=[LabelSweep(goodness=s0.goodness, from_layer=s0.from_layer,
+                                        eps=s0.eps)],
+                   dataset=dict(first.dataset),
+                   training={"algorithm": "ff-merged",
+                             "members": [dict(n.training) for n in nets],
+                             "member_sizes": [n.sizes for n in nets]})

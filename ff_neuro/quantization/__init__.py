@@ -1,34 +1,46 @@
-"""Quantization: float FF network -> Loihi fixed point, as Lava's ``fixed_pt`` models define it.
+"""Quantization: a float network -> Loihi fixed point, one layer at a time, as Lava's
+``fixed_pt`` models define it. Dense and conv layers alike.
 
 Per layer one scale ``s`` maps weights, threshold and bias into integer units together, so the
 ratio that decides spiking (``W x + b`` vs ``threshold``) is kept::
 
-    s        = weight_max / max|W|          (the largest weight uses the full 8-bit range)
-    W_q      = clip(round(s * W), -256, 254)
-    vth      = round(s * threshold)          (unsigned 17-bit)
-    bias_q   = round(s * bias)               (signed 13-bit mantissa, NetX bias_exp = 6)
+    W_in     = the weight as applied to the layer's integer input messages
+               (layer 0 through its encoder: W / levels for graded spikes, W * clip / levels
+               after the analog conv encoder; later layers: W)
+    s        = weight_max / max|W_in|          (the largest weight uses the full 8-bit range)
+    W_q      = clip(round(s * W_in), -256, 254)
+    vth      = round(s * threshold)             (unsigned 17-bit)
+    bias_q   = round(s * bias)                  (signed 13-bit mantissa, NetX bias_exp = 6)
     v_decay  = round(4096 * (1 - beta)),  i_decay = 4096 (du = 1)
 
-If ``s * threshold`` would overflow 17 bits the scale is reduced. The report compares firing
-rates of float and fixed point on calibration inputs and flags silent or saturated layers:
-quantization must never kill activity silently.
+``s`` is reduced if ``vth`` would overflow 17 bits or the bias 13 bits, and, for a layer whose
+input messages are graded (up to ``L``), so that the largest possible synaptic input
+``max_j sum_i |W_q[j, i]| * L`` stays below ``2**17`` (``a << 6`` then never wraps Lava's 24-bit
+current).
+
+The report compares firing rates of the float and the fixed-point network on calibration inputs
+(training data), run on two backends given by name (``float`` and ``emulator`` by default), and
+flags silent or saturated layers: quantization must never kill activity silently.
 """
 from __future__ import annotations
 
 import dataclasses
 import warnings
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 
 from ..config import QuantConfig
-from ..model.primitives import DECAY_UNITY, FFNetwork, QuantizedDense, SpikingDense
+from ..model.layer import Layer
+from ..model.network import Network
+from ..model.neuron import DECAY_UNITY, VTH_MAX, LoihiLIF
+from ..model.synapse import BIAS_MAX, BIAS_MIN, Conv2d
 
-VTH_MAX = 2**17 - 1
 #: relative threshold rounding error above which :func:`quantize` warns
 VTH_ERROR_WARN = 0.05
-BIAS_MIN, BIAS_MAX = -4096, 4095
+#: Largest summed input of a neuron: ``a << 6`` must stay below Lava's 24-bit current.
+CURRENT_MAX = 2**17 - 1
 
 
 class QuantizationError(ValueError):
@@ -49,6 +61,7 @@ class LayerQuantReport:
     weight_max: int
     bits_used: int
     clipped_fraction: float
+    #: RMS error of the integer weights, in units of the weight applied to one input message
     weight_rmse: float
     #: relative error of the integer threshold, ``vth / (scale * threshold) - 1``
     vth_error: float
@@ -56,6 +69,7 @@ class LayerQuantReport:
     rate_fixed: Optional[float] = None
     silent: bool = False
     saturated: bool = False
+    kind: str = "dense"
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -87,15 +101,14 @@ class QuantReport:
                     "mantissa + sign); rates: spikes per neuron per step on calibration data")
         return "\n".join(rows)
 
+    def __str__(self) -> str:
+        return self.format_table()
+
 
 def bits_used(w: np.ndarray) -> int:
     """Signed bits needed for the integer weights ``w`` (sign included)."""
     m = int(np.max(np.abs(w))) if w.size else 0
     return int(m).bit_length() + 1
-
-
-#: Largest summed input of a neuron: ``a << 6`` must stay below Lava's 24-bit current.
-CURRENT_MAX = 2**17 - 1
 
 
 def integer_parameters(weight: np.ndarray, threshold: float, bias: Optional[np.ndarray],
@@ -104,7 +117,7 @@ def integer_parameters(weight: np.ndarray, threshold: float, bias: Optional[np.n
 
     The scale maps the largest weight to ``cfg.weight_max``, and is capped so that the largest
     possible summed input ``max_row_input`` (graded inputs) fits the 24-bit current, the
-    threshold fits ``VTH_MAX`` and the biases fit ``BIAS_MAX``. Dense and conv layers share it.
+    threshold fits ``VTH_MAX`` and the biases fit ``BIAS_MAX``.
     """
     wmax = float(np.max(np.abs(weight))) if weight.size else 0.0
     if wmax == 0.0:
@@ -133,79 +146,95 @@ def integer_parameters(weight: np.ndarray, threshold: float, bias: Optional[np.n
     return scale, vth, w_q, bias_q
 
 
-def quantize_layer(layer: SpikingDense, cfg: QuantConfig, input_levels: int = 1) -> QuantizedDense:
-    """Quantize one layer. ``input_levels > 1``: the layer receives graded messages
-    ``g = levels * x`` (layer 0 of a graded-input net): the integer weights apply to ``g``, so
-    the layer is quantized as ``W / levels``, and the scale is also capped so that the largest
-    possible input, ``sum_j |W_q,ij| * levels``, fits Lava's 24-bit current (``a << 6 < 2**23``).
-    """
-    if input_levels > 1:
-        layer = SpikingDense(weight=layer.weight / input_levels, threshold=layer.threshold,
-                             v_decay=layer.v_decay, bias=layer.bias)
-    row_sum = (float(np.max(np.sum(np.abs(layer.weight), axis=1))) * input_levels
-               if input_levels > 1 and layer.weight.size else None)
-    scale, vth, w_q, bias_q = integer_parameters(layer.weight, layer.threshold, layer.bias, cfg,
+def message_weight(net: Network, k: int) -> np.ndarray:
+    """Layer ``k``'s float weight as applied to its integer input messages (layer 0 through
+    the encoder's :meth:`input_weight`). Dense weights stay float32 and conv weights are
+    float64: the arithmetic the quantizer has always used, so re-quantizing a model gives the
+    same integers."""
+    layer = net.layers[k]
+    w = layer.weight if not isinstance(layer.synapse, Conv2d) else layer.weight.astype(np.float64)
+    return net.encoder.input_weight(w) if k == 0 else w
+
+
+def quantize_layer(layer: Layer, w_in: np.ndarray, cfg: QuantConfig,
+                   max_input: int = 1) -> Layer:
+    """One float layer as a Loihi layer. ``w_in``: its weight as applied to its input messages
+    (:func:`message_weight`), which are integers in ``[0, max_input]``."""
+    row_sum = None
+    if max_input > 1 and w_in.size:
+        row_sum = float(np.max(np.sum(np.abs(w_in.reshape(w_in.shape[0], -1)), axis=1))) \
+            * max_input
+    scale, vth, w_q, bias_q = integer_parameters(w_in, layer.neuron.threshold, layer.bias, cfg,
                                                  row_sum)
-    return QuantizedDense(weight=w_q, vth=vth,
-                          v_decay=int(round(layer.v_decay * DECAY_UNITY)),
-                          i_decay=DECAY_UNITY, bias_mant=bias_q, scale=scale)
+    syn = dataclasses.replace(layer.synapse, weight=w_q, bias=bias_q)
+    return Layer(syn, LoihiLIF(vth=vth, v_decay=int(round(layer.neuron.v_decay * DECAY_UNITY)),
+                               i_decay=DECAY_UNITY, scale=scale))
 
 
-def threshold_error(q, layer, what: str, k: int) -> float:
+def threshold_error(q: Layer, layer: Layer, k: int) -> float:
     """Relative error ``vth / (scale * threshold) - 1`` of quantized layer ``q``'s integer
     threshold (``layer``: its float original); warns above :data:`VTH_ERROR_WARN`."""
-    exact = q.scale * layer.threshold
-    err = q.vth / exact - 1.0
+    exact = q.neuron.scale * layer.neuron.threshold
+    err = q.neuron.vth / exact - 1.0
     if abs(err) > VTH_ERROR_WARN:
         wq = int(np.max(np.abs(q.weight)))
+        what = "conv layer" if isinstance(layer.synapse, Conv2d) else "layer"
         warnings.warn(
-            f"{what} {k}: the threshold becomes vth = {q.vth} from {exact:.3g} "
+            f"{what} {k}: the threshold becomes vth = {q.neuron.vth} from {exact:.3g} "
             f"({100 * err:+.0f} %), because the largest integer weight ({wq}) is "
             f"{wq / exact:.0f}x the exact threshold; spikes may change: compare accuracy on the "
             "emulator", QuantizationWarning, stacklevel=3)
     return err
 
 
-def quantize(net: FFNetwork, cfg: Optional[QuantConfig] = None,
-             calibration_spikes: Optional[np.ndarray] = None) -> tuple:
-    """Quantize every layer; returns ``(net_with_quantized, QuantReport)``.
+def firing_rates(net: Network, backend: str, inputs: np.ndarray) -> List[float]:
+    """Spikes per neuron per step of every layer of ``net`` on ``backend`` (a registry name)
+    for input messages ``inputs`` (T, B, *input_shape)."""
+    from ..run import get_backend
+    return [float(s.mean()) for s in get_backend(backend).run(net, inputs).spikes]
 
-    ``calibration_spikes`` (T, B, n_in) are run through the float (torch) and fixed-point
-    (emulator) backends to compare firing rates; a layer that falls silent or saturates raises a
+
+def quantize(net: Network, cfg: Optional[QuantConfig] = None,
+             calibration_inputs: Optional[np.ndarray] = None,
+             backends: Sequence[str] = ("float", "emulator")) -> tuple:
+    """Quantize every layer; returns ``(network with quantized layers, QuantReport)``.
+
+    ``calibration_inputs`` (T, B, *input_shape), messages of training data: run through the
+    float and the fixed-point network on ``backends`` (a float and a fixed-point backend by
+    name) to compare firing rates; a layer that falls silent or saturates raises a
     :class:`QuantizationWarning` (and is flagged in the report).
     """
     cfg = cfg or QuantConfig()
-    qlayers = [quantize_layer(l, cfg, net.encoding.levels if k == 0 else 1)
-               for k, l in enumerate(net.layers)]
-    out = dataclasses.replace(net, quantized=qlayers)
-    report = QuantReport()
-    for k, (f, q) in enumerate(zip(net.layers, qlayers)):
-        levels = net.encoding.levels if k == 0 else 1
-        ideal = q.scale * f.weight / levels
-        clipped = float(np.mean((ideal > 254.5) | (ideal < -256.5)))
-        rmse = float(np.sqrt(np.mean((q.weight * levels / q.scale - f.weight) ** 2)))
+    max_msg = net.encoder.max_message
+    qlayers, report = [], QuantReport()
+    for k, layer in enumerate(net.layers):
+        w_in = message_weight(net, k)
+        q = quantize_layer(layer, w_in, cfg, max_msg if k == 0 else 1)
+        qlayers.append(q)
+        ideal = q.neuron.scale * w_in
         report.layers.append(LayerQuantReport(
-            layer=k, scale=q.scale, vth=q.vth, v_decay=q.v_decay,
+            layer=k, scale=q.neuron.scale, vth=q.neuron.vth, v_decay=q.neuron.v_decay,
             weight_min=int(q.weight.min()), weight_max=int(q.weight.max()),
-            bits_used=bits_used(q.weight), clipped_fraction=clipped, weight_rmse=rmse,
-            vth_error=threshold_error(q, f, "layer", k)))
-    if calibration_spikes is not None:
-        from ..run.emulator import EmulatorBackend
-        from ..run.torch_backend import TorchBackend
-        rf = TorchBackend().run(out, calibration_spikes).spikes
-        rq = EmulatorBackend().run(out, calibration_spikes).spikes
-        flag_rates(report, [float(s.mean()) for s in rf], [float(s.mean()) for s in rq],
-                   cfg.silent_rate, "layer")
+            bits_used=bits_used(q.weight),
+            clipped_fraction=float(np.mean((ideal > 254.5) | (ideal < -256.5))),
+            weight_rmse=float(np.sqrt(np.mean((q.weight / q.neuron.scale - w_in) ** 2))),
+            vth_error=threshold_error(q, layer, k), kind=layer.kind))
+    out = dataclasses.replace(net, quantized=qlayers)
+    if calibration_inputs is not None:
+        float_name, fixed_name = backends
+        flag_rates(report, firing_rates(out, float_name, calibration_inputs),
+                   firing_rates(out, fixed_name, calibration_inputs), cfg.silent_rate)
     return out, report
 
 
-def flag_rates(report, rates_float, rates_fixed, silent_rate: float, what: str) -> None:
+def flag_rates(report: QuantReport, rates_float, rates_fixed, silent_rate: float) -> None:
     """Record each layer's float and fixed-point firing rates (spikes per neuron and step) in
     ``report`` and warn (:class:`QuantizationWarning`) when a layer goes silent or saturates."""
     for k, rep in enumerate(report.layers):
         rep.rate_float, rep.rate_fixed = rates_float[k], rates_fixed[k]
         rep.silent = rep.rate_fixed < silent_rate
         rep.saturated = rep.rate_fixed > 1.0 - silent_rate
+        what = "conv layer" if rep.kind == "conv2d" else "layer"
         if rep.silent:
             warnings.warn(
                 f"{what} {k} is silent after quantization (fixed-point firing rate "

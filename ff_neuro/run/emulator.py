@@ -1,46 +1,48 @@
-"""Fixed-point emulator: Lava's ``fixed_pt`` Dense + LIF, vectorised over whole test sets.
+"""Fixed-point emulator: Lava's ``fixed_pt`` models of a network's Loihi layers, on whole test
+sets at once.
 
 Bit-exact re-implementation of, in lava-nc 0.10.0 / lava-dl 0.6.0:
 
-* ``lava.lib.dl.netx.utils.optimize_weight_bits`` (how NetX maps file weights to a mantissa and
-  ``weight_exp``), then ``lava.utils.weightutils.clip_weights`` / ``truncate_weights`` and the
-  shift in ``PyDenseModelBitAcc.run_spk``;
-* ``AbstractPyLifModelFixed.subthr_dynamics`` and ``PyLifResetModelBitAcc.run_spk``: 12-bit
-  decays with truncation toward zero, activation and threshold MSB-aligned by 6 bits, 24-bit
-  current that wraps around, 24-bit voltage that saturates, spike on ``v > vth << 6``, reset to 0.
+* dense synapses: ``lava.lib.dl.netx.utils.optimize_weight_bits`` (how NetX maps file weights
+  to a mantissa and ``weight_exp``), then ``lava.utils.weightutils.clip_weights`` /
+  ``truncate_weights`` and the shift in ``PyDenseModelBitAcc.run_spk``;
+* conv synapses: ``PyConvModelFixed`` (integer convolution, 24-bit signed clamp; NetX loads conv
+  weights unchanged, no weight exponent);
+* neurons: Loihi's integer LIF (:class:`~ff_neuro.model.neuron.LoihiLIF`,
+  :func:`ff_neuro.run.lif.loihi_lif_step`).
 
-Per layer and step (integers; ``>>`` below is an arithmetic shift)::
+Per layer and step (integers)::
 
-    a[t] = (W_eff @ x[t]) >> sb                  # W_eff = W_q << sb (NetX), exact
-    u[t] = wrap24(trunc(u[t-1] * (4096 - i_decay) / 4096) + (a[t] << 6))
-    v[t] = sat24(trunc(v[t-1] * (4096 - v_decay) / 4096) + u[t] + (bias << 6))
-    s[t] = v[t] > vth << 6;   v[t] = 0 where s[t]
+    a[t] = (W_eff @ x[t]) >> sb          dense: W_eff = W_q << sb (NetX), exact
+    a[t] = clamp24(conv2d(x[t], W_q))    conv
+    then the Loihi LIF step on a[t]
 
-Time is the per-layer relative time of :mod:`ff_neuro.model.primitives` (Lava's Dense latency is
-absorbed by the staggered resets), so a sample's ``T`` steps are one batch column here and
-whole test sets run at once.
+Time is the per-layer relative time of :mod:`ff_neuro.model.network` (Lava's latency is
+absorbed by the staggered resets), so a sample's ``T`` steps are one batch column here.
 
-Two engines compute the same integers: :func:`run_fixed_layer` (numpy, the readable reference)
-and the fused numba kernels of :mod:`ff_neuro.run.fixed_kernels` (the default), which also
-share work across a label sweep: a sample's image part of the first layer's synaptic sums is
-computed once for all candidate labels, and a deeper layer sums the weight rows of its inputs'
-majority pattern once per sample and step, then only the rows where a run differs.
+Two engines compute the same integers: ``engine="numpy"``, the readable reference (exact
+synaptic sums, then :func:`~ff_neuro.run.lif.run_loihi_lif`), and ``engine="compiled"`` (the
+default): the fused numba kernels of :mod:`ff_neuro.run.fixed_kernels` for dense layers, which
+also share work across a label sweep (a sample's image part of the first layer's synaptic sums
+is computed once for all candidate labels, and a deeper layer sums the weight rows of its
+inputs' majority pattern once per sample and step, then only the rows where a run differs),
+and vectorised torch for conv layers.
 """
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from typing import List, Optional, Tuple
 
 import numpy as np
+import torch
 
-from ..model.primitives import DECAY_UNITY, FFNetwork, QuantizedDense
-from .backend import Backend, LayerSpikes
-
-UV_MAX = 2**23  # 24-bit state
-DECAY_SHIFT = 12
-ACT_SHIFT = 6
-VTH_SHIFT = 6
-BIAS_EXP = 6  # NetX loads bias as bias_mant with bias_exp = 6
+from ..model.layer import Layer
+from ..model.network import Network
+from ..model.neuron import DECAY_UNITY
+from ..model.synapse import Conv2d
+from .backend import Backend, LayerSpikes, RunStats
+from .lif import ACT_SHIFT, BIAS_EXP, UV_MAX, VTH_SHIFT, run_loihi_lif, shift_activation
 
 
 def netx_weight_bits(weight: np.ndarray) -> Tuple[np.ndarray, int, int]:
@@ -93,87 +95,27 @@ def netx_weight_bits(weight: np.ndarray) -> Tuple[np.ndarray, int, int]:
     return w, weight_exp, num_weight_bits
 
 
-def _trunc_decay(x: np.ndarray, decay: int) -> np.ndarray:
-    """``sign(x) * (|x * (4096 - decay)| >> 12)``: Lava's decay, truncating toward zero."""
-    prod = x * (DECAY_UNITY - decay)
-    return np.sign(prod) * (np.abs(prod) >> DECAY_SHIFT)
-
-
-def run_fixed_layer(q: QuantizedDense, x: np.ndarray) -> np.ndarray:
-    """Run one quantized layer on spikes ``x`` (T, B, n_in) -> spikes (T, B, n_out).
-
-    ``x`` holds binary spikes, or graded integer messages for a graded-input layer 0 (Lava's
-    Dense then computes ``W @ x`` with the message values, as here)."""
-    w_eff, weight_exp, _ = netx_weight_bits(q.weight)
-    T, B, _ = x.shape
-    # Integer sums are exact in float32 below 2**24 (float64: 2**53): pick the cheaper exact one.
-    bound = q.n_in * 256 * int(x.max(initial=1)) * 2**max(0, -weight_exp)
+def _exact_matmul(x: np.ndarray, w_eff: np.ndarray) -> np.ndarray:
+    """``x @ W_eff.T`` exactly, by a float GEMM: float32 while every partial sum stays below
+    2**24 (the values are integers held in floats), else float64."""
+    bound = w_eff.shape[1] * 256 * max(1, int(x.max(initial=1)))
     ftype = np.float32 if bound < 2**24 else np.float64
-    acc = np.matmul(x.astype(ftype), w_eff.T.astype(ftype)).astype(np.float64)
-    # Dense: right shift (floor) by -weight_exp, then the LIF's 6-bit MSB alignment. All state
-    # is kept in float64, where every value here (|x| < 2**36) is an exact integer: products
-    # with 12-bit decays are exact, division by 4096 is exact, and np.trunc rounds toward zero
-    # exactly as Lava's sign(x) * (|x| >> 12).
-    if weight_exp > 0:
-        acc *= 2.0**weight_exp
-    elif weight_exp < 0:
-        np.floor(acc / 2.0**(-weight_exp), out=acc)
-    a_in = acc * float(1 << ACT_SHIFT)
-    bias = 0.0 if q.bias_mant is None else q.bias_mant.astype(np.float64) * (1 << BIAS_EXP)
-    vth = float(q.vth << VTH_SHIFT)
-    lo, hi = float(-UV_MAX + 1), float(UV_MAX - 1)
-    u_keep = (DECAY_UNITY - q.i_decay) / DECAY_UNITY  # 0 when i_decay = 4096 (du = 1)
-    v_keep = (DECAY_UNITY - q.v_decay) / DECAY_UNITY
-    # u wraps only outside (-2**23, 2**23]: with no current memory u = a_in, check once.
-    may_wrap = u_keep != 0 or not (a_in.size == 0 or (a_in.max() <= UV_MAX
-                                                       and a_in.min() > -UV_MAX))
-    u = np.zeros((B, q.n_out))
-    v = np.zeros((B, q.n_out))
-    tmp = np.empty((B, q.n_out))
-    keep = np.empty((B, q.n_out), dtype=bool)
-    out = np.empty((T, B, q.n_out), dtype=np.uint8)
-    for t in range(T):
-        if u_keep == 0:
-            u = a_in[t]
-        else:
-            np.multiply(u, u_keep * DECAY_UNITY, out=tmp)
-            np.trunc(tmp / DECAY_UNITY, out=u)
-            u += a_in[t]
-        if may_wrap:
-            cur = u
-            wrapped = np.where(cur > UV_MAX, cur - 2 * UV_MAX, cur)
-            u = np.where(wrapped <= -UV_MAX, cur + 2 * UV_MAX, wrapped)
-        if v_keep != 1.0:
-            np.multiply(v, v_keep * DECAY_UNITY, out=v)
-            v /= DECAY_UNITY
-            np.trunc(v, out=v)
-        v += u
-        if q.bias_mant is not None:
-            v += bias
-        np.minimum(v, hi, out=v)  # 24-bit saturation
-        np.maximum(v, lo, out=v)
-        s = np.greater(v, vth, out=out[t].view(bool))
-        np.logical_not(s, out=keep)
-        np.multiply(v, keep, out=v)  # reset to zero where spiked
-    return out
+    return np.matmul(x.astype(ftype), w_eff.T.astype(ftype))
 
 
 def _exact_sums(x: np.ndarray, w_eff: np.ndarray, rows16: Optional[np.ndarray] = None,
                 out: Optional[np.ndarray] = None) -> np.ndarray:
     """``x @ W_eff.T`` (T, N, n_out), exactly: for 0/1 spikes and given ``rows16``
     (``W_eff.T`` in int16, :func:`_rows16`), as sparse sums of weight rows
-    (:func:`~ff_neuro.run.fixed_kernels.sparse_sums`, int32); otherwise by a float GEMM that is
-    exact: float32 while every partial sum stays below 2**24 (the values are integers held in
-    floats), else float64. ``out``: an int32 buffer for the sparse path."""
+    (:func:`~ff_neuro.run.fixed_kernels.sparse_sums`, int32); otherwise by an exact float GEMM.
+    ``out``: an int32 buffer for the sparse path."""
     if rows16 is not None and x.dtype == np.uint8 and x.ndim == 3 and x.max(initial=0) <= 1:
         from . import fixed_kernels as fk
         if out is None:
             out = np.empty(x.shape[:2] + (w_eff.shape[0],), np.int32)
         fk.sparse_sums(x, rows16, out)
         return out
-    bound = w_eff.shape[1] * 256 * max(1, int(x.max(initial=1)))
-    ftype = np.float32 if bound < 2**24 else np.float64
-    return np.matmul(x.astype(ftype), w_eff.T.astype(ftype))
+    return _exact_matmul(x, w_eff)
 
 
 def _rows16(w_eff: np.ndarray) -> np.ndarray:
@@ -186,34 +128,120 @@ def _rows16(w_eff: np.ndarray) -> np.ndarray:
 _WEIGHT_CACHE: "OrderedDict[int, tuple]" = OrderedDict()
 
 
-def _compiled_layer(q: QuantizedDense) -> tuple:
-    """``(W_eff, weight_exp, W_eff.T int16, u_keep, v_keep, bias << 6, vth << 6)`` for the
-    compiled kernels. The weight mapping is memoised per weight array (a label sweep asks for
-    it once per chunk); an entry is used only while the array still holds the same values."""
-    weight = q.weight
+def _dense_weights(weight: np.ndarray) -> tuple:
+    """``(W_eff, weight_exp, W_eff.T int16)``, memoised per weight array (a label sweep asks
+    for it once per chunk); an entry is used only while the array still holds the same values."""
     hit = _WEIGHT_CACHE.get(id(weight))
     if hit is not None and hit[0].shape == weight.shape and np.array_equal(hit[0], weight):
         _WEIGHT_CACHE.move_to_end(id(weight))
-        w_eff, w_exp, rows = hit[1:]
-    else:
-        w_eff, w_exp, _ = netx_weight_bits(weight)
-        w_exp, rows = int(w_exp), _rows16(w_eff)
-        _WEIGHT_CACHE[id(weight)] = (np.array(weight, copy=True), w_eff, w_exp, rows)
-        while len(_WEIGHT_CACHE) > 16:
-            _WEIGHT_CACHE.popitem(last=False)
-    bias6 = (np.zeros(q.n_out, np.int64) if q.bias_mant is None
-             else q.bias_mant.astype(np.int64) << BIAS_EXP)
-    return (w_eff, w_exp, rows, DECAY_UNITY - q.i_decay, DECAY_UNITY - q.v_decay, bias6,
-            int(q.vth) << VTH_SHIFT)
+        return hit[1:]
+    w_eff, w_exp, _ = netx_weight_bits(weight)
+    w_exp, rows = int(w_exp), _rows16(w_eff)
+    _WEIGHT_CACHE[id(weight)] = (np.array(weight, copy=True), w_eff, w_exp, rows)
+    while len(_WEIGHT_CACHE) > 16:
+        _WEIGHT_CACHE.popitem(last=False)
+    return w_eff, w_exp, rows
+
+
+def _neuron_args(q: Layer) -> tuple:
+    """``(u_keep, v_keep, bias << 6, vth << 6)`` of a dense Loihi layer for the kernels."""
+    n = q.neuron
+    bias6 = (np.zeros(q.n_out, np.int64) if q.bias is None
+             else q.bias.astype(np.int64) << BIAS_EXP)
+    return DECAY_UNITY - n.i_decay, DECAY_UNITY - n.v_decay, bias6, int(n.vth) << VTH_SHIFT
+
+
+# -- conv layers ---------------------------------------------------------------------------
+def exact_int_conv(x: torch.Tensor, w: np.ndarray, stride: int, padding: int) -> torch.Tensor:
+    """Integer convolution, exact, as float64 integers: (T, B, C, H, W) -> (T, B, C', H', W')."""
+    from .float_backend import conv_steps
+    xmax = int(x.max().item()) if x.numel() else 1
+    bound = int(np.prod(w.shape[1:])) * int(np.abs(w).max(initial=1)) * max(1, xmax)
+    dtype = torch.float32 if bound < 2**24 else torch.float64
+    y = conv_steps(x.to(dtype), torch.from_numpy(w.astype(np.float64)).to(dtype), stride, padding)
+    return torch.round(y).to(torch.float64)  # exact already; round guards against any
+    # fast-convolution algorithm (e.g. Winograd) leaving a sub-0.5 error
+
+
+def conv_activation(q: Layer, x: np.ndarray) -> torch.Tensor:
+    """Lava ``PyConvModelFixed``: ``clamp24(conv2d(x, W_q))`` (wraps to signed 24 bits), as
+    exact integers in float64."""
+    syn = q.synapse
+    a = exact_int_conv(torch.from_numpy(np.ascontiguousarray(x)), q.weight, syn.stride,
+                       syn.padding)
+    if a.numel() and float(a.abs().max()) >= UV_MAX:
+        a = torch.remainder(a + UV_MAX, 2 * UV_MAX) - UV_MAX
+    return a
+
+
+def _trunc_decay(x: torch.Tensor, decay: int) -> torch.Tensor:
+    """Lava's ``sign(p) * (|p| >> 12)``, ``p = x * (4096 - decay)``: exact in float64
+    (|p| < 2**36)."""
+    return torch.trunc(x * ((DECAY_UNITY - decay) / DECAY_UNITY))
+
+
+@torch.no_grad()
+def conv_fixed_layer(q: Layer, x: np.ndarray) -> np.ndarray:
+    """A conv Loihi layer, vectorised in torch: ``x`` (T, B, C, H, W) integer messages ->
+    spikes uint8. All state is float64 holding exact integers (every value stays below
+    2**36); tested against :func:`~ff_neuro.run.lif.loihi_lif_step`."""
+    n = q.neuron
+    a = conv_activation(q, x) * float(1 << ACT_SHIFT)
+    bias = (None if q.bias is None else
+            torch.from_numpy(q.bias.astype(np.float64) * (1 << BIAS_EXP))[None, :, None, None])
+    vth = float(int(n.vth) << VTH_SHIFT)
+    u_mem = n.i_decay != DECAY_UNITY
+    may_wrap = u_mem or (a.numel() and (float(a.max()) > UV_MAX or float(a.min()) <= -UV_MAX))
+    u = torch.zeros(a.shape[1:], dtype=torch.float64)
+    v = torch.zeros_like(u)
+    out = torch.empty(a.shape, dtype=torch.uint8)
+    for t in range(a.shape[0]):
+        raw = _trunc_decay(u, n.i_decay) + a[t] if u_mem else a[t]
+        if may_wrap:
+            w1 = torch.where(raw > UV_MAX, raw - 2 * UV_MAX, raw)
+            u = torch.where(w1 <= -UV_MAX, raw + 2 * UV_MAX, w1)
+        else:
+            u = raw
+        if n.v_decay != 0:
+            v = _trunc_decay(v, n.v_decay)
+        v += u
+        if bias is not None:
+            v += bias
+        v.clamp_(-UV_MAX + 1, UV_MAX - 1)
+        s = v > vth
+        out[t] = s
+        v.masked_fill_(s, 0.0)
+    return out.numpy()
+
+
+# -- the readable reference engine ---------------------------------------------------------
+def integer_activation(q: Layer, x: np.ndarray) -> np.ndarray:
+    """The exact integer activation ``a[t]`` (int64) a Loihi layer's synapse sends to its
+    neurons for input messages ``x`` (T, B, *in_shape)."""
+    if isinstance(q.synapse, Conv2d):
+        return conv_activation(q, x).numpy().astype(np.int64)
+    w_eff, weight_exp, _ = netx_weight_bits(q.weight)
+    T, B = x.shape[:2]
+    acc = _exact_matmul(x.reshape(T, B, -1), w_eff).astype(np.int64)
+    return shift_activation(acc, weight_exp)
+
+
+def run_fixed_layer(q: Layer, x: np.ndarray) -> np.ndarray:
+    """The reference engine for one Loihi layer: ``x`` (T, B, *in_shape) integer messages ->
+    spikes (T, B, *out_shape) uint8, via :func:`integer_activation` and
+    :func:`~ff_neuro.run.lif.run_loihi_lif`."""
+    n = q.neuron
+    return run_loihi_lif(integer_activation(q, x), vth=n.vth, v_decay=n.v_decay,
+                         i_decay=n.i_decay, bias=q.neuron_bias())
 
 
 class EmulatorBackend(Backend):
     """Loihi fixed point on the CPU; needs ``net.quantized`` (see
     :func:`ff_neuro.quantization.quantize`).
 
-    ``engine="compiled"`` (default) runs the fused numba kernels of
-    :mod:`ff_neuro.run.fixed_kernels`; ``engine="numpy"`` the reference
-    :func:`run_fixed_layer`. Both are bit-exact with Lava ``fixed_pt``.
+    ``engine="compiled"`` (default): numba kernels for dense layers, vectorised torch for conv
+    layers; ``engine="numpy"``: the reference :func:`run_fixed_layer`. Both are bit-exact with
+    Lava ``fixed_pt``.
     """
 
     name = "emulator"
@@ -221,17 +249,21 @@ class EmulatorBackend(Backend):
     def __init__(self, batch_size: int = 8192, engine: str = "compiled"):
         if engine not in ("compiled", "numpy"):
             raise ValueError(f"unknown emulator engine {engine!r} (compiled|numpy)")
-        self.batch_size = batch_size
+        self.batch_size = int(batch_size)
         self.engine = engine
         self._pool: dict = {}     # scratch buffers of sum_sq_counts_factored (one caller at a time)
 
     @staticmethod
-    def _check(net: FFNetwork) -> None:
+    def _check(net: Network) -> None:
         if net.quantized is None:
             raise ValueError("the emulator runs quantized models: quantize the network first "
                              "(ff_neuro.quantization.quantize or `ff-neuro quantize`)")
 
-    def run(self, net: FFNetwork, spikes: np.ndarray) -> LayerSpikes:
+    def _stats(self, t0: float, runs: int, T: int) -> None:
+        self.stats = RunStats(self.name, int(runs), int(T), time.perf_counter() - t0)
+
+    def run(self, net: Network, spikes: np.ndarray) -> LayerSpikes:
+        t0 = time.perf_counter()
         self._check(net)
         spikes = self.check_input(net, spikes)
         outs: List[List[np.ndarray]] = [[] for _ in net.quantized]
@@ -243,26 +275,33 @@ class EmulatorBackend(Backend):
                     outs[k].append(x)
                 continue
             B = x.shape[1]
-            lab = np.zeros((x.shape[0], 1, net.quantized[0].n_in), np.uint8)
-            res = self._run_compiled(net, x, lab, np.arange(B), np.zeros(B, np.int64))
+            res = self._run_compiled(net, x, None, np.arange(B), np.zeros(B, np.int64))
             for k, s in enumerate(res):
                 outs[k].append(s)
+        self._stats(t0, spikes.shape[1], spikes.shape[0])
         return LayerSpikes([np.concatenate(o, axis=1) for o in outs])
 
-    def run_factored(self, net: FFNetwork, img: np.ndarray, lab: np.ndarray) -> LayerSpikes:
-        """Label-sweep runs ``n * C + c`` with input ``img[:, n] + lab[:, c]`` (see
-        :meth:`Backend.run_factored`): the image part of the first layer's synaptic sums is
-        computed once per sample and shared by its ``C`` runs."""
+    def _factored_args(self, net: Network, img: np.ndarray, lab: np.ndarray):
         self._check(net)
-        if self.engine == "numpy":
-            return super().run_factored(net, img, lab)
         img = self.check_input(net, img)
         lab = self.check_input(net, lab)
         N, C = img.shape[1], lab.shape[1]
         r = np.arange(N * C)
-        return LayerSpikes(self._run_compiled(net, img, lab, r // C, r % C, group=C))
+        return img, lab, r // C, r % C, C
 
-    def sum_sq_counts_factored(self, net: FFNetwork, img: np.ndarray,
+    def run_factored(self, net: Network, img: np.ndarray, lab: np.ndarray) -> LayerSpikes:
+        """Label-sweep runs ``n * C + c`` with input ``img[:, n] + lab[:, c]`` (see
+        :meth:`Backend.run_factored`): the image part of the first layer's synaptic sums is
+        computed once per sample and shared by its ``C`` runs."""
+        if self.engine == "numpy":
+            return super().run_factored(net, img, lab)
+        t0 = time.perf_counter()
+        img, lab, ia, ib, C = self._factored_args(net, img, lab)
+        out = LayerSpikes(self._run_compiled(net, img, lab, ia, ib, group=C))
+        self._stats(t0, len(ia), img.shape[0])
+        return out
+
+    def sum_sq_counts_factored(self, net: Network, img: np.ndarray,
                                lab: np.ndarray) -> List[np.ndarray]:
         """:meth:`run_factored` reduced to ``sum_j count_j**2`` per layer and run; the spike
         arrays do not leave the call, so they live in buffers reused from call to call (a
@@ -270,20 +309,19 @@ class EmulatorBackend(Backend):
         its time)."""
         if self.engine == "numpy":
             return super().sum_sq_counts_factored(net, img, lab)
-        self._check(net)
-        img = self.check_input(net, img)
-        lab = self.check_input(net, lab)
-        N, C = img.shape[1], lab.shape[1]
-        r = np.arange(N * C)
-        spikes = self._run_compiled(net, img, lab, r // C, r % C, group=C, pool=self._pool)
+        t0 = time.perf_counter()
+        img, lab, ia, ib, C = self._factored_args(net, img, lab)
+        spikes = self._run_compiled(net, img, lab, ia, ib, group=C, pool=self._pool)
+        self._stats(t0, len(ia), img.shape[0])
         return LayerSpikes(spikes).sum_sq_counts()
 
     @staticmethod
-    def _run_compiled(net: FFNetwork, img: np.ndarray, lab: np.ndarray, idx_a: np.ndarray,
-                      idx_b: np.ndarray, group: int = 1,
+    def _run_compiled(net: Network, img: np.ndarray, lab: Optional[np.ndarray],
+                      idx_a: np.ndarray, idx_b: np.ndarray, group: int = 1,
                       pool: Optional[dict] = None) -> List[np.ndarray]:
-        """Every layer's spikes; with ``pool`` (a dict kept by the caller) the arrays are
-        scratch buffers, reused by the next call with the same shapes."""
+        """Every layer's spikes for runs ``r`` with input ``img[:, idx_a[r]] + lab[:,
+        idx_b[r]]`` (``lab`` None: ``img[:, idx_a[r]]``); with ``pool`` (a dict kept by the
+        caller) the arrays are scratch buffers, reused by the next call with the same shapes."""
         from . import fixed_kernels as fk
 
         def buf(name, shape, dtype):
@@ -294,20 +332,33 @@ class EmulatorBackend(Backend):
                 a = pool[name] = np.empty(shape, dtype)
             return a
 
-        T = img.shape[0]
-        out = []
-        w_eff, w_exp, rows, u_keep, v_keep, bias6, vth6 = _compiled_layer(net.quantized[0])
-        acc_a = _exact_sums(img, w_eff, rows, out=buf("acc_a", img.shape[:2] + (w_eff.shape[0],),
-                                                      np.int32))
-        acc_b = _exact_sums(lab, w_eff, rows)
-        s = buf("s0", (T, idx_a.shape[0], w_eff.shape[0]), np.uint8)
-        fk.lif_from_currents(acc_a, idx_a.astype(np.int64), acc_b, idx_b.astype(np.int64),
-                             w_exp, u_keep, v_keep, bias6, vth6, s)
-        out.append(s)
-        for k, q in enumerate(net.quantized[1:], start=1):
-            w_eff, w_exp, rows, u_keep, v_keep, bias6, vth6 = _compiled_layer(q)
-            nxt = buf(f"s{k}", (T, s.shape[1], w_eff.shape[0]), np.uint8)
-            fk.lif_from_spikes(s, rows, group, w_exp, u_keep, v_keep, bias6, vth6, nxt)
-            out.append(nxt)
-            s = nxt
+        T, R = img.shape[0], idx_a.shape[0]
+        out: List[np.ndarray] = []
+        s = None
+        for k, q in enumerate(net.quantized):
+            if isinstance(q.synapse, Conv2d):
+                x = img[:, idx_a] if k == 0 else s
+                if k == 0 and lab is not None:
+                    x = x + lab[:, idx_b]
+                s = conv_fixed_layer(q, x)
+            elif k == 0:
+                w_eff, w_exp, rows = _dense_weights(q.weight)
+                flat_img = img.reshape(img.shape[:2] + (-1,))
+                acc_a = _exact_sums(flat_img, w_eff, rows,
+                                    out=buf("acc_a", flat_img.shape[:2] + (w_eff.shape[0],),
+                                            np.int32))
+                if lab is None:
+                    acc_b = np.zeros((T, 1, w_eff.shape[0]), np.int32)
+                else:
+                    acc_b = _exact_sums(lab.reshape(lab.shape[:2] + (-1,)), w_eff, rows)
+                s = buf("s0", (T, R, w_eff.shape[0]), np.uint8)
+                fk.lif_from_currents(acc_a, idx_a.astype(np.int64), acc_b,
+                                     idx_b.astype(np.int64), w_exp, *_neuron_args(q), s)
+            else:
+                w_eff, w_exp, rows = _dense_weights(q.weight)
+                x = np.ascontiguousarray(s.reshape(T, R, -1))
+                nxt = buf(f"s{k}", (T, R, w_eff.shape[0]), np.uint8)
+                fk.lif_from_spikes(x, rows, group, w_exp, *_neuron_args(q), nxt)
+                s = nxt
+            out.append(s)
         return out

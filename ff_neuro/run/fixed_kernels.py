@@ -7,7 +7,9 @@ threshold, reset). Fused into one loop per neuron the same integer arithmetic ru
 of magnitude faster, and binary spikes into a layer become a sparse sum of weight rows (only
 the inputs that spiked are read) instead of a dense matmul. The numpy reference
 (:func:`ff_neuro.run.emulator.run_fixed_layer`) stays as the readable specification; tests check
-the two agree spike for spike, and the parity tests check both against Lava.
+the two agree spike for spike, ``tests/test_lif_reference.py`` checks the neuron step against
+:func:`ff_neuro.run.lif.loihi_lif_step` on edge cases, and the parity tests check both engines
+against Lava.
 
 Arithmetic per neuron and step, exactly as ``AbstractPyLifModelFixed`` and
 ``PyDenseModelBitAcc`` (see :mod:`ff_neuro.run.emulator`)::
@@ -26,42 +28,6 @@ from numba import njit, prange
 from .. import numba_setup  # noqa: F401  (fork-safe threading layer)
 
 UV_MAX = 2**23
-
-
-@njit(inline="always")
-def _decay(y, keep):
-    p = y * keep
-    if p >= 0:
-        return p >> 12
-    return -((-p) >> 12)
-
-
-@njit(inline="always")
-def _lif_step(a, j, u, v, u_keep, v_keep, bias6, vth6):
-    """One neuron update; ``a`` is the shifted synaptic sum. Returns 1 on a spike."""
-    uj = _decay(u[j], u_keep) + (a << 6)
-    # wrap24 exactly as Lava: first > 2**23 wraps down, then (the pre-wrap value) <= -2**23 up
-    w = uj - 2 * UV_MAX if uj > UV_MAX else uj
-    if w <= -UV_MAX:
-        w = uj + 2 * UV_MAX
-    u[j] = w
-    vj = _decay(v[j], v_keep) + w + bias6[j]
-    if vj > UV_MAX - 1:
-        vj = UV_MAX - 1
-    elif vj < -UV_MAX + 1:
-        vj = -UV_MAX + 1
-    if vj > vth6:
-        v[j] = 0
-        return 1
-    v[j] = vj
-    return 0
-
-
-@njit(inline="always")
-def _shift(acc, w_exp):
-    if w_exp >= 0:
-        return acc << w_exp
-    return acc >> (-w_exp)
 
 
 @njit(parallel=True, cache=True)

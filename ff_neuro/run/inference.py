@@ -1,117 +1,226 @@
-"""Forward-Forward inference by label sweep, on any backend."""
+"""Inference on any backend, through a network's readout.
+
+* :func:`label_sweep`: Forward-Forward's sweep, one run per candidate label (shared image
+  spikes, see :meth:`Backend.run_factored`);
+* :func:`one_pass`: one run per sample (a neutral label when the network has a label
+  embedding), read by class groups or the linear readout;
+* :func:`infer`: whichever the readout needs, as one :class:`InferenceResult`.
+
+Every backend sees identical inputs: spikes are drawn per sample from a counter-based
+generator keyed by the sample's index (:func:`ff_neuro.encoding.image_spikes`), whatever the
+chunking.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import numpy as np
 
-from ..encoding import sweep_inputs_factored
-from ..model.primitives import FFNetwork
+from ..encoding import network_inputs, sweep_inputs_factored
+from ..model.network import Network, Readout
+from ..model.readout import ClassGroups, LabelSweep, LinearReadout, goodness_from_sums
 from .backend import Backend, LayerSpikes
 
 #: Seed offset of test-time input spikes (training draws its own offsets).
 TEST_SEED_OFFSET = 10_000_000
-
-
-def goodness(counts: List[np.ndarray], time_steps: int, kind: str = "mean_sq") -> np.ndarray:
-    """Per-layer goodness ``G_k = mean_j (count_j / T)^2`` (``kind="sum_sq"``: sum over
-    neurons): returns ``(L, B)``."""
-    sq = []
-    for c in counts:     # sum of squared counts, in integers when the counts are integers
-        c = c.astype(np.int64) if np.issubdtype(c.dtype, np.integer) else c.astype(np.float64)
-        sq.append(np.einsum("bj,bj->b", c, c))
-    return goodness_from_sums(sq, [c.shape[1] for c in counts], time_steps, kind)
-
-
-def goodness_from_sums(sq: List[np.ndarray], widths: List[int], time_steps: int,
-                       kind: str = "mean_sq") -> np.ndarray:
-    """:func:`goodness` from each layer's ``sum_j count_j**2`` (see
-    :meth:`LayerSpikes.sum_sq_counts`) and width ``n_k``: ``(L, B)``."""
-    out = []
-    for s, n in zip(sq, widths):
-        g = np.asarray(s).astype(np.float64) / time_steps ** 2
-        out.append(g / n if kind == "mean_sq" else g)
-    return np.stack(out)
-
-
-def symmetric_goodness(counts: List[np.ndarray], time_steps: int,
-                       eps: float = 0.01) -> np.ndarray:
-    """Per-layer symmetric goodness (P_sym of Hebbian FFA) from spike counts ``(B, n_k)``: the
-    first half of a layer is its positive population, the second its negative one;
-    ``(G+ + eps) / (G+ + G- + 2 eps)``, ``G+-`` the sums of ``(count / T)^2`` over the halves.
-    Returns ``(L, B)``."""
-    out = []
-    for c in counts:
-        r = np.asarray(c, dtype=np.float64) / time_steps
-        h = r.shape[1] // 2
-        gp = np.einsum("bj,bj->b", r[:, :h], r[:, :h])
-        gn = np.einsum("bj,bj->b", r[:, h:], r[:, h:])
-        out.append((gp + eps) / (gp + gn + 2 * eps))
-    return np.stack(out)
+#: Seed offset of the training-set draws used to fit the linear readout.
+READOUT_SEED_OFFSET = 30_000_000
 
 
 @dataclass
-class SweepResult:
-    """Result of a label sweep over ``N`` samples and ``C`` candidate labels.
+class InferenceResult:
+    """What an inference over ``N`` samples measured.
 
-    ``goodness``: (L, N, C) per-layer goodness; ``predictions``: (N,); ``spikes``: the backend's
-    per-layer spikes reshaped to ``(T, N, C, n_k)`` when kept.
+    ``predictions`` (N,); ``scores``: the readout's per-class scores, (L, N, C) per-layer
+    goodness for a label sweep, (N, C) class goodness or logits otherwise; ``runs_per_sample``:
+    ``C`` for a label sweep, else 1. Run ``r = n * runs_per_sample + c`` is sample ``n`` (with
+    candidate label ``c``). With ``keep_spikes``, ``spikes[k]`` is layer ``k``'s (T, R,
+    *shape) uint8; with ``keep_counts``, ``counts[k]`` its spike counts per run (R, *shape)
+    and ``input_counts`` the nonzero input messages per run (R, *input_shape), counted over the
+    ``T`` steps. ``input_events_per_run``: mean nonzero input messages per run.
     """
 
-    goodness: np.ndarray
+    readout: str
     predictions: np.ndarray
+    scores: np.ndarray
+    runs_per_sample: int = 1
     spikes: Optional[List[np.ndarray]] = None
-    #: mean number of input spikes per run (one sample, one candidate label), as fed
-    input_spikes_per_run: float = 0.0
+    counts: Optional[List[np.ndarray]] = None
+    input_counts: Optional[np.ndarray] = None
+    input_events_per_run: float = 0.0
+
+    @property
+    def samples(self) -> int:
+        return int(self.predictions.shape[0])
 
     def accuracy(self, labels: np.ndarray) -> float:
         return float(np.mean(self.predictions == np.asarray(labels)))
 
+    def layer_spikes_per_run(self) -> List[float]:
+        """Mean spikes per run of every layer (over all steps and neurons)."""
+        runs = self.samples * self.runs_per_sample
+        if self.counts is not None:
+            return [float(c.sum(dtype=np.int64)) / runs for c in self.counts]
+        if self.spikes is not None:
+            return [float(s.sum(dtype=np.int64)) / runs for s in self.spikes]
+        raise ValueError("needs the run's spikes or counts (keep_spikes or keep_counts)")
 
-def predict_from_goodness(g: np.ndarray, from_layer: int = 0) -> np.ndarray:
-    """argmax over candidate labels of goodness summed over layers ``>= from_layer``."""
-    return np.argmax(g[from_layer:].sum(axis=0), axis=1)
+
+def _chunk(backend: Backend, chunk: Optional[int], n: int, default: int) -> int:
+    if chunk is not None:
+        return max(1, int(chunk))
+    return max(1, n) if backend.prefers_one_call else default
 
 
-def label_sweep(backend: Backend, net: FFNetwork, x: np.ndarray, *, keep_spikes: bool = False,
-                chunk: int = 256, seed_offset: int = TEST_SEED_OFFSET,
-                sample_ids: Optional[np.ndarray] = None) -> SweepResult:
+def label_sweep(backend: Backend, net: Network, x: np.ndarray, *, keep_spikes: bool = False,
+                keep_counts: bool = False, chunk: Optional[int] = None,
+                seed_offset: int = TEST_SEED_OFFSET,
+                sample_ids: Optional[np.ndarray] = None,
+                readout: Optional[LabelSweep] = None) -> InferenceResult:
     """Run every candidate label for every sample of ``x`` (N, D) on ``backend``.
 
-    Input spikes come from :func:`ff_neuro.encoding.sweep_inputs_factored` with the model's encoding and
-    one generator per sample (``sample_ids``, default ``0..N-1``: the index in the test split), so
-    every backend sees identical spikes for the same sample whatever the chunking.
+    Input spikes come from :func:`ff_neuro.encoding.sweep_inputs_factored` with the model's
+    encoding and one generator per sample (``sample_ids``, default ``0..N-1``: the index in the
+    test split), so every backend sees identical spikes for the same sample whatever the
+    chunking. ``chunk``: samples per backend call (default 256; a Lava backend gets them all in
+    one call, one compile).
     """
-    T = net.encoding.time_steps
+    sweep = readout or net.label_sweep
+    if sweep is None or net.label_embedding is None:
+        raise ValueError("this network has no label sweep readout (no label embedding)")
+    T = net.time_steps
     C = net.n_classes
-    goods, kept = [], []
-    symmetric = net.goodness == "symmetric"  # needs each half's counts, not one sum
+    chunk = _chunk(backend, chunk, x.shape[0], 256)
+    goods, kept, counts, inputs = [], [], [], []
+    symmetric = sweep.goodness == "symmetric"  # needs each half's counts, not one sum
+    need_spikes = keep_spikes or keep_counts or symmetric
     n_input_spikes = 0
     for start in range(0, x.shape[0], chunk):
         xs = x[start:start + chunk]
-        ids = np.arange(start, start + xs.shape[0]) if sample_ids is None else sample_ids[start:start + chunk]
-        img, lab = sweep_inputs_factored(xs, net.label_embedding, net.encoding,
+        ids = (np.arange(start, start + xs.shape[0]) if sample_ids is None
+               else sample_ids[start:start + chunk])
+        img, lab = sweep_inputs_factored(xs, net.label_embedding, net.encoder,
                                          seed_offset=seed_offset, sample_ids=ids)
         n = xs.shape[0]
         # graded: one event per message; image and label inputs are disjoint
         n_input_spikes += C * int(np.count_nonzero(img)) + n * int(np.count_nonzero(lab))
-        if keep_spikes or symmetric:
+        if need_spikes:
             res: LayerSpikes = backend.run_factored(net, img, lab)
             if keep_spikes:
-                kept.append([s.reshape(T, n, C, s.shape[-1]) for s in res.spikes])
+                kept.append(res.spikes)
+            if keep_counts or symmetric:
+                layer_counts = res.counts()
+            if keep_counts:
+                counts.append(layer_counts)
+                ic_img = (img > 0).sum(axis=0, dtype=np.int32)          # (n, D)
+                ic_lab = (lab > 0).sum(axis=0, dtype=np.int32)          # (C, D)
+                inputs.append((ic_img[:, None] + ic_lab[None]).reshape(n * C, -1))
         if symmetric:
-            g = symmetric_goodness(res.counts(), T, net.goodness_eps)
+            g = sweep.layer_goodness(layer_counts, T)
         else:
-            sq = res.sum_sq_counts() if keep_spikes else backend.sum_sq_counts_factored(
+            sq = res.sum_sq_counts() if need_spikes else backend.sum_sq_counts_factored(
                 net, img, lab)
-            g = goodness_from_sums(sq, [layer.n_out for layer in net.layers], T, net.goodness)
-        g = g.reshape(len(net.layers), n, C)
-        goods.append(g)
+            g = goodness_from_sums(sq, net.widths, T, sweep.goodness)
+        goods.append(g.reshape(len(net.layers), n, C))
     g = np.concatenate(goods, axis=1)
-    spikes = None
-    if keep_spikes:
-        spikes = [np.concatenate([k[i] for k in kept], axis=1) for i in range(len(net.layers))]
-    return SweepResult(goodness=g, predictions=predict_from_goodness(g, net.goodness_from_layer),
-                       spikes=spikes,
-                       input_spikes_per_run=n_input_spikes / max(1, x.shape[0] * C))
+    L = len(net.layers)
+    return InferenceResult(
+        readout=sweep.kind, predictions=sweep.predict_from_goodness(g), scores=g,
+        runs_per_sample=C,
+        spikes=[np.concatenate([k[i] for k in kept], axis=1) for i in range(L)]
+        if keep_spikes else None,
+        counts=[np.concatenate([k[i] for k in counts]) for i in range(L)]
+        if keep_counts else None,
+        input_counts=np.concatenate(inputs) if keep_counts else None,
+        input_events_per_run=n_input_spikes / max(1, x.shape[0] * C))
+
+
+def one_pass(backend: Backend, net: Network, x: np.ndarray, *,
+             readout: Optional[Union[ClassGroups, LinearReadout]] = None,
+             keep_spikes: bool = False, chunk: Optional[int] = None,
+             seed_offset: int = TEST_SEED_OFFSET,
+             sample_ids: Optional[np.ndarray] = None) -> InferenceResult:
+    """One run per sample of ``x`` (N, D), read by ``readout`` (default: the network's first
+    one-pass readout). A network with a label embedding gets a *neutral* label (every label
+    input at the mean of the class vectors, Hinton 2022). Counts are always kept."""
+    if readout is None:
+        readout = next((r for r in net.readouts if not isinstance(r, LabelSweep)), None)
+        if readout is None:
+            raise ValueError("this network has no one-pass readout (class groups or linear)")
+    T = net.time_steps
+    chunk = _chunk(backend, chunk, x.shape[0], 1024)
+    kept, counts, inputs = [], [], []
+    for start in range(0, x.shape[0], chunk):
+        xs = x[start:start + chunk]
+        ids = (np.arange(start, start + xs.shape[0]) if sample_ids is None
+               else sample_ids[start:start + chunk])
+        inp = network_inputs(net, xs, seed_offset=seed_offset, sample_ids=ids)
+        res = backend.run(net, inp)
+        counts.append(res.counts())
+        inputs.append((inp > 0).sum(axis=0, dtype=np.int32))
+        if keep_spikes:
+            kept.append(res.spikes)
+    L = len(net.layers)
+    counts = [np.concatenate([c[i] for c in counts]) for i in range(L)]
+    input_counts = np.concatenate(inputs)
+    if isinstance(readout, ClassGroups):
+        scores = readout.goodness(counts, T)
+        pred = np.argmax(scores, axis=1)
+    elif isinstance(readout, LinearReadout):
+        f = features(counts, readout.from_layer, T)
+        scores = f @ readout.weight.T + readout.bias
+        pred = readout.predict(f)
+    else:
+        raise ValueError(f"{type(readout).__name__} is not a one-pass readout")
+    return InferenceResult(
+        readout=readout.kind, predictions=pred, scores=scores, runs_per_sample=1,
+        spikes=[np.concatenate([k[i] for k in kept], axis=1) for i in range(L)]
+        if keep_spikes else None,
+        counts=counts, input_counts=input_counts,
+        input_events_per_run=float(input_counts.sum(dtype=np.int64)) / max(1, x.shape[0]))
+
+
+def features(counts: List[np.ndarray], from_layer: int, time_steps: int) -> np.ndarray:
+    """Spike rates of layers ``>= from_layer``, flattened and concatenated: ``(N, H)``."""
+    return np.concatenate([c.reshape(c.shape[0], -1) for c in counts[from_layer:]],
+                          axis=1) / time_steps
+
+
+def infer(backend: Backend, net: Network, x: np.ndarray,
+          readout: Union[None, str, Readout] = None, **kw) -> InferenceResult:
+    """Classify ``x`` with ``readout`` (an object, a kind name such as ``"sweep"`` or
+    ``"linear"``, or None: the network's default)."""
+    r = net.get_readout(readout) if readout is None or isinstance(readout, str) else readout
+    if isinstance(r, LabelSweep):
+        return label_sweep(backend, net, x, readout=r, **kw)
+    kw.pop("keep_counts", None)
+    return one_pass(backend, net, x, readout=r, **kw)
+
+
+def hidden_features(backend: Backend, net: Network, x: np.ndarray, from_layer: int,
+                    seed_offset: int = TEST_SEED_OFFSET, chunk: int = 1024) -> np.ndarray:
+    """Spike rates of layers ``>= from_layer`` for one run per sample (neutral label):
+    ``(N, H)``, what the linear readout reads."""
+    T = net.time_steps
+    feats = []
+    for start in range(0, x.shape[0], chunk):
+        xs = x[start:start + chunk]
+        inp = network_inputs(net, xs, seed_offset=seed_offset,
+                             sample_ids=np.arange(start, start + xs.shape[0]))
+        feats.append(features(backend.run(net, inp).counts(), from_layer, T))
+    return np.concatenate(feats, axis=0)
+
+
+def fit_readout(backend: Backend, net: Network, x_train: np.ndarray, y_train: np.ndarray,
+                from_layer: Optional[int] = None, c: float = 1.0) -> LinearReadout:
+    """Fit the linear readout on hidden rates of the training set (one run per sample):
+    scikit-learn ``LogisticRegression`` (softmax regression). ``from_layer`` defaults to the
+    label sweep's (else 0)."""
+    from sklearn.linear_model import LogisticRegression
+    if from_layer is None:
+        from_layer = net.label_sweep.from_layer if net.label_sweep is not None else 0
+    f = hidden_features(backend, net, x_train, from_layer, seed_offset=READOUT_SEED_OFFSET)
+    clf = LogisticRegression(C=c, max_iter=2000)
+    clf.fit(f, y_train)
+    return LinearReadout(weight=clf.coef_, bias=clf.intercept_, from_layer=from_layer)

@@ -49,9 +49,8 @@ from ..data import Dataset
 from ..data.augment import augment_images
 from ..encoding import image_spikes, label_spikes
 from ..fileio import PathLike, atomic_path
-from ..model.primitives import DECAY_UNITY, FFNetwork, InputEncoding, LabelEmbedding, SpikingDense
-from ..run.torch_backend import make_leaky
-from .lif_scan import lif_counts
+from ..model import DECAY_UNITY, InputEncoding, LabelEmbedding, LabelSweep, Layer, Network
+from .lif_scan import lif_counts, make_leaky
 from .receptive import ReceptiveGrid, unroll
 
 
@@ -181,7 +180,7 @@ def check_checkpoint(f, path: PathLike, fmt: str, what: str, config: dict,
 
 
 class FFTrainer:
-    """Trains a spiking FF MLP on a :class:`~ff_neuro.data.Dataset` and returns an FFNetwork."""
+    """Trains a spiking FF MLP on a :class:`~ff_neuro.data.Dataset` and returns a Network."""
 
     def __init__(self, cfg: FFTrainConfig, dataset: Dataset):
         self.cfg = cfg
@@ -407,16 +406,15 @@ class FFTrainer:
         n = min(self.cfg.eval_samples, self.ds.x_train.shape[0])
         if n <= 0:
             return None
-        from ..run.inference import label_sweep
-        from ..run.torch_backend import TorchBackend
-        r = label_sweep(TorchBackend(), self.network(), self.ds.x_train[:n], chunk=n)
+        from ..run import get_backend, label_sweep
+        r = label_sweep(get_backend("float"), self.network(), self.ds.x_train[:n], chunk=n)
         return r.accuracy(self.ds.y_train[:n])
 
     def fit(self, progress: bool = True,
             on_epoch: Optional[Callable[[int, float], None]] = None,
             checkpoint: Optional[PathLike] = None, resume: bool = False,
             checkpoint_every: int = 1, max_seconds: Optional[float] = None,
-            until_epoch: Optional[int] = None) -> FFNetwork:
+            until_epoch: Optional[int] = None) -> Network:
         """Train for ``cfg.epochs`` epochs (continuing from ``checkpoint`` if ``resume``);
         with ``max_seconds``, stop after the first epoch that ends past that training time;
         with ``until_epoch``, pause once that many epochs are done (a later ``fit`` continues
@@ -520,17 +518,18 @@ class FFTrainer:
                         "exp_avg_sq": torch.from_numpy(g["exp_avg_sq"][()]).clone()}
         return saved
 
-    def network(self) -> FFNetwork:
+    def network(self) -> Network:
         weights = [w.detach().numpy().copy() for w in self.weights]
         if self.cfg.receptive_field:
             with torch.no_grad():
                 weights[0][:, : self._n_feat] = self._image_weights().numpy()
-        layers = [SpikingDense(weight=w, threshold=th, v_decay=vd)
+        layers = [Layer.dense(weight=w, threshold=th, v_decay=vd)
                   for w, th, vd in zip(weights, self.thresholds, self.v_decays)]
         ds = self.ds
-        return FFNetwork(
-            layers=layers, encoding=self.enc, label_embedding=self.emb,
-            goodness_from_layer=self.cfg.goodness_from_layer, goodness=self.cfg.goodness,
+        return Network(
+            layers=layers, encoder=self.enc, label_embedding=self.emb,
+            readouts=[LabelSweep(goodness=self.cfg.goodness,
+                                 from_layer=self.cfg.goodness_from_layer)],
             dataset={"name": ds.name, "n_features": ds.n_features, "n_classes": ds.n_classes,
                      "image_shape": list(ds.image_shape), "n_train": int(ds.x_train.shape[0]),
                      "n_test": int(ds.x_test.shape[0]), "source": ds.source},
@@ -540,6 +539,6 @@ class FFTrainer:
 
 
 def train_ff(dataset: Dataset, cfg: Optional[FFTrainConfig] = None,
-             progress: bool = True) -> FFNetwork:
+             progress: bool = True) -> Network:
     """Train a spiking FF network on ``dataset`` with ``cfg`` (defaults: FFTrainConfig())."""
     return FFTrainer(cfg or FFTrainConfig(), dataset).fit(progress=progress)

@@ -1,5 +1,5 @@
 """FFGAF-SNN training (Xu et al., seed 001): convolutional spiking Forward-Forward without
-gradient approximation, deployable as a :class:`~ff_neuro.model.conv.ConvFFNetwork`.
+gradient approximation, deployable as a :class:`~ff_neuro.model.Network`.
 
 Blocks (each trained on its own loss; a block's input is detached, spikes carry no gradient)::
 
@@ -36,7 +36,7 @@ inference (``eval``) runs exactly those folded parameters, i.e. the deployable n
 
 Prediction is one pass: spike counts of the spiking layers in ``predict_layers``, class-group
 goodness ``G_c = mean_{j in c, positions} (count_j / T)^2`` summed over layers, argmax (the
-:class:`~ff_neuro.model.conv.ConvFFNetwork` rule).
+:class:`~ff_neuro.model.Network` rule).
 
 Training is resumable (HDF5 checkpoint of weights, statistics, Adam state, history; no pickle)
 and bounded by ``max_seconds`` (checked after every batch).
@@ -58,7 +58,8 @@ from tqdm import tqdm
 from ..data import Dataset
 from ..data.augment import augment_images
 from ..fileio import PathLike, atomic_path
-from ..model.conv import AnalogConvEncoder, ConvFFNetwork, SpikingConv2d, class_goodness
+from ..model import AnalogConvEncoder, ClassGroups, Layer, Network
+from ..model.readout import class_goodness
 from .ffgaf_alloc import allocate, class_groups, class_similarity, complexity_scores
 from .ff import check_checkpoint
 from .ffgaf_config import FFGAFConfig
@@ -321,7 +322,7 @@ def images(ds_x: np.ndarray, image_shape) -> np.ndarray:
 
 class FFGAFTrainer:
     """Trains FFGAF-SNN on a :class:`~ff_neuro.data.Dataset`; :meth:`to_conv_network` gives the
-    deployable :class:`~ff_neuro.model.conv.ConvFFNetwork`.
+    deployable :class:`~ff_neuro.model.Network`.
 
     ``device`` is a torch device ("cpu", "cuda", "cuda:1"). On a GPU the training images stay
     on the device and per-batch losses are read back once per epoch; convolutions use cuDNN's
@@ -383,7 +384,7 @@ class FFGAFTrainer:
             on_epoch: Optional[Callable[[int, "FFGAFTrainer"], None]] = None,
             checkpoint: Optional[PathLike] = None, resume: bool = False,
             checkpoint_every: int = 1, max_seconds: Optional[float] = None,
-            stop_after: Optional[int] = None) -> ConvFFNetwork:
+            stop_after: Optional[int] = None) -> Network:
         """Train for ``cfg.epochs`` epochs (continuing from ``checkpoint`` if ``resume``); with
         ``max_seconds`` stop after the first batch that ends past that training time (the
         partial epoch counts in ``history.epochs_completed``) and decay the learning rate by
@@ -491,28 +492,29 @@ class FFGAFTrainer:
                                           for c in counts]}
 
     # -- deployment --------------------------------------------------------------------------
-    def to_conv_network(self) -> ConvFFNetwork:
+    def to_conv_network(self) -> Network:
         """Fold batch norm, temporal normalisation and channel weights into plain conv weights
-        and biases: the :class:`ConvFFNetwork` the model's inference mode computes."""
+        and biases: the :class:`Network` the model's inference mode computes."""
         cfg, m = self.cfg, self.model
         enc = m.blocks[0]
         w, b = enc.folded()
         encoder = AnalogConvEncoder(weight=w.cpu().numpy(), bias=b.cpu().numpy(),
                                     stride=enc.stride, padding=1, levels=enc.levels, clip=enc.clip,
-                                    in_shape=tuple(self.in_shape), shift=enc.shift)
+                                    in_shape=tuple(self.in_shape), shift=enc.shift,
+                                    time_steps=cfg.time_steps)
         layers, shape = [], encoder.out_shape
         for blk in m.blocks[1:]:
             w, b = blk.folded()
-            layer = SpikingConv2d(weight=w.cpu().numpy(), threshold=blk.theta, in_shape=shape,
-                                  v_decay=0.0, stride=blk.stride, padding=1,
-                                  bias=b.cpu().numpy())
+            layer = Layer.conv2d(weight=w.cpu().numpy(), threshold=blk.theta, in_shape=shape,
+                                 v_decay=0.0, stride=blk.stride, padding=1,
+                                 bias=b.cpu().numpy())
             layers.append(layer)
             shape = layer.out_shape
         ds = self.ds
-        return ConvFFNetwork(
-            encoder=encoder, layers=layers, class_groups=[g.copy() for g in m.groups[1:]],
-            n_classes=ds.n_classes, time_steps=cfg.time_steps,
-            predict_layers=cfg.predict_layers,
+        return Network(
+            encoder=encoder, layers=layers,
+            readouts=[ClassGroups([g.copy() for g in m.groups[1:]], n_classes=ds.n_classes,
+                                  predict_layers=cfg.predict_layers)],
             dataset={"name": ds.name, "n_features": ds.n_features, "n_classes": ds.n_classes,
                      "image_shape": list(ds.image_shape), "n_train": int(ds.x_train.shape[0]),
                      "n_test": int(ds.x_test.shape[0]), "source": ds.source},
@@ -569,7 +571,7 @@ class FFGAFTrainer:
 
 
 def train_ffgaf(dataset: Dataset, cfg: Optional[FFGAFConfig] = None, progress: bool = True,
-                max_seconds: Optional[float] = None) -> ConvFFNetwork:
-    """Train FFGAF-SNN on ``dataset`` and return the deployable ConvFFNetwork."""
+                max_seconds: Optional[float] = None) -> Network:
+    """Train FFGAF-SNN on ``dataset`` and return the deployable Network."""
     return FFGAFTrainer(cfg or FFGAFConfig(), dataset).fit(progress=progress,
                                                            max_seconds=max_seconds)

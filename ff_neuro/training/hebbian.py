@@ -8,7 +8,7 @@ computed in closed form with numpy, vectorised over the batch and the neurons.
 
 Per sample and time step ``t = 0 .. T-1`` (one presentation; the state starts at zero)::
 
-    v[t]  = (1 - v_decay) v[t-1] + W x[t]            # LIF as SpikingDense (du = 1)
+    v[t]  = (1 - v_decay) v[t-1] + W x[t]            # the LIF of ff_neuro.model.LIF (du = 1)
     s[t]  = v[t] > threshold;  v[t] = 0 where s[t]    # reset to zero
     l[t]  = trace(l[t-1], s[t])                        # output trace, paper appendix A
     G     = sum_j l_j[t]^2                             # goodness of the trace
@@ -61,7 +61,7 @@ kind of spikes. Between samples the state is reset to zero (the notebook's 20 si
 ``0.85^20 ~ 4 %`` of the membrane potential).
 
 Inference: label sweep, argmax over candidate labels of ``G`` (sigmoid: monotone in ``P``) or of
-``P_sym``. :meth:`HebbianTrainer.network` returns an :class:`FFNetwork` whose ``label_sweep``
+``P_sym``. :meth:`HebbianTrainer.network` returns a :class:`Network` whose ``label_sweep``
 scores spike counts: ``P_sym`` of each layer's halves (``goodness="symmetric"``, the default for
 the symmetric probability) or ``sum_j (count_j / T)^2`` ("sum_sq", sigmoid). Both equal the trace
 versions for the ReLU trace with ``mu = 1/T`` and approximate them for LI / Hard-LI traces
@@ -88,7 +88,7 @@ from tqdm import tqdm
 
 from ..data import Dataset
 from ..encoding import encode, sweep_inputs
-from ..model.primitives import FFNetwork, InputEncoding, LabelEmbedding, SpikingDense
+from ..model import InputEncoding, LabelEmbedding, LabelSweep, Layer, Network
 from .ff import quantized_v_decay, random_wrong_labels
 
 TRACES = ("li", "relu", "hard_li")
@@ -388,7 +388,7 @@ class HebbianHistory:
 
 
 class HebbianTrainer:
-    """Trains spiking layers with the Hebbian FF rule; :meth:`network` gives an FFNetwork.
+    """Trains spiking layers with the Hebbian FF rule; :meth:`network` gives a Network.
 
     Weights are kept transposed, ``WT[k]`` (n_in, n_out), float32; ``e[k]`` likewise.
     """
@@ -694,7 +694,7 @@ class HebbianTrainer:
                 "seconds": secs, "samples_per_second": n / secs if secs > 0 else float("inf")}
 
     def fit(self, progress: bool = True, on_epoch: Optional[Callable[[int, dict], None]] = None,
-            max_seconds: Optional[float] = None) -> FFNetwork:
+            max_seconds: Optional[float] = None) -> Network:
         """Train for ``cfg.epochs`` epochs; returns :meth:`network`."""
         c = self.cfg
         bar = tqdm(total=c.epochs, initial=self.epochs_done, desc="Hebbian FF", unit="epoch",
@@ -767,8 +767,8 @@ class HebbianTrainer:
         return self.present(inp, learn=False)[layer]
 
     # -- export ------------------------------------------------------------------------------------
-    def network(self, readout: Optional[str] = None) -> FFNetwork:
-        """The trained layers as an :class:`FFNetwork`.
+    def network(self, readout: Optional[str] = None) -> Network:
+        """The trained layers as a :class:`Network`.
 
         ``readout`` (how the label sweep scores a candidate label):
 
@@ -792,13 +792,13 @@ class HebbianTrainer:
         if readout == "positive":
             ws[-1] = ws[-1][: ws[-1].shape[0] // 2].copy()
             g_from = len(ws) - 1
-        layers = [SpikingDense(weight=w, threshold=c.threshold, v_decay=self.v_decay)
+        layers = [Layer.dense(weight=w, threshold=c.threshold, v_decay=self.v_decay)
                   for w in ws]
         ds = self.ds
-        return FFNetwork(
-            layers=layers, encoding=self.enc, label_embedding=self.emb,
-            goodness_from_layer=g_from,
-            goodness="symmetric" if readout == "symmetric" else "sum_sq", goodness_eps=c.eps,
+        return Network(
+            layers=layers, encoder=self.enc, label_embedding=self.emb,
+            readouts=[LabelSweep(goodness="symmetric" if readout == "symmetric" else "sum_sq",
+                                 from_layer=g_from, eps=c.eps)],
             dataset={"name": ds.name, "n_features": ds.n_features, "n_classes": ds.n_classes,
                      "image_shape": list(ds.image_shape), "n_train": int(ds.x_train.shape[0]),
                      "n_test": int(ds.x_test.shape[0]), "source": ds.source},
@@ -826,7 +826,7 @@ class _one_blas_thread:
 
 
 def train_hebbian(dataset: Dataset, cfg: Optional[HebbianConfig] = None,
-                  progress: bool = True) -> FFNetwork:
+                  progress: bool = True) -> Network:
     """Train a Hebbian FF network on ``dataset`` (defaults: HebbianConfig())."""
     return HebbianTrainer(cfg or HebbianConfig(), dataset).fit(progress=progress)
 

@@ -293,3 +293,13 @@ def lif_counts(current: torch.Tensor, time_steps: int, beta: float, threshold: f
         return (None if spike_dtype is None else spk.detach().to(spike_dtype)), spk.sum(0)
     return _LIFCounts.apply(current, T, float(beta), float(threshold), float(slope),
                             spike_dtype)
+
+
+def make_leaky(threshold: float, beta: float, slope: float = 10.0):
+    """snnTorch ``Leaky`` configured as Lava's LIF with ``du = 1`` (reset to zero, no reset
+    delay; :class:`ff_neuro.model.LIF`), with a fast-sigmoid surrogate gradient of ``slope``:
+    the step-by-step reference :func:`lif_counts` is tested against."""
+    import snntorch as snn
+    from snntorch import surrogate
+    return snn.Leaky(beta=beta, threshold=threshold, reset_mechanism="zero",
+                     reset_delay=False, spike_grad=surrogate.fast_sigmoid(slope=slope))

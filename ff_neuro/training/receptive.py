@@ -10,7 +10,7 @@ sees the ``k x k`` patch at ``(i * stride - pad, j * stride - pad)``, ``pad = k 
   entries outside the patch stay exactly zero).
 
 Either way the image weights unroll to a plain ``(C * H' * W', H * W)`` matrix (:func:`unroll`),
-so the trained network is an FFNetwork of SpikingDense layers like any other: quantization, the
+so the trained network is a Network of dense layers like any other: quantization, the
 emulator, NIR and the Lava export take it unchanged. The label inputs (appended after the image
 pixels) stay fully connected: each neuron keeps its own label weights.
 """

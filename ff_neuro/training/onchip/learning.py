@@ -1,7 +1,7 @@
 """Online Hebbian FF learning on the Lava CPU simulator (``floating_pt``), with the host out of
 the loop: input spikes and the per-sample polarity stream in from files, ``LearningDense``
 applies ``dW_ij = eta M_j l_j x_i`` every step, where :class:`HebbianLIF` computes the layer's
-modulator ``M`` from its own output traces (see ``export/lava_procs/process.py``).
+modulator ``M`` from its own output traces (see :mod:`ff_neuro.training.onchip.procs.process`).
 
 Timing on the chip (and in :func:`reference_learning`, which mirrors it): at time step ``t`` the
 source sends input row ``t - 1``; the Dense's output reaches the neurons one step later, so the
@@ -10,7 +10,7 @@ learning phase of step ``t`` pairs the presynaptic spikes of row ``t - 1`` (``x1
 forgets at once) with the post traces the neurons produced at ``t``. Samples are separated by
 one empty row so that no update pairs two different samples.
 
-``fixed_pt`` (:func:`quantize_start`, ``export/hebbian_fixed.py``): integer weights ``S`` per
+``fixed_pt`` (:func:`quantize_start`, :mod:`ff_neuro.training.onchip.fixed`): integer weights ``S`` per
 float unit (``w_q = 2 round(S w / 2)``, even so that LearningDense's one-time truncation of the
 LSB keeps them; threshold ``vth_q = round(S vth)``), Lava's integer LIF, 7-bit traces and the
 third factor as 7-bit ``y2``/``y3`` in units of ``2^y_exp`` weight units; the LearningDense
@@ -30,7 +30,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .lava_runner import run_worker
+from ...run.lava.supervisor import run_worker
 
 #: Lava's 3-factor rule keeps y traces with tau = 65535: one step of decay before use.
 Y_DECAY = math.exp(-1.0 / 65535)
@@ -107,14 +107,14 @@ def reference_learning_fixed(w0_q: np.ndarray, inputs: np.ndarray, polarity: np.
                              rule: OnChipRule, weight_scale: float, y_exp: int = -6,
                              snapshot_every: Optional[int] = None):
     """numpy model of the fixed_pt network with *exact* weight updates: the integer HebbianLIF
-    of ``export/hebbian_fixed.py`` and ``W += (y2 - y3) 2^y_exp`` for every spiking input,
+    of :mod:`ff_neuro.training.onchip.fixed` and ``W += (y2 - y3) 2^y_exp`` for every spiking input,
     saturated to [-256, 255], but without the LearningDense's stochastic rounding (weights stay
     fractional; the input current is rounded to an integer) and without the rare stochastic
     one-step decay of the y traces. With ``y_exp = 0`` every update is an integer and Lava's
     fixed_pt run differs only by those rare y decrements. Returns (final W, snapshots, neuron
     statistics as in ``FIXED_STATS``)."""
-    from .hebbian_fixed import FixedHebbianParams, lif_step, third_factor, trace_step, y_traces
-    from .lava_procs.process import FIXED_STATS
+    from .fixed import FixedHebbianParams, lif_step, third_factor, trace_step, y_traces
+    from .procs.process import FIXED_STATS
     q = FixedHebbianParams.from_rule({**asdict(rule), "weight_scale": weight_scale,
                                       "y_exp": y_exp})
     rows, stream, W = streams(inputs, polarity)
@@ -197,7 +197,7 @@ def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r} ({'|'.join(MODES)})")
     if mode == "fixed_pt":
-        from .hebbian_fixed import FixedHebbianParams
+        from .fixed import FixedHebbianParams
         w0 = np.asarray(w0)
         if not np.array_equal(w0, np.round(w0)) or w0.min() < -256 or w0.max() > 255:
             raise ValueError("fixed_pt needs integer start weights in [-256, 255] "
@@ -218,13 +218,13 @@ def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
                "w0": str(work / "w0.npy"), "window": W, "chunks": chunks,
                "rule": asdict(rule), "out_dir": str(work), "mode": mode}
         if mode == "fixed_pt":
-            from .lava_procs.process import FIXED_STATS
+            from .procs.process import FIXED_STATS
             stats_path = work / "neuron_stats.npy"
             np.save(stats_path, np.zeros(len(FIXED_STATS)))
             req["fixed"] = {"weight_scale": float(weight_scale), "y_exp": int(y_exp),
                             "stats_path": str(stats_path)}
         t0 = time.perf_counter()
-        res = run_worker("ff_neuro.export.lava_learn_worker", work, req,
+        res = run_worker("ff_neuro.training.onchip.worker", work, req,
                          what=f"on-chip learning, {mode}, {N} samples", timeout_s=timeout_s)
         snaps = [np.load(work / f"w_{i}.npy") for i in range(len(chunks))]
         stats = {"samples": N, "steps": int(sum(chunks)), "run_s": res["run_s"],
@@ -312,7 +312,7 @@ def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200, every: i
     label ``(y + U{1..C-1}) mod C``, updates in the late window ``t >= update_from_step``); the
     weights are read every ``every`` samples and scored on ``eval_samples`` held-out test
     samples (argmax of the symmetric probability, or of goodness for ``sigmoid``), which gives
-    the learning curve. Starting weights: the first layer of ``model`` (an FFNetwork trained
+    the learning curve. Starting weights: the first layer of ``model`` (a Network trained
     with ``--algo hebbian``) or the Hebbian trainer's random init. With ``compare_torch`` the
     host trainer (``HebbianTrainer``, online, same start and samples) learns the same stream
     for comparison.
@@ -383,7 +383,7 @@ def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200, every: i
         w_exact, _, _ = reference_learning_fixed(w_lava, np.transpose(spikes, (1, 0, 2)), pol,
                                                  rule, scale, y_exp)
         dev = fixed_deviation(w_lava, w_end_q, w_ref, scale, stats["neuron"], w_exact)
-        from .hebbian_fixed import FixedHebbianParams
+        from .fixed import FixedHebbianParams
         q = FixedHebbianParams.from_rule({**asdict(rule), "weight_scale": scale,
                                           "y_exp": y_exp})
         out["fixed_point"] = {

@@ -1,48 +1,13 @@
-"""Processes that move spikes between files and a Lava network without Var.get()/set().
-
-Reading a long buffer back through ``Var.get()`` moves ~50k elements/s; these processes instead
-share a ``.npy`` file (memory-mapped) with the parent, so a 1000-sample run costs nothing extra.
-"""
+"""The on-chip learning processes: a per-step broadcast source for the learning signal and the
+HebbianLIF neuron that computes the third factor of the neo-Hebbian rule on the chip."""
 from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.neuron import LearningNeuronProcess
+from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
-
-
-class SpikeFileSource(AbstractProcess):
-    """Sends row ``(t - 1) % n_rows`` of a ``(n_rows, n)`` ``.npy`` file at time step ``t``.
-
-    Same timing as ``lava.proc.io.source.RingBuffer`` (so NetX ``reset_offset = 1`` applies).
-    """
-
-    def __init__(self, *, path: str, shape: Tuple[int, ...]) -> None:
-        super().__init__(path=path, shape=shape)
-        self.s_out = OutPort(shape=shape)
-
-
-class SpikeFileRecorder(AbstractProcess):
-    """Writes the spikes received at time step ``t`` into row ``t - 1`` of a ``.npy`` file.
-
-    The file (``(n_rows, n)`` uint8) is created by the parent before the run; steps beyond
-    ``n_rows`` are ignored.
-    """
-
-    def __init__(self, *, path: str, shape: Tuple[int, ...]) -> None:
-        super().__init__(path=path, shape=shape)
-        self.a_in = InPort(shape=shape)
-
-
-class FailingProcess(AbstractProcess):
-    """Raises inside its ProcessModel at time step ``fail_at``: used to test that a failing
-    Lava model ends with a clear error within the time limit instead of hanging."""
-
-    def __init__(self, *, shape: Tuple[int, ...], fail_at: int = 3) -> None:
-        super().__init__(shape=shape, fail_at=fail_at)
-        self.a_in = InPort(shape=shape)
 
 
 class BroadcastFileSource(AbstractProcess):

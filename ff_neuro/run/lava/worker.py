@@ -1,9 +1,11 @@
-"""Child process that runs one Lava job described by a JSON request (see ``lava_runner``).
+"""Child process that runs one Lava job described by a JSON request (see :mod:`ff_neuro.run.lava`).
 
-Run as ``python -m ff_neuro.export.lava_worker REQUEST.json``. It builds the NetX network,
-attaches the file source and per-layer recorders, runs, and always calls ``stop()``. Its
-result (timings) or its error (with traceback) goes to the ``result`` JSON path. The parent
-enforces the time limit and kills this process group if it hangs.
+Run as ``python -m ff_neuro.run.lava.worker REQUEST.json`` (by
+:func:`ff_neuro.run.lava.backend.run_netx_windows`). It builds the NetX network (``fixed_pt``)
+or the float network (``floating_pt``), attaches the file source and per-layer recorders, runs,
+and always calls ``stop()``. Its result (timings) or its error (with traceback) goes to the
+``result`` JSON path. The parent enforces the time limit and kills this process group if it
+hangs.
 """
 from __future__ import annotations
 
@@ -33,78 +35,51 @@ def _process_model_tracebacks(net) -> list:
 
 
 def _float_network(spec_path: str, reset_interval: int):
-    """The float model as Lava ``Dense`` + ``LIFReset`` processes (``floating_pt`` models);
-    a conv spec (``kind == "conv"``) is built by :func:`_float_conv_network`.
+    """The float model (:func:`~ff_neuro.run.lava.backend.save_float_spec`) as Lava ``Dense`` /
+    ``Conv`` + ``LIFReset`` processes (``floating_pt`` models), per layer ``k`` and step::
 
-    Same topology and reset staggering as NetX builds (layer ``k`` resets when
-    ``time_step % T == (k + 2) % T``), so windows line up with the fixed_pt runs.
-    Returns ``(first process to run, input port, per-layer spike out ports)``.
-    """
-    import numpy as np
-    from lava.proc.dense.process import Dense
-
-    spec = np.load(spec_path)
-    if "kind" in spec.files and str(spec["kind"]) == "conv":
-        return _float_conv_network(spec, reset_interval)
-
-    def dense(k):
-        w = spec[f"weight_{k}"].astype(np.float64)
-        graded = k == 0 and int(spec["input_message_bits"]) > 0
-        return (Dense(weights=w, num_message_bits=8 if graded else 0), (w.shape[0],),
-                spec[f"bias_{k}"])
-
-    return _float_chain(spec, reset_interval, dense)
-
-
-def _float_conv_network(spec, reset_interval: int):
-    """A conv float model (:func:`~ff_neuro.export.lava_runner.save_float_conv_spec`) as Lava
-    ``Conv`` + ``LIFReset`` processes (``floating_pt`` models: ``PyConvModelFloat``,
-    ``PyLifResetModelFloat``), per layer ``k`` and step::
-
-        a[t] = conv(x[t-1], W_k)                     # Lava's Conv: one-step latency, (W, H, C)
-        v[t] = (1 - v_decay) * v[t-1] + a[t] + bias  # du = 1, bias broadcast over (W, H)
+        a[t] = W_k x[t-1]   or   conv(x[t-1], W_k)      # one-step latency; conv ports (W, H, C)
+        v[t] = (1 - v_decay) * v[t-1] + a[t] + bias     # du = 1
         s[t] = v[t] > threshold;  v[t] = 0 where s[t]
 
-    ``W_k`` is stored in Lava's layout (C_out, kW, kH, C_in), spatially flipped (Lava
-    convolves, torch correlates); layer 0's weights already carry the encoder's
-    ``clip / levels`` (its input is the integer level ``k``). Resets are staggered as in
-    :func:`_float_network` (layer ``k`` resets when ``time_step % T == (k + 2) % T``).
+    Conv weights come in Lava's layout (C_out, kW, kH, C_in), spatially flipped; a dense layer
+    after a conv layer reads its (W, H, C) output transposed to (C, H, W) and flattened, as
+    NetX's ``flatten`` does. Same reset staggering as NetX builds (layer ``k`` resets when
+    ``time_step % T == (k + 2) % T``), so windows line up with the fixed_pt runs. Returns
+    ``(first process to run, input port, per-layer spike out ports)``.
     """
     import numpy as np
     from lava.proc.conv.process import Conv
-
-    def conv(k):
-        w = np.ascontiguousarray(spec[f"weight_{k}"], dtype=np.float64)
-        in_whc = tuple(int(s) for s in spec[f"in_shape_{k}"])
-        bits = int(spec["input_message_bits"]) if k == 0 else 0
-        c = Conv(weight=w, input_shape=in_whc, padding=int(spec[f"padding_{k}"]),
-                 stride=int(spec[f"stride_{k}"]), num_message_bits=bits)
-        out_whc = tuple(int(s) for s in c.output_shape)
-        return c, out_whc, np.broadcast_to(spec[f"bias_{k}"].astype(np.float64), out_whc).copy()
-
-    return _float_chain(spec, reset_interval, conv)
-
-
-def _float_chain(spec, reset_interval: int, synapse):
-    """Layers ``k = 0 .. n_layers - 1``: ``synapse(k)`` gives ``(process with s_in / a_out,
-    neuron shape, bias)``, followed by a ``LIFReset`` (du = 1, dv, vth from ``spec``; layer
-    ``k`` resets at ``reset_offset = k + 2``). Returns ``(first process, input port, per-layer
-    spike out ports)``."""
+    from lava.proc.dense.process import Dense
     from lava.proc.lif.process import LIFReset
 
-    inp, outs, first, prev = None, [], None, None
+    spec = np.load(spec_path)
+    inp, outs, first, prev, prev_conv = None, [], None, None, False
     for k in range(int(spec["n_layers"])):
-        syn, shape, bias = synapse(k)
+        w = np.ascontiguousarray(spec[f"weight_{k}"], dtype=np.float64)
+        bits = int(spec["input_message_bits"]) if k == 0 else 0
+        conv = str(spec[f"kind_{k}"]) == "conv"
+        if conv:
+            syn = Conv(weight=w, input_shape=tuple(int(s) for s in spec[f"in_shape_{k}"]),
+                       padding=int(spec[f"padding_{k}"]), stride=int(spec[f"stride_{k}"]),
+                       num_message_bits=bits)
+            shape = tuple(int(s) for s in syn.output_shape)
+        else:
+            syn = Dense(weights=w, num_message_bits=8 if bits else 0)
+            shape = (w.shape[0],)
         lif = LIFReset(shape=shape, du=1.0, dv=float(spec[f"v_decay_{k}"]),
-                       vth=float(spec[f"threshold_{k}"]), bias_mant=bias, bias_exp=0,
-                       reset_interval=reset_interval, reset_offset=k + 2)
+                       vth=float(spec[f"threshold_{k}"]),
+                       bias_mant=np.asarray(spec[f"bias_{k}"], np.float64).reshape(shape),
+                       bias_exp=0, reset_interval=reset_interval, reset_offset=k + 2)
         syn.a_out.connect(lif.a_in)
         if prev is None:
             inp, first = syn.s_in, syn
+        elif prev_conv and not conv:
+            prev.s_out.transpose([2, 1, 0]).flatten().connect(syn.s_in)
         else:
             prev.s_out.connect(syn.s_in)
         outs.append(lif.s_out)
-        prev = lif
+        prev, prev_conv = lif, conv
     return first, inp, outs
 
 
@@ -143,8 +118,8 @@ def main(request_path: str) -> int:
         from lava.magma.core.run_conditions import RunSteps
         from lava.magma.core.run_configs import Loihi2SimCfg
 
-        from ff_neuro.export.lava_procs.process import (FailingProcess, SpikeFileRecorder,
-                                                        SpikeFileSource)
+        from ff_neuro.run.lava.procs.process import (FailingProcess, SpikeFileRecorder,
+                                                     SpikeFileSource)
         result["import_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         if req["mode"] == "fixed_pt":
@@ -157,9 +132,8 @@ def main(request_path: str) -> int:
             net, inp, layer_outs = _float_network(req["float_net"], req["reset_interval"])
         else:
             raise ValueError(f"unknown mode {req['mode']!r} (fixed_pt|floating_pt)")
-        # Conv nets: the source sends (W, H, C) frames (Lava's layout), see run_netx_conv_windows.
-        src_shape = tuple(req["input_shape"]) if req.get("input_shape") else (req["n_inputs"],)
-        src = SpikeFileSource(path=req["input"], shape=src_shape)
+        # Conv inputs: the source sends (W, H, C) frames (Lava's layout).
+        src = SpikeFileSource(path=req["input"], shape=tuple(req["input_shape"]))
         src.s_out.connect(inp)
         for out, rec_path in zip(layer_outs, req["recorders"]):
             rec = SpikeFileRecorder(path=rec_path, shape=out.shape)

@@ -1,5 +1,5 @@
 """Integer (fixed_pt) arithmetic of the on-chip neo-Hebbian FF neuron, shared by the Lava
-ProcessModel ``PyHebbianLIFFixed`` (``export/lava_procs/models.py``) and the host.
+ProcessModel ``PyHebbianLIFFixed`` (:mod:`ff_neuro.training.onchip.procs.models`) and the host.
 
 Units: integer weights are ``S`` (``weight_scale``) per float unit; output traces are 7-bit
 (``Q = 127`` is 1.0, the width of Loihi's learning traces); the third factor leaves the neuron
@@ -37,7 +37,6 @@ Q = 127
 Y_MAX = 127
 #: the pre trace impulse: ``(x1 y) >> 3`` is exactly ``y`` in Lava's fixed-point applier
 X1_IMPULSE = 8
-_MAX_UV = 2 ** 23
 
 
 @dataclass
@@ -97,20 +96,13 @@ def fixed_rule(y_exp: int):
                                x1_impulse=float(X1_IMPULSE), x1_tau=1e-3, t_epoch=1)
 
 
-def _trunc_decay(x: np.ndarray, decay_q: int) -> np.ndarray:
-    """``sign(x) (|x| (4096 - decay_q) >> 12)``: Lava's LIF decay, truncating toward zero."""
-    return np.sign(x) * ((np.abs(x) * (4096 - decay_q)) >> 12)
-
-
 def lif_step(v: np.ndarray, a: np.ndarray, p: FixedHebbianParams) -> np.ndarray:
-    """Advance the membrane ``v`` (int64, in place) by the integer input ``a``; returns spikes."""
-    u = np.asarray(a, dtype=np.int64) << 6
-    u = np.where(u > _MAX_UV, u - 2 * _MAX_UV, u)
-    u = np.where(u <= -_MAX_UV, u + 2 * _MAX_UV, u)
-    v[:] = np.clip(_trunc_decay(v, p.dv_q) + u, -_MAX_UV + 1, _MAX_UV - 1)
-    s = v > (p.vth_q << 6)
-    v[s] = 0
-    return s
+    """Advance the membrane ``v`` (int64, in place) by the integer input ``a``; returns spikes.
+    Loihi's integer LIF with ``du = 1`` and no bias (:func:`ff_neuro.run.lif.loihi_lif_step`,
+    whose current ``u`` is then just ``wrap24(a << 6)``)."""
+    from ...run.lif import loihi_lif_step
+    u = np.zeros_like(v)
+    return loihi_lif_step(u, v, a, vth=p.vth_q, v_decay=p.dv_q)
 
 
 def trace_step(l: np.ndarray, s: np.ndarray, p: FixedHebbianParams) -> int:

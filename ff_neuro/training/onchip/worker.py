@@ -1,4 +1,4 @@
-"""Child process for :func:`ff_neuro.export.lava_learning.run_lava_learning` (one compile,
+"""Child process for :func:`ff_neuro.training.onchip.learning.run_lava_learning` (one compile,
 several ``run`` chunks, a weight snapshot after each, ``stop()`` always)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import traceback
 
 
 def main(request_path: str) -> int:
-    from ff_neuro.export.lava_worker import start_worker
+    from ff_neuro.run.lava.worker import start_worker
     req, write_json = start_worker(request_path)
     result = {"ok": False, "phase": "start"}
     dense = None
@@ -24,16 +24,16 @@ def main(request_path: str) -> int:
         from lava.magma.core.run_configs import Loihi2SimCfg
         from lava.proc.dense.process import LearningDense
 
-        from ff_neuro.export.lava_procs.process import (BroadcastFileSource, HebbianLIF,
-                                                        SpikeFileSource)
+        from ff_neuro.run.lava.procs.process import SpikeFileSource
+        from ff_neuro.training.onchip.procs.process import BroadcastFileSource, HebbianLIF
         rule = req["rule"]
         mode = req.get("mode", "floating_pt")
         w0 = np.load(req["w0"])
         n_out, n_in = w0.shape
         W = int(req["window"])
         if mode == "fixed_pt":
-            # integer weights; y2/y3 in units of 2^y_exp weight units (see hebbian_fixed)
-            from ff_neuro.export.hebbian_fixed import fixed_rule
+            # integer weights; y2/y3 in units of 2^y_exp weight units (see ff_neuro.training.onchip.fixed)
+            from ff_neuro.training.onchip.fixed import fixed_rule
             fx = req["fixed"]
             lr = fixed_rule(fx["y_exp"])
             w0 = w0.astype(np.int32)
@@ -66,7 +66,7 @@ def main(request_path: str) -> int:
         result["error"] = f"{type(exc).__name__}: {exc}"
         result["traceback"] = traceback.format_exc()
     finally:
-        # Written before stop(): after a failed run stop() can hang (see lava_worker).
+        # Written before stop(): after a failed run stop() can hang (see ff_neuro.run.lava.worker).
         result["phase"] = "stopping"
         write()
         if dense is not None:

@@ -1,0 +1,118 @@
+"""A layer is a synapse in front of a population of neurons (lava-dl NetX's block).
+
+Dense and conv layers differ only in the synapse; float and Loihi layers only in the neuron
+(and the synapse's number type). The float update of one layer and one step::
+
+    a[t] = synapse(x[t])                    # W @ x[t], or conv2d(x[t], W)
+    v[t] = (1 - v_decay) v[t-1] + a[t] + b
+    s[t] = v[t] > threshold;  v[t] = 0 where s[t]
+
+and the Loihi one is :class:`~ff_neuro.model.neuron.LoihiLIF` on integer weights.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Optional, Union
+
+import numpy as np
+
+from .neuron import DECAY_UNITY, LIF, LoihiLIF
+from .synapse import Conv2d, Dense
+
+Synapse = Union[Dense, Conv2d]
+Neuron = Union[LIF, LoihiLIF]
+
+
+@dataclass
+class Layer:
+    """``synapse`` (:class:`Dense` or :class:`Conv2d`) + ``neuron`` (:class:`LIF` or
+    :class:`LoihiLIF`). A :class:`LoihiLIF` layer needs integer weights in [-256, 254] and an
+    integer bias mantissa; a float layer float weights (converted to float32)."""
+
+    synapse: Synapse
+    neuron: Neuron
+
+    type_name: ClassVar[str] = "layer"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.synapse, (Dense, Conv2d)):
+            raise TypeError(f"synapse must be Dense or Conv2d, got {type(self.synapse).__name__}")
+        if isinstance(self.neuron, LoihiLIF):
+            self.synapse.as_integer()
+        elif isinstance(self.neuron, LIF):
+            self.synapse.as_float()
+        else:
+            raise TypeError(f"neuron must be LIF or LoihiLIF, got {type(self.neuron).__name__}")
+
+    # -- constructors ----------------------------------------------------------------------
+    @classmethod
+    def dense(cls, weight, threshold: float, v_decay: float = 0.0, bias=None,
+              in_shape=None) -> "Layer":
+        """A float dense layer: ``Dense(weight, bias)`` + ``LIF(threshold, v_decay)``."""
+        return cls(Dense(weight=weight, bias=bias, in_shape=in_shape),
+                   LIF(threshold=threshold, v_decay=v_decay))
+
+    @classmethod
+    def conv2d(cls, weight, threshold: float, in_shape, v_decay: float = 0.0, stride: int = 1,
+               padding: int = 0, bias=None) -> "Layer":
+        """A float conv layer: ``Conv2d(weight, in_shape, stride, padding, bias)`` + ``LIF``."""
+        return cls(Conv2d(weight=weight, in_shape=in_shape, stride=stride, padding=padding,
+                          bias=bias), LIF(threshold=threshold, v_decay=v_decay))
+
+    @classmethod
+    def loihi(cls, synapse: Synapse, vth: int, v_decay: int, i_decay: int = DECAY_UNITY,
+              scale: float = 1.0) -> "Layer":
+        """A Loihi layer on an integer ``synapse``."""
+        return cls(synapse, LoihiLIF(vth=vth, v_decay=v_decay, i_decay=i_decay, scale=scale))
+
+    # -- shapes and parameters -------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        """``"dense"`` or ``"conv2d"``."""
+        return self.synapse.type_name
+
+    @property
+    def quantized(self) -> bool:
+        """Whether this is a Loihi (integer) layer."""
+        return isinstance(self.neuron, LoihiLIF)
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self.synapse.weight
+
+    @property
+    def bias(self) -> Optional[np.ndarray]:
+        return self.synapse.bias
+
+    @property
+    def in_shape(self) -> tuple:
+        return self.synapse.in_shape
+
+    @property
+    def out_shape(self) -> tuple:
+        return self.synapse.out_shape
+
+    @property
+    def n_in(self) -> int:
+        return self.synapse.n_in
+
+    @property
+    def n_out(self) -> int:
+        """Neurons of the layer."""
+        return self.synapse.n_out
+
+    def neuron_bias(self) -> Optional[np.ndarray]:
+        """The bias of every neuron, ``out_shape`` (a conv bias broadcast over positions)."""
+        b = self.synapse.bias
+        if b is None:
+            return None
+        if isinstance(self.synapse, Conv2d):
+            return np.broadcast_to(b[:, None, None], self.out_shape)
+        return b
+
+    def to_dict(self) -> dict:
+        return {"synapse": self.synapse, "neuron": self.neuron}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Layer":
+        return cls(synapse=d["synapse"], neuron=d["neuron"])

@@ -1,0 +1,227 @@
+"""Readouts: how a network's spikes become a class.
+
+* :class:`LabelSweep` (Forward-Forward): run the network once per candidate label and pick the
+  label whose run has the highest goodness (``n_classes`` runs per inference).
+* :class:`ClassGroups` (FFGAF's channel-wise competition): each output channel of a layer
+  belongs to one class; one run, the class whose channels fire most (squared rates) wins.
+* :class:`LinearReadout`: one run (with a neutral label when the network has a label
+  embedding), softmax regression on the spike rates of the later layers, on the host.
+
+A network lists its readouts; the first is its default. The functions here turn spike counts
+into goodness and predictions; running the network is :mod:`ff_neuro.run`'s job.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, List, Sequence
+
+import numpy as np
+
+#: label-sweep goodness kinds
+GOODNESS_KINDS = ("mean_sq", "sum_sq", "symmetric")
+
+
+def goodness_from_sums(sq: Sequence[np.ndarray], widths: Sequence[int], time_steps: int,
+                       kind: str = "mean_sq") -> np.ndarray:
+    """Per-layer goodness ``(L, B)`` from each layer's ``sum_j count_j**2`` and width ``n_k``:
+    ``G_k = mean_j (count_j / T)^2`` (``kind="mean_sq"``) or the sum over neurons (``sum_sq``)."""
+    out = []
+    for s, n in zip(sq, widths):
+        g = np.asarray(s).astype(np.float64) / time_steps ** 2
+        out.append(g / n if kind == "mean_sq" else g)
+    return np.stack(out)
+
+
+def goodness(counts: Sequence[np.ndarray], time_steps: int, kind: str = "mean_sq") -> np.ndarray:
+    """Per-layer goodness from spike counts ``(B, n_k)``: returns ``(L, B)``."""
+    sq = []
+    for c in counts:     # sum of squared counts, in integers when the counts are integers
+        c = np.asarray(c)
+        c = c.reshape(c.shape[0], -1)
+        c = c.astype(np.int64) if np.issubdtype(c.dtype, np.integer) else c.astype(np.float64)
+        sq.append(np.einsum("bj,bj->b", c, c))
+    return goodness_from_sums(sq, [int(np.prod(np.shape(c)[1:])) for c in counts], time_steps,
+                              kind)
+
+
+def symmetric_goodness(counts: Sequence[np.ndarray], time_steps: int,
+                       eps: float = 0.01) -> np.ndarray:
+    """Per-layer symmetric goodness (P_sym of Hebbian FFA) from spike counts ``(B, n_k)``: the
+    first half of a layer is its positive population, the second its negative one;
+    ``(G+ + eps) / (G+ + G- + 2 eps)``, ``G+-`` the sums of ``(count / T)^2`` over the halves.
+    Returns ``(L, B)``."""
+    out = []
+    for c in counts:
+        r = np.asarray(c, dtype=np.float64).reshape(len(c), -1) / time_steps
+        h = r.shape[1] // 2
+        gp = np.einsum("bj,bj->b", r[:, :h], r[:, :h])
+        gn = np.einsum("bj,bj->b", r[:, h:], r[:, h:])
+        out.append((gp + eps) / (gp + gn + 2 * eps))
+    return np.stack(out)
+
+
+@dataclass
+class LabelSweep:
+    """Forward-Forward inference by label sweep.
+
+    For each candidate label ``c``, embed ``c``, run all layers for ``T`` steps and compute each
+    layer's goodness from its spike counts, ``G_k = mean_j (count_j / T)^2`` (``goodness =
+    "mean_sq"``; ``"sum_sq"``: the sum over neurons); predict ``argmax_c sum_{k >= from_layer}
+    G_k``.
+
+    ``goodness = "symmetric"`` (Hebbian FFA's split layer, Terres-Escudero et al. P_sym): each
+    counted layer's first half is its positive and its second half its negative population,
+    ``G_k = (G+ + eps) / (G+ + G- + 2 eps)`` with ``G+-`` the sum over the half of
+    ``(count_j / T)^2``.
+    """
+
+    goodness: str = "mean_sq"
+    from_layer: int = 0
+    eps: float = 0.01
+
+    type_name: ClassVar[str] = "label_sweep"
+    kind: ClassVar[str] = "sweep"
+
+    def __post_init__(self) -> None:
+        if self.goodness not in GOODNESS_KINDS:
+            raise ValueError(f"unknown goodness {self.goodness!r} ({'|'.join(GOODNESS_KINDS)})")
+        self.from_layer = int(self.from_layer)
+        self.eps = float(self.eps)
+        if self.goodness == "symmetric" and not self.eps > 0:
+            raise ValueError(f"goodness eps must be > 0, got {self.eps}")
+
+    def layer_goodness(self, counts: Sequence[np.ndarray], time_steps: int) -> np.ndarray:
+        """``(L, B)`` goodness of every layer from spike counts."""
+        if self.goodness == "symmetric":
+            return symmetric_goodness(counts, time_steps, self.eps)
+        return goodness(counts, time_steps, self.goodness)
+
+    def predict_from_goodness(self, g: np.ndarray) -> np.ndarray:
+        """``g`` (L, N, C) -> argmax over labels of goodness summed over layers ``>= from_layer``."""
+        return np.argmax(g[self.from_layer:].sum(axis=0), axis=1)
+
+    def to_dict(self) -> dict:
+        return {"goodness": self.goodness, "from_layer": self.from_layer, "eps": self.eps}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LabelSweep":
+        return cls(goodness=d.get("goodness", "mean_sq"), from_layer=d.get("from_layer", 0),
+                   eps=d.get("eps", 0.01))
+
+
+def class_goodness(counts: Sequence[np.ndarray], class_groups: Sequence[np.ndarray],
+                   n_classes: int, time_steps: int, layers: Sequence[int]) -> np.ndarray:
+    """Class-group goodness summed over ``layers``: ``(N, n_classes)`` float64.
+
+    ``counts[l]`` is layer ``l``'s spike counts ``(N, C_out, H, W)`` (or ``(N, n)`` for a dense
+    layer, or flattened channel-major); ``G_c = sum_l mean_{j in group c, positions}
+    (count / T)^2``. A class without channels in a layer contributes 0 there.
+    """
+    g = None
+    for l in layers:
+        c = np.asarray(counts[l], dtype=np.float64)
+        groups = np.asarray(class_groups[l])
+        c = c.reshape(c.shape[0], len(groups), -1)
+        per_ch = np.mean((c / time_steps) ** 2, axis=2)          # (N, C_out)
+        gl = np.zeros((c.shape[0], n_classes))
+        for cls in range(n_classes):
+            sel = groups == cls
+            if sel.any():
+                gl[:, cls] = per_ch[:, sel].mean(axis=1)
+        g = gl if g is None else g + gl
+    return g
+
+
+@dataclass
+class ClassGroups:
+    """One-pass channel-wise competition (FFGAF, Xu et al.; CwComp).
+
+    ``class_groups[l][j]`` is the class of output channel ``j`` of layer ``l`` (a dense layer's
+    channels are its neurons). Prediction: ``G_c = sum_{l in predict_layers} mean_{j in group
+    c, positions} (count_j / T)^2`` and ``argmax_c G_c`` (:func:`class_goodness`).
+    """
+
+    class_groups: List[np.ndarray]
+    n_classes: int = 10
+    predict_layers: tuple = (-1,)
+
+    type_name: ClassVar[str] = "class_groups"
+    kind: ClassVar[str] = "class-groups"
+
+    def __post_init__(self) -> None:
+        self.n_classes = int(self.n_classes)
+        if self.n_classes < 2:
+            raise ValueError("n_classes must be >= 2")
+        groups = []
+        for i, g in enumerate(self.class_groups):
+            g = np.asarray(g)
+            if g.ndim != 1 or not np.issubdtype(g.dtype, np.integer):
+                raise ValueError(f"class_groups[{i}] must be a 1-D int array, got {g.dtype} "
+                                 f"{g.shape}")
+            if g.size and (g.min() < 0 or g.max() >= self.n_classes):
+                raise ValueError(f"class_groups[{i}] has classes outside 0..{self.n_classes - 1}")
+            groups.append(g.astype(np.int64))
+        self.class_groups = groups
+        n = len(groups)
+        pl = tuple(int(p) for p in np.atleast_1d(self.predict_layers))
+        if not pl or any(not -n <= p < n for p in pl):
+            raise ValueError(f"predict_layers {pl} out of range for {n} layers")
+        self.predict_layers = tuple(sorted({p % n for p in pl}))
+
+    def goodness(self, counts: Sequence[np.ndarray], time_steps: int) -> np.ndarray:
+        """``(N, n_classes)`` class-group goodness from per-layer spike counts."""
+        return class_goodness(counts, self.class_groups, self.n_classes, time_steps,
+                              self.predict_layers)
+
+    def predict_from_counts(self, counts: Sequence[np.ndarray], time_steps: int) -> np.ndarray:
+        return np.argmax(self.goodness(counts, time_steps), axis=1)
+
+    def to_dict(self) -> dict:
+        return {"class_groups": list(self.class_groups), "n_classes": self.n_classes,
+                "predict_layers": list(self.predict_layers)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ClassGroups":
+        return cls(class_groups=d["class_groups"], n_classes=d["n_classes"],
+                   predict_layers=tuple(d["predict_layers"]))
+
+
+@dataclass
+class LinearReadout:
+    """One-pass readout: softmax regression on hidden spike rates (neutral label input).
+
+    ``prediction = argmax(weight @ concat_{k >= from_layer}(count_k / T) + bias)``, with
+    ``weight`` (C, H) where H is the number of neurons in layers ``from_layer..L-1``. It runs on
+    the host (``C x H`` multiply-accumulates per inference).
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray
+    from_layer: int = 0
+
+    type_name: ClassVar[str] = "linear_readout"
+    kind: ClassVar[str] = "linear"
+
+    def __post_init__(self) -> None:
+        self.weight = np.asarray(self.weight, dtype=np.float64)
+        self.bias = np.asarray(self.bias, dtype=np.float64)
+        if self.weight.ndim != 2 or self.bias.shape != (self.weight.shape[0],):
+            raise ValueError("readout weight must be (C, H) and bias (C,)")
+        self.from_layer = int(self.from_layer)
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.weight.shape[0])
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return np.argmax(features @ self.weight.T + self.bias, axis=1)
+
+    def to_dict(self) -> dict:
+        return {"weight": self.weight, "bias": self.bias, "from_layer": self.from_layer}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LinearReadout":
+        return cls(weight=d["weight"], bias=d["bias"], from_layer=d.get("from_layer", 0))
+
+
+READOUT_KINDS = {c.kind: c for c in (LabelSweep, ClassGroups, LinearReadout)}

@@ -1,0 +1,274 @@
+"""Synapses: dense and 2-D convolution, the part of a layer in front of its neurons.
+
+A synapse turns the input of one time step ``x[t]`` (spikes, or graded messages) into an
+activation per neuron, ``a[t]``, and carries a bias ``b`` per output channel that the neuron adds
+every step (Lava's ``bias_mant``; see :mod:`ff_neuro.model.neuron`). Float layers hold float32
+weights; Loihi layers hold integer weights in [-256, 254] and a 13-bit integer bias mantissa
+(:class:`~ff_neuro.model.layer.Layer` checks which).
+
+Shapes are PyTorch's: a conv layer's input and output are ``(C, H, W)``, its weight
+``(C_out, C_in, kh, kw)`` (cross-correlation, as ``torch.nn.Conv2d``). A dense layer fed by a
+conv layer reads that output flattened in ``(C, H, W)`` order (``torch.nn.Flatten``); NetX's
+``flatten`` layer reads it the same way. The exact synaptic-event counts (:meth:`synops`) are
+what the energy models price.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Optional, Sequence
+
+import numpy as np
+
+#: Loihi's 8-bit weight mantissa with sign: the integer weights a NetX file carries exactly.
+WEIGHT_MIN, WEIGHT_MAX = -256, 254
+#: Lava's signed 13-bit bias mantissa.
+BIAS_MIN, BIAS_MAX = -4096, 4095
+
+
+def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """PyTorch / Lava output size: ``floor((size + 2 p - d (k - 1) - 1) / s) + 1``."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv_reach_1d(size: int, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """``reach[i]``: output positions along one axis whose window holds input ``i``."""
+    out = conv_out_size(size, kernel, stride, padding)
+    i = np.arange(size)[:, None]
+    o = np.arange(out)[None, :]
+    off = i + padding - o * stride
+    return ((off >= 0) & (off < kernel)).sum(axis=1)
+
+
+def conv_reach(in_hw: Sequence[int], kernel: Sequence[int], stride: int,
+               padding: int) -> np.ndarray:
+    """``(H, W)`` map of the output positions an input event at each position reaches::
+
+        reach_h[h] = #{ oh : 0 <= h + padding - oh * stride < kh }      (same for w)
+
+    Border inputs reach fewer outputs (padding); stride 2 skips positions."""
+    rh = conv_reach_1d(int(in_hw[0]), int(kernel[0]), stride, padding)
+    rw = conv_reach_1d(int(in_hw[1]), int(kernel[1]), stride, padding)
+    return np.outer(rh, rw)
+
+
+def shape_tuple(shape, what: str) -> tuple:
+    shape = tuple(int(s) for s in np.atleast_1d(np.asarray(shape)))
+    if not shape or min(shape) < 1:
+        raise ValueError(f"{what} must be a tuple of positive sizes, got {shape}")
+    return shape
+
+
+class _Synapse:
+    """What dense and conv synapses share: weight dtype checks, bias, shapes."""
+
+    weight: np.ndarray
+    bias: Optional[np.ndarray]
+
+    def _check_arrays(self, channels: int) -> None:
+        w = np.asarray(self.weight)
+        if np.issubdtype(w.dtype, np.integer):
+            self.weight = w.astype(np.int32)
+        else:
+            self.weight = w.astype(np.float32)
+            if not np.all(np.isfinite(self.weight)):
+                raise ValueError("weight contains NaN or inf")
+        if self.bias is not None:
+            b = np.asarray(self.bias)
+            if b.shape != (channels,):
+                raise ValueError(f"bias must have shape ({channels},), got {b.shape}")
+            self.bias = (b.astype(np.int32) if np.issubdtype(b.dtype, np.integer)
+                         else b.astype(np.float32))
+            if self.bias.dtype == np.float32 and not np.all(np.isfinite(self.bias)):
+                raise ValueError("bias contains NaN or inf")
+
+    @property
+    def integer(self) -> bool:
+        """Whether the weights are Loihi integers (a quantized layer)."""
+        return np.issubdtype(self.weight.dtype, np.integer)
+
+    def as_integer(self) -> None:
+        """Check and convert to Loihi integers: weights in [-256, 254], a 13-bit bias."""
+        w = self.weight
+        if not np.issubdtype(w.dtype, np.integer):
+            if not np.all(w == np.round(w)):
+                raise ValueError("quantized weights must be integers")
+        if w.size and (w.min() < WEIGHT_MIN or w.max() > WEIGHT_MAX):
+            raise ValueError(
+                f"quantized weights must lie in [{WEIGHT_MIN}, {WEIGHT_MAX}] (Loihi 8-bit "
+                f"mantissa with sign), got [{w.min()}, {w.max()}]")
+        self.weight = w.astype(np.int32)
+        if self.bias is not None:
+            b = self.bias
+            if not np.issubdtype(b.dtype, np.integer) and not np.all(b == np.round(b)):
+                raise ValueError("a quantized bias must be integers")
+            if b.size and (b.min() < BIAS_MIN or b.max() > BIAS_MAX):
+                raise ValueError("the bias mantissa must be a signed 13-bit integer")
+            self.bias = b.astype(np.int32)
+
+    def as_float(self) -> None:
+        self.weight = self.weight.astype(np.float32)
+        if self.bias is not None:
+            self.bias = self.bias.astype(np.float32)
+
+    @property
+    def n_in(self) -> int:
+        return int(np.prod(self.in_shape))
+
+    @property
+    def n_out(self) -> int:
+        return int(np.prod(self.out_shape))
+
+    def parameters(self, bias: bool = True) -> int:
+        """Weights, plus one bias per output channel when ``bias`` and the layer has one."""
+        return int(self.weight.size) + (self.channels if bias and self.bias is not None else 0)
+
+
+@dataclass
+class Dense(_Synapse):
+    """Fully connected synapses: ``a[t] = W @ flatten(x[t])``, ``W`` of shape
+    ``(n_out, n_in)``; bias ``b`` per output neuron.
+
+    ``in_shape`` is the shape of the input (default ``(n_in,)``); an input of shape
+    ``(C, H, W)`` (a conv layer's output) is flattened in that order. A binary input spike
+    causes ``n_out`` synaptic events.
+    """
+
+    weight: np.ndarray
+    bias: Optional[np.ndarray] = None
+    in_shape: Optional[tuple] = None
+
+    type_name: ClassVar[str] = "dense"
+
+    def __post_init__(self) -> None:
+        w = np.asarray(self.weight)
+        if w.ndim != 2:
+            raise ValueError(f"weight must be 2-D (n_out, n_in), got shape {w.shape}")
+        self.weight = w
+        self._check_arrays(w.shape[0])
+        self.in_shape = ((int(w.shape[1]),) if self.in_shape is None
+                         else shape_tuple(self.in_shape, "in_shape"))
+        if int(np.prod(self.in_shape)) != w.shape[1]:
+            raise ValueError(f"in_shape {self.in_shape} holds {int(np.prod(self.in_shape))} "
+                             f"inputs, the weight takes {w.shape[1]}")
+
+    @property
+    def out_shape(self) -> tuple:
+        return (int(self.weight.shape[0]),)
+
+    @property
+    def channels(self) -> int:
+        """Output channels (biases, class groups): one per neuron."""
+        return int(self.weight.shape[0])
+
+    @property
+    def fan_in(self) -> int:
+        """Synapses of one neuron."""
+        return int(self.weight.shape[1])
+
+    def synapse_count(self) -> int:
+        return int(self.weight.size)
+
+    def synops(self, events: np.ndarray) -> np.ndarray:
+        """Synaptic events per sample caused by ``events`` (N, *in_shape): input spikes (or
+        nonzero graded messages) counted over the time steps; each reaches ``n_out`` neurons."""
+        ev = np.asarray(events, dtype=np.float64)
+        return ev.reshape(ev.shape[0], -1).sum(axis=1) * self.n_out
+
+    def to_dict(self) -> dict:
+        return {"weight": self.weight, "bias": self.bias, "in_shape": list(self.in_shape)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Dense":
+        return cls(weight=d["weight"], bias=d.get("bias"), in_shape=d.get("in_shape"))
+
+
+@dataclass
+class Conv2d(_Synapse):
+    """2-D convolution synapses (cross-correlation, one group, no dilation)::
+
+        a[t] = conv2d(x[t], W, stride, padding)      # (C_out, H_out, W_out)
+
+    bias ``b`` per output channel, broadcast over positions. An input event at ``(c, h, w)``
+    reaches ``C_out * reach[h, w]`` neurons (:func:`conv_reach`).
+    """
+
+    weight: np.ndarray
+    in_shape: tuple
+    stride: int = 1
+    padding: int = 0
+    bias: Optional[np.ndarray] = None
+
+    type_name: ClassVar[str] = "conv2d"
+
+    def __post_init__(self) -> None:
+        w = np.asarray(self.weight)
+        if w.ndim != 4:
+            raise ValueError(f"conv weight must be 4-D (C_out, C_in, kh, kw), got {w.shape}")
+        self.weight = w
+        self._check_arrays(w.shape[0])
+        self.in_shape = shape_tuple(self.in_shape, "in_shape")
+        if len(self.in_shape) != 3:
+            raise ValueError(f"a conv layer's in_shape must be (C, H, W), got {self.in_shape}")
+        if w.shape[1] != self.in_shape[0]:
+            raise ValueError(f"conv weight expects {w.shape[1]} input channels but in_shape "
+                             f"has {self.in_shape[0]}")
+        self.stride, self.padding = int(self.stride), int(self.padding)
+        if self.stride < 1 or self.padding < 0:
+            raise ValueError(f"need stride >= 1 and padding >= 0, got {self.stride}, "
+                             f"{self.padding}")
+        h = conv_out_size(self.in_shape[1], w.shape[2], self.stride, self.padding)
+        ww = conv_out_size(self.in_shape[2], w.shape[3], self.stride, self.padding)
+        if h < 1 or ww < 1:
+            raise ValueError(f"kernel {w.shape[2:]} does not fit input {self.in_shape} with "
+                             f"padding {self.padding}")
+        self._out = (int(w.shape[0]), h, ww)
+
+    @property
+    def out_shape(self) -> tuple:
+        return self._out
+
+    @property
+    def kernel(self) -> tuple:
+        return (int(self.weight.shape[2]), int(self.weight.shape[3]))
+
+    @property
+    def channels(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def fan_in(self) -> int:
+        """Synapses of one neuron away from the borders: ``C_in * kh * kw``."""
+        return int(np.prod(self.weight.shape[1:]))
+
+    def reach(self) -> np.ndarray:
+        return conv_reach(self.in_shape[1:], self.kernel, self.stride, self.padding)
+
+    def synapse_count(self) -> int:
+        """Synapses expanded without weight sharing, exactly:
+        ``C_out * C_in * sum_{h, w} reach[h, w]``."""
+        return int(self.channels * self.in_shape[0] * self.reach().sum())
+
+    def synops(self, events: np.ndarray) -> np.ndarray:
+        """Exact synaptic events per sample caused by ``events`` (N, C, H, W) counted over the
+        time steps: ``C_out * sum_{c, h, w} events[c, h, w] * reach[h, w]`` (NeuroBench's
+        effective synaptic operations: binarised input, all-ones kernel, summed output)."""
+        ev = np.asarray(events, dtype=np.float64)
+        return self.channels * np.einsum("nchw,hw->n", ev, self.reach())
+
+    def synops_fanout(self, events: np.ndarray) -> np.ndarray:
+        """Lemaire et al.'s approximation ``ceil(kh/S) ceil(kw/S) C_out`` events per input
+        event, which ignores padding and overcounts stride 2 (for comparison)."""
+        import math
+        ev = np.asarray(events, dtype=np.float64)
+        per = (math.ceil(self.kernel[0] / self.stride) * math.ceil(self.kernel[1] / self.stride)
+               * self.channels)
+        return ev.reshape(ev.shape[0], -1).sum(axis=1) * per
+
+    def to_dict(self) -> dict:
+        return {"weight": self.weight, "bias": self.bias, "in_shape": list(self.in_shape),
+                "stride": self.stride, "padding": self.padding}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Conv2d":
+        return cls(weight=d["weight"], in_shape=d["in_shape"], stride=d.get("stride", 1),
+                   padding=d.get("padding", 0), bias=d.get("bias"))

@@ -1,0 +1,276 @@
+"""Run any network on the Lava CPU simulator (``Loihi2SimCfg``), many samples per compile.
+
+``fixed_pt``: the NetX export of the network's Loihi layers (:func:`ff_neuro.export.netx
+.write_netx`) as lava-dl's ``netx.hdf5.Network`` builds it, on Lava's bit-accurate models.
+``floating_pt``: the float layers as Lava ``Dense`` / ``Conv`` + ``LIFReset`` processes
+(:func:`save_float_spec`, built by :mod:`ff_neuro.run.lava.worker`).
+
+The reset-window protocol: samples are laid back to back (``T`` steps each) in one input stream
+and every layer resets at the step its window starts (NetX's ``reset_interval = T,
+reset_offset = 1``; layer ``k`` resets ``k`` steps after layer 0), which also absorbs the
+one-step latency of each synapse: layer ``k`` (0-based) sees window ``j``, step ``r`` at time
+step ``j*T + k + 2 + r`` (1-based), recorded in row ``j*T + k + 1 + r``.
+
+Lava's ports of conv layers are ``(W, H, C)``; frames are transposed to that layout here and the
+recorded spikes back, so everything outside this module sees PyTorch's ``(C, H, W)``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ...model.network import Network
+from ...model.synapse import Conv2d
+from ..backend import Backend, BackendUnavailable, LayerSpikes, RunStats
+from .supervisor import run_worker
+
+MODES = ("fixed_pt", "floating_pt")
+LAVA_HINT = ("Lava (lava-nc 0.10.0, lava-dl 0.6.0) is not installed: it supports Python 3.10 "
+             "only; install it with `pip install ff-neuro[lava]` on Python 3.10, or run "
+             "`make env`")
+
+
+def lava_available() -> Tuple[bool, str]:
+    """Whether Lava and lava-dl are importable here (checked without importing them)."""
+    for mod in ("lava.magma", "lava.lib.dl.netx"):
+        try:
+            if importlib.util.find_spec(mod) is None:
+                return False, LAVA_HINT
+        except ModuleNotFoundError:
+            return False, LAVA_HINT
+    return True, ""
+
+
+@dataclass
+class LavaRunStats(RunStats):
+    """Timings of a Lava run: compiles, simulated time steps and where the time went (sums over
+    the compiles of one :meth:`LavaBackend.run`)."""
+
+    windows: int = 0
+    n_steps: int = 0
+    import_s: float = float("nan")
+    build_s: float = float("nan")
+    run_s: float = float("nan")
+    stop_s: float = float("nan")
+    compiles: int = 1
+
+    @property
+    def ms_per_step(self) -> float:
+        return 1000.0 * self.run_s / max(self.n_steps, 1)
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        d["ms_per_step"] = self.ms_per_step
+        return d
+
+    def add(self, other: "LavaRunStats") -> None:
+        for f in ("runs", "windows", "n_steps", "import_s", "build_s", "run_s", "stop_s",
+                  "wall_s", "compiles"):
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+
+
+def lava_shape(shape: Sequence[int]) -> tuple:
+    """PyTorch's (C, H, W) as Lava's (W, H, C); flat shapes unchanged."""
+    return tuple(shape)[::-1] if len(shape) == 3 else tuple(shape)
+
+
+def _to_lava(a: np.ndarray, lead: int) -> np.ndarray:
+    """Transpose the trailing (C, H, W) axes of ``a`` (after ``lead`` leading axes) to
+    (W, H, C)."""
+    if a.ndim - lead != 3:
+        return a
+    return np.transpose(a, tuple(range(lead)) + (lead + 2, lead + 1, lead))
+
+
+def run_netx_windows(netx_path: Optional[str], windows: np.ndarray,
+                     layer_shapes: Sequence[tuple], *, float_net: Optional[str] = None,
+                     input_message_bits: int = 0, mode: str = "fixed_pt",
+                     timeout_s: float = 600.0, inject_failure_at: Optional[int] = None,
+                     stop_grace_s: float = 10.0, keep_dir: bool = False,
+                     backend: str = "lava") -> Tuple[List[np.ndarray], LavaRunStats]:
+    """Run a NetX file (``fixed_pt``) or a float spec (``floating_pt``, :func:`save_float_spec`)
+    on ``windows`` (N, T, *in_shape) input messages, one window per sample, in one compile.
+
+    Shapes are PyTorch's ((C, H, W) for conv layers); ``layer_shapes`` are the layers' output
+    shapes. Returns per-layer spikes ``(N, T, *shape_k)`` uint8 (state reset at every window)
+    and timings. Raises :class:`~ff_neuro.run.lava.LavaTimeoutError` /
+    :class:`~ff_neuro.run.lava.LavaRunError` instead of hanging.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown Lava mode {mode!r} ({'|'.join(MODES)})")
+    windows = np.asarray(windows, dtype=np.uint8)  # binary spikes or graded values <= 255
+    if windows.ndim < 3:
+        raise ValueError(f"windows must be (N, T, *in_shape), got {windows.shape}")
+    N, T = windows.shape[:2]
+    in_shape = lava_shape(windows.shape[2:])
+    shapes = [lava_shape(tuple(int(d) for d in np.atleast_1d(s))) for s in layer_shapes]
+    L = len(shapes)
+    n_steps = N * T + L
+    work = Path(tempfile.mkdtemp(prefix="ff-neuro-lava-"))
+    t_start = time.perf_counter()
+    try:
+        frames = _to_lava(windows, 2).reshape((N * T,) + in_shape)
+        np.save(work / "input.npy", np.ascontiguousarray(frames))
+        recs = []
+        for k, shp in enumerate(shapes):
+            p = work / f"layer{k}.npy"
+            np.lib.format.open_memmap(p, mode="w+", dtype=np.uint8,
+                                      shape=(n_steps,) + shp).flush()
+            recs.append(str(p))
+        request = {"netx": None if netx_path is None else str(netx_path),
+                   "float_net": None if float_net is None else str(float_net),
+                   "input": str(work / "input.npy"), "input_shape": list(in_shape),
+                   "input_message_bits": int(input_message_bits),
+                   "recorders": recs, "n_steps": n_steps, "reset_interval": T, "mode": mode,
+                   "loglevel": "INFO", "inject_failure_at": inject_failure_at}
+        result = run_worker("ff_neuro.run.lava.worker", work, request,
+                            what=f"{mode}, {N} samples x {T} steps", timeout_s=timeout_s,
+                            stop_grace_s=stop_grace_s)
+        spikes = []
+        for k, p in enumerate(recs):
+            rows = np.load(p)[k + 1: k + 1 + N * T].reshape((N, T) + shapes[k])
+            spikes.append(np.ascontiguousarray(_to_lava(rows, 2)))  # (W,H,C) -> (C,H,W)
+        nan = float("nan")
+        stats = LavaRunStats(backend=backend, runs=N, time_steps=T,
+                             wall_s=time.perf_counter() - t_start, windows=N, n_steps=n_steps,
+                             import_s=result.get("import_s", nan),
+                             build_s=result.get("build_s", nan), run_s=result.get("run_s", nan),
+                             stop_s=result.get("stop_s", nan))
+        return spikes, stats
+    finally:
+        if not keep_dir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def save_float_spec(net: Network, path) -> Path:
+    """The float layers as plain arrays for the ``floating_pt`` worker (``.npz``).
+
+    Per layer ``k``: ``kind_k`` (dense | conv), ``weight_k`` float64 as applied to its input
+    messages (layer 0 through the encoder's :meth:`input_weight`; conv weights in Lava's
+    ``(C_out, kW, kH, C_in)`` layout, spatially flipped: Lava convolves, torch correlates),
+    ``bias_k`` (per neuron, in Lava's layout), ``threshold_k``, ``v_decay_k``; conv layers add
+    ``in_shape_k`` (W, H, C), ``stride_k``, ``padding_k``.
+    """
+    from ..float_backend import layer_weight
+    arrays = {"n_layers": np.int64(len(net.layers)),
+              "input_message_bits": np.int64(net.encoder.message_bits)}
+    for k, layer in enumerate(net.layers):
+        w = layer_weight(net, k)
+        bias = layer.neuron_bias()
+        bias = np.zeros(layer.out_shape) if bias is None else np.asarray(bias, np.float64)
+        if isinstance(layer.synapse, Conv2d):
+            arrays[f"kind_{k}"] = np.array("conv")
+            w = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(0, 3, 2, 1))
+            arrays[f"in_shape_{k}"] = np.array(lava_shape(layer.in_shape), dtype=np.int64)
+            arrays[f"stride_{k}"] = np.int64(layer.synapse.stride)
+            arrays[f"padding_{k}"] = np.int64(layer.synapse.padding)
+        else:
+            arrays[f"kind_{k}"] = np.array("dense")
+        arrays[f"weight_{k}"] = w
+        arrays[f"bias_{k}"] = np.ascontiguousarray(_to_lava(bias.astype(np.float64), 0))
+        arrays[f"threshold_{k}"] = np.float64(layer.neuron.threshold)
+        arrays[f"v_decay_{k}"] = np.float64(layer.neuron.v_decay)
+    np.savez(path, **arrays)
+    return Path(path)
+
+
+class LavaBackend(Backend):
+    """Lava CPU simulator (``Loihi2SimCfg``), for any network.
+
+    ``mode="fixed_pt"``: the NetX export of ``net.quantized`` (bit-accurate Loihi models);
+    ``"floating_pt"``: the float layers as Lava ``Dense``/``Conv`` + ``LIFReset``. ``chunk``
+    samples per compile (each under ``timeout_s``); None: one compile for the whole call, except
+    that networks with conv layers run 10 samples per compile (Lava's conv models take one
+    scipy convolution per channel pair and step).
+    """
+
+    prefers_one_call = True
+
+    def __init__(self, mode: str = "fixed_pt", timeout_s: float = 600.0,
+                 chunk: Optional[int] = None):
+        if mode not in MODES:
+            raise ValueError(f"unknown Lava mode {mode!r} (fixed_pt|floating_pt)")
+        self.mode = mode
+        self.name = "lava-fixed" if mode == "fixed_pt" else "lava-float"
+        self.timeout_s = float(timeout_s)
+        self.chunk = chunk
+        self.stats: Optional[LavaRunStats] = None
+
+    @classmethod
+    def available(cls) -> Tuple[bool, str]:
+        return lava_available()
+
+    def run(self, net: Network, spikes: np.ndarray) -> LayerSpikes:
+        ok, why = self.available()
+        if not ok:
+            raise BackendUnavailable(f"backend {self.name}: {why}")
+        spikes = self.check_input(net, spikes)
+        if self.mode == "fixed_pt" and net.quantized is None:
+            raise ValueError("Lava fixed_pt runs quantized models: quantize first")
+        layers = net.quantized if self.mode == "fixed_pt" else net.layers
+        B = spikes.shape[1]
+        chunk = self.chunk or (10 if any(isinstance(l.synapse, Conv2d) for l in layers) else B)
+        work = Path(tempfile.mkdtemp(prefix="ff-neuro-netx-"))
+        outs: List[List[np.ndarray]] = [[] for _ in layers]
+        total = None
+        try:
+            if self.mode == "fixed_pt":
+                from ...export.netx import write_netx
+                netx_path, float_net = str(write_netx(net, work / "net.h5")), None
+            else:
+                netx_path, float_net = None, str(save_float_spec(net, work / "net.npz"))
+            from ...export.netx import lava_input_shape
+            # (B, T, *in_shape): frames as NetX's input layer takes them (flat before a dense
+            # layer 0)
+            windows = np.moveaxis(spikes.reshape(spikes.shape[:2] + lava_input_shape(net)), 1, 0)
+            for s in range(0, B, max(1, chunk)):
+                out, st = run_netx_windows(
+                    netx_path, windows[s:s + chunk], [l.out_shape for l in layers],
+                    float_net=float_net, input_message_bits=net.encoder.message_bits,
+                    mode=self.mode, timeout_s=self.timeout_s, backend=self.name)
+                for k, o in enumerate(out):
+                    outs[k].append(np.moveaxis(o, 1, 0))
+                if total is None:
+                    total = st
+                else:
+                    total.add(st)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        self.stats = total
+        return LayerSpikes([np.ascontiguousarray(np.concatenate(o, axis=1)) for o in outs])
+
+
+class Loihi2Backend(Backend):
+    """Loihi 2 hardware through Lava's ``Loihi2HwCfg``. It needs Intel's lava-loihi extension
+    (distributed to INRC members) and a Loihi 2 system; :meth:`available` says whether they are
+    here. ``lava-fixed`` runs the same chip arithmetic bit-accurately on the CPU."""
+
+    name = "loihi2"
+
+    def __init__(self, **options):
+        self.options = options
+
+    @classmethod
+    def available(cls) -> Tuple[bool, str]:
+        for mod in ("lava_loihi", "lava.magma.compiler.subcompilers.nc.ncproc_compiler"):
+            try:
+                if importlib.util.find_spec(mod) is not None:
+                    return False, ("lava-loihi is installed, but ff-neuro has no Loihi 2 "
+                                   "hardware runner yet; use lava-fixed (Lava's bit-accurate "
+                                   "CPU models of the same arithmetic)")
+            except ModuleNotFoundError:
+                pass
+        return False, ("Loihi 2 hardware runs through Lava's Loihi2HwCfg, which needs Intel's "
+                       "lava-loihi extension (available to INRC members) and a Loihi 2 system; "
+                       "lava-loihi is not installed here. Use lava-fixed: Lava's bit-accurate "
+                       "CPU models of the same chip arithmetic.")
+
+    def run(self, net: Network, spikes: np.ndarray) -> LayerSpikes:
+        raise BackendUnavailable(f"backend {self.name}: {self.available()[1]}")
