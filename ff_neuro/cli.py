@@ -623,9 +623,27 @@ def export(model, fmt, quantized, out, profile, as_json):
     _emit(d, as_json, msg + "\n\n" + fit.format())
 
 
-def _backend_names():
-    from .run import ALIASES, BACKENDS
-    return list(BACKENDS) + sorted(ALIASES)
+class BackendName(click.ParamType):
+    """A backend of the registry by name (older spellings accepted, shown by canonical name)."""
+
+    name = "backend"
+
+    def __init__(self, names=None):
+        from .run import BACKENDS
+        self.names = tuple(names or BACKENDS)
+
+    def get_metavar(self, param, ctx=None):
+        return "[" + "|".join(self.names) + "]"
+
+    def convert(self, value, param, ctx):
+        from .run import canonical
+        try:
+            name = canonical(value)
+        except ValueError:
+            name = None
+        if name not in self.names:
+            self.fail(f"{value!r} is not one of {', '.join(self.names)}", param, ctx)
+        return name
 
 
 def _get_backend(name: str, timeout: float):
@@ -653,7 +671,7 @@ READOUT_HELP = ("sweep: one run per candidate label, argmax of goodness (Forward
 
 @main.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--backend", type=click.Choice(_backend_names()), default="emulator",
+@click.option("--backend", type=BackendName(), default="emulator",
               show_default=True,
               help="float | emulator | lava-float | lava-fixed | loihi2 (older spellings "
                    "torch, lava_fixed_pt, lava_floating_pt, loihi2-hw are accepted)")
@@ -740,7 +758,7 @@ def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_j
 @click.option("--compare", default=None,
               help="comma-separated profiles to price side by side (e.g. "
                    "ffgaf-table2,lemaire2022-45nm,loihi,truenorth)")
-@click.option("--backend", type=click.Choice(["emulator", "lava-fixed", "lava_fixed_pt"]),
+@click.option("--backend", type=BackendName(("emulator", "lava-fixed")),
               default="emulator", show_default=True,
               help="which run of the quantized model the counts come from")
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
