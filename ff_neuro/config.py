@@ -9,6 +9,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Tuple, Union
 
+from . import checks
 from .data.augment import AUGMENTS
 
 
@@ -28,6 +29,17 @@ def per_layer_floats(text: str) -> Union[float, Tuple[float, ...]]:
     if not values:
         raise ValueError(f"expected a number or comma-separated numbers, got {text!r}")
     return values[0] if len(values) == 1 else values
+
+
+def layer_sizes(hidden) -> Tuple[int, ...]:
+    """Hidden layer sizes as a tuple of ints >= 1."""
+    try:
+        sizes = tuple(hidden)
+    except TypeError:
+        raise ValueError(f"hidden must be a sequence of layer sizes, got {hidden!r}") from None
+    if not sizes:
+        raise ValueError("hidden must list at least one layer size")
+    return tuple(checks.count("a hidden layer size", h) for h in sizes)
 
 
 def _one_or_per_layer(value, layers: int, what: str):
@@ -153,13 +165,28 @@ class FFTrainConfig:
     encoding_seed: int = 1234
 
     def __post_init__(self) -> None:
-        self.hidden = tuple(int(h) for h in self.hidden)
-        if not self.hidden or min(self.hidden) < 1:
-            raise ValueError("hidden must list at least one positive layer size")
+        self.hidden = layer_sizes(self.hidden)
         self.threshold = _one_or_per_layer(self.threshold, len(self.hidden), "threshold")
-        if min(self.thresholds()) <= 0:
-            raise ValueError("thresholds must be > 0")
+        for t in self.thresholds():
+            checks.positive("threshold", t)
         self.beta = _one_or_per_layer(self.beta, len(self.hidden), "beta")
+        for b in self.betas():
+            checks.fraction("beta", b)
+        self.time_steps = checks.time_steps("time_steps", self.time_steps)
+        for name in ("epochs", "batch_size", "code_bits"):
+            setattr(self, name, checks.count(name, getattr(self, name)))
+        for name in ("alpha", "gain", "lr", "weight_scale", "surrogate_slope"):
+            checks.positive(name, getattr(self, name))
+        checks.finite("theta", self.theta)
+        checks.finite("weight_decay", self.weight_decay, low=0.0)
+        checks.fraction("dropout", self.dropout, high_open=True)
+        checks.fraction("label_smoothing", self.label_smoothing, high_open=True)
+        checks.finite("code_p", self.code_p, low=0.0, high=1.0, low_open=True, high_open=True)
+        self.levels = checks.integer("levels", self.levels, low=1, high=255)
+        for name in ("softmax_negatives", "augment_shift", "eval_samples", "goodness_from_layer"):
+            setattr(self, name, checks.integer(name, getattr(self, name), low=0))
+        for name in ("seed", "encoding_seed"):
+            setattr(self, name, checks.seed(name, getattr(self, name)))
         for name, value, choices in (("loss", self.loss, LOSSES),
                                      ("negatives", self.negatives, NEGATIVES),
                                      ("label_embedding", self.label_embedding, EMBEDDINGS),
@@ -290,6 +317,11 @@ class QuantConfig:
     calibration_samples: int = 64
     silent_rate: float = 1e-3
 
+    def __post_init__(self) -> None:
+        self.weight_max = checks.integer("weight_max", self.weight_max, low=1, high=254)
+        self.calibration_samples = checks.count("calibration_samples", self.calibration_samples)
+        checks.fraction("silent_rate", self.silent_rate, high_open=True)
+
 
 @dataclass
 class DemoConfig:
@@ -301,3 +333,9 @@ class DemoConfig:
     lava_timeout_s: float = 600.0
     profile: str = "ffgaf-table2"
     out_dir: str = "runs/demo"
+
+    def __post_init__(self) -> None:
+        self.lava_samples = checks.count("lava_samples", self.lava_samples)
+        checks.positive("lava_timeout_s", self.lava_timeout_s)
+        if not str(self.profile).strip():
+            raise ValueError("profile needs a name (see hardware_profiles/)")

@@ -7,8 +7,10 @@ which is atomic on POSIX file systems. A crash mid-write leaves the previous fil
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator, Union
@@ -16,16 +18,62 @@ from typing import Iterator, Union
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def clean_stale(path: PathLike) -> list:
+    """Remove the temporary files that writers of ``path`` killed mid-write left behind (named
+    ``.NAME.PID.*.tmp``, PID no longer running); returns the paths removed."""
+    target = Path(path)
+    removed = []
+    try:
+        candidates = list(target.parent.glob(f".{glob.escape(target.name)}.*.tmp"))
+    except OSError:
+        return removed
+    for tmp in candidates:
+        m = _TMP_NAME.fullmatch(tmp.name[len(target.name) + 1:])
+        if m is None or _pid_alive(int(m.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+#: the part of a temporary name after ".NAME": ".PID.RANDOM.tmp"
+_TMP_NAME = re.compile(r"\.(\d+)\.[A-Za-z0-9_]+\.tmp")
+
+
 @contextlib.contextmanager
 def atomic_path(path: PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` if the block succeeds."""
+    """Yield a temporary path next to ``path``; rename it onto ``path`` if the block succeeds.
+
+    The file gets the permissions of a newly created file (``0666`` less the umask); the
+    temporary files of earlier writers killed mid-write are removed first (:func:`clean_stale`).
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    clean_stale(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp",
+                               dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():

@@ -143,9 +143,11 @@ def run_parity(net: Network, x: np.ndarray, y: np.ndarray,
                log=None, readout: Optional[str] = None) -> ParityReport:
     """Classify ``x`` on every backend (registry names or aliases) with identical inputs and
     compare them spike by spike (``readout``: a kind name, default the network's)."""
-    names = [canonical(b) for b in backends]
-    if not names:
-        raise ValueError("parity needs at least one backend")
+    names = list(dict.fromkeys(canonical(b) for b in backends))
+    if not any(a in names and b in names for a, b in PAIRS):
+        pairs = "; ".join(f"{a},{b}" for a, b in PAIRS)
+        raise ValueError(f"parity compares two backends of a pair ({pairs}); the backends "
+                         f"given ({','.join(names) or 'none'}) form no pair")
     for name in names:
         ok, why = available(name)
         if not ok:

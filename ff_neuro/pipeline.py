@@ -35,6 +35,7 @@ def calibration_inputs(net: Network, ds: Dataset, n: int) -> np.ndarray:
 
 def quantize_for_dataset(net: Network, ds: Dataset, cfg: Optional[QuantConfig] = None):
     """Quantize ``net`` calibrated on ``ds``'s training data: ``(qnet, QuantReport)``."""
+    net.check_dataset(ds)
     cfg = cfg or QuantConfig()
     return quantize(net, cfg, calibration_inputs(net, ds, cfg.calibration_samples))
 
@@ -50,12 +51,31 @@ def spike_agreement(a: List[np.ndarray], b: List[np.ndarray]) -> float:
 
 
 def attach_readout(net: Network, ds: Dataset, backend: Optional[Backend] = None,
-                   from_layer: Optional[int] = None) -> Network:
+                   from_layer: Optional[int] = None, progress: bool = False) -> Network:
     """Fit the one-pass linear readout on ``ds``'s training set (spike rates on ``backend``,
     default the float one) and add it to ``net``'s readouts."""
+    net.check_dataset(ds)
     net.set_readout(fit_readout(backend or get_backend("float"), net, ds.x_train, ds.y_train,
-                                from_layer=from_layer))
+                                from_layer=from_layer, progress=progress))
     return net
+
+
+def readout_seconds(net: Network, ds: Dataset, probe: int = 2000) -> float:
+    """How long :func:`attach_readout` will take on ``ds``, from a timed probe on ``probe``
+    training samples (spike rates and the regression, both scaled to the whole set): what a
+    training-time budget reserves for it."""
+    from sklearn.linear_model import LogisticRegression
+
+    from .run.inference import hidden_features
+    n = min(probe, ds.x_train.shape[0])
+    t = time.perf_counter()
+    f = hidden_features(get_backend("float"), net, ds.x_train[:n], 0)
+    t_features = time.perf_counter() - t
+    t = time.perf_counter()
+    if np.unique(ds.y_train[:n]).size > 1:
+        LogisticRegression(max_iter=2000).fit(f, ds.y_train[:n])
+    t_fit = time.perf_counter() - t
+    return (t_features + t_fit) * ds.x_train.shape[0] / n
 
 
 @dataclass

@@ -292,7 +292,7 @@ def test_load_idx_dir_non_uint8_scaled_by_max(tmp_path: Path) -> None:
     d.mkdir()
     write_idx(d / "train-images-idx3-ubyte", np.array([[[0, 500]], [[1000, 250]]], np.int16))
     write_idx(d / "t10k-images-idx3-ubyte", np.array([[[2000, 0]]], np.int16))
-    write_idx(d / "train-labels-idx1-ubyte", np.array([0, 0], np.uint8))
+    write_idx(d / "train-labels-idx1-ubyte", np.array([0, 1], np.uint8))
     write_idx(d / "t10k-labels-idx1-ubyte", np.array([0], np.uint8))
     ds = load_idx_dir(d, name="wide")
     np.testing.assert_allclose(ds.x_train, [[0.0, 0.25], [0.5, 0.125]])

@@ -112,6 +112,7 @@ class Dataset:
     n_classes: int
     image_shape: tuple[int, ...]
     source: str
+    path: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -137,6 +138,12 @@ class Dataset:
                     f"y_{split} labels must lie in [0, {self.n_classes}), "
                     f"got range [{y.min()}, {y.max()}]"
                 )
+        present = np.unique(self.y_train)
+        if self.y_train.size and present.size < 2:
+            raise ValueError(
+                f"the training labels hold a single class ({present[0]}): classification "
+                "needs at least two classes"
+            )
         shape = self.image_shape
         if (
             not isinstance(shape, tuple)
@@ -151,6 +158,16 @@ class Dataset:
                 f"image_shape {shape} has {int(np.prod(shape))} elements but the "
                 f"inputs have {self.x_train.shape[1]} features"
             )
+
+    def describe(self) -> dict:
+        """What a model records about the data it was trained on (and the next stage uses to
+        load it again): name, shape, classes, sizes, source and, for IDX files, the folder."""
+        d = {"name": self.name, "n_features": self.n_features, "n_classes": self.n_classes,
+             "image_shape": list(self.image_shape), "n_train": self.n_train,
+             "n_test": self.n_test, "source": self.source}
+        if self.path:
+            d["path"] = self.path
+        return d
 
     def __repr__(self) -> str:
         return (
@@ -361,7 +378,7 @@ def load_idx_dir(path: PathLike, name: Optional[str] = None) -> Dataset:
     Dataset
         Images flattened to ``(N, H*W)`` float32 in [0, 1] (``uint8`` divided
         by 255, other dtypes by their maximum); ``image_shape`` from the file;
-        ``n_classes = max(label) + 1`` (at least 2).
+        ``n_classes = max(label) + 1`` (at least 2); every class must have training samples.
 
     Raises
     ------
@@ -404,6 +421,14 @@ def load_idx_dir(path: PathLike, name: Optional[str] = None) -> Dataset:
 
     x_train, x_test = _scale_images(images_tr, images_te, directory)
     max_label = max((int(lab.max()) for lab in (labels_tr, labels_te) if lab.size), default=0)
+    missing = np.setdiff1d(np.arange(max_label + 1), labels_tr)
+    if labels_tr.size and missing.size and np.unique(labels_tr).size >= 2:
+        gaps = ", ".join(str(int(m)) for m in missing[:5]) + (", ..." if missing.size > 5 else "")
+        raise ValueError(
+            f"{files['train labels']}: labels must be the classes 0..C-1, each with training "
+            f"samples; the labels reach {max_label} but classes {gaps} ({missing.size} of "
+            f"{max_label + 1}) have no training sample"
+        )
     resolved = directory.resolve()
     return Dataset(
         name=name or resolved.name or str(resolved),
@@ -414,6 +439,7 @@ def load_idx_dir(path: PathLike, name: Optional[str] = None) -> Dataset:
         n_classes=max(max_label + 1, 2),
         image_shape=tuple(int(s) for s in images_tr.shape[1:]),
         source=f"IDX files in {resolved}",
+        path=str(resolved),
     )
 
 
@@ -470,8 +496,8 @@ def load_dataset(name: str, data_dir: Optional[PathLike] = None, seed: int = 0) 
         an existing directory of IDX files.
     data_dir : str or os.PathLike, optional
         Data directory for ``"fashion-mnist"`` (default
-        :data:`FASHION_MNIST_DIR`) and ``"idx"`` (required). Ignored for
-        ``"digits"``.
+        :data:`FASHION_MNIST_DIR`) and ``"idx"`` (required); refused for
+        ``"digits"`` (built in).
     seed : int, default 0
         Split seed for ``"digits"``; the IDX datasets have a fixed split.
 
@@ -490,6 +516,11 @@ def load_dataset(name: str, data_dir: Optional[PathLike] = None, seed: int = 0) 
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     if key == "digits":
+        if data_dir is not None:
+            raise ValueError(
+                "the digits dataset is built in (scikit-learn); --data-dir (data_dir) applies "
+                "to IDX datasets: fashion-mnist, idx or a directory of IDX files"
+            )
         return load_digits(seed=seed)
     if key == "fashion-mnist":
         return load_fashion_mnist(data_dir)
@@ -505,4 +536,28 @@ def load_dataset(name: str, data_dir: Optional[PathLike] = None, seed: int = 0) 
     raise ValueError(
         f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} "
         "(or 'fashion_mnist'), or give the path of a directory of IDX files"
+    )
+
+
+def dataset_from_record(record: dict, data_dir: Optional[PathLike] = None) -> Dataset:
+    """The dataset a model was trained on, from the record it keeps (``Network.dataset``, see
+    :meth:`Dataset.describe`): a built-in name, Fashion-MNIST (from ``data_dir``, else the folder
+    it was read from, else the default one) or a folder of IDX files (its recorded path, or
+    ``data_dir``)."""
+    name = str(record.get("name") or "digits")
+    key = _ALIASES.get(name.strip().lower(), name.strip().lower())
+    path = record.get("path")
+    if key == "digits":
+        return load_dataset(name, data_dir)
+    if key == "fashion-mnist":
+        if data_dir is None and path and os.path.isdir(path):
+            data_dir = path
+        return load_dataset(name, data_dir)
+    if data_dir is not None:
+        return load_idx_dir(data_dir, name=name)
+    if path and os.path.isdir(path):
+        return load_idx_dir(path, name=name)
+    raise FileNotFoundError(
+        f"the model was trained on {name!r} ({record.get('source') or 'no source recorded'}), "
+        "which is not found here: pass --dataset DIR (or --data-dir DIR) with its IDX files"
     )

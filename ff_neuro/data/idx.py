@@ -18,7 +18,6 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Union
@@ -153,23 +152,14 @@ def write_idx(path: PathLike, array: np.ndarray) -> None:
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     payload = np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o644)  # mkstemp creates 0600; use the usual data-file mode
-            if path.suffix == ".gz":
-                with gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0) as gz:
-                    gz.write(header)
-                    gz.write(payload)
-            else:
-                fh.write(header)
-                fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
+    from ..fileio import atomic_path
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        if path.suffix == ".gz":
+            with gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0) as gz:
+                gz.write(header)
+                gz.write(payload)
+        else:
+            fh.write(header)
+            fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())

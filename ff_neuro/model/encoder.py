@@ -19,6 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from .. import checks
 from .synapse import conv_out_size, shape_tuple
 
 
@@ -47,12 +48,11 @@ class InputEncoding:
     def __post_init__(self) -> None:
         if self.kind not in ("rate", "graded"):
             raise ValueError(f"unknown input encoding {self.kind!r} (rate|graded)")
-        if int(self.time_steps) < 1:
-            raise ValueError("time_steps must be >= 1")
-        self.time_steps = int(self.time_steps)
-        self.gain = float(self.gain)
-        self.seed = int(self.seed)
-        self.levels = int(self.levels)
+        self.time_steps = checks.time_steps("time_steps", self.time_steps)
+        self.gain = checks.finite("gain", self.gain, low=0.0, low_open=True,
+                                  high=checks.MAX_PARAMETER)
+        self.seed = checks.seed("seed", self.seed)
+        self.levels = checks.integer("levels", self.levels)
         if self.kind == "rate":
             self.levels = 1
         elif not 1 <= self.levels <= 255:
@@ -115,16 +115,15 @@ class AnalogConvEncoder:
     type_name: ClassVar[str] = "analog_conv_encoder"
 
     def __post_init__(self) -> None:
-        self.weight = np.asarray(self.weight, dtype=np.float32)
+        self.weight = checks.parameters("encoder weight", self.weight).astype(np.float32)
         self.in_shape = shape_tuple(self.in_shape, "in_shape")
         if len(self.in_shape) != 3:
             raise ValueError(f"in_shape must be (C, H, W), got {self.in_shape}")
         if self.weight.ndim != 4 or self.weight.shape[1] != self.in_shape[0]:
             raise ValueError(f"encoder weight must be (C_out, {self.in_shape[0]}, kh, kw), got "
                              f"{self.weight.shape}")
-        if not np.all(np.isfinite(self.weight)):
-            raise ValueError("encoder weight contains NaN or inf")
-        self.stride, self.padding = int(self.stride), int(self.padding)
+        self.stride = checks.integer("encoder stride", self.stride)
+        self.padding = checks.integer("encoder padding", self.padding)
         if self.stride < 1 or self.padding < 0:
             raise ValueError("encoder: need stride >= 1 and padding >= 0")
         h = conv_out_size(self.in_shape[1], self.weight.shape[2], self.stride, self.padding)
@@ -133,20 +132,16 @@ class AnalogConvEncoder:
             raise ValueError(f"encoder kernel {self.weight.shape[2:]} does not fit input "
                              f"{self.in_shape}")
         self._out = (int(self.weight.shape[0]), h, w)
-        self.bias = np.asarray(self.bias, dtype=np.float32)
+        self.bias = checks.parameters("encoder bias", self.bias).astype(np.float32)
         if self.bias.shape != (self.weight.shape[0],):
             raise ValueError(f"bias must have shape ({self.weight.shape[0]},), got "
                              f"{self.bias.shape}")
-        self.levels = int(self.levels)
+        self.levels = checks.integer("levels", self.levels)
         if not 1 <= self.levels <= 255:
             raise ValueError("levels must be in 1..255 (8-bit graded spikes)")
-        self.clip = float(self.clip)
-        if not self.clip > 0:
-            raise ValueError(f"clip must be > 0, got {self.clip}")
-        self.shift = float(self.shift)
-        self.time_steps = int(self.time_steps)
-        if self.time_steps < 1:
-            raise ValueError("time_steps must be >= 1")
+        self.clip = checks.positive("clip", self.clip)
+        self.shift = checks.finite("shift", self.shift)
+        self.time_steps = checks.time_steps("time_steps", self.time_steps)
 
     @property
     def out_shape(self) -> tuple:
@@ -236,13 +231,13 @@ class LabelEmbedding:
     def __post_init__(self) -> None:
         if self.kind not in ("append", "overlay", "code"):
             raise ValueError(f"unknown label embedding {self.kind!r} (append|overlay|code)")
-        if int(self.n_classes) < 2:
-            raise ValueError("n_classes must be >= 2")
-        self.n_classes = int(self.n_classes)
-        self.amplitude = float(self.amplitude)
-        self.code_bits = int(self.code_bits)
-        self.code_p = float(self.code_p)
-        self.code_seed = int(self.code_seed)
+        self.n_classes = checks.integer("n_classes", self.n_classes, low=2, high=1_000_000)
+        self.amplitude = checks.finite("amplitude", self.amplitude, low=0.0,
+                                       high=checks.MAX_PARAMETER)
+        self.code_bits = checks.count("code_bits", self.code_bits, high=1_000_000)
+        self.code_p = checks.finite("code_p", self.code_p, low=0.0, high=1.0, low_open=True,
+                                    high_open=True)
+        self.code_seed = checks.seed("code_seed", self.code_seed)
         if self.kind == "code" and (self.code_bits < 1 or not 0 < self.code_p < 1):
             raise ValueError("code embedding needs code_bits >= 1 and 0 < code_p < 1")
 

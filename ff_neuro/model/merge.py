@@ -39,8 +39,9 @@ def merge_networks(nets: Sequence[Network]) -> Network:
 
     The members must be float Forward-Forward networks of dense layers with the same depth,
     input encoding, label embedding, label-sweep goodness (``mean_sq`` or ``sum_sq``) and
-    ``from_layer``, and per-layer threshold and ``v_decay``. Quantization and the linear
-    readout are not carried over: quantize the merged network and fit its readout again.
+    ``from_layer``, and per-layer threshold and ``v_decay``, and no two members may have the
+    same weights. Quantization and the linear readout are not carried over (:func:`dropped`
+    names what a merge leaves out): quantize the merged network and fit its readout again.
     """
     nets = list(nets)
     if len(nets) < 2:
@@ -68,6 +69,12 @@ def merge_networks(nets: Sequence[Network]) -> Network:
             if la.neuron != lb.neuron:
                 raise ValueError(f"network {i} layer {k} has another threshold or v_decay than "
                                  "network 0; merged neurons share one per layer")
+    for i, n in enumerate(nets[1:], start=1):
+        for j in range(i):
+            if all(np.array_equal(a.weight, b.weight)
+                   for a, b in zip(nets[j].layers, n.layers)):
+                raise ValueError(f"network {i} has the same weights as network {j}: an "
+                                 "ensemble of copies votes like one member")
     if s0.goodness not in ("mean_sq", "sum_sq"):
         raise ValueError(f"cannot merge {s0.goodness!r} goodness (its halves would mix)")
     layers = []
@@ -95,3 +102,14 @@ def merge_networks(nets: Sequence[Network]) -> Network:
                    training={"algorithm": "ff-merged",
                              "members": [dict(n.training) for n in nets],
                              "member_sizes": [n.sizes for n in nets]})
+
+
+def dropped(nets: Sequence[Network]) -> list:
+    """What :func:`merge_networks` leaves out of ``nets``: ``"quantization"`` when a member is
+    quantized, ``"linear readout"`` when a member has one."""
+    out = []
+    if any(n.quantized is not None for n in nets):
+        out.append("quantization")
+    if any(r.kind == "linear" for n in nets for r in n.readouts):
+        out.append("linear readout")
+    return out

@@ -59,6 +59,10 @@ class Network:
         self.layers = list(self.layers)
         if not self.layers:
             raise ValueError("a network needs at least one layer")
+        for name in ("dataset", "training"):
+            if not isinstance(getattr(self, name), dict):
+                raise TypeError(f"the {name} record must be a dict, got "
+                                f"{type(getattr(self, name)).__name__}")
         if not isinstance(self.encoder, (InputEncoding, AnalogConvEncoder)):
             raise TypeError(f"encoder must be InputEncoding or AnalogConvEncoder, got "
                             f"{type(self.encoder).__name__}")
@@ -194,6 +198,52 @@ class Network:
     @property
     def widths(self) -> list:
         return [l.n_out for l in self.layers]
+
+    @property
+    def n_features(self) -> int:
+        """Values of one sample as a dataset holds it (the image, without label inputs)."""
+        if isinstance(self.encoder, AnalogConvEncoder):
+            return int(np.prod(self.encoder.in_shape))
+        n = self.layers[0].n_in
+        emb = self.label_embedding
+        return n if emb is None or emb.kind == "overlay" else n - emb.width
+
+    # -- data checks -------------------------------------------------------------------------
+    def check_inputs(self, x: np.ndarray) -> np.ndarray:
+        """``x`` as float32 samples ``(N, n_features)``, N >= 1, finite; else a ValueError."""
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] != self.n_features:
+            raise ValueError(f"samples must be an (N, {self.n_features}) array with N >= 1 "
+                             f"(this network takes {self.n_features} values per sample), got "
+                             f"shape {x.shape}")
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"samples must be numbers, got {x.dtype}")
+        x = x.astype(np.float32, copy=False)
+        if not np.all(np.isfinite(x)):
+            raise ValueError("samples contain NaN or inf")
+        return x
+
+    def check_labels(self, y: np.ndarray, n: Optional[int] = None) -> np.ndarray:
+        """``y`` as int64 labels in ``[0, n_classes)`` (``n`` of them); else a ValueError."""
+        y = np.asarray(y)
+        if y.ndim != 1 or (n is not None and y.shape[0] != n):
+            raise ValueError(f"labels must be a 1-D array{f' of {n}' if n is not None else ''},"
+                             f" got shape {y.shape}")
+        if y.size and (y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= self.n_classes):
+            raise ValueError(f"labels must be integers in [0, {self.n_classes}) for this "
+                             f"{self.n_classes}-class network, got {y.dtype} in "
+                             f"[{y.min()}, {y.max()}]")
+        return y.astype(np.int64, copy=False)
+
+    def check_dataset(self, ds) -> None:
+        """A :class:`~ff_neuro.data.Dataset` this network can run on: the same values per
+        sample and the same classes; else a ValueError saying which differs."""
+        if ds.n_features != self.n_features:
+            raise ValueError(f"dataset {ds.name!r} has {ds.n_features} values per sample; this "
+                             f"network takes {self.n_features}")
+        if ds.n_classes != self.n_classes:
+            raise ValueError(f"dataset {ds.name!r} has {ds.n_classes} classes (labels 0.."
+                             f"{ds.n_classes - 1}); this network tells {self.n_classes}")
 
     # -- readouts --------------------------------------------------------------------------
     @property

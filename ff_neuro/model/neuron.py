@@ -14,6 +14,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from .. import checks
+
 #: Loihi's decay constants are 12-bit fractions of 4096.
 DECAY_UNITY = 4096
 #: The largest unsigned 17-bit threshold mantissa (``vth``).
@@ -21,10 +23,7 @@ VTH_MAX = 2**17 - 1
 
 
 def _finite(value, what: str) -> float:
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{what} must be finite, got {value}")
-    return value
+    return checks.finite(what, value)
 
 
 @dataclass
@@ -51,8 +50,9 @@ class LIF:
 
     def __post_init__(self) -> None:
         self.threshold = _finite(self.threshold, "threshold")
-        if not self.threshold > 0:
-            raise ValueError(f"threshold must be > 0, got {self.threshold}")
+        if not 0 < self.threshold <= checks.MAX_PARAMETER:
+            raise ValueError(f"threshold must be > 0 and <= {checks.MAX_PARAMETER:g}, got "
+                             f"{self.threshold}")
         self.v_decay = _finite(self.v_decay, "v_decay")
         if not 0.0 <= self.v_decay <= 1.0:
             raise ValueError(f"v_decay must be in [0, 1], got {self.v_decay}")
@@ -105,15 +105,15 @@ class LoihiLIF:
     def __post_init__(self) -> None:
         for name in ("vth", "v_decay", "i_decay"):
             value = getattr(self, name)
-            if isinstance(value, (float, np.floating)) and value != int(value):
-                raise ValueError(f"{name} must be an integer, got {value}")
-            setattr(self, name, int(value))
+            setattr(self, name, checks.integer(name, value))
         if not 0 <= self.vth <= VTH_MAX:
             raise ValueError(f"vth must be an unsigned 17-bit integer, got {self.vth}")
         for name in ("v_decay", "i_decay"):
             if not 0 <= getattr(self, name) <= DECAY_UNITY:
                 raise ValueError(f"{name} must be in [0, 4096], got {getattr(self, name)}")
         self.scale = _finite(self.scale, "scale")
+        if not self.scale > 0:
+            raise ValueError(f"scale must be > 0, got {self.scale}")
 
     def to_dict(self) -> dict:
         return {"vth": self.vth, "v_decay": self.v_decay, "i_decay": self.i_decay,

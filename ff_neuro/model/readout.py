@@ -83,10 +83,12 @@ class LabelSweep:
     kind: ClassVar[str] = "sweep"
 
     def __post_init__(self) -> None:
+        from .. import checks
         if self.goodness not in GOODNESS_KINDS:
             raise ValueError(f"unknown goodness {self.goodness!r} ({'|'.join(GOODNESS_KINDS)})")
-        self.from_layer = int(self.from_layer)
-        self.eps = float(self.eps)
+        self.from_layer = checks.integer("from_layer", self.from_layer, low=0)
+        self.eps = checks.finite("eps", self.eps, low=0.0, low_open=True,
+                                 high=checks.MAX_PARAMETER)
         if self.goodness == "symmetric" and not self.eps > 0:
             raise ValueError(f"goodness eps must be > 0, got {self.eps}")
 
@@ -149,9 +151,8 @@ class ClassGroups:
     kind: ClassVar[str] = "class-groups"
 
     def __post_init__(self) -> None:
-        self.n_classes = int(self.n_classes)
-        if self.n_classes < 2:
-            raise ValueError("n_classes must be >= 2")
+        from .. import checks
+        self.n_classes = checks.integer("n_classes", self.n_classes, low=2, high=1_000_000)
         groups = []
         for i, g in enumerate(self.class_groups):
             g = np.asarray(g)
@@ -163,7 +164,8 @@ class ClassGroups:
             groups.append(g.astype(np.int64))
         self.class_groups = groups
         n = len(groups)
-        pl = tuple(int(p) for p in np.atleast_1d(self.predict_layers))
+        pl = tuple(checks.integer("predict_layers", p)
+                   for p in np.atleast_1d(self.predict_layers))
         if not pl or any(not -n <= p < n for p in pl):
             raise ValueError(f"predict_layers {pl} out of range for {n} layers")
         self.predict_layers = tuple(sorted({p % n for p in pl}))
@@ -203,11 +205,14 @@ class LinearReadout:
     kind: ClassVar[str] = "linear"
 
     def __post_init__(self) -> None:
+        from .. import checks
+        checks.parameters("the linear readout's weight", self.weight)
+        checks.parameters("the linear readout's bias", self.bias)
         self.weight = np.asarray(self.weight, dtype=np.float64)
         self.bias = np.asarray(self.bias, dtype=np.float64)
         if self.weight.ndim != 2 or self.bias.shape != (self.weight.shape[0],):
             raise ValueError("readout weight must be (C, H) and bias (C,)")
-        self.from_layer = int(self.from_layer)
+        self.from_layer = checks.integer("from_layer", self.from_layer, low=0)
 
     @property
     def n_classes(self) -> int:

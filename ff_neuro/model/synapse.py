@@ -19,6 +19,8 @@ from typing import ClassVar, Optional, Sequence
 
 import numpy as np
 
+from .. import checks
+
 #: Loihi's 8-bit weight mantissa with sign: the integer weights a NetX file carries exactly.
 WEIGHT_MIN, WEIGHT_MAX = -256, 254
 #: Lava's signed 13-bit bias mantissa.
@@ -52,10 +54,10 @@ def conv_reach(in_hw: Sequence[int], kernel: Sequence[int], stride: int,
 
 
 def shape_tuple(shape, what: str) -> tuple:
-    shape = tuple(int(s) for s in np.atleast_1d(np.asarray(shape)))
-    if not shape or min(shape) < 1:
-        raise ValueError(f"{what} must be a tuple of positive sizes, got {shape}")
-    return shape
+    a = np.atleast_1d(np.asarray(shape))
+    if a.ndim != 1 or not a.size or a.dtype.kind not in "iuf":
+        raise ValueError(f"{what} must be a tuple of positive sizes, got {shape!r}")
+    return tuple(checks.count(what, s) for s in a)
 
 
 class _Synapse:
@@ -66,20 +68,23 @@ class _Synapse:
 
     def _check_arrays(self, channels: int) -> None:
         w = np.asarray(self.weight)
+        if w.dtype.kind not in "iuf":
+            raise ValueError(f"weight must hold numbers, got {w.dtype}")
         if np.issubdtype(w.dtype, np.integer):
             self.weight = w.astype(np.int32)
         else:
+            checks.parameters("weight", w)
             self.weight = w.astype(np.float32)
-            if not np.all(np.isfinite(self.weight)):
-                raise ValueError("weight contains NaN or inf")
         if self.bias is not None:
             b = np.asarray(self.bias)
+            if b.dtype.kind not in "iuf":
+                raise ValueError(f"bias must hold numbers, got {b.dtype}")
             if b.shape != (channels,):
                 raise ValueError(f"bias must have shape ({channels},), got {b.shape}")
             self.bias = (b.astype(np.int32) if np.issubdtype(b.dtype, np.integer)
                          else b.astype(np.float32))
-            if self.bias.dtype == np.float32 and not np.all(np.isfinite(self.bias)):
-                raise ValueError("bias contains NaN or inf")
+            if self.bias.dtype == np.float32:
+                checks.parameters("bias", b)
 
     @property
     def integer(self) -> bool:
@@ -212,7 +217,8 @@ class Conv2d(_Synapse):
         if w.shape[1] != self.in_shape[0]:
             raise ValueError(f"conv weight expects {w.shape[1]} input channels but in_shape "
                              f"has {self.in_shape[0]}")
-        self.stride, self.padding = int(self.stride), int(self.padding)
+        self.stride = checks.integer("stride", self.stride)
+        self.padding = checks.integer("padding", self.padding)
         if self.stride < 1 or self.padding < 0:
             raise ValueError(f"need stride >= 1 and padding >= 0, got {self.stride}, "
                              f"{self.padding}")

@@ -127,7 +127,7 @@ def integer_parameters(weight: np.ndarray, threshold: float, bias: Optional[np.n
     if max_row_input is not None and CURRENT_MAX / max_row_input < scale:
         scale, limit = CURRENT_MAX / max_row_input, "Lava's 24-bit current (largest input sum)"
     if scale * threshold > VTH_MAX:
-        scale = VTH_MAX / threshold
+        scale, limit = VTH_MAX / threshold, f"the 17-bit threshold ({threshold:g})"
     if bias is not None:
         bmax = float(np.max(np.abs(bias)))
         if bmax * scale > BIAS_MAX:
@@ -140,6 +140,11 @@ def integer_parameters(weight: np.ndarray, threshold: float, bias: Optional[np.n
             f"an integer threshold >= 1 leaves room for ({2 * cfg.weight_max}x); train with "
             "smaller weights (lower learning rate) or a larger threshold")
     w_q = np.clip(np.round(scale * weight), -256, 254).astype(np.int32)
+    if not w_q.any():
+        raise QuantizationError(
+            f"every weight rounds to 0 at scale {scale:.3g} (set by {limit}): the layer could "
+            f"never spike; the threshold is {threshold / wmax:.3g}x the largest |weight| "
+            f"({wmax:.4g}), so train with a lower threshold")
     bias_q = None
     if bias is not None:
         bias_q = np.clip(np.round(scale * bias), BIAS_MIN, BIAS_MAX).astype(np.int32)
@@ -209,7 +214,10 @@ def quantize(net: Network, cfg: Optional[QuantConfig] = None,
     qlayers, report = [], QuantReport()
     for k, layer in enumerate(net.layers):
         w_in = message_weight(net, k)
-        q = quantize_layer(layer, w_in, cfg, max_msg if k == 0 else 1)
+        try:
+            q = quantize_layer(layer, w_in, cfg, max_msg if k == 0 else 1)
+        except QuantizationError as exc:
+            raise QuantizationError(f"layer {k}: {exc}") from exc
         qlayers.append(q)
         ideal = q.neuron.scale * w_in
         report.layers.append(LayerQuantReport(

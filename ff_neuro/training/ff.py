@@ -530,9 +530,7 @@ class FFTrainer:
             layers=layers, encoder=self.enc, label_embedding=self.emb,
             readouts=[LabelSweep(goodness=self.cfg.goodness,
                                  from_layer=self.cfg.goodness_from_layer)],
-            dataset={"name": ds.name, "n_features": ds.n_features, "n_classes": ds.n_classes,
-                     "image_shape": list(ds.image_shape), "n_train": int(ds.x_train.shape[0]),
-                     "n_test": int(ds.x_test.shape[0]), "source": ds.source},
+            dataset=ds.describe(),
             training={"algorithm": "ff", "config": self.cfg.to_dict(),
                       "history": self.history.to_dict()},
         )

@@ -80,6 +80,14 @@ class FFGAFConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        from .. import checks
+        for name in ("enc_clip", "if_threshold", "norm_scale", "enc_norm_scale", "lr", "phi"):
+            checks.positive(name, getattr(self, name))
+        checks.fraction("dropout", self.dropout, high_open=True)
+        self.time_steps = checks.time_steps("time_steps", self.time_steps)
+        for name in ("epochs", "batch_size"):
+            setattr(self, name, checks.count(name, getattr(self, name)))
+        self.seed = checks.seed("seed", self.seed)
         self.channels = tuple(int(c) for c in self.channels)
         self.strides = tuple(int(s) for s in self.strides)
         self.predict_layers = tuple(int(p) for p in self.predict_layers)

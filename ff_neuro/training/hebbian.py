@@ -177,12 +177,25 @@ class HebbianConfig:
     encoding_seed: int = 1234
 
     def __post_init__(self) -> None:
-        try:
-            self.hidden = tuple(int(h) for h in self.hidden)
-        except TypeError:
-            raise ValueError(f"hidden must be a sequence of layer sizes, got {self.hidden!r}")
-        if not self.hidden or min(self.hidden) < 1:
-            raise ValueError("hidden must list at least one positive layer size")
+        from .. import checks
+        from ..config import layer_sizes
+        self.hidden = layer_sizes(self.hidden)
+        self.time_steps = checks.time_steps("time_steps", self.time_steps)
+        for name in ("threshold", "lr", "alpha", "eps", "gain", "init_std", "analog_lr"):
+            checks.positive(name, getattr(self, name))
+        for name in ("beta", "trace_tau", "tau_e"):
+            checks.fraction(name, getattr(self, name))
+        checks.finite("theta", self.theta)
+        checks.finite("weight_decay", self.weight_decay, low=0.0)
+        if self.trace_scale is not None:
+            checks.positive("trace_scale", self.trace_scale)
+        if self.lr_decay_to is not None:
+            checks.fraction("lr_decay_to", self.lr_decay_to)
+        self.code_bits = checks.count("code_bits", self.code_bits)
+        checks.finite("code_p", self.code_p, low=0.0, high=1.0, low_open=True, high_open=True)
+        self.eval_samples = checks.integer("eval_samples", self.eval_samples, low=0)
+        for name in ("seed", "encoding_seed"):
+            setattr(self, name, checks.seed(name, getattr(self, name)))
         for name, value, choices in (("trace", self.trace, TRACES),
                                      ("probability", self.probability, PROBABILITIES),
                                      ("label_embedding", self.label_embedding,
@@ -799,9 +812,7 @@ class HebbianTrainer:
             layers=layers, encoder=self.enc, label_embedding=self.emb,
             readouts=[LabelSweep(goodness="symmetric" if readout == "symmetric" else "sum_sq",
                                  from_layer=g_from, eps=c.eps)],
-            dataset={"name": ds.name, "n_features": ds.n_features, "n_classes": ds.n_classes,
-                     "image_shape": list(ds.image_shape), "n_train": int(ds.x_train.shape[0]),
-                     "n_test": int(ds.x_test.shape[0]), "source": ds.source},
+            dataset=ds.describe(),
             training={"algorithm": "hebbian", "config": c.to_dict(), "readout": readout,
                       "history": self.history.to_dict()},
         )

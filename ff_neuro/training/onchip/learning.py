@@ -302,7 +302,8 @@ def fixed_deviation(w0_q: np.ndarray, w_fixed: np.ndarray, w_ref: np.ndarray, sc
     }
 
 
-def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200, every: int = 100,
+def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200,
+                   every: Optional[int] = None,
                    model=None, cfg=None, eta: float = 0.5, mode: str = "floating_pt",
                    timeout_s: float = 3600.0, seed: int = 0, compare_torch: bool = True,
                    log=print, y_exp: int = -6, weight_scale: Optional[float] = None) -> dict:
@@ -310,8 +311,8 @@ def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200, every: i
 
     ``samples`` training samples stream through Lava once (50/50 positive / negative, wrong
     label ``(y + U{1..C-1}) mod C``, updates in the late window ``t >= update_from_step``); the
-    weights are read every ``every`` samples and scored on ``eval_samples`` held-out test
-    samples (argmax of the symmetric probability, or of goodness for ``sigmoid``), which gives
+    weights are read every ``every`` samples (default: 100, or ``samples`` if fewer) and
+    scored on ``eval_samples`` held-out test samples (argmax of the symmetric probability, or of goodness for ``sigmoid``), which gives
     the learning curve. Starting weights: the first layer of ``model`` (a Network trained
     with ``--algo hebbian``) or the Hebbian trainer's random init. With ``compare_torch`` the
     host trainer (``HebbianTrainer``, online, same start and samples) learns the same stream
@@ -323,7 +324,22 @@ def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200, every: i
     deviation from the float reference rule (:func:`reference_learning` from the same
     dequantized start on the same spikes; :func:`fixed_deviation`) and that rule's accuracy.
     """
+    from ff_neuro import checks
     from ff_neuro.training.hebbian import HebbianConfig, HebbianTrainer
+    samples = checks.samples("samples", samples, ds.x_train.shape[0],
+                             f"the training split of {ds.name}")
+    eval_samples = checks.samples("eval_samples", eval_samples, ds.x_test.shape[0],
+                                  f"the test split of {ds.name}")
+    every = checks.count("every", min(100, samples) if every is None else every, high=samples)
+    checks.positive("eta", eta)
+    checks.seed("seed", seed)
+    checks.one_of("mode", mode, ("floating_pt", "fixed_pt"))
+    checks.positive("timeout_s", timeout_s)
+    checks.integer("y_exp", y_exp, low=-7, high=0)
+    if weight_scale is not None:
+        checks.positive("weight_scale", weight_scale)
+    if model is not None:
+        model.check_dataset(ds)
     cfg = cfg or HebbianConfig(seed=seed)
     trainer = HebbianTrainer(cfg, ds)
     if model is not None:
