@@ -7,6 +7,8 @@ from __future__ import annotations
 # tests that call Lava's own functions in-process can. Lava *runs* happen in a child process.
 import lava.magma.core.process.process  # noqa: F401,E402
 
+import os
+
 import numpy as np
 import pytest
 
@@ -32,8 +34,26 @@ def ff_net(layers, **kw) -> Network:
     return Network(layers=layers, **kw)
 
 
+def reseal(path, content: bool = True) -> None:
+    """Make an edited model file's checksums match again (its content digest, then the header),
+    as a writer that knows the format would, so that the field validation behind them is what
+    answers. ``content=False``: the header only (for files whose content cannot be read)."""
+    import h5py
+    from ff_neuro.model.io import DIGEST_ATTR, content_digest, write_header
+    if content:
+        with h5py.File(path, "r+") as f:
+            f.attrs[DIGEST_ATTR] = content_digest(f)
+    write_header(path)
+
+
 def random_spikes(seed: int, T: int, B: int, n: int, p: float = 0.3) -> np.ndarray:
     return (np.random.default_rng(seed).random((T, B, n)) < p).astype(np.uint8)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lava_log_dir(tmp_path_factory):
+    """Failed Lava runs leave their details in a log folder: the tests' go to pytest's."""
+    os.environ["FF_NEURO_LOG_DIR"] = str(tmp_path_factory.mktemp("lava-logs"))
 
 
 @pytest.fixture(scope="session")

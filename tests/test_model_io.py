@@ -10,7 +10,7 @@ from ff_neuro.model import (FORMAT_VERSION, Conv2d, Dense, InputEncoding, LabelE
 from ff_neuro.model.io import NODE_TYPES, read_node, write_node
 from ff_neuro.quantization import quantize
 
-from conftest import random_net
+from conftest import random_net, reseal
 
 
 def test_round_trip_float_and_quantized(tmp_path):
@@ -123,11 +123,13 @@ def test_clear_errors(tmp_path):
     path = save_model(random_net(), tmp_path / "v.h5")
     with h5py.File(path, "a") as f:
         f.attrs["format_version"] = 99
+    reseal(path, content=False)
     with pytest.raises(ModelFileError, match="version 99"):
         load_model(path)
     path = save_model(random_net(), tmp_path / "t.h5")
     with h5py.File(path, "a") as f:
         f["layers/0/neuron"].attrs["type"] = "hodgkin_huxley"
+    reseal(path)
     with pytest.raises(ModelFileError, match="unknown node type 'hodgkin_huxley'"):
         load_model(path)
 
