@@ -74,7 +74,10 @@ def test_failing_process_model_gives_clear_error_fast(tmp_path):
         run_netx_windows(str(path), x, [16, 8], timeout_s=60, inject_failure_at=3,
                          stop_grace_s=5)
     assert time.monotonic() - t0 < 60
-    assert "lava/procs/models.py" in str(ei.value)  # the child's traceback is reported
+    assert "\n" not in str(ei.value) and "details:" in str(ei.value)   # one line
+    # the child's traceback is in the details and the log file the message names
+    assert "lava/procs/models.py" in ei.value.details
+    assert "lava/procs/models.py" in ei.value.log_path.read_text()
     time.sleep(0.5)
     assert ei.value.pgid and processes_in_group(ei.value.pgid) == []  # nothing outlives the run
 

@@ -66,7 +66,8 @@ def netx_weight_bits(weight: np.ndarray) -> Tuple[np.ndarray, int, int]:
         scale = 255 / max_w
     else:
         mode, signed = "mixed", 1
-        scale = min(127 / max_w, -128 / min_w)
+        # numpy's division in lava-dl: 127 / 0 is inf (a matrix with no positive weight)
+        scale = min(127 / max_w if max_w > 0 else float("inf"), -128 / min_w)
     scale_bits = int(np.floor(np.log2(scale))) + signed
     # optimize_weight_bits: the largest n <= 8 with every weight a multiple of 2**n (Lava tries
     # n = 8, 7, .. with float division; the trailing zero bits of the OR of all weights say it

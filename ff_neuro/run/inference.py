@@ -55,7 +55,12 @@ class InferenceResult:
         return int(self.predictions.shape[0])
 
     def accuracy(self, labels: np.ndarray) -> float:
-        return float(np.mean(self.predictions == np.asarray(labels)))
+        """Fraction of ``labels`` (one per sample) predicted right."""
+        labels = np.asarray(labels)
+        if labels.shape != self.predictions.shape:
+            raise ValueError(f"{self.predictions.shape[0]} predictions but labels of shape "
+                             f"{labels.shape}")
+        return float(np.mean(self.predictions == labels))
 
     def layer_spikes_per_run(self) -> List[float]:
         """Mean spikes per run of every layer (over all steps and neurons)."""
@@ -89,6 +94,7 @@ def label_sweep(backend: Backend, net: Network, x: np.ndarray, *, keep_spikes: b
     sweep = readout or net.label_sweep
     if sweep is None or net.label_embedding is None:
         raise ValueError("this network has no label sweep readout (no label embedding)")
+    x = net.check_inputs(x)
     T = net.time_steps
     C = net.n_classes
     chunk = _chunk(backend, chunk, x.shape[0], 256)
@@ -148,6 +154,7 @@ def one_pass(backend: Backend, net: Network, x: np.ndarray, *,
         readout = next((r for r in net.readouts if not isinstance(r, LabelSweep)), None)
         if readout is None:
             raise ValueError("this network has no one-pass readout (class groups or linear)")
+    x = net.check_inputs(x)
     T = net.time_steps
     chunk = _chunk(backend, chunk, x.shape[0], 1024)
     kept, counts, inputs = [], [], []
@@ -199,12 +206,18 @@ def infer(backend: Backend, net: Network, x: np.ndarray,
 
 
 def hidden_features(backend: Backend, net: Network, x: np.ndarray, from_layer: int,
-                    seed_offset: int = TEST_SEED_OFFSET, chunk: int = 1024) -> np.ndarray:
+                    seed_offset: int = TEST_SEED_OFFSET, chunk: int = 1024,
+                    progress: bool = False) -> np.ndarray:
     """Spike rates of layers ``>= from_layer`` for one run per sample (neutral label):
-    ``(N, H)``, what the linear readout reads."""
+    ``(N, H)``, what the linear readout reads (``progress``: a progress bar on stderr)."""
+    x = net.check_inputs(x)
     T = net.time_steps
     feats = []
-    for start in range(0, x.shape[0], chunk):
+    starts = range(0, x.shape[0], chunk)
+    if progress:
+        from tqdm import tqdm
+        starts = tqdm(starts, desc="readout features", unit="chunk", leave=False)
+    for start in starts:
         xs = x[start:start + chunk]
         inp = network_inputs(net, xs, seed_offset=seed_offset,
                              sample_ids=np.arange(start, start + xs.shape[0]))
@@ -213,14 +226,23 @@ def hidden_features(backend: Backend, net: Network, x: np.ndarray, from_layer: i
 
 
 def fit_readout(backend: Backend, net: Network, x_train: np.ndarray, y_train: np.ndarray,
-                from_layer: Optional[int] = None, c: float = 1.0) -> LinearReadout:
+                from_layer: Optional[int] = None, c: float = 1.0,
+                progress: bool = False) -> LinearReadout:
     """Fit the linear readout on hidden rates of the training set (one run per sample):
     scikit-learn ``LogisticRegression`` (softmax regression). ``from_layer`` defaults to the
     label sweep's (else 0)."""
     from sklearn.linear_model import LogisticRegression
     if from_layer is None:
         from_layer = net.label_sweep.from_layer if net.label_sweep is not None else 0
-    f = hidden_features(backend, net, x_train, from_layer, seed_offset=READOUT_SEED_OFFSET)
+    y_train = net.check_labels(y_train, len(x_train))
+    if np.unique(y_train).size < 2:
+        raise ValueError("the readout needs training samples of at least two classes")
+    f = hidden_features(backend, net, x_train, from_layer, seed_offset=READOUT_SEED_OFFSET,
+                        progress=progress)
+    if progress:
+        import sys
+        print(f"fitting the linear readout (softmax regression on {f.shape[0]} x {f.shape[1]} "
+              "spike rates)", file=sys.stderr, flush=True)
     clf = LogisticRegression(C=c, max_iter=2000)
     clf.fit(f, y_train)
     return LinearReadout(weight=clf.coef_, bias=clf.intercept_, from_layer=from_layer)

@@ -93,13 +93,14 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray,
                      layer_shapes: Sequence[tuple], *, float_net: Optional[str] = None,
                      input_message_bits: int = 0, mode: str = "fixed_pt",
                      timeout_s: float = 600.0, inject_failure_at: Optional[int] = None,
-                     stop_grace_s: float = 10.0, keep_dir: bool = False,
+                     stop_grace_s: float = 10.0, work: Optional[Path] = None,
                      backend: str = "lava") -> Tuple[List[np.ndarray], LavaRunStats]:
     """Run a NetX file (``fixed_pt``) or a float spec (``floating_pt``, :func:`save_float_spec`)
     on ``windows`` (N, T, *in_shape) input messages, one window per sample, in one compile.
 
     Shapes are PyTorch's ((C, H, W) for conv layers); ``layer_shapes`` are the layers' output
-    shapes. Returns per-layer spikes ``(N, T, *shape_k)`` uint8 (state reset at every window)
+    shapes. ``work``: the folder for the run's files (the caller's, kept; else a temporary one,
+    removed). Returns per-layer spikes ``(N, T, *shape_k)`` uint8 (state reset at every window)
     and timings. Raises :class:`~ff_neuro.run.lava.LavaTimeoutError` /
     :class:`~ff_neuro.run.lava.LavaRunError` instead of hanging.
     """
@@ -113,7 +114,8 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray,
     shapes = [lava_shape(tuple(int(d) for d in np.atleast_1d(s))) for s in layer_shapes]
     L = len(shapes)
     n_steps = N * T + L
-    work = Path(tempfile.mkdtemp(prefix="ff-neuro-lava-"))
+    own = work is None
+    work = Path(tempfile.mkdtemp(prefix="ff-neuro-lava-")) if own else Path(work)
     t_start = time.perf_counter()
     try:
         frames = _to_lava(windows, 2).reshape((N * T,) + in_shape)
@@ -145,7 +147,7 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray,
                              stop_s=result.get("stop_s", nan))
         return spikes, stats
     finally:
-        if not keep_dir:
+        if own:
             shutil.rmtree(work, ignore_errors=True)
 
 
@@ -217,7 +219,7 @@ class LavaBackend(Backend):
         layers = net.quantized if self.mode == "fixed_pt" else net.layers
         B = spikes.shape[1]
         chunk = self.chunk or (10 if any(isinstance(l.synapse, Conv2d) for l in layers) else B)
-        work = Path(tempfile.mkdtemp(prefix="ff-neuro-netx-"))
+        work = Path(tempfile.mkdtemp(prefix="ff-neuro-lava-"))
         outs: List[List[np.ndarray]] = [[] for _ in layers]
         total = None
         try:
@@ -234,7 +236,7 @@ class LavaBackend(Backend):
                 out, st = run_netx_windows(
                     netx_path, windows[s:s + chunk], [l.out_shape for l in layers],
                     float_net=float_net, input_message_bits=net.encoder.message_bits,
-                    mode=self.mode, timeout_s=self.timeout_s, backend=self.name)
+                    mode=self.mode, timeout_s=self.timeout_s, backend=self.name, work=work)
                 for k, o in enumerate(out):
                     outs[k].append(np.moveaxis(o, 1, 0))
                 if total is None:

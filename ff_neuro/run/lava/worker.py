@@ -89,11 +89,17 @@ def start_worker(request_path: str):
 
     On SIGUSR1 every process of the run (Lava's children are forked from this one and inherit
     the handler) prints its Python stack: the parent sends it before killing a hung run, so the
-    error shows where each Lava process was stuck.
+    error shows where each Lava process was stuck. A watchdog thread
+    (:func:`~ff_neuro.run.lava.supervisor.start_watchdog`) kills the run and removes its files
+    if the parent dies or the run outlives its deadline.
     """
+    from ff_neuro.run.lava.supervisor import start_watchdog
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     with open(request_path) as fh:
         req = json.load(fh)
+    if req.get("parent_pid"):
+        start_watchdog(int(req["parent_pid"]), float(req["deadline"]),
+                       req.get("cleanup_dirs", ()))
 
     def write(result: dict) -> None:
         tmp = req["result"] + ".tmp"
