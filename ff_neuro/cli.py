@@ -22,6 +22,42 @@ DATASET_HELP = ("dataset: 'digits' (scikit-learn's bundled 8x8 digits, the defau
                 "'idx' with --data-dir, or a directory of MNIST-style IDX files")
 
 
+class Checked(click.ParamType):
+    """A value checked by a function of :mod:`ff_neuro.checks` (the library's own check, so the
+    CLI refuses what the Python API refuses, in the same words)."""
+
+    def __init__(self, check, name: str, **kw):
+        self.check, self.name, self.kw = check, name, kw
+
+    def convert(self, value, param, ctx):
+        if value is None:
+            return None
+        from . import checks
+        try:
+            return getattr(checks, self.check)(param.opts[0] if param else "value", value,
+                                               **self.kw)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+COUNT = Checked("count", "count")
+SECONDS = Checked("positive", "seconds")
+POSITIVE = Checked("positive", "float")
+SEED = Checked("seed", "integer")
+STEPS = Checked("time_steps", "steps")
+
+
+def _out(path, what: str = "output file"):
+    """An output path, checked writable before the work that produces it."""
+    from . import checks
+    if path is None:
+        return None
+    try:
+        return str(checks.writable_file(path, what))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _log(as_json: bool):
     def log(msg: str) -> None:
         click.echo(msg, err=as_json)
@@ -83,9 +119,54 @@ def _recipe_overrides(ctx: click.Context, recipe: dict) -> dict:
             if ctx.get_parameter_source(_FIELD_OPTION.get(k, k)) in defaults}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _one_line(exc: BaseException) -> str:
+    """An exception as the one-line message a user sees."""
+    from .run.lava import LavaRunError
+    if isinstance(exc, LavaRunError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.filename and not isinstance(exc, FileNotFoundError):
+        return f"cannot use {exc.filename}: {exc.strerror or exc}"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, (ValueError, FileNotFoundError)):
+        return text
+    from .run import BackendUnavailable
+    if isinstance(exc, (BackendUnavailable, OSError)):
+        return text
+    if isinstance(exc, MemoryError):
+        return f"out of memory ({text}): use fewer samples or a smaller batch"
+    return (f"unexpected error ({type(exc).__name__}: {text}); run `ff-neuro --debug ...` for "
+            "the traceback, and please report it")
+
+
+class _Main(click.Group):
+    """The command group: every failure ends in a one-line message (``--debug``: the full
+    traceback, and for a failed Lava run the child's details)."""
+
+    def invoke(self, ctx):
+        from .run.lava.supervisor import Terminated
+        try:
+            return super().invoke(ctx)
+        except Terminated as exc:
+            click.echo("Error: terminated (SIGTERM); the Lava run was stopped and its files "
+                       "removed", err=True)
+            raise SystemExit(exc.code) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                details = getattr(exc, "details", "")
+                if details:
+                    click.echo(details, err=True)
+                raise
+            raise click.ClickException(_one_line(exc)) from exc
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ff-neuro")
-def main() -> None:
+@click.option("--debug", is_flag=True,
+              help="on failure, print the traceback (and a failed Lava run's details) instead "
+                   "of a one-line message")
+def main(debug) -> None:
     """ff-neuro: spiking Forward-Forward networks from training to Loihi/Lava and energy.
 
     \b
@@ -101,15 +182,15 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--epochs", type=int, default=None, help="training epochs [default: 30]")
-@click.option("--lava-samples", type=int, default=100, show_default=True,
+@click.option("--epochs", type=COUNT, default=None, help="training epochs [default: 30]")
+@click.option("--lava-samples", type=COUNT, default=100, show_default=True,
               help="test samples run on Lava fixed_pt (x10 candidate labels each)")
 @click.option("--profile", default="ffgaf-table2", show_default=True,
               help="hardware profile for the energy table (see hardware_profiles/)")
 @click.option("--out-dir", type=click.Path(file_okay=False), default="runs/demo",
               show_default=True, help="where model.h5, model.netx.h5 and demo.json go")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--timeout", type=float, default=600.0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--timeout", type=SECONDS, default=600.0, show_default=True,
               help="time limit of the Lava run in seconds")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
@@ -127,14 +208,11 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
     train = FFTrainConfig(seed=seed, epochs=epochs if epochs is not None else 30)
     cfg = DemoConfig(train=train, lava_samples=lava_samples, profile=profile,
                      out_dir=out_dir, lava_timeout_s=timeout)
+    _out(Path(out_dir) / "demo.json", "output folder")
+    from .energy import load_profile
+    load_profile(profile)                    # a bad profile is refused before training
     ds = load_digits()
-    try:
-        result = run_demo(ds, cfg, progress=sys.stderr.isatty(), log=log)
-    except Exception as exc:  # a clear message, not a traceback, for known failures
-        from .run.lava import LavaRunError
-        if isinstance(exc, LavaRunError):
-            raise click.ClickException(str(exc)) from exc
-        raise
+    result = run_demo(ds, cfg, progress=sys.stderr.isatty(), log=log)
     d = result.to_dict()
     write_json(Path(out_dir) / "demo.json", d)
     _emit(d, as_json, result.format())
@@ -160,12 +238,17 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               default="class-aware", show_default=True,
               help="ffgaf: channels per class from inter-class similarity (eq. 1-4, phi=2) "
                    "or equal")
-@click.option("--max-minutes", type=float, default=None,
+@click.option("--max-minutes", type=Checked("positive", "minutes"), default=None,
               help="ffgaf: stop training after this many minutes (checked every batch); "
-              "ff: a training-time budget: the schedule (at most --epochs) is sized to it from "
-              "a timed probe, re-sized every 10 epochs from the measured epoch time, and "
-              "training stops at it (with --resume the budget counts the earlier run's time)")
-@click.option("--threads", type=int, default=None,
+              "ff: a time budget for training and the readout fit: the readout's share is "
+              "estimated from a timed probe and kept aside, the training schedule (at most "
+              "--epochs) is sized to the rest from another probe, re-sized every 10 epochs from "
+              "the measured epoch time, and training stops at it (with --resume the budget "
+              "counts the earlier run's time)")
+@click.option("--no-readout", is_flag=True,
+              help="ff: do not fit the one-pass linear readout after training (on large "
+              "datasets it takes minutes; the label sweep needs none)")
+@click.option("--threads", type=COUNT, default=None,
               help="ff, ffgaf: torch (and LIF kernel) CPU threads; 1 is much faster on a busy "
               "shared CPU, and lets two runs (seeds to merge) share two cores [default: 2 for "
               "ffgaf, torch's choice for ff]")
@@ -201,7 +284,7 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               "fashion-local = fashion with a locally connected first layer (800 neurons, 8 "
               "maps of 7x7 patches, stride 3; 257 epochs = 60 min: 90.1 % alone, 90.2 % merged "
               "with a fashion network by ff-neuro merge)")
-@click.option("--epochs", type=int, default=30, show_default=True)
+@click.option("--epochs", type=COUNT, default=30, show_default=True)
 @click.option("--hidden", callback=_int_list, default=None,
               help="hidden layer sizes [default: 200,200 for ff, 200 for hebbian]")
 @click.option("--receptive-field", callback=_int_list, default=None,
@@ -212,7 +295,8 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
 @click.option("--locally-connected", is_flag=True,
               help="ff, with --receptive-field: every patch has its own weights (Hinton's local "
               "receptive fields) instead of one kernel per map (a convolution)")
-@click.option("--time-steps", type=int, default=None, help="[default: 16 for ff, 23 for hebbian]")
+@click.option("--time-steps", type=STEPS, default=None,
+              help="[default: 16 for ff, 23 for hebbian]")
 @click.option("--threshold", default="1.0", show_default=True,
               help="LIF threshold, one value or one per layer (comma-separated)")
 @click.option("--beta", default="0.9", show_default=True,
@@ -251,7 +335,7 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               help="label sweep: sum goodness from layer 2 on")
 @click.option("--lr", type=float, default=None,
               help="learning rate [default: 2e-3 (Adam) for ff, 1.0 for hebbian]")
-@click.option("--batch-size", type=int, default=None,
+@click.option("--batch-size", type=COUNT, default=None,
               help="[default: 64 for ff, 1 (online) for hebbian]")
 @click.option("--matmul-precision", type=click.Choice(["fp32", "bf16"]), default="fp32",
               show_default=True, help="ff: bf16 mixed-precision synaptic matmuls (2-2.7x less "
@@ -266,7 +350,7 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
               "up to --augment-shift pixels")
 @click.option("--augment-shift", type=int, default=2, show_default=True,
               help="ff, ffgaf: largest shift in pixels of --augment shift")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--eval-samples", type=int, default=1000, show_default=True,
               help="training samples whose accuracy the progress bar shows each epoch (0: off)")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
@@ -282,12 +366,14 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
           matmul_precision="fp32", lr_schedule="constant", augment="none", augment_shift=2,
           trace_tau=None, lr_decay_to=None, weight_decay=0.0, gain=None, dropout=0.0,
           softmax_negatives=0, label_smoothing=0.0, surrogate_slope=FFTrainConfig.surrogate_slope,
-          device="cpu", recipe=None, receptive_field=None, locally_connected=False):
+          device="cpu", recipe=None, receptive_field=None, locally_connected=False,
+          no_readout=False):
     """Train a spiking Forward-Forward network and save it (float) to --out.
 
     Shows a progress bar (epoch, loss, goodness gap, training accuracy, samples/s), writes a
     checkpoint every epoch (rerun with --resume to continue after an interruption), fits the
-    one-pass linear readout, and reports test accuracy by label sweep and by readout.
+    one-pass linear readout (unless --no-readout), and reports test accuracy by label sweep and
+    by readout.
     """
     import time
     from .model import save_model
@@ -323,20 +409,29 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
         raise click.UsageError("--weight-decay: an option of --algo ff and hebbian")
     if gain is not None and algo == "ffgaf":
         raise click.UsageError("--gain: ffgaf's first block takes the pixels as analog input")
+    if no_readout and algo != "ff":
+        raise click.UsageError("--no-readout: an option of --algo ff")
+    out = _out(out, "model file")
+    checkpoint = _out(checkpoint or str(out) + ".ckpt.h5", "checkpoint file")
+
+    def given_or(value, default):
+        return default if value is None else value
+
     ds = _load_dataset(dataset, data_dir)
     if algo == "ffgaf":
         return _train_ffgaf(ds, preset, allocation, epochs, time_steps, lr, batch_size, seed,
-                            max_minutes, checkpoint, resume, out, as_json, threads or 2,
+                            max_minutes, checkpoint, resume, out, as_json, given_or(threads, 2),
                             dict(dropout=dropout, augment=augment, augment_shift=augment_shift),
                             device)
     if algo == "hebbian":
         extra = {k: v for k, v in (("trace_tau", trace_tau), ("lr_decay_to", lr_decay_to),
                                    ("gain", gain)) if v is not None}
-        return _train_hebbian(ds, trace, probability, epochs, hidden or (200,), time_steps or 23,
-                              1.0 if lr is None else lr, batch_size or 1, seed, eval_samples,
-                              out, as_json, weight_decay=weight_decay, **extra)
-    hidden, time_steps = hidden or (200, 200), time_steps or 16
-    lr, batch_size = 2e-3 if lr is None else lr, batch_size or 64
+        time_steps = given_or(time_steps, 23)
+        return _train_hebbian(ds, trace, probability, epochs, given_or(hidden, (200,)),
+                              time_steps, given_or(lr, 1.0), given_or(batch_size, 1), seed,
+                              eval_samples, out, as_json, weight_decay=weight_decay, **extra)
+    hidden, time_steps = given_or(hidden, (200, 200)), given_or(time_steps, 16)
+    lr, batch_size = given_or(lr, 2e-3), given_or(batch_size, 64)
     try:
         kw = dict(
             hidden=hidden, time_steps=time_steps, threshold=per_layer_floats(threshold),
@@ -355,7 +450,6 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
         cfg = FFTrainConfig(**kw)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    checkpoint = checkpoint or str(out) + ".ckpt.h5"
     import torch
     if threads is not None:
         torch.set_num_threads(threads)
@@ -365,10 +459,18 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
         raise click.ClickException(str(exc)) from exc
     t = time.perf_counter()
     budget = None
+    reserve_s = 0.0
+    if max_minutes is not None and not no_readout:
+        from .pipeline import readout_seconds
+        reserve_s = readout_seconds(trainer.network(), ds)
+        if reserve_s > 0.5 * max_minutes * 60:
+            raise click.ClickException(
+                f"the readout fit alone is estimated at {reserve_s / 60:.1f} of the "
+                f"{max_minutes:g} minutes: raise --max-minutes, or pass --no-readout")
     try:
         if max_minutes is not None:
-            net, budget = fit_in_budget(trainer, max_minutes, most=cfg.epochs, progress=True,
-                                        checkpoint=checkpoint, resume=resume)
+            net, budget = fit_in_budget(trainer, max_minutes - reserve_s / 60, most=cfg.epochs,
+                                        progress=True, checkpoint=checkpoint, resume=resume)
         else:
             net = trainer.fit(progress=True, checkpoint=checkpoint, resume=resume)
     except (FileNotFoundError, ValueError) as exc:
@@ -376,8 +478,13 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
     minutes = (time.perf_counter() - t) / 60
     flt = get_backend("float")
     acc = label_sweep(flt, net, ds.x_test).accuracy(ds.y_test)
-    attach_readout(net, ds)
-    acc_ro = one_pass(flt, net, ds.x_test, readout=net.get_readout("linear")).accuracy(ds.y_test)
+    acc_ro = readout_s = None
+    if not no_readout:
+        t_ro = time.perf_counter()
+        attach_readout(net, ds, progress=True)
+        readout_s = time.perf_counter() - t_ro
+        acc_ro = one_pass(flt, net, ds.x_test,
+                          readout=net.get_readout("linear")).accuracy(ds.y_test)
     save_model(net, out)
     h = net.training["history"]
     d = {"model": out, "dataset": ds.name, "test_accuracy_float": acc,
@@ -386,10 +493,15 @@ def train(dataset, data_dir, algo, trace, probability, epochs, hidden, time_step
          "samples_per_s": ds.x_train.shape[0] * len(h["epoch_seconds"]) / max(h["seconds"], 1e-9),
          "checkpoint": checkpoint, "torch_threads": torch.get_num_threads(),
          "config": cfg.to_dict()}
+    d["readout_seconds"] = readout_s
     if budget is not None:
-        d["budget"] = budget
-    _emit(d, as_json, f"saved {out}; float test accuracy {acc:.4f} (label sweep), "
-                      f"{acc_ro:.4f} (linear readout); {d['train_minutes']:.1f} min training")
+        # budget_minutes: the user's --max-minutes; the training got it less the readout's
+        d["budget"] = {**budget, "budget_minutes": float(max_minutes),
+                       "training_minutes": budget["budget_minutes"],
+                       "readout_seconds_reserved": reserve_s, "readout_seconds": readout_s}
+    ro = "" if acc_ro is None else f", {acc_ro:.4f} (linear readout)"
+    _emit(d, as_json, f"saved {out}; float test accuracy {acc:.4f} (label sweep){ro}; "
+                      f"{d['train_minutes']:.1f} min training")
 
 
 def _train_ffgaf(ds, preset, allocation, epochs, time_steps, lr, batch_size, seed, max_minutes,
@@ -456,7 +568,9 @@ def _train_hebbian(ds, trace, probability, epochs, hidden, time_steps, lr, batch
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
 @click.option("--data-dir", type=click.Path(), default=None)
-@click.option("--samples", type=int, default=1000, show_default=True)
+@click.option("--samples", type=COUNT, default=None,
+              help="test samples analysed, at least 10 [default: 1000, or the whole test split "
+                   "if smaller]")
 @click.option("--tsne", "tsne_path", type=click.Path(dir_okay=False), default=None,
               help="t-SNE PNG of the last hidden layer [default: next to MODEL]")
 @click.option("--json", "as_json", is_flag=True)
@@ -464,42 +578,34 @@ def analyze(model, dataset, data_dir, samples, tsne_path, as_json):
     """Latent analytics of MODEL's hidden activity (neutral label, so the label inputs do not
     give the class away; float backend): Hoyer sparsity index (eq. 9 of Terres-Escudero et al.),
     separability index (fraction of 5 nearest neighbours with the same label, eq. 10) per layer,
-    and a t-SNE plot."""
-    from .encoding import network_inputs
-    from .run import TEST_SEED_OFFSET, get_backend
-    from .training.hebbian import hoyer_index, separability_index
-    net = _load_model(model)
-    ds = _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
-    x, y = ds.x_test[:samples], ds.y_test[:samples]
-    inp = network_inputs(net, x, seed_offset=TEST_SEED_OFFSET, sample_ids=np.arange(len(y)))
-    counts = [c.reshape(len(c), -1) for c in get_backend("float").run(net, inp).counts()]
-    layers = []
-    for k, c in enumerate(counts):
-        f = c.astype(np.float64) / net.time_steps
-        h = hoyer_index(f)
-        layers.append({"layer": k, "hoyer": float(np.nanmean(h)),
-                       "separability": float(separability_index(f, y)),
-                       "rate": float(f.mean())})
-    from sklearn.manifold import TSNE
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    and a t-SNE plot. Silent and saturated layers are reported as such."""
+    from .analysis import MIN_SAMPLES, analyze_latents, tsne_figure
     from .fileio import save_figure
-    emb = TSNE(n_components=2, random_state=0, init="pca",
-               perplexity=min(30, max(5, len(y) // 4))).fit_transform(
-        counts[-1].astype(np.float64))
-    fig, ax = plt.subplots(figsize=(5, 4.5))
-    sc = ax.scatter(emb[:, 0], emb[:, 1], c=y, cmap="tab10", s=6)
-    ax.legend(*sc.legend_elements(), fontsize=7, title="label", loc="best")
-    ax.set_title(f"t-SNE of layer {len(counts)} spike counts ({len(y)} test samples)")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    tsne_path = tsne_path or str(Path(model).with_suffix("")) + ".tsne.png"
-    save_figure(fig, tsne_path)
-    d = {"model": model, "samples": int(len(y)), "layers": layers, "tsne": tsne_path}
-    text = "\n".join([f"layer {l['layer']}: Hoyer {l['hoyer']:.3f}, separability "
-                       f"{l['separability']:.3f}, rate {l['rate']:.3f}" for l in layers]
-                      + [f"t-SNE: {tsne_path}"])
+    tsne_path = _out(tsne_path or str(Path(model).with_suffix("")) + ".tsne.png", "t-SNE plot")
+    net = _load_model(model)
+    ds = _model_dataset(net, dataset, data_dir)
+    samples = samples or min(1000, len(ds.y_test))
+    if samples < MIN_SAMPLES:
+        raise click.BadParameter(f"needs at least {MIN_SAMPLES} samples, got {samples}",
+                                 param_hint="'--samples'")
+    x, y = _take(ds, samples)
+    res = analyze_latents(net, x, y)
+    layers = [l.as_dict() for l in res.layers]
+    fig = tsne_figure(res)
+    if fig is not None:
+        save_figure(fig, tsne_path)
+    else:
+        tsne_path = None
+    d = {"model": model, "samples": int(len(y)), "layers": layers, "tsne": tsne_path,
+         "tsne_skipped": res.tsne_skip_reason}
+
+    def fmt(v):
+        return "n/a" if v is None else f"{v:.3f}"
+    text = "\n".join([f"layer {l['layer']}: Hoyer {fmt(l['hoyer'])}, separability "
+                       f"{fmt(l['separability'])}, rate {l['rate']:.3f}"
+                       + ("" if l["state"] == "active" else f" ({l['state']})")
+                       for l in layers]
+                      + [f"t-SNE: {tsne_path}" if tsne_path else res.tsne_skip_reason])
     _emit(d, as_json, text)
 
 
@@ -519,18 +625,47 @@ def merge(models, out, as_json):
     """
     from .model import save_model
     from .model.merge import merge_networks
+    out = _out(out, "model file")
+    if len({str(Path(m).resolve()) for m in models}) < len(models):
+        raise click.UsageError("the same model file is given twice: merge different members")
+    from .model.merge import dropped
+    nets = [_load_model(m) for m in models]
     try:
-        net = merge_networks([_load_model(m) for m in models])
+        net = merge_networks(nets)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     save_model(net, out)
-    _emit({"model": out, "members": list(models), "sizes": net.sizes}, as_json,
-          f"saved {out}: {len(models)} members, sizes {net.sizes}")
+    left = dropped(nets)
+    note = (f" (the members' {' and '.join(left)} not carried over: quantize the merged model "
+            "and fit its readout again)" if left else "")
+    _emit({"model": out, "members": list(models), "sizes": net.sizes, "dropped": left},
+          as_json, f"saved {out}: {len(models)} members, sizes {net.sizes}{note}")
 
 
 def _model_dataset(net, dataset, data_dir):
-    """The dataset a command runs on: ``--dataset`` or the one the model was trained on."""
-    return _load_dataset(dataset or net.dataset.get("name", "digits"), data_dir)
+    """The dataset a command runs on: ``--dataset``, or the one the model was trained on (from
+    the record the model keeps); refused unless its samples and classes fit the model."""
+    from .data import dataset_from_record
+    try:
+        ds = (_load_dataset(dataset, data_dir) if dataset else
+              dataset_from_record(net.dataset or {"name": "digits"}, data_dir))
+        net.check_dataset(ds)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    return ds
+
+
+def _take(ds, samples, what="test"):
+    """The first ``samples`` test samples (None: all); refused beyond the split's size."""
+    from . import checks
+    x, y = ds.x_test, ds.y_test
+    if samples is None:
+        return x, y
+    try:
+        n = checks.samples("--samples", samples, len(y), f"the {what} split of {ds.name}")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return x[:n], y[:n]
 
 
 @main.command()
@@ -547,6 +682,7 @@ def quantize(model, dataset, data_dir, out, as_json):
     from .model import save_model
     from .pipeline import quantize_for_dataset
     from .quantization import QuantizationError
+    out = _out(out, "model file")
     net = _load_model(model)
     ds = _model_dataset(net, dataset, data_dir)
     with warnings.catch_warnings(record=True) as caught:
@@ -589,8 +725,13 @@ def _describe_layers(net) -> str:
 def export(model, fmt, quantized, out, profile, as_json):
     """Export MODEL for deployment: NetX HDF5 (Lava / Loihi) or NIR; prints whether the
     network fits one chip of --profile."""
-    from .energy import ProfileError, fit_check
+    from .energy import ProfileError, fit_check, load_profile
+    out = _out(out, "export file")
     net = _load_model(model)
+    try:
+        load_profile(profile)
+    except (ProfileError, FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(f"--profile: {exc}") from exc
     shapes = [list(s) for s in net.shapes]
     notes = ""
     if net.encoder.message_bits:
@@ -677,10 +818,10 @@ READOUT_HELP = ("sweep: one run per candidate label, argmax of goodness (Forward
                    "torch, lava_fixed_pt, lava_floating_pt, loihi2-hw are accepted)")
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
 @click.option("--data-dir", type=click.Path(), default=None)
-@click.option("--samples", type=int, default=None, help="first N test samples [default: all]")
+@click.option("--samples", type=COUNT, default=None, help="first N test samples [default: all]")
 @click.option("--readout", type=click.Choice(["sweep", "class-groups", "linear"]), default=None,
               help=READOUT_HELP)
-@click.option("--timeout", type=float, default=600.0, show_default=True,
+@click.option("--timeout", type=SECONDS, default=600.0, show_default=True,
               help="time limit of a Lava run in seconds")
 @click.option("--json", "as_json", is_flag=True)
 def evaluate(model, backend, dataset, data_dir, samples, readout, timeout, as_json):
@@ -695,9 +836,7 @@ def evaluate(model, backend, dataset, data_dir, samples, readout, timeout, as_js
     _needs_quantized(net, model, backend)
     be = _get_backend(backend, timeout)
     ds = _model_dataset(net, dataset, data_dir)
-    x, y = ds.x_test, ds.y_test
-    if samples is not None:
-        x, y = x[:samples], y[:samples]
+    x, y = _take(ds, samples)
     t = time.perf_counter()
     try:
         res = infer(be, net, x, r)
@@ -717,13 +856,13 @@ def evaluate(model, backend, dataset, data_dir, samples, readout, timeout, as_js
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
 @click.option("--data-dir", type=click.Path(), default=None)
-@click.option("--samples", type=int, default=50, show_default=True,
+@click.option("--samples", type=COUNT, default=50, show_default=True,
               help="first N test samples (a label sweep runs each with every candidate label)")
 @click.option("--backends", default="float,emulator,lava-fixed,lava-float", show_default=True,
               help="comma-separated subset to run (older spellings accepted)")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="PNG of mismatches over layers and time steps [default: next to MODEL]")
-@click.option("--timeout", type=float, default=600.0, show_default=True,
+@click.option("--timeout", type=SECONDS, default=600.0, show_default=True,
               help="time limit of each Lava run in seconds")
 @click.option("--json", "as_json", is_flag=True)
 def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_json):
@@ -737,14 +876,14 @@ def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_j
     """
     from .parity import run_parity
     net = _load_model(model)
+    plot_path = _out(plot_path or str(Path(model).with_suffix("")) + ".parity.png", "plot")
     ds = _model_dataset(net, dataset, data_dir)
     names = [b.strip() for b in backends.split(",") if b.strip()]
-    x, y = ds.x_test[:samples], ds.y_test[:samples]
+    x, y = _take(ds, samples)
     try:
         rep = run_parity(net, x, y, names, timeout_s=timeout, log=_log(True))
     except _library_errors() as exc:
         raise click.ClickException(str(exc)) from exc
-    plot_path = plot_path or str(Path(model).with_suffix("")) + ".parity.png"
     rep.plot(plot_path)
     d = rep.to_dict()
     d["plot"] = plot_path
@@ -763,7 +902,8 @@ def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_j
               help="which run of the quantized model the counts come from")
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
 @click.option("--data-dir", type=click.Path(), default=None)
-@click.option("--samples", type=int, default=100, show_default=True)
+@click.option("--samples", type=COUNT, default=100, show_default=True,
+              help="first N test samples whose run gives the counts")
 @click.option("--mode", type=click.Choice(["inference", "training"]), default="inference",
               show_default=True, help="inference, or the FF training passes per sample "
               "(positive + negative)")
@@ -800,6 +940,7 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
         return
     if model is None:
         raise click.UsageError("give a MODEL file (or --table ffgaf)")
+    csv_path, plot_path = _out(csv_path, "CSV file"), _out(plot_path, "plot")
     net = _load_model(model)
     if net.quantized is None:
         raise click.ClickException("energy is measured on the deployed (quantized) model: run "
@@ -812,13 +953,15 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
         raise click.UsageError(f"--mode training prices Forward-Forward's label-sweep passes; "
                                f"this prices the {r.kind} readout: use --mode inference")
     profiles = [p.strip() for p in (compare or profile).split(",") if p.strip()]
+    if not profiles:
+        raise click.UsageError("--profile / --compare: give at least one profile name")
     try:
         for p in profiles:
             load_profile(p)
-    except (ProfileError, FileNotFoundError) as exc:
+    except (ProfileError, FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     ds = _model_dataset(net, dataset, data_dir)
-    x, y = ds.x_test[:samples], ds.y_test[:samples]
+    x, y = _take(ds, samples)
     be = _get_backend(backend, 600.0)
     try:
         res = infer(be, net, x, r, keep_counts=True)
@@ -879,27 +1022,28 @@ def _emit_reports(reports, meta, as_json, csv_path, plot_path, plot_title, extra
               show_default=True)
 @click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP)
 @click.option("--data-dir", type=click.Path(), default=None)
-@click.option("--samples", type=int, default=1000, show_default=True,
+@click.option("--samples", type=COUNT, default=1000, show_default=True,
               help="training samples learned online in one Lava run")
-@click.option("--every", type=int, default=100, show_default=True,
-              help="learning-curve point every N samples")
-@click.option("--eval-samples", type=int, default=200, show_default=True,
+@click.option("--every", type=COUNT, default=None,
+              help="learning-curve point every N samples [default: 100, or --samples if fewer]")
+@click.option("--eval-samples", type=COUNT, default=200, show_default=True,
               help="held-out test samples scored at every curve point")
-@click.option("--hidden", type=int, default=None,
+@click.option("--hidden", type=COUNT, default=None,
               help="neurons (one layer) [default: the --from model's, else 200]")
-@click.option("--eta", type=float, default=0.5, show_default=True, help="learning rate")
+@click.option("--eta", type=POSITIVE, default=0.5, show_default=True, help="learning rate")
 @click.option("--from", "from_model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="start from this model's first layer (fine-tuning on chip) [default: "
               "random]; a --algo hebbian model also brings its input coding, label code and "
               "rule settings (gain, trace, threshold, ...)")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--out", "out_prefix", default="runs/learn", show_default=True,
               help="writes OUT.json and OUT.png (learning curve)")
-@click.option("--timeout", type=float, default=3600.0, show_default=True)
+@click.option("--timeout", type=SECONDS, default=3600.0, show_default=True,
+              help="seconds the Lava run may take")
 @click.option("--y-exp", type=click.IntRange(-7, 0), default=-6, show_default=True,
               help="fixed_pt: the third factor leaves the neurons in units of 2^Y_EXP integer "
                    "weight units (7 bits: at most 127 of them per step)")
-@click.option("--weight-scale", type=float, default=None,
+@click.option("--weight-scale", type=POSITIVE, default=None,
               help="fixed_pt: integer weight units per float unit [default: the largest start "
                    "weight maps to ~128]")
 @click.option("--json", "as_json", is_flag=True)
@@ -913,6 +1057,8 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
     """
     from .training.onchip import learning_trial
     from .training.hebbian import HebbianConfig
+    for suffix in (".json", ".png"):
+        _out(out_prefix + suffix, "learning curve")
     ds = _load_dataset(dataset, data_dir)
     model = _load_model(from_model) if from_model else None
     import dataclasses
