@@ -1003,7 +1003,8 @@ def main() -> None:
                   out["bad_inputs"])
     out["summary"] = {
         "corrupt_files": f["variants"], "file_failures": f["n_failures"],
-        "lava_faults": l["trials"], "lava_clean": l["clean"], "hangs": l["hangs"],
+        "file_hangs": f["api"].get("hang", 0), "file_crashes": f["api"].get("crash", 0),
+        "lava_faults": l["trials"], "lava_clean": l["clean"], "lava_hangs": l["hangs"],
         "leaked_segments": l["shm_left"], "leaked_processes": l["procs_left"],
         "leaked_temp": l["tmp_left"], "write_kills": w["kills"], "writes_ok": w["ok"],
         "bad_inputs": b["trials"], "bad_inputs_ok": b["ok"],
