@@ -9,7 +9,10 @@ hardware profile with that profile's one cost model (:func:`~ff_neuro.energy.snn
 
 What is priced follows the readout: a label sweep costs ``n_classes`` runs per inference (no
 host work); a one-pass readout one run, plus the linear readout's ``C x H``
-multiply-accumulates on the host. ``mode="training"`` prices Forward-Forward's training passes
+multiply-accumulates on the host. A spike-count readout adds nothing (the output layer is the
+last spiking layer); a membrane readout adds its non-spiking output layer as an on-chip layer
+(the last layer's spikes reach its ``C`` neurons; it emits no spikes). Networks without a
+label embedding have no label inputs to count. ``mode="training"`` prices Forward-Forward's training passes
 instead: one positive and one negative run per sample (plus the hard-negative mining runs when
 the model was trained so), the weight update off chip not included.
 """
@@ -21,7 +24,7 @@ from typing import Any, List, Optional
 import numpy as np
 
 from ..model.network import Network
-from ..model.readout import LinearReadout
+from ..model.readout import LinearReadout, MembraneReadout
 from ..model.synapse import Conv2d
 from .estimator import (PJ_PER_MJ, EnergyReport, LayerCost, ProfileLike, SpikingLayerActivity,
                         ann_mlp_energy, snn_energy)
@@ -176,12 +179,18 @@ def measure_activity(net: Network, result, *, mode: str = "inference",
         acts.append(SpikingLayerActivity(
             name=layer_name(layer, k), n_in=layer.n_in, n_out=layer.n_out, time_steps=T,
             input_spikes=float(in_spikes[k]), output_spikes=float(out_spikes[k]), **kw))
+    r = net.get_readout(result.readout)
+    if isinstance(r, MembraneReadout) and mode == "inference":
+        # a non-spiking output layer on the chip: every spike of the last layer reaches its
+        # C neurons; it emits nothing
+        acts.append(SpikingLayerActivity(
+            name=f"out{len(layers) + 1} (membrane)", n_in=r.n_in, n_out=r.n_classes,
+            time_steps=T, input_spikes=float(out_spikes[-1]), output_spikes=0.0))
     host = []
     enc = net.encoder
     if hasattr(enc, "macs"):                     # FFGAF's analog block runs on the host
         host.append(HostWork("encoder (host)", "conv", int(enc.weight.size + enc.bias.size),
                              enc.macs()))
-    r = net.get_readout(result.readout)
     if isinstance(r, LinearReadout) and mode == "inference":
         h = r.weight.shape[1]
         host.append(HostWork("readout (host)", "fc", h * net.n_classes, h * net.n_classes,

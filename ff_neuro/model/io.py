@@ -14,8 +14,8 @@ sub-nodes as sub-groups. One loop writes and reads them all (NIR's ``to_dict`` /
                         stride, padding) and neuron/ (lif: threshold, v_decay)
     /quantized/<k>      (quantized networks) the same with integer weights and
                         neuron/ (loihi_lif: vth, v_decay, i_decay, scale)
-    /readouts/<i>       nodes: label_sweep | class_groups | linear_readout (the first is the
-                        default)
+    /readouts/<i>       nodes: label_sweep | class_groups | linear_readout | spike_count |
+                        membrane_readout (the first is the default)
     /dataset            attrs: name, n_features, n_classes, image_shape, ...
     /training           attrs: config_json (the full training config as JSON text)
 
@@ -57,7 +57,8 @@ from .encoder import AnalogConvEncoder, InputEncoding, LabelEmbedding
 from .layer import Layer
 from .network import Network
 from .neuron import LIF, LoihiLIF
-from .readout import ClassGroups, LabelSweep, LinearReadout
+from .readout import (ClassGroups, LabelSweep, LinearReadout, MembraneReadout,
+                      SpikeCountReadout)
 from .synapse import Conv2d, Dense
 
 FORMAT_NAME = "ff-neuro"
@@ -73,7 +74,7 @@ LEGACY_PARSE_SECONDS = 60.0
 #: Every class a model file holds, by the ``type`` attribute of its group.
 NODE_TYPES = {cls.type_name: cls for cls in (
     Dense, Conv2d, LIF, LoihiLIF, Layer, InputEncoding, AnalogConvEncoder, LabelEmbedding,
-    LabelSweep, ClassGroups, LinearReadout)}
+    LabelSweep, ClassGroups, LinearReadout, SpikeCountReadout, MembraneReadout)}
 _ARRAY_LIST = "array_list"
 
 #: The fields each node of a format-2 file holds: (required, optional). The writer stores every
@@ -92,6 +93,9 @@ NODE_FIELDS = {
     "label_sweep": ({"goodness", "from_layer", "eps"}, set()),
     "class_groups": ({"class_groups", "n_classes", "predict_layers"}, set()),
     "linear_readout": ({"weight", "bias", "from_layer"}, set()),
+    "spike_count": ({"n_classes"}, set()),
+    "membrane_readout": ({"weight", "beta"}, {"bias", "weight_q", "bias_q", "v_decay_q",
+                                              "scale"}),
 }
 
 

@@ -17,11 +17,12 @@ import numpy as np
 from .encoder import AnalogConvEncoder, InputEncoding, LabelEmbedding
 from .layer import Layer
 from .neuron import LoihiLIF
-from .readout import ClassGroups, LabelSweep, LinearReadout
+from .readout import (ClassGroups, LabelSweep, LinearReadout, MembraneReadout,
+                      SpikeCountReadout)
 from .synapse import Conv2d, Dense
 
 Encoder = Union[InputEncoding, AnalogConvEncoder]
-Readout = Union[LabelSweep, ClassGroups, LinearReadout]
+Readout = Union[LabelSweep, ClassGroups, LinearReadout, SpikeCountReadout, MembraneReadout]
 
 
 @dataclass
@@ -77,7 +78,8 @@ class Network:
         if not self.readouts:
             if self.label_embedding is None:
                 raise ValueError("a network without a label embedding needs a readout "
-                                 "(ClassGroups or LinearReadout)")
+                                 "(SpikeCountReadout, MembraneReadout, ClassGroups or "
+                                 "LinearReadout)")
             self.readouts = [LabelSweep()]
         self.n_classes = self._classes()
         for r in self.readouts:
@@ -121,6 +123,10 @@ class Network:
                 found["class groups"] = r.n_classes
             elif isinstance(r, LinearReadout):
                 found["linear readout"] = r.n_classes
+            elif isinstance(r, SpikeCountReadout):
+                found["spike-count readout"] = r.n_classes
+            elif isinstance(r, MembraneReadout):
+                found["membrane readout"] = r.n_classes
         if self.n_classes is not None:
             found["n_classes"] = int(self.n_classes)
         values = set(found.values())
@@ -161,6 +167,15 @@ class Network:
             if r.weight.shape != (self.n_classes, h):
                 raise ValueError(f"readout weight must be ({self.n_classes}, {h}), got "
                                  f"{r.weight.shape}")
+        elif isinstance(r, SpikeCountReadout):
+            if self.layers[-1].n_out != r.n_classes:
+                raise ValueError(f"a spike-count readout needs one output neuron per class: the "
+                                 f"last layer has {self.layers[-1].n_out} neurons, the readout "
+                                 f"{r.n_classes} classes")
+        elif isinstance(r, MembraneReadout):
+            if r.n_in != self.layers[-1].n_out:
+                raise ValueError(f"the membrane readout takes {r.n_in} inputs but the last layer "
+                                 f"has {self.layers[-1].n_out} neurons")
         else:
             raise TypeError(f"unknown readout {type(r).__name__}")
 
@@ -252,8 +267,8 @@ class Network:
         return self.readouts[0]
 
     def get_readout(self, kind: Optional[str] = None) -> Readout:
-        """The readout of ``kind`` (``"sweep"``, ``"class-groups"``, ``"linear"``); None: the
-        default."""
+        """The readout of ``kind`` (``"sweep"``, ``"class-groups"``, ``"linear"``,
+        ``"spike-count"``, ``"membrane"``); None: the default."""
         if kind is None:
             return self.readout
         for r in self.readouts:

@@ -6,6 +6,11 @@
   belongs to one class; one run, the class whose channels fire most (squared rates) wins.
 * :class:`LinearReadout`: one run (with a neutral label when the network has a label
   embedding), softmax regression on the spike rates of the later layers, on the host.
+* :class:`SpikeCountReadout` (networks trained with backprop through time): one run, the class
+  whose output neuron spikes most wins (snnTorch's rate-coded output).
+* :class:`MembraneReadout`: a non-spiking output layer integrates the last spiking layer's
+  spikes; the class with the highest final membrane wins (a trailing ``nn.Linear`` summed over
+  time, or ``snn.Leaky(reset_mechanism="none")``).
 
 A network lists its readouts; the first is its default. The functions here turn spike counts
 into goodness and predictions; running the network is :mod:`ff_neuro.run`'s job.
@@ -13,7 +18,7 @@ into goodness and predictions; running the network is :mod:`ff_neuro.run`'s job.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, List, Sequence
+from typing import ClassVar, List, Optional, Sequence
 
 import numpy as np
 
@@ -229,4 +234,178 @@ class LinearReadout:
         return cls(weight=d["weight"], bias=d["bias"], from_layer=d.get("from_layer", 0))
 
 
-READOUT_KINDS = {c.kind: c for c in (LabelSweep, ClassGroups, LinearReadout)}
+@dataclass
+class SpikeCountReadout:
+    """One-pass readout of a network trained with backprop through time: the output layer (the
+    last) has one neuron per class and the class whose neuron spikes most wins,
+    ``prediction = argmax_c count_c`` (ties: the lowest class index, as ``torch.argmax``).
+    Nothing runs on the host but the argmax.
+    """
+
+    n_classes: int
+
+    type_name: ClassVar[str] = "spike_count"
+    kind: ClassVar[str] = "spike-count"
+
+    def __post_init__(self) -> None:
+        from .. import checks
+        self.n_classes = checks.integer("n_classes", self.n_classes, low=2)
+
+    def scores(self, counts: Sequence[np.ndarray]) -> np.ndarray:
+        """``(N, C)`` spike counts of the output layer."""
+        c = counts[-1]
+        return c.reshape(c.shape[0], -1)
+
+    def to_dict(self) -> dict:
+        return {"n_classes": self.n_classes}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SpikeCountReadout":
+        return cls(n_classes=d["n_classes"])
+
+
+#: Loihi's 24-bit membrane saturates at this magnitude (``lif.sat24``).
+_V_MAX = 2**23 - 1
+
+
+@dataclass
+class MembraneReadout:
+    """A non-spiking output layer read by its final membrane potential.
+
+    Over the last spiking layer's spikes ``s[t]`` (H neurons), per time step::
+
+        v[t] = beta * v[t-1] + W s[t] + b          prediction = argmax_c v[T-1, c]
+
+    ``beta = 1`` sums the output currents over time (a trailing ``nn.Linear`` whose outputs are
+    summed, scores ``W counts + T b``); ``beta < 1`` is ``snn.Leaky(beta,
+    reset_mechanism="none")`` read by its membrane at the last step. The layer never spikes, so
+    it has no threshold. On Loihi it is a compartment whose threshold is never reached; its
+    fixed-point twin (``weight_q``, ``bias_q``, ``v_decay_q``, set by
+    :func:`ff_neuro.quantization.quantize`) runs Loihi's integer arithmetic::
+
+        v[t] = sat24(decay(v[t-1], v_decay_q) + ((W_q s[t] + b_q) << 6))
+
+    with the scale chosen so that ``v`` cannot saturate within ``T`` steps. ff-neuro evaluates
+    this layer from the spikes every backend returns (float arithmetic on float backends, the
+    integer twin on fixed-point backends); energy prices it as an on-chip layer (its synaptic
+    events and neuron updates).
+    """
+
+    weight: np.ndarray
+    bias: Optional[np.ndarray] = None
+    beta: float = 1.0
+    weight_q: Optional[np.ndarray] = None
+    bias_q: Optional[np.ndarray] = None
+    v_decay_q: Optional[int] = None
+    scale: Optional[float] = None
+
+    type_name: ClassVar[str] = "membrane_readout"
+    kind: ClassVar[str] = "membrane"
+
+    def __post_init__(self) -> None:
+        from .. import checks
+        checks.parameters("the membrane readout's weight", self.weight)
+        self.weight = np.asarray(self.weight, dtype=np.float64)
+        if self.weight.ndim != 2:
+            raise ValueError(f"the membrane readout's weight must be (C, H), got "
+                             f"{self.weight.shape}")
+        if self.bias is not None:
+            checks.parameters("the membrane readout's bias", self.bias)
+            self.bias = np.asarray(self.bias, dtype=np.float64)
+            if self.bias.shape != (self.weight.shape[0],):
+                raise ValueError("the membrane readout's bias must be (C,)")
+        self.beta = checks.finite("beta", self.beta, low=0.0, high=1.0)
+        twin = (self.weight_q, self.v_decay_q, self.scale)
+        if any(v is not None for v in twin) and any(v is None for v in twin):
+            raise ValueError("the membrane readout's fixed-point twin needs weight_q, v_decay_q "
+                             "and scale")
+        if self.weight_q is not None:
+            self.weight_q = np.asarray(self.weight_q).astype(np.int64)
+            if self.weight_q.shape != self.weight.shape:
+                raise ValueError("weight_q must have the weight's shape")
+            if self.bias_q is not None:
+                self.bias_q = np.asarray(self.bias_q).astype(np.int64)
+                if self.bias_q.shape != (self.weight.shape[0],):
+                    raise ValueError("bias_q must be (C,)")
+            self.v_decay_q = checks.integer("v_decay_q", self.v_decay_q, low=0)
+            if self.v_decay_q > 4096:
+                raise ValueError(f"v_decay_q must be in [0, 4096], got {self.v_decay_q}")
+            self.scale = checks.finite("scale", self.scale, low=0.0, low_open=True)
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def quantized(self) -> bool:
+        return self.weight_q is not None
+
+    def membrane(self, spikes: np.ndarray, fixed_point: bool = False) -> np.ndarray:
+        """Final membrane ``(N, C)`` for the last spiking layer's spikes ``(T, N, ...)``:
+        float64, or Loihi integers (``fixed_point``, needs the twin)."""
+        s = spikes.reshape(spikes.shape[0], spikes.shape[1], -1)
+        if s.shape[2] != self.n_in:
+            raise ValueError(f"the membrane readout takes {self.n_in} inputs, got {s.shape[2]}")
+        if fixed_point:
+            if not self.quantized:
+                raise ValueError("the membrane readout has no fixed-point twin: quantize the "
+                                 "model")
+            from ..run.lif import decay, sat24
+            w = self.weight_q.T
+            b = 0 if self.bias_q is None else self.bias_q
+            v = np.zeros((s.shape[1], self.n_classes), dtype=np.int64)
+            for t in range(s.shape[0]):
+                v = sat24(decay(v, self.v_decay_q) + ((s[t].astype(np.int64) @ w + b) << 6))
+            return v
+        w = self.weight.T
+        b = 0.0 if self.bias is None else self.bias
+        v = np.zeros((s.shape[1], self.n_classes), dtype=np.float64)
+        for t in range(s.shape[0]):
+            v = self.beta * v + (s[t].astype(np.float64) @ w + b)
+        return v
+
+    def quantize(self, time_steps: int, weight_max: int = 254) -> "MembraneReadout":
+        """The readout with its fixed-point twin: one scale for weights and bias, the largest
+        weight at ``weight_max`` unless the membrane could then saturate (``T`` steps of the
+        largest possible input) or the bias overflow its 13-bit mantissa."""
+        from .synapse import BIAS_MAX, BIAS_MIN
+        wmax = float(np.max(np.abs(self.weight)))
+        if wmax == 0.0:
+            raise ValueError("the membrane readout has all-zero weights")
+        scale = weight_max / wmax
+        row = np.sum(np.abs(self.weight), axis=1)
+        if self.bias is not None:
+            row = row + np.abs(self.bias)
+            bmax = float(np.max(np.abs(self.bias)))
+            if bmax * scale > BIAS_MAX:
+                scale = BIAS_MAX / bmax
+        worst = float(np.max(row)) * time_steps * 64
+        if worst * scale > _V_MAX:
+            scale = _V_MAX / worst
+        w_q = np.clip(np.round(scale * self.weight), -256, 254).astype(np.int64)
+        if not w_q.any():
+            raise ValueError("every membrane-readout weight rounds to 0")
+        b_q = None if self.bias is None else \
+            np.clip(np.round(scale * self.bias), BIAS_MIN, BIAS_MAX).astype(np.int64)
+        return MembraneReadout(weight=self.weight, bias=self.bias, beta=self.beta, weight_q=w_q,
+                               bias_q=b_q, v_decay_q=int(round(4096 * (1.0 - self.beta))),
+                               scale=float(scale))
+
+    def to_dict(self) -> dict:
+        return {"weight": self.weight, "bias": self.bias, "beta": self.beta,
+                "weight_q": self.weight_q, "bias_q": self.bias_q, "v_decay_q": self.v_decay_q,
+                "scale": self.scale}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MembraneReadout":
+        return cls(weight=d["weight"], bias=d.get("bias"), beta=d.get("beta", 1.0),
+                   weight_q=d.get("weight_q"), bias_q=d.get("bias_q"),
+                   v_decay_q=d.get("v_decay_q"), scale=d.get("scale"))
+
+
+READOUT_KINDS = {c.kind: c for c in (LabelSweep, ClassGroups, LinearReadout, SpikeCountReadout,
+                                     MembraneReadout)}

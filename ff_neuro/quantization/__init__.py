@@ -18,6 +18,9 @@ input messages are graded (up to ``L``), so that the largest possible synaptic i
 ``max_j sum_i |W_q[j, i]| * L`` stays below ``2**17`` (``a << 6`` then never wraps Lava's 24-bit
 current).
 
+A :class:`~ff_neuro.model.MembraneReadout` (a non-spiking output layer) gets its integer
+twin too (:meth:`~ff_neuro.model.MembraneReadout.quantize`).
+
 The report compares firing rates of the float and the fixed-point network on calibration inputs
 (training data), run on two backends given by name (``float`` and ``emulator`` by default), and
 flags silent or saturated layers: quantization must never kill activity silently.
@@ -35,6 +38,7 @@ from ..config import QuantConfig
 from ..model.layer import Layer
 from ..model.network import Network
 from ..model.neuron import DECAY_UNITY, VTH_MAX, LoihiLIF
+from ..model.readout import MembraneReadout
 from ..model.synapse import BIAS_MAX, BIAS_MIN, Conv2d
 
 #: relative threshold rounding error above which :func:`quantize` warns
@@ -227,7 +231,9 @@ def quantize(net: Network, cfg: Optional[QuantConfig] = None,
             clipped_fraction=float(np.mean((ideal > 254.5) | (ideal < -256.5))),
             weight_rmse=float(np.sqrt(np.mean((q.weight / q.neuron.scale - w_in) ** 2))),
             vth_error=threshold_error(q, layer, k), kind=layer.kind))
-    out = dataclasses.replace(net, quantized=qlayers)
+    readouts = [r.quantize(net.time_steps, cfg.weight_max) if isinstance(r, MembraneReadout)
+                else r for r in net.readouts]
+    out = dataclasses.replace(net, quantized=qlayers, readouts=readouts)
     if calibration_inputs is not None:
         float_name, fixed_name = backends
         flag_rates(report, firing_rates(out, float_name, calibration_inputs),

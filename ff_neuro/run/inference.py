@@ -3,7 +3,8 @@
 * :func:`label_sweep`: Forward-Forward's sweep, one run per candidate label (shared image
   spikes, see :meth:`Backend.run_factored`);
 * :func:`one_pass`: one run per sample (a neutral label when the network has a label
-  embedding), read by class groups or the linear readout;
+  embedding), read by class groups, the linear readout, the output layer's spike counts or a
+  non-spiking output layer's membrane;
 * :func:`infer`: whichever the readout needs, as one :class:`InferenceResult`.
 
 Every backend sees identical inputs: spikes are drawn per sample from a counter-based
@@ -19,7 +20,8 @@ import numpy as np
 
 from ..encoding import network_inputs, sweep_inputs_factored
 from ..model.network import Network, Readout
-from ..model.readout import ClassGroups, LabelSweep, LinearReadout, goodness_from_sums
+from ..model.readout import (ClassGroups, LabelSweep, LinearReadout, MembraneReadout,
+                             SpikeCountReadout, goodness_from_sums)
 from .backend import Backend, LayerSpikes
 
 #: Seed offset of test-time input spikes (training draws its own offsets).
@@ -143,21 +145,31 @@ def label_sweep(backend: Backend, net: Network, x: np.ndarray, *, keep_spikes: b
 
 
 def one_pass(backend: Backend, net: Network, x: np.ndarray, *,
-             readout: Optional[Union[ClassGroups, LinearReadout]] = None,
+             readout: Optional[Union[ClassGroups, LinearReadout, SpikeCountReadout,
+                                     MembraneReadout]] = None,
              keep_spikes: bool = False, chunk: Optional[int] = None,
              seed_offset: int = TEST_SEED_OFFSET,
              sample_ids: Optional[np.ndarray] = None) -> InferenceResult:
     """One run per sample of ``x`` (N, D), read by ``readout`` (default: the network's first
     one-pass readout). A network with a label embedding gets a *neutral* label (every label
-    input at the mean of the class vectors, Hinton 2022). Counts are always kept."""
+    input at the mean of the class vectors, Hinton 2022). Counts are always kept.
+
+    A :class:`MembraneReadout` integrates the last layer's spikes of every run: in float on a
+    float backend, with its Loihi integer twin on a fixed-point one (``backend.name`` in
+    :data:`ff_neuro.run.FIXED_POINT`)."""
+    from . import FIXED_POINT
     if readout is None:
         readout = next((r for r in net.readouts if not isinstance(r, LabelSweep)), None)
         if readout is None:
             raise ValueError("this network has no one-pass readout (class groups or linear)")
     x = net.check_inputs(x)
     T = net.time_steps
+    membrane = isinstance(readout, MembraneReadout)
+    fixed = getattr(backend, "name", "") in FIXED_POINT
+    if membrane and fixed and not readout.quantized:
+        raise ValueError("the membrane readout has no fixed-point twin: quantize the model")
     chunk = _chunk(backend, chunk, x.shape[0], 1024)
-    kept, counts, inputs = [], [], []
+    kept, counts, inputs, vm = [], [], [], []
     for start in range(0, x.shape[0], chunk):
         xs = x[start:start + chunk]
         ids = (np.arange(start, start + xs.shape[0]) if sample_ids is None
@@ -166,6 +178,8 @@ def one_pass(backend: Backend, net: Network, x: np.ndarray, *,
         res = backend.run(net, inp)
         counts.append(res.counts())
         inputs.append((inp > 0).sum(axis=0, dtype=np.int32))
+        if membrane:
+            vm.append(readout.membrane(res.spikes[-1], fixed_point=fixed))
         if keep_spikes:
             kept.append(res.spikes)
     L = len(net.layers)
@@ -178,6 +192,12 @@ def one_pass(backend: Backend, net: Network, x: np.ndarray, *,
         f = features(counts, readout.from_layer, T)
         scores = f @ readout.weight.T + readout.bias
         pred = readout.predict(f)
+    elif isinstance(readout, SpikeCountReadout):
+        scores = readout.scores(counts)
+        pred = np.argmax(scores, axis=1)
+    elif membrane:
+        scores = np.concatenate(vm)
+        pred = np.argmax(scores, axis=1)
     else:
         raise ValueError(f"{type(readout).__name__} is not a one-pass readout")
     return InferenceResult(
