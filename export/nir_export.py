@@ -39,10 +39,21 @@ the Euler step), so such layers are exported as NIR's ``IF`` (``dv/dt = r I``) w
 ``r = 1/dt``: ``v[t] = v[t-1] + dt * r * I[t] = v[t-1] + I[t]``. ``v_decay = 1`` gives
 ``tau = dt, r = 1``: ``v[t] = I[t]``, no memory.
 
+Readers that ignore ``r`` (Norse) get the same dynamics from ``r_one=True``: every neuron is
+written with ``r = 1`` and its gain ``r`` is folded into the weights and bias before it.
+
+Networks trained with backprop through time end in a readout NIR can carry: spike counts of
+the last spiking layer (nothing to add), or a non-spiking output layer (membrane readout):
+``fc<L>`` (Linear / Affine) and, when it leaks (``beta < 1``), ``li<L>`` (NIR's ``LI``,
+``tau = dt / (1 - beta)``, ``r = tau / dt``); with ``beta = 1`` the graph's output is the
+layer's current at every step, summed by the readout. Graphs from other tools with such an
+ending are read the same way.
+
 Everything else NIR cannot express is in ``metadata`` (NIR 1.0.8 nodes and graphs carry a
 ``metadata`` dict that ``nir.write``/``nir.read`` keep):
 
-* graph: ``dt`` (the step NIR's time constants refer to; default 1: one step = one time unit),
+* graph: ``dt`` (the step NIR's time constants refer to; default 1e-4, the step snnTorch's
+  NIR reader assumes),
   ``discretization = "forward_euler"``, the time convention (layer ``k`` sees layer ``k-1``'s
   spikes of the same step: NIR edges carry no delay), ``quantized``, and the readout NIR has no
   node for: the encoder (``encoding``, or ``host_encoder`` for FFGAF's analog conv block, whose
@@ -80,11 +91,19 @@ import numpy as np
 
 from ff_neuro.fileio import PathLike, atomic_path
 from ff_neuro.model import (AnalogConvEncoder, ClassGroups, Conv2d, Dense, InputEncoding,
-                            LabelEmbedding, LabelSweep, Layer, LinearReadout, Network)
+                            LabelEmbedding, LabelSweep, Layer, LinearReadout, MembraneReadout,
+                            Network, SpikeCountReadout)
 from ff_neuro.model.neuron import DECAY_UNITY, LIF, LoihiLIF
 
 #: Version of the metadata conventions below (bump when they change).
-NIR_FORMAT_VERSION = 2
+NIR_FORMAT_VERSION = 3
+#: The time step written by default: snnTorch's NIR reader and writer assume 1e-4.
+DEFAULT_DT = 1e-4
+#: Time steps of the input encoding of a graph from another tool, when none is given.
+DEFAULT_TIME_STEPS = 25
+NO_DT = ("the graph does not say its time step dt (no 'dt' in its metadata), and its LIF time "
+         "constants only mean something with one: pass dt (ff-neuro import --dt; snnTorch "
+         "writes graphs for dt = 1e-4, Norse reads them with dt = 1e-3 by default)")
 
 EQUATIONS = ("u[t] = W x[t] or conv2d(x[t], W, stride, padding); v[t] = (1 - v_decay) * v[t-1] "
              "+ u[t] + bias; s[t] = v[t] > threshold; v[t] = 0 where s[t]  (one step = dt; "
@@ -103,15 +122,24 @@ def _full(shape, value, dtype) -> np.ndarray:
     return np.full(shape, value, dtype=dtype)
 
 
-def _neuron(shape, threshold, v_decay_frac: float, dt: float, th_dtype, metadata: dict):
+def _gain(v_decay_frac: float, dt: float) -> float:
+    """NIR's ``r`` that makes the Euler step add the input with gain 1: ``tau / dt`` for a LIF,
+    ``1 / dt`` for an IF."""
+    return 1.0 / dt if v_decay_frac == 0.0 else 1.0 / v_decay_frac
+
+
+def _neuron(shape, threshold, v_decay_frac: float, dt: float, th_dtype, metadata: dict,
+            r_one: bool = False):
     """The NIR neuron whose forward-Euler step (length ``dt``) is our update; ``shape`` is the
-    shape of its arrays (the layer's output shape)."""
+    shape of its arrays (the layer's output shape). ``r_one``: ``r = 1`` (the caller folds
+    :func:`_gain` into the weights)."""
+    r = 1.0 if r_one else _gain(v_decay_frac, dt)
     if v_decay_frac == 0.0:
-        return nir.IF(r=_full(shape, 1.0 / dt, np.float64),
+        return nir.IF(r=_full(shape, r, np.float64),
                       v_threshold=_full(shape, threshold, th_dtype),
                       v_reset=_full(shape, 0, th_dtype), metadata=metadata)
     return nir.LIF(tau=_full(shape, dt / v_decay_frac, np.float64),
-                   r=_full(shape, 1.0 / v_decay_frac, np.float64),
+                   r=_full(shape, r, np.float64),
                    v_leak=_full(shape, 0.0, np.float64),
                    v_threshold=_full(shape, threshold, th_dtype),
                    v_reset=_full(shape, 0, th_dtype), metadata=metadata)
@@ -143,21 +171,29 @@ def _readout_metadata(r) -> dict:
     if isinstance(r, ClassGroups):   # the groups themselves go on the neuron nodes
         return {"type": r.type_name, "n_classes": r.n_classes,
                 "predict_layers": np.array(r.predict_layers, dtype=np.int64)}
+    if isinstance(r, MembraneReadout):  # its layer is in the graph (the nodes after the last
+        return {"type": r.type_name, "beta": r.beta}   # spiking layer)
     return {"type": r.type_name, **r.to_dict()}
 
 
-def to_nir(net: Network, quantized: bool = False, dt: float = 1.0) -> nir.NIRGraph:
+def to_nir(net: Network, quantized: bool = False, dt: float = DEFAULT_DT,
+           r_one: bool = False) -> nir.NIRGraph:
     """``net`` as a NIR graph (see the module docstring for the mapping).
 
     ``quantized=True`` exports the Loihi integers of ``net.quantized`` instead of the float
-    layers. ``dt`` is the time step NIR's time constants refer to: 1 (default) makes one step
-    one time unit; snnTorch's NIR importer assumes ``dt = 1e-4``.
+    layers. ``dt`` is the time step NIR's time constants refer to; the default, 1e-4, is the one
+    snnTorch's NIR reader assumes. ``r_one=True`` writes every neuron with ``r = 1`` and folds
+    the input gain ``r`` into the weights and biases before it, for readers that ignore ``r``
+    (Norse); read such a graph with Norse's ``from_nir(graph, dt=dt)``.
     """
     dt = float(dt)
     if not (np.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a positive finite number, got {dt}")
     if quantized and net.quantized is None:
         raise ValueError("quantized NIR export needs a quantized model (run quantization first)")
+    if quantized and r_one:
+        raise ValueError("r_one folds the input gain into the weights, which then are no "
+                         "longer Loihi integers: export the float model with r_one")
     layers = net.quantized if quantized else net.layers
     groups = {}
     for r in net.readouts:
@@ -190,16 +226,24 @@ def to_nir(net: Network, quantized: bool = False, dt: float = 1.0) -> nir.NIRGra
             n = layer.neuron
             meta = {"layer": k, "dt": dt, "units": "float", "v_decay": n.v_decay,
                     "threshold": n.threshold}
-            syn = _synapse_node(layer, layer.weight.astype(np.float32),
-                                None if layer.bias is None else layer.bias.astype(np.float32),
-                                {"layer": k, "units": "float"})
-            neuron = _neuron(layer.out_shape, n.threshold, n.v_decay, dt, np.float64, meta)
+            g = _gain(n.v_decay, dt) if r_one else 1.0
+            syn = _synapse_node(layer, (layer.weight * g).astype(np.float32),
+                                None if layer.bias is None else
+                                (layer.bias * g).astype(np.float32),
+                                {"layer": k, "units": "float", "r_folded": bool(r_one)})
+            neuron = _neuron(layer.out_shape, n.threshold, n.v_decay, dt, np.float64, meta,
+                             r_one)
         if k in groups:
             neuron.metadata["class_groups"] = np.asarray(groups[k], dtype=np.int64)
         nodes[f"{kind}{k}"], nodes[f"neuron{k}"] = syn, neuron
         edges += [(prev, f"{kind}{k}"), (f"{kind}{k}", f"neuron{k}")]
         prev, prev_shape = f"neuron{k}", tuple(layer.out_shape)
-    nodes["output"] = nir.Output(output_type={"output": np.array(layers[-1].out_shape)})
+    for r in net.readouts:
+        if isinstance(r, MembraneReadout):
+            prev, prev_shape = _membrane_nodes(r, len(layers), prev, nodes, edges, quantized,
+                                               dt, r_one)
+            break
+    nodes["output"] = nir.Output(output_type={"output": np.array(prev_shape)})
     edges.append((prev, "output"))
     metadata = {
         "producer": "ff-neuro", "ff_neuro_nir_format": NIR_FORMAT_VERSION,
@@ -215,6 +259,40 @@ def to_nir(net: Network, quantized: bool = False, dt: float = 1.0) -> nir.NIRGra
         metadata.update(goodness_from_layer=sweep.from_layer, goodness=sweep.goodness,
                         goodness_eps=sweep.eps)
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+def _membrane_nodes(r: MembraneReadout, k: int, prev: str, nodes: dict, edges: list,
+                    quantized: bool, dt: float, r_one: bool) -> tuple:
+    """The non-spiking output layer of a membrane readout: ``fc<k>`` (Linear / Affine), then,
+    for ``beta < 1``, ``li<k>`` (NIR's leaky integrator ``LI``: ``tau = dt / (1 - beta)``,
+    ``r = tau / dt``). With ``beta = 1`` the graph's output is the layer's current at every
+    step, which the readout sums."""
+    if quantized:
+        if not r.quantized:
+            raise ValueError("the membrane readout has no fixed-point twin: quantize the model")
+        w, b = r.weight_q.astype(np.int32), None if r.bias_q is None else r.bias_q.astype(
+            np.int32)
+        decay = r.v_decay_q / DECAY_UNITY
+        meta = {"layer": k, "units": "loihi_integer", "scale": r.scale,
+                "v_decay": r.v_decay_q, "readout": "membrane"}
+    else:
+        w, b, decay = r.weight, r.bias, 1.0 - r.beta
+        meta = {"layer": k, "units": "float", "beta": r.beta, "readout": "membrane"}
+    g = 1.0 / decay if (r_one and decay > 0) else 1.0
+    w = (w * g).astype(np.float32) if not quantized else w
+    b = None if b is None else ((b * g).astype(np.float32) if not quantized else b)
+    nodes[f"fc{k}"] = nir.Linear(weight=w, metadata=meta) if b is None else \
+        nir.Affine(weight=w, bias=b, metadata=meta)
+    edges.append((prev, f"fc{k}"))
+    prev = f"fc{k}"
+    if decay > 0:
+        n = w.shape[0]
+        nodes[f"li{k}"] = nir.LI(tau=_full(n, dt / decay, np.float64),
+                                 r=_full(n, 1.0 if r_one else 1.0 / decay, np.float64),
+                                 v_leak=_full(n, 0.0, np.float64), metadata=meta)
+        edges.append((prev, f"li{k}"))
+        prev = f"li{k}"
+    return prev, (int(w.shape[0]),)
 
 
 def _chain(graph: nir.NIRGraph) -> List[str]:
@@ -260,7 +338,28 @@ def _neuron_params(neu, nname: str, dt: float) -> tuple:
     if np.any(np.asarray(neu.v_leak) != 0):
         raise ValueError(f"{nname!r}: v_leak != 0 is not supported")
     tau = float(_uniform(neu.tau, "tau", nname))
-    return float(_uniform(neu.r, "r", nname)) * dt / tau, dt / tau
+    decay = dt / tau
+    if np.asarray(neu.tau).dtype == np.float32:
+        decay = _float32_decay(np.float32(tau), dt, decay)
+    return float(_uniform(neu.r, "r", nname)) * dt / tau, decay
+
+
+def _float32_decay(tau32: np.float32, dt: float, decay: float) -> float:
+    """``1 - beta`` for a float32 ``tau``: the float32 ``beta`` whose ``tau = dt / (1 - beta)``
+    in float32 (snnTorch's writer) is ``tau32``, searched around ``1 - dt / tau``; else
+    ``decay``. It recovers a float32 ``beta`` exactly where ``dt / tau`` is off by the float32
+    rounding of ``tau``."""
+    c = np.float32(1.0 - decay)
+    cands = [c]
+    lo = hi = c
+    for _ in range(8):
+        lo, hi = np.nextafter(lo, np.float32(0)), np.nextafter(hi, np.float32(1))
+        cands += [lo, hi]
+    with np.errstate(divide="ignore", over="ignore"):
+        for b in cands:
+            if np.float32(dt) / (np.float32(1) - b) == tau32:
+                return 1.0 - float(b)
+    return decay
 
 
 def _pair(v, what: str, name: str) -> int:
@@ -295,7 +394,7 @@ def _read_synapse(node, name: str, in_shape: tuple, gain: float, integer: bool):
     else:
         raise ValueError(f"{name!r}: expected Linear, Affine or Conv2d, got "
                          f"{type(node).__name__}")
-    if not np.isclose(gain, 1.0, rtol=1e-9, atol=0.0):
+    if not np.isclose(gain, 1.0, rtol=1e-6, atol=0.0):   # float32 graphs: r * dt / tau ~ 1
         w = w * gain
         b = None if b is None else b * gain
     if integer:
@@ -311,47 +410,107 @@ def _read_synapse(node, name: str, in_shape: tuple, gain: float, integer: bool):
     return Dense(weight=w, bias=b, in_shape=in_shape)
 
 
-def read_layers(graph: nir.NIRGraph, dt: Optional[float] = None) -> List[Layer]:
-    """The layers of a NIR chain ``input -> ([Flatten] -> Linear | Affine | Conv2d -> LIF |
-    IF)+ -> output``, the inverse of :func:`to_nir`.
+SUPPORTED = ("input -> ([Flatten] -> Linear | Affine | Conv2d -> LIF | IF)+ -> [Linear | "
+             "Affine -> [LI]] -> output")
 
-    Units follow the graph: for a quantized export (``graph.metadata["quantized"]``) Loihi
-    layers (:class:`LoihiLIF`, integer weights and bias mantissas); otherwise float layers
-    (:class:`LIF`). ``dt`` defaults to the graph's metadata, else 1.
 
-    Exact values come from the neuron metadata where present; otherwise ``v_decay = dt / tau``
-    (snapped to a multiple of 1/4096 within 1e-9), and a neuron input gain ``c`` (``dt r / tau``
-    for LIF, ``dt r`` for IF) different from 1 is folded into weight and bias. Raises
-    ValueError for graphs outside ff-neuro's model (branches, ``v_leak`` or ``v_reset`` != 0,
-    per-neuron thresholds or time constants, other node types).
-    """
+def _graph_dt(graph: nir.NIRGraph, dt: Optional[float]) -> float:
+    """``dt`` if given, else the graph's metadata ``dt``; a ValueError saying what to do when
+    neither exists."""
+    if dt is None:
+        gmeta = graph.metadata if isinstance(graph.metadata, dict) else {}
+        dt = gmeta.get("dt")
+        if dt is None:
+            raise ValueError(NO_DT)
+    dt = float(np.asarray(dt))
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt must be a positive finite number, got {dt}")
+    return dt
+
+
+def _unsupported(name: str, node) -> ValueError:
+    kind = type(node).__name__
+    why = {"CubaLIF": "synaptic-current neurons (current memory) are not deployed",
+           "AvgPool2d": "pool in the model before export only in front of a Linear layer "
+                        "(ff_neuro.from_snntorch folds that), or use a strided convolution",
+           "SumPool2d": "use a strided convolution",
+           "Threshold": "a bare threshold has no membrane",
+           "Delay": "edges with delays are not supported"}.get(kind, "")
+    return ValueError(f"{name!r}: NIR {kind} nodes are not supported"
+                      + (f" ({why})" if why else "") + f"; ff-neuro deploys {SUPPORTED}")
+
+
+def _read_chain(graph: nir.NIRGraph, dt: Optional[float] = None) -> tuple:
+    """``(layers, membrane)``: the spiking layers of the chain and the non-spiking output layer
+    after them as a :class:`MembraneReadout` (or None)."""
     gmeta = graph.metadata if isinstance(graph.metadata, dict) else {}
     quantized = bool(gmeta.get("quantized", False))
-    if dt is None:
-        dt = float(gmeta.get("dt", 1.0))
-    body = _chain(graph)[1:-1]
-    shape = tuple(int(s) for s in np.atleast_1d(
-        graph.nodes[_chain(graph)[0]].input_type["input"]))
+    order = _chain(graph)
+    body = order[1:-1]
+    if any(isinstance(graph.nodes[n], (nir.LIF, nir.IF, nir.LI)) for n in body):
+        dt = _graph_dt(graph, dt)
+    shape = tuple(int(s) for s in np.atleast_1d(graph.nodes[order[0]].input_type["input"]))
     layers: List[Layer] = []
+    membrane = None
     i = 0
     while i < len(body):
-        if isinstance(graph.nodes[body[i]], nir.Flatten):
+        node = graph.nodes[body[i]]
+        if isinstance(node, nir.Flatten):
             shape = (int(np.prod(shape)),)
             i += 1
-        if i + 1 >= len(body):
-            raise ValueError("expected input -> ([Flatten] -> Linear | Affine | Conv2d -> "
-                             "LIF | IF)+ -> output")
-        sname, nname = body[i], body[i + 1]
-        syn_node, neu = graph.nodes[sname], graph.nodes[nname]
+            continue
+        if not isinstance(node, (nir.Linear, nir.Affine, nir.Conv2d)):
+            raise _unsupported(body[i], node)
+        sname = body[i]
+        nname = body[i + 1] if i + 1 < len(body) else None
+        neu = graph.nodes[nname] if nname is not None else None
+        if neu is None or isinstance(neu, nir.LI):
+            # the non-spiking output layer: currents summed (no neuron) or a leaky integrator
+            if (neu is not None and i + 2 != len(body)) or isinstance(node, nir.Conv2d):
+                raise ValueError(f"{sname!r}: a non-spiking layer (no neuron or LI) is only "
+                                 f"supported as the dense output layer; ff-neuro deploys "
+                                 f"{SUPPORTED}")
+            if not layers:
+                raise ValueError(f"the graph has no spiking layer; ff-neuro deploys {SUPPORTED}")
+            gain, beta = 1.0, 1.0
+            if neu is not None:
+                if np.any(np.asarray(neu.v_leak) != 0):
+                    raise ValueError(f"{nname!r}: v_leak != 0 is not supported")
+                tau = float(_uniform(neu.tau, "tau", nname))
+                gain = float(_uniform(neu.r, "r", nname)) * dt / tau
+                beta = 1.0 - dt / tau
+                md = _meta(neu, "beta")
+                if md is not None and abs(float(md) - beta) < 1e-9:
+                    beta = float(md)
+                if not 0.0 <= beta <= 1.0:
+                    raise ValueError(f"{nname!r}: dt / tau = {dt / tau} is outside [0, 1]: "
+                                     f"is dt = {dt:g} the graph's time step?")
+            syn = _read_synapse(node, sname, shape, gain, False)
+            w = syn.weight.astype(np.float64)
+            b = None if syn.bias is None else syn.bias.astype(np.float64)
+            if quantized:
+                scale = float(_meta(node, "scale") or 1.0)
+                v_decay_q = _meta(node, "v_decay")
+                membrane = MembraneReadout(
+                    weight=w / scale, bias=None if b is None else b / scale, beta=beta,
+                    weight_q=np.rint(w).astype(np.int64),
+                    bias_q=None if b is None else np.rint(b).astype(np.int64),
+                    v_decay_q=int(v_decay_q) if v_decay_q is not None
+                    else int(round((1 - beta) * DECAY_UNITY)), scale=scale)
+            else:
+                membrane = MembraneReadout(weight=w, bias=b, beta=beta)
+            break
         if not isinstance(neu, (nir.LIF, nir.IF)):
-            raise ValueError(f"{nname!r}: expected LIF or IF, got {type(neu).__name__}")
+            raise _unsupported(nname, neu)
         gain, decay = _neuron_params(neu, nname, dt)
-        syn = _read_synapse(syn_node, sname, shape, gain, quantized)
+        syn = _read_synapse(node, sname, shape, gain, quantized)
         snapped = round(decay * DECAY_UNITY)
         if abs(decay * DECAY_UNITY - snapped) < 1e-9:
             decay = snapped / DECAY_UNITY
         if not 0.0 <= decay <= 1.0:
-            raise ValueError(f"{nname!r}: dt / tau = {decay} is outside [0, 1]")
+            raise ValueError(f"{nname!r}: dt / tau = {decay} is outside [0, 1]: is dt = "
+                             f"{dt:g} the graph's time step? (snnTorch writes graphs for "
+                             "dt = 1e-4; pass dt)")
         vth = _uniform(neu.v_threshold, "v_threshold", nname)
         md_decay, md_th = _meta(neu, "v_decay"), _meta(neu, "vth" if quantized else "threshold")
         if md_th is not None and not np.isclose(float(md_th), float(vth), rtol=1e-9, atol=0.0):
@@ -373,9 +532,26 @@ def read_layers(graph: nir.NIRGraph, dt: Optional[float] = None) -> List[Layer]:
         shape = tuple(syn.out_shape)
         i += 2
     if not layers:
-        raise ValueError("expected input -> ([Flatten] -> Linear | Affine | Conv2d -> LIF | "
-                         "IF)+ -> output")
-    return layers
+        raise ValueError(f"the graph has no spiking layer; ff-neuro deploys {SUPPORTED}")
+    return layers, membrane
+
+
+def read_layers(graph: nir.NIRGraph, dt: Optional[float] = None) -> List[Layer]:
+    """The spiking layers of a NIR chain (see :data:`SUPPORTED`), the inverse of
+    :func:`to_nir`; a non-spiking output layer after them is the membrane readout of
+    :func:`from_nir`.
+
+    Units follow the graph: for a quantized export (``graph.metadata["quantized"]``) Loihi
+    layers (:class:`LoihiLIF`, integer weights and bias mantissas); otherwise float layers
+    (:class:`LIF`). ``dt`` defaults to the graph's metadata; a graph without one needs it.
+
+    Exact values come from the neuron metadata where present; otherwise ``v_decay = dt / tau``
+    (snapped to a multiple of 1/4096 within 1e-9), and a neuron input gain ``c`` (``dt r / tau``
+    for LIF, ``dt r`` for IF) different from 1 is folded into weight and bias. Raises
+    ValueError for graphs outside ff-neuro's model (branches, ``v_leak`` or ``v_reset`` != 0,
+    per-neuron thresholds or time constants, other node types), naming the node.
+    """
+    return _read_chain(graph, dt)[0]
 
 
 def _dequantized(q: Layer) -> Layer:
@@ -390,16 +566,43 @@ def _dequantized(q: Layer) -> Layer:
     return Layer(syn, LIF(threshold=q.neuron.vth / s, v_decay=q.neuron.v_decay / DECAY_UNITY))
 
 
-def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None) -> Network:
-    """A :class:`Network` from a graph written by :func:`to_nir` (its encoder, label embedding
-    and readouts come from ff-neuro's metadata). A quantized graph gives a network whose
-    ``quantized`` layers are the graph's and whose float layers are their values divided by
-    each layer's ``scale``."""
+def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None, *,
+             time_steps: int = DEFAULT_TIME_STEPS, encoding: str = "rate", levels: int = 1,
+             gain: float = 1.0) -> Network:
+    """A :class:`Network` from a NIR graph: written by ff-neuro (:func:`to_nir`: its encoder,
+    label embedding and readouts come from the metadata) or by any other tool (snnTorch,
+    Norse, Sinabs, ...).
+
+    A graph from another tool gets the input encoding ``encoding`` (``"rate"`` or
+    ``"graded"``, ``levels``, ``gain``) for ``time_steps`` steps, and its readout from its end:
+    spike counts of the last spiking layer, or a non-spiking output layer (a trailing Linear /
+    Affine, optionally followed by an ``LI``) read by its membrane. ``dt`` (the time step the
+    graph's time constants refer to) defaults to the graph's metadata; a graph without one
+    needs it: snnTorch writes graphs for ``dt = 1e-4``.
+
+    A quantized ff-neuro graph gives a network whose ``quantized`` layers are the graph's and
+    whose float layers are their values divided by each layer's ``scale``.
+
+    Example::
+
+        >>> import nir, ff_neuro as ffn
+        >>> net = ffn.from_nir(nir.read("snntorch_model.nir"), dt=1e-4)   # doctest: +SKIP
+    """
     g = graph.metadata if isinstance(graph.metadata, dict) else {}
-    if g.get("producer") != "ff-neuro" or "readouts" not in g:
-        raise ValueError("not a graph written by ff-neuro (its metadata has no readouts); "
-                         "read_layers() gives its layers")
-    layers = read_layers(graph, dt)
+    ours = g.get("producer") == "ff-neuro" and "readouts" in g
+    if not ours:
+        layers, membrane = _read_chain(graph, dt)
+        readout = membrane if membrane is not None else \
+            SpikeCountReadout(n_classes=layers[-1].n_out)
+        return Network(layers=layers,
+                       encoder=InputEncoding(kind=encoding, time_steps=time_steps, gain=gain,
+                                             levels=levels),
+                       readouts=[readout], n_classes=readout.n_classes,
+                       training={"imported_from": "nir", "producer": str(g.get("producer",
+                                                                              "unknown"))})
+    if dt is None and "dt" not in g:
+        dt = 1.0                  # ff-neuro graphs before the dt default was written
+    layers, membrane = _read_chain(graph, dt)
     if "host_encoder" in g:
         e = dict(g["host_encoder"])
         e.pop("equation", None)
@@ -418,6 +621,13 @@ def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None) -> Network:
             readouts.append(LabelSweep.from_dict(d))
         elif kind == LinearReadout.type_name:
             readouts.append(LinearReadout.from_dict(d))
+        elif kind == SpikeCountReadout.type_name:
+            readouts.append(SpikeCountReadout.from_dict(d))
+        elif kind == MembraneReadout.type_name:
+            if membrane is None:
+                raise ValueError("the metadata names a membrane readout but the graph has no "
+                                 "non-spiking output layer")
+            readouts.append(membrane)
         elif kind == ClassGroups.type_name:
             groups = []
             for k, neu in enumerate(neurons):
@@ -439,13 +649,14 @@ def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None) -> Network:
 
 
 def write_nir(net: Network, path: PathLike, quantized: bool = False,
-              dt: float = 1.0) -> Path:
-    """Write ``to_nir(net, quantized, dt)`` with ``nir.write`` (atomically); returns the path.
+              dt: float = DEFAULT_DT, r_one: bool = False) -> Path:
+    """Write ``to_nir(net, quantized, dt, r_one)`` with ``nir.write`` (atomically); returns the
+    path.
 
     ``nir.write`` is plain ``h5py.File(path, "w")`` and needs no particular suffix; ``.nir`` is
     the customary one. Read back with ``nir.read(path)`` and :func:`from_nir`.
     """
-    graph = to_nir(net, quantized=quantized, dt=dt)
+    graph = to_nir(net, quantized=quantized, dt=dt, r_one=r_one)
     path = Path(path)
     with atomic_path(path) as tmp:
         nir.write(tmp, graph)

@@ -668,6 +668,64 @@ def _take(ds, samples, what="test"):
     return x[:n], y[:n]
 
 
+@main.command("import")
+@click.argument("graph", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="ff-neuro model file to write")
+@click.option("--dt", type=float, default=None,
+              help="the time step the graph's time constants refer to [default: the graph's "
+                   "metadata; snnTorch writes graphs for 1e-4]")
+@click.option("--time-steps", type=click.IntRange(1, 100_000), default=25, show_default=True,
+              help="steps per sample of the input encoding (graphs from other tools)")
+@click.option("--encoding", type=click.Choice(["rate", "graded"]), default="rate",
+              show_default=True,
+              help="rate: Bernoulli spikes of the pixel values; graded: the value at every step "
+                   "(graphs from other tools)")
+@click.option("--levels", type=click.IntRange(1, 255), default=255, show_default=True,
+              help="graded encoding: steps of the input value")
+@click.option("--dataset", default=None,
+              help=DATASET_HELP + " the model is evaluated on by later commands "
+                                  "[default: digits]")
+@click.option("--data-dir", type=click.Path(), default=None)
+@click.option("--json", "as_json", is_flag=True)
+def import_(graph, out, dt, time_steps, encoding, levels, dataset, data_dir, as_json):
+    """Import a NIR GRAPH (from snnTorch, Norse, Sinabs, ... or ff-neuro) as an ff-neuro model:
+    then quantize, export, evaluate, parity and energy as for a model trained here.
+
+    Supported: a chain of [Flatten] -> Linear | Affine | Conv2d -> LIF | IF (reset to zero, no
+    leak potential), optionally ending in a non-spiking Linear / Affine [-> LI] output layer
+    (membrane readout); otherwise the output layer's spike counts are the readout."""
+    import dataclasses
+    import nir
+    from .export.nir_export import from_nir
+    from .model import save_model
+    out = _out(out, "model file")
+    try:
+        g = nir.read(graph)
+    except Exception as exc:                # nir.read raises what h5py and NIR raise
+        raise click.ClickException(f"{graph}: not a readable NIR graph ({_one_line(exc)})") \
+            from None
+    try:
+        net = from_nir(g, dt=dt, time_steps=time_steps, encoding=encoding,
+                       levels=levels if encoding == "graded" else 1)
+    except ValueError as exc:
+        raise click.ClickException(f"{graph}: {exc}") from exc
+    if dataset or data_dir:
+        ds = _load_dataset(dataset or "digits", data_dir)
+        net = dataclasses.replace(net, dataset=ds.describe())
+        try:
+            net.check_dataset(ds)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    save_model(net, out)
+    _emit({"model": out, "layers": [l.kind for l in net.layers], "shapes": net.shapes,
+           "readout": net.readout.kind, "n_classes": net.n_classes,
+           "time_steps": net.time_steps},
+          as_json, f"saved {out}: {_describe_layers(net)}, shapes "
+                   f"{[list(s) for s in net.shapes]}, {net.readout.kind} readout, "
+                   f"{net.n_classes} classes, {net.time_steps} steps per sample")
+
+
 @main.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
@@ -718,11 +776,17 @@ def _describe_layers(net) -> str:
 @click.option("--quantized/--float", default=None,
               help="NIR only: export the integer (quantized) or float parameters "
                    "[default: quantized when the model is]")
+@click.option("--dt", type=float, default=1e-4, show_default=True,
+              help="NIR only: the time step the graph's time constants refer to (snnTorch's "
+                   "NIR reader assumes 1e-4; read with Norse's from_nir(graph, dt=DT))")
+@click.option("--r-one", is_flag=True,
+              help="NIR only: write every neuron with r = 1 and fold its input gain into the "
+                   "weights, for readers that ignore NIR's r (Norse)")
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
 @click.option("--profile", default="loihi", show_default=True,
               help="chip profile for the fit check (cores, neurons and synapses per core)")
 @click.option("--json", "as_json", is_flag=True)
-def export(model, fmt, quantized, out, profile, as_json):
+def export(model, fmt, quantized, dt, r_one, out, profile, as_json):
     """Export MODEL for deployment: NetX HDF5 (Lava / Loihi) or NIR; prints whether the
     network fits one chip of --profile."""
     from .energy import ProfileError, fit_check, load_profile
@@ -738,6 +802,8 @@ def export(model, fmt, quantized, out, profile, as_json):
         notes += f"; graded input, input_message_bits={net.encoder.message_bits}"
     if hasattr(net.encoder, "macs"):
         notes += "; the encoder runs on the host"
+    if fmt == "netx" and (r_one or dt != 1e-4):
+        raise click.UsageError("--dt and --r-one are options of --format nir")
     if fmt == "netx":
         from .export.netx import write_netx
         if net.quantized is None:
@@ -748,8 +814,10 @@ def export(model, fmt, quantized, out, profile, as_json):
     else:
         from .export.nir_export import write_nir
         q = (net.quantized is not None) if quantized is None else quantized
+        if r_one and quantized is None:
+            q = False                       # folded gains are not integers: the float layers
         try:
-            write_nir(net, out, quantized=q)
+            write_nir(net, out, quantized=q, dt=dt, r_one=r_one)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
         msg = (f"wrote {out} (NIR graph, {_describe_layers(net)}, "
@@ -807,7 +875,10 @@ def _needs_quantized(net, model, backend_name):
 
 READOUT_HELP = ("sweep: one run per candidate label, argmax of goodness (Forward-Forward); "
                 "class-groups: one run, the class whose channels fire most (FFGAF); linear: one "
-                "run (neutral label) and the model's linear readout [default: the model's]")
+                "run (neutral label) and the model's linear readout; spike-count: the output "
+                "neuron that spikes most; membrane: the non-spiking output layer's final "
+                "membrane (networks trained with backprop) [default: the model's]")
+READOUT_KINDS = ["sweep", "class-groups", "linear", "spike-count", "membrane"]
 
 
 @main.command()
@@ -819,7 +890,7 @@ READOUT_HELP = ("sweep: one run per candidate label, argmax of goodness (Forward
 @click.option("--dataset", default=None, help=DATASET_HELP + " [default: the model's]")
 @click.option("--data-dir", type=click.Path(), default=None)
 @click.option("--samples", type=COUNT, default=None, help="first N test samples [default: all]")
-@click.option("--readout", type=click.Choice(["sweep", "class-groups", "linear"]), default=None,
+@click.option("--readout", type=click.Choice(READOUT_KINDS), default=None,
               help=READOUT_HELP)
 @click.option("--timeout", type=SECONDS, default=600.0, show_default=True,
               help="time limit of a Lava run in seconds")
@@ -907,7 +978,7 @@ def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_j
 @click.option("--mode", type=click.Choice(["inference", "training"]), default="inference",
               show_default=True, help="inference, or the FF training passes per sample "
               "(positive + negative)")
-@click.option("--readout", type=click.Choice(["sweep", "class-groups", "linear"]), default=None,
+@click.option("--readout", type=click.Choice(READOUT_KINDS), default=None,
               help="sweep: n_classes runs per inference; class-groups: one run; linear: one run "
                    "plus the host readout [default: the model's]")
 @click.option("--table", type=click.Choice(["ffgaf"]), default=None,

@@ -38,7 +38,7 @@ def chain(graph):
     return order
 
 
-def simulate_nir(graph, x, dt=1.0):
+def simulate_nir(graph, x, dt=1e-4):
     """Forward Euler with step ``dt`` of the NIR primitives' documented equations.
 
     Linear: y = W x.  Affine: y = W x + b.
@@ -104,13 +104,13 @@ def test_float_export_structure_and_exact_round_trip(tmp_path):
         np.testing.assert_array_equal(neu.v_reset, 0)
         if isinstance(neu, nir.LIF):
             np.testing.assert_array_equal(neu.v_leak, 0)
-            np.testing.assert_allclose(neu.tau, 1.0 / layer.neuron.v_decay, rtol=1e-15)
-            np.testing.assert_allclose(neu.r * 1.0 / neu.tau, 1.0, rtol=1e-15)  # input gain 1
+            np.testing.assert_allclose(neu.tau, 1e-4 / layer.neuron.v_decay, rtol=1e-15)
+            np.testing.assert_allclose(neu.r * 1e-4 / neu.tau, 1.0, rtol=1e-15)  # input gain 1
         else:
-            np.testing.assert_array_equal(neu.r, 1.0)
+            np.testing.assert_array_equal(neu.r, 1.0 / 1e-4)
         assert neu.metadata["v_decay"] == layer.neuron.v_decay
     assert g.metadata["producer"] == "ff-neuro" and not g.metadata["quantized"]
-    assert g.metadata["dt"] == 1.0
+    assert g.metadata["dt"] == 1e-4  # snnTorch's step, the default
     assert g.metadata["encoding"]["time_steps"] == net.time_steps
     assert g.metadata["label_embedding"]["n_classes"] == net.n_classes
 
@@ -163,7 +163,7 @@ def test_quantized_export_round_trip(tmp_path):
         assert fc.metadata["scale"] == q.neuron.scale and neu.metadata["scale"] == q.neuron.scale
         assert neu.metadata["units"] == "loihi_integer"
         if q.neuron.v_decay:
-            np.testing.assert_allclose(neu.tau, 4096 / q.neuron.v_decay, rtol=1e-15)
+            np.testing.assert_allclose(neu.tau, 1e-4 * 4096 / q.neuron.v_decay, rtol=1e-15)
     back = read_layers(g)
     for got, q in zip(back, qnet.quantized):
         assert got.weight.dtype == np.int32 and got.quantized
