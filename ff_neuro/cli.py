@@ -684,8 +684,8 @@ def _take(ds, samples, what="test"):
 @click.option("--levels", type=click.IntRange(1, 255), default=255, show_default=True,
               help="graded encoding: steps of the input value")
 @click.option("--dataset", default=None,
-              help=DATASET_HELP + " the model is evaluated on by later commands "
-                                  "[default: digits]")
+              help=DATASET_HELP + " (recorded in the model: later commands evaluate on "
+                                  "it) [default: digits]")
 @click.option("--data-dir", type=click.Path(), default=None)
 @click.option("--json", "as_json", is_flag=True)
 def import_(graph, out, dt, time_steps, encoding, levels, dataset, data_dir, as_json):

@@ -160,14 +160,16 @@ def _synapse(mod, where: str, shape: tuple, pre: list):
 
 def from_snntorch(module, input_shape: Sequence[int], *, time_steps: int = DEFAULT_TIME_STEPS,
                   encoding: str = "rate", gain: float = 1.0, levels: int = 1, seed: int = 0,
-                  name: Optional[str] = None) -> Network:
+                  dataset=None, name: Optional[str] = None) -> Network:
     """An snnTorch ``nn.Sequential`` as an ff-neuro :class:`Network` (see the module docstring
     for what maps).
 
     ``input_shape``: one sample's input, ``(n_in,)`` or ``(C, H, W)``. The encoder turns data in
     [0, 1] into the network's input: ``encoding="rate"`` (Bernoulli spikes, as
     ``snntorch.spikegen.rate``) or ``"graded"`` (the value at every step in ``levels`` steps),
-    for ``time_steps`` steps. The readout follows from the module's last layers.
+    for ``time_steps`` steps. The readout follows from the module's last layers. ``dataset``
+    (a :class:`ff_neuro.data.Dataset`, optional) is recorded in the model, so that the
+    command-line tools evaluate the saved model on it by default.
 
     Example::
 
@@ -280,7 +282,10 @@ def from_snntorch(module, input_shape: Sequence[int], *, time_steps: int = DEFAU
                               f"spiking layer has {layers[-1].n_out} neurons")
     enc = InputEncoding(kind=encoding, time_steps=time_steps, gain=gain, seed=seed,
                         levels=levels)
-    return Network(layers=layers, encoder=enc, readouts=[readout],
-                   n_classes=readout.n_classes,
-                   training={"imported_from": "snntorch", "source": name or
-                             type(module).__name__})
+    net = Network(layers=layers, encoder=enc, readouts=[readout], n_classes=readout.n_classes,
+                  dataset={} if dataset is None else dataset.describe(),
+                  training={"imported_from": "snntorch", "source": name or
+                            type(module).__name__})
+    if dataset is not None:
+        net.check_dataset(dataset)
+    return net
