@@ -107,10 +107,16 @@ def test_conv_nir_export_round_trip_runs_the_same_spikes(tmp_path, digits):
     for a, b in zip(r0.counts, r1.counts):
         np.testing.assert_array_equal(a, b)
     assert sum(int(c.sum()) for c in r0.counts) > 0
-    # a graph without ff-neuro's metadata is refused clearly
+    # without ff-neuro's metadata it is a graph from another tool: it needs its time step,
+    # then gives the same layers (the readout becomes the last layer's spike counts)
     graph.metadata = {}
-    with pytest.raises(ValueError, match="read_layers"):
+    with pytest.raises(ValueError, match="does not say its time step"):
         from_nir(graph)
+    foreign = from_nir(graph, dt=1e-4)
+    assert foreign.shapes == net.shapes and foreign.readout.kind == "spike-count"
+    for a, b in zip(foreign.layers, net.layers):
+        assert a.neuron == b.neuron and a.synapse.stride == b.synapse.stride
+        np.testing.assert_array_equal(a.weight, b.weight)
 
 
 def ff_fail(*args) -> str:
