@@ -1,24 +1,38 @@
 # ff-neuro: the two commands a user needs are `make demo` and `make test`.
-# Both build the pinned Python 3.10 environment on first use (scripts/setup_env.sh).
+# Both build the pinned Python 3.10 environment on first use (scripts/setup_env.sh); `make test`
+# also builds the Lava-free environment on the newest Python here (scripts/setup_core_env.sh)
+# and runs the suite in both: the full tier (Python 3.10, Lava) and the Lava-free tier.
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test env data clean-env help
+.PHONY: demo test test-full test-core env env-core data clean-env help
 
 help:
 	@echo "make demo   - train, quantize, export and run the FF-SNN on the embedded digits, with energy"
-	@echo "make test   - run the test suite (builds the environment if missing)"
-	@echo "make env    - only build/link the Python 3.10 environment"
+	@echo "make test   - run the test suite in both environments (builds them if missing)"
+	@echo "make test-full - the whole suite on Python 3.10 with Lava (.venv)"
+	@echo "make test-core - the Lava-free tests on the newest Python, current torch and numpy (.venv-core)"
+	@echo "make env    - only build/link the Python 3.10 environment (env-core: the Lava-free one)"
 	@echo "make data   - install Fashion-MNIST (Debian package dataset-fashion-mnist), needs root"
 
 env:
 	@bash scripts/setup_env.sh
 
+env-core:
+	@bash scripts/setup_core_env.sh
+
+# The Lava-free tier: everything but the tests marked `lava`, on the newest Python here.
+test-core: env-core
+	@bash scripts/install_data.sh || true
+	.venv-core/bin/python -m pytest $(PYTEST_ARGS)
+
 demo: env
 	$(VENV)/bin/ff-neuro demo
 
-test: env
+test: test-full test-core
+
+test-full: env
 	@bash scripts/install_data.sh || true
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -26,4 +40,4 @@ data:
 	@bash scripts/install_data.sh
 
 clean-env:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-core

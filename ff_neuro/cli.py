@@ -210,7 +210,11 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
                      out_dir=out_dir, lava_timeout_s=timeout)
     _out(Path(out_dir) / "demo.json", "output folder")
     from .energy import load_profile
+    from .run import available
     load_profile(profile)                    # a bad profile is refused before training
+    ok, why = available("lava-fixed")        # and a missing Lava too
+    if not ok:
+        raise click.ClickException(f"the demo runs Lava fixed_pt, which cannot run here: {why}")
     ds = load_digits()
     result = run_demo(ds, cfg, progress=sys.stderr.isatty(), log=log)
     d = result.to_dict()

@@ -1,9 +1,11 @@
 """The stage-by-stage CLI on a small digits model: train, quantize, export, evaluate, energy."""
+import importlib.util
 import json
 import subprocess
 import sys
 
 import h5py
+import pytest
 
 from ff_neuro.config import FF_RECIPES
 
@@ -15,6 +17,7 @@ def ff(*args, timeout=600):
     return proc
 
 
+@pytest.mark.lava
 def test_stage_by_stage(tmp_path):
     m, q, n = tmp_path / "m.h5", tmp_path / "q.h5", tmp_path / "n.h5"
     d = json.loads(ff("train", "--dataset", "digits", "--epochs", "4", "--hidden", "60,60",
@@ -161,3 +164,22 @@ def test_export_refuses_float_model(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "export", str(m), "--out",
                            str(tmp_path / "n.h5")], capture_output=True, text=True)
     assert proc.returncode != 0 and "ff-neuro quantize" in proc.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("lava") is not None,
+                    reason="the Lava-free tier checks this (Lava is installed here)")
+def test_without_lava_the_lava_commands_say_how_to_get_it(tmp_path):
+    """On a Lava-free install the demo is refused before any training, and a Lava backend
+    says why it cannot run and what to install; the rest of the chain works."""
+    for args in (["demo", "--out-dir", tmp_path / "d"],
+                 ["evaluate", tmp_path / "q.h5", "--backend", "lava-fixed"]):
+        if args[0] == "evaluate":
+            ff("train", "--dataset", "digits", "--epochs", "1", "--hidden", "20", "--no-readout",
+               "--out", tmp_path / "m.h5")
+            ff("quantize", tmp_path / "m.h5", "--out", tmp_path / "q.h5")
+        proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", *map(str, args)],
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 1, proc.stderr
+        assert "Python 3.10" in proc.stderr and "ff-neuro[lava]" in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not (tmp_path / "d").exists()

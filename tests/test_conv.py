@@ -133,6 +133,7 @@ def _reference_fixed_layer(q: Layer, x: np.ndarray) -> np.ndarray:
     return out
 
 
+@pytest.mark.lava
 def test_emulator_matches_lava_equations_with_leak(digits):
     """Both emulator engines equal a per-sample loop over Lava's own conv helper and the LIF
     equations, with a leaky layer (v_decay > 0), current memory, bias and stride 2."""

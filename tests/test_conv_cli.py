@@ -4,6 +4,7 @@ import json
 
 import h5py
 import numpy as np
+import pytest
 
 from test_cli import ff
 from test_conv import small_conv_net
@@ -11,6 +12,7 @@ from test_conv import small_conv_net
 from ff_neuro.model import save_model
 
 
+@pytest.mark.lava
 def test_conv_stage_by_stage(tmp_path):
     m, q, n = tmp_path / "c.h5", tmp_path / "cq.h5", tmp_path / "cn.h5"
     save_model(small_conv_net(in_shape=(1, 8, 8)), m)

@@ -18,6 +18,9 @@ from ff_neuro.quantization import quantize
 from ff_neuro.run import get_backend, one_pass
 
 
+#: every test here runs Lava (deselected in the Lava-free tier)
+pytestmark = pytest.mark.lava
+
 def test_netx_conv_round_trip(tmp_path):
     from lava.lib.dl import netx
     net = small_conv_net(seed=1)

@@ -12,6 +12,7 @@ def QuantizedDense(weight, vth, v_decay, i_decay=4096, bias_mant=None):
                        v_decay=v_decay, i_decay=i_decay)
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("kind", ["mixed", "excitatory", "inhibitory", "small", "odd"])
 def test_weight_mapping_equals_netx_and_lava(kind):
     from lava.lib.dl.netx.utils import optimize_weight_bits

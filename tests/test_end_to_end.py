@@ -10,6 +10,9 @@ import pytest
 
 from ff_neuro.model import load_model
 
+#: the demo runs Lava (deselected in the Lava-free tier)
+pytestmark = pytest.mark.lava
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):

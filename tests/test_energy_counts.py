@@ -1,6 +1,7 @@
 """Operation counts behind the energy report come from the deployed run, and agree with a
 brute-force count from the recorded spikes, on the emulator and on Lava alike."""
 import numpy as np
+import pytest
 
 from ff_neuro.energy import measure_activity
 from ff_neuro.quantization import quantize
@@ -17,6 +18,7 @@ def brute_force_synaptic_ops(spikes_in: np.ndarray, weight: np.ndarray) -> int:
     return int(np.einsum("...i,oi->...o", x, w).sum())
 
 
+@pytest.mark.lava
 def test_counts_match_brute_force_and_lava():
     net = random_net(seed=11, sizes=(24, 16, 10), n_classes=4, time_steps=8, w_std=0.7)
     qnet, _ = quantize(net)

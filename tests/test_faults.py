@@ -154,6 +154,7 @@ def lava_model(tmp_path_factory):
     return faults.make_lava_model(tmp_path_factory.mktemp("lava-model"))
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("kind", faults.LAVA_KINDS)
 def test_lava_fault_leaves_nothing_behind(kind, lava_model, tmp_path):
     """kill -9 of the Lava worker or of ff-neuro itself, SIGINT, SIGTERM, the time limit, a

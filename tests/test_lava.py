@@ -16,6 +16,9 @@ from ff_neuro.run.lava import LavaRunError, run_netx_windows
 from conftest import random_net, random_spikes
 
 
+#: every test here runs Lava (deselected in the Lava-free tier)
+pytestmark = pytest.mark.lava
+
 def processes_in_group(pgid):
     """Live processes of the Lava run's process group (other runs may be going on)."""
     out = []

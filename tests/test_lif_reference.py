@@ -26,6 +26,7 @@ def _activations(seed, T, n, amp):
     return a.astype(np.int64)
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("case", CASES)
 def test_reference_step_equals_lava_lif_model(case):
     """loihi_lif_step is Lava's own AbstractPyLifModelFixed.subthr_dynamics + reset, step for

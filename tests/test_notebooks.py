@@ -31,6 +31,7 @@ def test_notebook_outputs_cleared(path):
     assert not dirty, f"{path.name}: code cells {dirty} have saved outputs; clear them"
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(path, tmp_path):
     nb = nbformat.read(path, as_version=4)

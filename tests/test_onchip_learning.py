@@ -5,8 +5,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from ff_neuro.training.onchip import OnChipRule, reference_learning, run_lava_learning
+
+
+#: every test here runs Lava (deselected in the Lava-free tier)
+pytestmark = pytest.mark.lava
 
 
 def test_lava_float_updates_equal_host_rule():

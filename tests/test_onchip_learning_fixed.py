@@ -19,6 +19,9 @@ from ff_neuro.training.onchip.learning import (OnChipRule, fixed_deviation, quan
 from ff_neuro.training.hebbian import modulator
 
 
+#: every test here runs Lava (deselected in the Lava-free tier)
+pytestmark = pytest.mark.lava
+
 def _params(**kw):
     p = dict(dv=0.15, vth=2.0, trace="li", tau=0.85, mu=0.15, probability="symmetric",
              theta=2.0, alpha=6.0, eps=161 / 127**2, cross_term=True, eta=0.5,

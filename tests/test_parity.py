@@ -22,6 +22,7 @@ def small_net(kind: str):
     return net
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("kind", ["rate", "graded"])
 def test_all_backends_agree_where_they_must(kind):
     qnet, _ = quantize(small_net(kind))
@@ -57,6 +58,7 @@ def test_graded_inputs_are_multibit():
     np.testing.assert_allclose(q0.weight, np.round(q0.neuron.scale * net.layers[0].weight / 15))
 
 
+@pytest.mark.lava
 def test_parity_cli_json_and_plot(tmp_path, digits):
     from ff_neuro.config import FFTrainConfig
     from ff_neuro.training import FFTrainer
@@ -74,6 +76,7 @@ def test_parity_cli_json_and_plot(tmp_path, digits):
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.lava
 def test_linear_readout_same_on_every_backend(digits):
     from ff_neuro.config import FFTrainConfig
     from ff_neuro.training import FFTrainer

@@ -413,8 +413,10 @@ def _read(f: h5py.File, path: Path) -> Network:
     if not isinstance(version, (int, np.integer)) or isinstance(version, (bool, np.bool_)):
         version = -1
     if version not in (1, FORMAT_VERSION):
-        raise ModelFileError(
-            f"model format version {f.attrs.get('format_version')!r}; this ff-neuro reads "
+        shown = f.attrs.get("format_version")
+        shown = shown.item() if isinstance(shown, np.generic) else shown   # numpy 2's repr
+        raise ModelFileError(                                              # is np.int64(..)
+            f"model format version {shown!r}; this ff-neuro reads "
             f"versions 1 and {FORMAT_VERSION}")
     _check_structure(f)
     if version == FORMAT_VERSION:

@@ -391,8 +391,8 @@ class FFTrainer:
                 gn.append(float((g.sum() - pos.sum()) / (g.numel() - b)))
             else:
                 total = total + ff_loss(g[:b], g[b:], cfg.loss, cfg.alpha, cfg.theta)
-                gp.append(float(g[:b].mean()))
-                gn.append(float(g[b:].mean()))
+                gp.append(float(g[:b].detach().mean()))
+                gn.append(float(g[b:].detach().mean()))
             if k + 1 < len(self.weights):
                 # layer-local: the next layer sees detached spikes, no gradient crosses layers
                 cur = self._mm(self._dropout(spk, rng), self.weights[k + 1], current=True)
