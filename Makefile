@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-full test-core env env-core data clean-env help
+.PHONY: demo test test-full test-core docs env env-core data clean-env help
 
 help:
 	@echo "make demo   - train, quantize, export and run the FF-SNN on the embedded digits, with energy"
@@ -14,6 +14,7 @@ help:
 	@echo "make test-full - the whole suite on Python 3.10 with Lava (.venv)"
 	@echo "make test-core - the Lava-free tests on the newest Python, current torch and numpy (.venv-core)"
 	@echo "make env    - only build/link the Python 3.10 environment (env-core: the Lava-free one)"
+	@echo "make docs   - build the documentation site into site/ (MkDocs, warnings are errors)"
 	@echo "make data   - install Fashion-MNIST (Debian package dataset-fashion-mnist), needs root"
 
 env:
@@ -26,6 +27,9 @@ env-core:
 test-core: env-core
 	@bash scripts/install_data.sh || true
 	.venv-core/bin/python -m pytest $(PYTEST_ARGS)
+
+docs: env-core
+	.venv-core/bin/python -m mkdocs build --strict
 
 demo: env
 	$(VENV)/bin/ff-neuro demo

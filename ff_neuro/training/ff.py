@@ -399,7 +399,7 @@ class FFTrainer:
         self.opt.zero_grad()
         total.backward()
         self.opt.step()
-        return float(total), gp, gn
+        return float(total.detach()), gp, gn
 
     # -- loop, progress, checkpoints ----------------------------------------------------------
     def _train_accuracy(self) -> Optional[float]:
