@@ -3,16 +3,27 @@
 The names below load on first use, so ``import ff_neuro`` stays light::
 
     import ff_neuro as ffn
-    net = ffn.from_snntorch(module, input_shape=(64,))     # an snnTorch nn.Sequential
-    net = ffn.from_nir(nir.read("model.nir"), dt=1e-4)      # a NIR graph from any framework
-    net, report = ffn.quantize(net)                         # Loihi fixed point
-    result = ffn.infer(ffn.get_backend("emulator"), net, x) # on any backend
-    ffn.save_model(net, "model.h5"); net = ffn.load_model("model.h5")
+    ds = ffn.load_dataset("digits")
+    net = ffn.train(ds, epochs=10)                         # or from_snntorch / from_nir
+    qnet, report = ffn.quantize(net)                       # Loihi fixed point
+    print(ffn.evaluate(qnet, ds, backend="emulator"))      # any backend: float, lava-fixed, ...
+    print(ffn.parity_report(qnet, ds, backends=("emulator", "lava-fixed")).format())
+    print(ffn.energy_report(qnet, ds, profile="loihi2"))          # energy per inference
+    ffn.export_to(qnet, "model.netx.h5"); ffn.save(qnet, "model.h5"); ffn.load("model.h5")
 """
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "train": ("ff_neuro.api", "train"),
+    "evaluate": ("ff_neuro.api", "evaluate"),
+    "parity_report": ("ff_neuro.api", "parity_report"),
+    "energy_report": ("ff_neuro.api", "energy_report"),
+    "export_to": ("ff_neuro.api", "export_to"),
+    "load_dataset": ("ff_neuro.api", "load_dataset"),
+    "EvaluationReport": ("ff_neuro.api", "EvaluationReport"),
+    "load": ("ff_neuro.model", "load_model"),
+    "save": ("ff_neuro.model", "save_model"),
     "from_snntorch": ("ff_neuro.model.from_snntorch", "from_snntorch"),
     "ConversionError": ("ff_neuro.model.from_snntorch", "ConversionError"),
     "from_nir": ("ff_neuro.export.nir_export", "from_nir"),

@@ -30,10 +30,11 @@ def test_readme_quickstart_runs(tmp_path):
     proc = subprocess.run([sys.executable, str(SNIPPET)], cwd=tmp_path, capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    acc = float(re.search(r"accuracy on the bit-exact emulator: ([0-9.]+)", proc.stdout)[1])
+    acc = float(re.search(r"emulator \(sweep\): accuracy ([0-9.]+) on 450 samples",
+                          proc.stdout)[1])
     assert acc > 0.85
     assert "Energy per inference on profile 'loihi2'" in proc.stdout
-    assert (tmp_path / "digits.h5").exists()
+    assert (tmp_path / "digits.h5").exists() and (tmp_path / "digits.netx.h5").exists()
     # the saved file is what the commands read
     out = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "evaluate", "digits.h5",
                           "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=600)

@@ -1,15 +1,9 @@
 import ff_neuro as ffn
-from ff_neuro.config import FFTrainConfig
-from ff_neuro.data import load_dataset
-from ff_neuro.energy import measure_activity
-from ff_neuro.run import get_backend, infer
-from ff_neuro.training.ff import train_ff
 
-ds = load_dataset("digits")                                  # scikit-learn's 8x8 digits
-net = train_ff(ds, FFTrainConfig(epochs=10), progress=False)  # spiking Forward-Forward
-qnet, report = ffn.quantize(net)                             # Loihi fixed point
-result = infer(get_backend("emulator"), qnet, ds.x_test, keep_counts=True)
-print(f"accuracy on the bit-exact emulator: {result.accuracy(ds.y_test):.3f}")
-energy = measure_activity(qnet, result).report("loihi2")     # from the measured spikes
-print(energy.format_table())
-ffn.save_model(qnet, "digits.h5")    # then: ff-neuro evaluate digits.h5 --backend lava-fixed
+ds = ffn.load_dataset("digits")                       # scikit-learn's bundled 8x8 digits
+net = ffn.train(ds, epochs=10)                        # spiking Forward-Forward
+qnet, quant = ffn.quantize(net)                       # Loihi fixed point
+print(ffn.evaluate(qnet, ds, backend="emulator"))     # bit-exact Loihi, whole test set
+print(ffn.energy_report(qnet, ds, profile="loihi2"))         # energy per inference, measured spikes
+ffn.export_to(qnet, "digits.netx.h5")                 # NetX HDF5 for Lava / Loihi
+ffn.save(qnet, "digits.h5")    # then: ff-neuro evaluate digits.h5 --backend lava-fixed

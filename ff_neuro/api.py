@@ -1,0 +1,239 @@
+"""The whole chain in a few calls: ``import ff_neuro as ffn``.
+
+(``energy_report``, ``parity_report`` and ``export_to`` carry a suffix because ``ff_neuro.energy``,
+``ff_neuro.parity`` and ``ff_neuro.export`` are the modules behind them.)
+
+Each function takes plain objects (a :class:`~ff_neuro.data.Dataset` or arrays, a
+:class:`~ff_neuro.model.Network`) and returns a network or a report object with ``to_dict()``,
+a printed table (``print(report)``) and, where a picture says more, ``plot(path)``. The CLI's
+commands are these calls with a parser in front::
+
+    import ff_neuro as ffn
+
+    ds = ffn.load_dataset("digits")
+    net = ffn.train(ds, epochs=10)                        # spiking Forward-Forward
+    qnet, quant = ffn.quantize(net)                       # Loihi fixed point
+    print(ffn.evaluate(qnet, ds, backend="emulator"))     # accuracy on the bit-exact emulator
+    print(ffn.energy_report(qnet, ds, profile="loihi2"))         # energy per inference
+    ffn.export_to(qnet, "model.netx.h5")                  # NetX HDF5 for Lava
+    ffn.save(qnet, "model.h5")
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .model import Network
+
+#: algorithms :func:`train` knows, with their configuration class
+ALGORITHMS = ("ff", "hebbian", "ffgaf")
+
+
+def _xy(data, samples: Optional[int]) -> Tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` of the test split of a Dataset, or of an ``(x, y)`` pair; the first
+    ``samples``."""
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = (np.asarray(a) for a in data)
+    elif hasattr(data, "x_test") and hasattr(data, "y_test"):
+        x, y = data.x_test, data.y_test
+    else:
+        raise TypeError(f"expected a Dataset or an (x, y) pair, got {type(data).__name__}")
+    if samples is not None:
+        from . import checks
+        n = checks.samples("samples", samples, len(y), "the data")
+        x, y = x[:n], y[:n]
+    return x, y
+
+
+def train(dataset, algo: str = "ff", progress: bool = False, **config) -> Network:
+    """Train a spiking network on ``dataset`` (a :class:`~ff_neuro.data.Dataset`).
+
+    ``algo``: ``"ff"`` (spiking Forward-Forward, :class:`~ff_neuro.config.FFTrainConfig`),
+    ``"hebbian"`` (the neo-Hebbian FF rule, :class:`~ff_neuro.training.hebbian.HebbianConfig`)
+    or ``"ffgaf"`` (FFGAF-SNN conv networks,
+    :class:`~ff_neuro.training.ffgaf_config.FFGAFConfig`); ``config``:
+    fields of that class, checked before training starts (an unknown field is a TypeError
+    naming it). The same defaults as ``ff-neuro train``.
+
+    Example::
+
+        >>> net = ffn.train(ffn.load_dataset("digits"), epochs=2)      # doctest: +SKIP
+    """
+    from .config import FFTrainConfig
+    from .training.ffgaf_config import FFGAFConfig
+    from .training.hebbian import HebbianConfig
+    classes = {"ff": FFTrainConfig, "hebbian": HebbianConfig, "ffgaf": FFGAFConfig}
+    if algo not in classes:
+        raise ValueError(f"unknown algo {algo!r} ({'|'.join(ALGORITHMS)})")
+    cls = classes[algo]
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)} (fields: "
+                        f"{', '.join(sorted(known))})")
+    cfg = cls(**config)
+    if algo == "ff":
+        from .training.ff import train_ff
+        return train_ff(dataset, cfg, progress=progress)
+    if algo == "hebbian":
+        from .training.hebbian import train_hebbian
+        return train_hebbian(dataset, cfg, progress=progress)
+    from .training.ffgaf import train_ffgaf
+    return train_ffgaf(dataset, cfg, progress=progress)
+
+
+@dataclass
+class EvaluationReport:
+    """Accuracy of a network on one backend, through one readout."""
+
+    backend: str
+    readout: str
+    samples: int
+    accuracy: float
+    seconds: float
+    predictions: np.ndarray
+    labels: np.ndarray
+
+    def to_dict(self) -> dict:
+        return {"backend": self.backend, "readout": self.readout, "samples": self.samples,
+                "accuracy": self.accuracy, "seconds": self.seconds}
+
+    def confusion(self) -> np.ndarray:
+        """``(C, C)`` counts: row = true class, column = predicted class."""
+        c = int(max(self.labels.max(), self.predictions.max())) + 1
+        m = np.zeros((c, c), dtype=np.int64)
+        np.add.at(m, (self.labels, self.predictions), 1)
+        return m
+
+    def __str__(self) -> str:
+        return (f"{self.backend} ({self.readout}): accuracy {self.accuracy:.4f} on "
+                f"{self.samples} samples ({self.seconds:.1f} s)")
+
+    def plot(self, path) -> Path:
+        """The confusion matrix as a PNG."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        m = self.confusion()
+        fig, ax = plt.subplots(figsize=(5, 4.5))
+        im = ax.imshow(m, cmap="Blues")
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        ax.set_title(str(self), fontsize=8)
+        fig.colorbar(im, ax=ax)
+        path = Path(path)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        return path
+
+
+def _backend(name: str, timeout_s: float):
+    from .run import get_backend
+    return get_backend(name, timeout_s=timeout_s) if name.startswith("lava") \
+        else get_backend(name)
+
+
+def evaluate(net: Network, data, backend: str = "emulator", readout: Optional[str] = None,
+             samples: Optional[int] = None, timeout_s: float = 600.0) -> EvaluationReport:
+    """Test accuracy of ``net`` on ``backend`` (a registry name: ``float``, ``emulator``,
+    ``lava-float``, ``lava-fixed``) through ``readout`` (default: the network's).
+
+    ``data``: a Dataset (its test split) or an ``(x, y)`` pair; ``samples``: the first N.
+
+    Example::
+
+        >>> print(ffn.evaluate(qnet, ds, backend="emulator"))          # doctest: +SKIP
+        emulator (sweep): accuracy 0.9667 on 450 samples (0.3 s)
+    """
+    from .run import canonical, infer
+    x, y = _xy(data, samples)
+    y = net.check_labels(y, len(x))
+    be = _backend(canonical(backend), timeout_s)
+    t = time.perf_counter()
+    r = infer(be, net, x, readout)
+    return EvaluationReport(backend=be.name, readout=r.readout, samples=int(len(y)),
+                            accuracy=r.accuracy(y), seconds=time.perf_counter() - t,
+                            predictions=np.asarray(r.predictions), labels=np.asarray(y))
+
+
+def parity_report(net: Network, data, backends: Sequence[str] = ("float", "emulator", "lava-fixed"),
+           samples: Optional[int] = 20, readout: Optional[str] = None,
+           timeout_s: float = 600.0):
+    """Run ``net`` on several backends with identical inputs and compare them spike by spike:
+    a :class:`~ff_neuro.parity.ParityReport` (``print(report.format())``, ``to_dict()``,
+    ``plot(path)``).
+
+    Example::
+
+        >>> rep = ffn.parity_report(qnet, ds, backends=("emulator", "lava-fixed"))   # doctest: +SKIP
+        >>> rep.pairs["emulator_vs_lava-fixed"].spike_agreement               # doctest: +SKIP
+        1.0
+    """
+    from .parity import run_parity
+    x, y = _xy(data, samples)
+    return run_parity(net, x, y, backends=backends, timeout_s=timeout_s, readout=readout)
+
+
+def energy_report(net: Network, data, profile: str = "loihi2", backend: str = "emulator",
+           samples: Optional[int] = None, readout: Optional[str] = None):
+    """Energy per inference of the quantized ``net`` on hardware ``profile``, from the spike
+    counts of a run on ``backend``: an :class:`~ff_neuro.energy.EnergyReport` (``print`` gives
+    the FFGAF-style table, ``to_dict()`` the numbers).
+
+    Example::
+
+        >>> print(ffn.energy_report(qnet, ds, profile="loihi2"))               # doctest: +SKIP
+    """
+    from .energy import measure_activity
+    from .run import canonical, infer
+    if net.quantized is None:
+        raise ValueError("energy is measured on the deployed (quantized) model: "
+                         "ffn.quantize(net) first")
+    from .energy import load_profile
+    load_profile(profile)                       # a bad profile is refused before running
+    x, _ = _xy(data, samples)
+    be = _backend(canonical(backend), 600.0)
+    r = infer(be, net, x, readout, keep_counts=True)
+    return measure_activity(net, r, backend=be.name).report(profile)
+
+
+def export_to(net: Network, path, format: Optional[str] = None, quantized: Optional[bool] = None,
+           dt: float = 1e-4, r_one: bool = False) -> Path:
+    """Write ``net`` for deployment (named ``export_to`` because ``ff_neuro.export`` is the
+    package of the file writers): ``format="netx"`` (NetX HDF5 for lava-dl; needs a
+    quantized network) or ``"nir"`` (a NIR graph; ``quantized``, ``dt``, ``r_one`` as
+    :func:`ff_neuro.export.nir_export.to_nir`). The format defaults to the suffix: ``.nir``
+    is NIR, anything else NetX.
+
+    Example::
+
+        >>> ffn.export_to(qnet, "model.nir")                            # doctest: +SKIP
+    """
+    path = Path(path)
+    fmt = format or ("nir" if path.suffix == ".nir" else "netx")
+    if fmt == "netx":
+        if net.quantized is None:
+            raise ValueError("NetX export needs a quantized network: ffn.quantize(net) first")
+        from .export.netx import write_netx
+        return write_netx(net, path)
+    if fmt == "nir":
+        from .export.nir_export import write_nir
+        q = (net.quantized is not None and not r_one) if quantized is None else quantized
+        return write_nir(net, path, quantized=q, dt=dt, r_one=r_one)
+    raise ValueError(f"unknown export format {fmt!r} (netx|nir)")
+
+
+def load_dataset(name: str = "digits", data_dir=None, seed: int = 0):
+    """A dataset by name: ``"digits"`` (scikit-learn's bundled 8x8 digits), ``"fashion-mnist"``
+    (Debian's package, or ``data_dir``), or a folder of MNIST-style IDX files."""
+    from .data import load_dataset as _load
+    return _load(name, data_dir, seed=seed)
+
+
+__all__ = ["ALGORITHMS", "EvaluationReport", "energy_report", "evaluate", "export_to",
+           "load_dataset", "parity_report", "train"]
