@@ -132,12 +132,6 @@ class EvaluationReport:
         return path
 
 
-def _backend(name: str, timeout_s: float):
-    from .run import get_backend
-    return get_backend(name, timeout_s=timeout_s) if name.startswith("lava") \
-        else get_backend(name)
-
-
 def evaluate(net: Network, data, backend: str = "emulator", readout: Optional[str] = None,
              samples: Optional[int] = None, timeout_s: float = 600.0) -> EvaluationReport:
     """Test accuracy of ``net`` on ``backend`` (a registry name: ``float``, ``emulator``,
@@ -150,10 +144,10 @@ def evaluate(net: Network, data, backend: str = "emulator", readout: Optional[st
         >>> print(ffn.evaluate(qnet, ds, backend="emulator"))          # doctest: +SKIP
         emulator (sweep): accuracy 0.9667 on 450 samples (0.3 s)
     """
-    from .run import canonical, infer
+    from .run import get_backend, infer
     x, y = _xy(data, samples)
     y = net.check_labels(y, len(x))
-    be = _backend(canonical(backend), timeout_s)
+    be = get_backend(backend, timeout_s=timeout_s)
     t = time.perf_counter()
     r = infer(be, net, x, readout)
     return EvaluationReport(backend=be.name, readout=r.readout, samples=int(len(y)),
@@ -190,14 +184,14 @@ def energy_report(net: Network, data, profile: str = "loihi2", backend: str = "e
         >>> print(ffn.energy_report(qnet, ds, profile="loihi2"))               # doctest: +SKIP
     """
     from .energy import measure_activity
-    from .run import canonical, infer
+    from .run import get_backend, infer
     if net.quantized is None:
         raise ValueError("energy is measured on the deployed (quantized) model: "
                          "ffn.quantize(net) first")
     from .energy import load_profile
     load_profile(profile)                       # a bad profile is refused before running
     x, _ = _xy(data, samples)
-    be = _backend(canonical(backend), 600.0)
+    be = get_backend(backend)
     r = infer(be, net, x, readout, keep_counts=True)
     return measure_activity(net, r, backend=be.name).report(profile)
 

@@ -866,8 +866,7 @@ def _get_backend(name: str, timeout: float):
     ok, why = available(name)
     if not ok:
         raise click.ClickException(f"backend {name} cannot run here: {why}")
-    return get_backend(name, timeout_s=timeout) if name.startswith("lava") \
-        else get_backend(name)
+    return get_backend(name, timeout_s=timeout)
 
 
 def _needs_quantized(net, model, backend_name):

@@ -161,8 +161,7 @@ def run_parity(net: Network, x: np.ndarray, y: np.ndarray,
         if log:
             runs = f" x {net.n_classes} labels" if r.kind == "sweep" else ""
             log(f"running {name} on {x.shape[0]} samples{runs}")
-        be = get_backend(name, timeout_s=timeout_s) if name.startswith("lava") \
-            else get_backend(name)
+        be = get_backend(name, timeout_s=timeout_s)
         t = time.perf_counter()
         results[name] = infer(be, net, x, r, keep_spikes=True, chunk=x.shape[0])
         report.seconds[name] = time.perf_counter() - t

@@ -74,3 +74,14 @@ def test_parity_report(trained):
     rep = ffn.parity_report(qnet, ds, backends=("emulator", "lava-fixed"), samples=5)
     assert rep.pairs["emulator_vs_lava-fixed"].spike_agreement == 1.0
     assert "emulator_vs_lava-fixed" in rep.format()
+
+
+def test_timeout_goes_to_the_supervised_backends_only():
+    """One call for every backend: the Lava backends take the time limit, the in-process ones
+    need none (constructing a Lava backend imports no Lava, so this runs in both tiers)."""
+    from ff_neuro.run import get_backend
+    assert get_backend("lava-fixed", timeout_s=7).timeout_s == 7.0
+    assert get_backend("lava_floating_pt", timeout_s=9).timeout_s == 9.0
+    for name in ("float", "emulator"):
+        be = get_backend(name, timeout_s=7)
+        assert be.name == name and not hasattr(be, "timeout_s")

@@ -17,7 +17,7 @@ says whether it can run here and, if not, why. Older spellings (``torch``, ``lav
 """
 from __future__ import annotations
 
-from typing import Dict, Tuple, Type
+from typing import Dict, Optional, Tuple, Type
 
 from .backend import Backend, BackendUnavailable, LayerSpikes, RunStats
 from .inference import (READOUT_SEED_OFFSET, TEST_SEED_OFFSET, InferenceResult, fit_readout,
@@ -79,11 +79,16 @@ def available(name: str) -> Tuple[bool, str]:
     return backend_class(name).available()
 
 
-def get_backend(name: str, **options) -> Backend:
+def get_backend(name: str, *, timeout_s: Optional[float] = None, **options) -> Backend:
     """A backend by name (``float``, ``emulator``, ``lava-float``, ``lava-fixed``, ``loihi2``,
-    or an alias), constructed with ``options`` (e.g. ``timeout_s`` for the Lava backends)."""
+    or an alias), constructed with ``options``. ``timeout_s``: the time limit of a run for the
+    backends that run in a supervised child process (``Backend.supervised``: the Lava ones);
+    the in-process backends need none and ignore it."""
     factory, fixed = _REGISTRY[canonical(name)]
-    return factory()(**fixed, **options)
+    cls = factory()
+    if timeout_s is not None and cls.supervised:
+        options["timeout_s"] = timeout_s
+    return cls(**fixed, **options)
 
 
 __all__ = ["ALIASES", "BACKENDS", "Backend", "BackendUnavailable", "FIXED_POINT",

@@ -76,6 +76,8 @@ class Backend(abc.ABC):
     #: whether a call has a large fixed cost (a compile), so callers should pass every sample
     #: in one call rather than in chunks
     prefers_one_call: bool = False
+    #: whether a run happens in a supervised child process with a time limit (``timeout_s``)
+    supervised: bool = False
 
     @classmethod
     def available(cls) -> Tuple[bool, str]:

@@ -194,6 +194,7 @@ class LavaBackend(Backend):
     """
 
     prefers_one_call = True
+    supervised = True
 
     def __init__(self, mode: str = "fixed_pt", timeout_s: float = 600.0,
                  chunk: Optional[int] = None):
@@ -255,6 +256,7 @@ class Loihi2Backend(Backend):
     here. ``lava-fixed`` runs the same chip arithmetic bit-accurately on the CPU."""
 
     name = "loihi2"
+    supervised = True
 
     def __init__(self, **options):
         self.options = options
