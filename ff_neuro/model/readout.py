@@ -264,10 +264,6 @@ class SpikeCountReadout:
         return cls(n_classes=d["n_classes"])
 
 
-#: Loihi's 24-bit membrane saturates at this magnitude (``lif.sat24``).
-_V_MAX = 2**23 - 1
-
-
 @dataclass
 class MembraneReadout:
     """A non-spiking output layer read by its final membrane potential.
@@ -285,10 +281,10 @@ class MembraneReadout:
 
         v[t] = sat24(decay(v[t-1], v_decay_q) + ((W_q s[t] + b_q) << 6))
 
-    with the scale chosen so that ``v`` cannot saturate within ``T`` steps. ff-neuro evaluates
-    this layer from the spikes every backend returns (float arithmetic on float backends, the
-    integer twin on fixed-point backends); energy prices it as an on-chip layer (its synaptic
-    events and neuron updates).
+    with the scale chosen so that ``v`` cannot saturate within ``T`` steps. Inference
+    (:func:`ff_neuro.run.one_pass`) evaluates this layer from the spikes every backend returns
+    (float arithmetic on float backends, the integer twin on fixed-point backends); energy
+    prices it as an on-chip layer (its synaptic events and neuron updates).
     """
 
     weight: np.ndarray
@@ -343,57 +339,6 @@ class MembraneReadout:
     @property
     def quantized(self) -> bool:
         return self.weight_q is not None
-
-    def membrane(self, spikes: np.ndarray, fixed_point: bool = False) -> np.ndarray:
-        """Final membrane ``(N, C)`` for the last spiking layer's spikes ``(T, N, ...)``:
-        float64, or Loihi integers (``fixed_point``, needs the twin)."""
-        s = spikes.reshape(spikes.shape[0], spikes.shape[1], -1)
-        if s.shape[2] != self.n_in:
-            raise ValueError(f"the membrane readout takes {self.n_in} inputs, got {s.shape[2]}")
-        if fixed_point:
-            if not self.quantized:
-                raise ValueError("the membrane readout has no fixed-point twin: quantize the "
-                                 "model")
-            from ..run.lif import decay, sat24
-            w = self.weight_q.T
-            b = 0 if self.bias_q is None else self.bias_q
-            v = np.zeros((s.shape[1], self.n_classes), dtype=np.int64)
-            for t in range(s.shape[0]):
-                v = sat24(decay(v, self.v_decay_q) + ((s[t].astype(np.int64) @ w + b) << 6))
-            return v
-        w = self.weight.T
-        b = 0.0 if self.bias is None else self.bias
-        v = np.zeros((s.shape[1], self.n_classes), dtype=np.float64)
-        for t in range(s.shape[0]):
-            v = self.beta * v + (s[t].astype(np.float64) @ w + b)
-        return v
-
-    def quantize(self, time_steps: int, weight_max: int = 254) -> "MembraneReadout":
-        """The readout with its fixed-point twin: one scale for weights and bias, the largest
-        weight at ``weight_max`` unless the membrane could then saturate (``T`` steps of the
-        largest possible input) or the bias overflow its 13-bit mantissa."""
-        from .synapse import BIAS_MAX, BIAS_MIN
-        wmax = float(np.max(np.abs(self.weight)))
-        if wmax == 0.0:
-            raise ValueError("the membrane readout has all-zero weights")
-        scale = weight_max / wmax
-        row = np.sum(np.abs(self.weight), axis=1)
-        if self.bias is not None:
-            row = row + np.abs(self.bias)
-            bmax = float(np.max(np.abs(self.bias)))
-            if bmax * scale > BIAS_MAX:
-                scale = BIAS_MAX / bmax
-        worst = float(np.max(row)) * time_steps * 64
-        if worst * scale > _V_MAX:
-            scale = _V_MAX / worst
-        w_q = np.clip(np.round(scale * self.weight), -256, 254).astype(np.int64)
-        if not w_q.any():
-            raise ValueError("every membrane-readout weight rounds to 0")
-        b_q = None if self.bias is None else \
-            np.clip(np.round(scale * self.bias), BIAS_MIN, BIAS_MAX).astype(np.int64)
-        return MembraneReadout(weight=self.weight, bias=self.bias, beta=self.beta, weight_q=w_q,
-                               bias_q=b_q, v_decay_q=int(round(4096 * (1.0 - self.beta))),
-                               scale=float(scale))
 
     def to_dict(self) -> dict:
         return {"weight": self.weight, "bias": self.bias, "beta": self.beta,

@@ -19,7 +19,7 @@ input messages are graded (up to ``L``), so that the largest possible synaptic i
 current).
 
 A :class:`~ff_neuro.model.MembraneReadout` (a non-spiking output layer) gets its integer
-twin too (:meth:`~ff_neuro.model.MembraneReadout.quantize`).
+twin too (:func:`quantize_membrane_readout`).
 
 The report compares firing rates of the float and the fixed-point network on calibration inputs
 (training data), run on two backends given by name (``float`` and ``emulator`` by default), and
@@ -231,14 +231,46 @@ def quantize(net: Network, cfg: Optional[QuantConfig] = None,
             clipped_fraction=float(np.mean((ideal > 254.5) | (ideal < -256.5))),
             weight_rmse=float(np.sqrt(np.mean((q.weight / q.neuron.scale - w_in) ** 2))),
             vth_error=threshold_error(q, layer, k), kind=layer.kind))
-    readouts = [r.quantize(net.time_steps, cfg.weight_max) if isinstance(r, MembraneReadout)
-                else r for r in net.readouts]
+    readouts = [quantize_membrane_readout(r, net.time_steps, cfg)
+                if isinstance(r, MembraneReadout) else r for r in net.readouts]
     out = dataclasses.replace(net, quantized=qlayers, readouts=readouts)
     if calibration_inputs is not None:
         float_name, fixed_name = backends
         flag_rates(report, firing_rates(out, float_name, calibration_inputs),
                    firing_rates(out, fixed_name, calibration_inputs), cfg.silent_rate)
     return out, report
+
+
+def quantize_membrane_readout(r: MembraneReadout, time_steps: int,
+                              cfg: Optional[QuantConfig] = None) -> MembraneReadout:
+    """``r`` with its Loihi integer twin: one scale for weights and bias (the largest weight at
+    ``cfg.weight_max``), lowered where the bias would overflow its 13-bit mantissa or the
+    24-bit membrane could saturate within ``time_steps`` steps of the largest possible input
+    (``v`` accumulates ``(W_q s + b_q) << 6`` every step); ``v_decay_q = round(4096 (1 -
+    beta))`` as for the spiking layers."""
+    from ..run.lif import BIAS_EXP, UV_MAX
+    cfg = cfg or QuantConfig()
+    wmax = float(np.max(np.abs(r.weight)))
+    if wmax == 0.0:
+        raise QuantizationError("the membrane readout has all-zero weights")
+    scale = cfg.weight_max / wmax
+    row = np.sum(np.abs(r.weight), axis=1)
+    if r.bias is not None:
+        row = row + np.abs(r.bias)
+        bmax = float(np.max(np.abs(r.bias)))
+        if bmax * scale > BIAS_MAX:
+            scale = BIAS_MAX / bmax
+    worst = float(np.max(row)) * time_steps * 2**BIAS_EXP
+    if worst * scale > UV_MAX - 1:
+        scale = (UV_MAX - 1) / worst
+    w_q = np.clip(np.round(scale * r.weight), -256, 254).astype(np.int64)
+    if not w_q.any():
+        raise QuantizationError("every membrane-readout weight rounds to 0")
+    b_q = None if r.bias is None else \
+        np.clip(np.round(scale * r.bias), BIAS_MIN, BIAS_MAX).astype(np.int64)
+    return dataclasses.replace(r, weight_q=w_q, bias_q=b_q,
+                               v_decay_q=int(round(DECAY_UNITY * (1.0 - r.beta))),
+                               scale=float(scale))
 
 
 def flag_rates(report: QuantReport, rates_float, rates_fixed, silent_rate: float) -> None:

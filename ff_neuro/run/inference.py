@@ -161,7 +161,8 @@ def one_pass(backend: Backend, net: Network, x: np.ndarray, *,
     if readout is None:
         readout = next((r for r in net.readouts if not isinstance(r, LabelSweep)), None)
         if readout is None:
-            raise ValueError("this network has no one-pass readout (class groups or linear)")
+            raise ValueError("this network has no one-pass readout (spike count, membrane, "
+                             "class groups or linear)")
     x = net.check_inputs(x)
     T = net.time_steps
     membrane = isinstance(readout, MembraneReadout)
@@ -179,7 +180,7 @@ def one_pass(backend: Backend, net: Network, x: np.ndarray, *,
         counts.append(res.counts())
         inputs.append((inp > 0).sum(axis=0, dtype=np.int32))
         if membrane:
-            vm.append(readout.membrane(res.spikes[-1], fixed_point=fixed))
+            vm.append(_membrane(readout, res.spikes[-1], fixed))
         if keep_spikes:
             kept.append(res.spikes)
     L = len(net.layers)
@@ -206,6 +207,25 @@ def one_pass(backend: Backend, net: Network, x: np.ndarray, *,
         if keep_spikes else None,
         counts=counts, input_counts=input_counts,
         input_events_per_run=float(input_counts.sum(dtype=np.int64)) / max(1, x.shape[0]))
+
+
+def _membrane(r: MembraneReadout, spikes: np.ndarray, fixed_point: bool) -> np.ndarray:
+    """Final membrane ``(N, C)`` of the non-spiking output layer ``r`` over the last spiking
+    layer's spikes ``(T, N, ...)``: float64, or Loihi integers with its twin (the equations of
+    :class:`MembraneReadout`)."""
+    s = spikes.reshape(spikes.shape[0], spikes.shape[1], -1)
+    if fixed_point:
+        from .lif import BIAS_EXP, decay, sat24
+        w, b = r.weight_q.T, (0 if r.bias_q is None else r.bias_q)
+        v = np.zeros((s.shape[1], r.n_classes), dtype=np.int64)
+        for t in range(s.shape[0]):
+            v = sat24(decay(v, r.v_decay_q) + ((s[t].astype(np.int64) @ w + b) << BIAS_EXP))
+        return v
+    w, b = r.weight.T, (0.0 if r.bias is None else r.bias)
+    v = np.zeros((s.shape[1], r.n_classes), dtype=np.float64)
+    for t in range(s.shape[0]):
+        v = r.beta * v + (s[t].astype(np.float64) @ w + b)
+    return v
 
 
 def features(counts: List[np.ndarray], from_layer: int, time_steps: int) -> np.ndarray:
