@@ -176,17 +176,18 @@ def _readout_metadata(r) -> dict:
     return {"type": r.type_name, **r.to_dict()}
 
 
-def to_nir(net: Network, quantized: bool = False, dt: float = DEFAULT_DT,
+def to_nir(net: Network, quantized: bool = False, dt: Optional[float] = None,
            r_one: bool = False) -> nir.NIRGraph:
     """``net`` as a NIR graph (see the module docstring for the mapping).
 
     ``quantized=True`` exports the Loihi integers of ``net.quantized`` instead of the float
-    layers. ``dt`` is the time step NIR's time constants refer to; the default, 1e-4, is the one
-    snnTorch's NIR reader assumes. ``r_one=True`` writes every neuron with ``r = 1`` and folds
-    the input gain ``r`` into the weights and biases before it, for readers that ignore ``r``
-    (Norse); read such a graph with Norse's ``from_nir(graph, dt=dt)``.
+    layers. ``dt`` is the time step NIR's time constants refer to; the default (None:
+    :data:`DEFAULT_DT`, 1e-4) is the one snnTorch's NIR reader assumes. ``r_one=True`` writes
+    every neuron with ``r = 1`` and folds the input gain ``r`` into the weights and biases
+    before it, for readers that ignore ``r`` (Norse); read such a graph with Norse's
+    ``from_nir(graph, dt=dt)``.
     """
-    dt = float(dt)
+    dt = DEFAULT_DT if dt is None else float(dt)
     if not (np.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a positive finite number, got {dt}")
     if quantized and net.quantized is None:
@@ -649,7 +650,7 @@ def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None, *,
 
 
 def write_nir(net: Network, path: PathLike, quantized: bool = False,
-              dt: float = DEFAULT_DT, r_one: bool = False) -> Path:
+              dt: Optional[float] = None, r_one: bool = False) -> Path:
     """Write ``to_nir(net, quantized, dt, r_one)`` with ``nir.write`` (atomically); returns the
     path.
 

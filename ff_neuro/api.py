@@ -164,7 +164,8 @@ def parity_report(net: Network, data, backends: Sequence[str] = ("float", "emula
 
     Example::
 
-        >>> rep = ffn.parity_report(qnet, ds, backends=("emulator", "lava-fixed"))   # doctest: +SKIP
+        >>> rep = ffn.parity_report(qnet, ds,
+        ...                         backends=("emulator", "lava-fixed"))   # doctest: +SKIP
         >>> rep.pairs["emulator_vs_lava-fixed"].spike_agreement               # doctest: +SKIP
         1.0
     """
@@ -183,12 +184,11 @@ def energy_report(net: Network, data, profile: str = "loihi2", backend: str = "e
 
         >>> print(ffn.energy_report(qnet, ds, profile="loihi2"))               # doctest: +SKIP
     """
-    from .energy import measure_activity
+    from .energy import load_profile, measure_activity
     from .run import get_backend, infer
     if net.quantized is None:
         raise ValueError("energy is measured on the deployed (quantized) model: "
                          "ffn.quantize(net) first")
-    from .energy import load_profile
     load_profile(profile)                       # a bad profile is refused before running
     x, _ = _xy(data, samples)
     be = get_backend(backend)
@@ -197,12 +197,12 @@ def energy_report(net: Network, data, profile: str = "loihi2", backend: str = "e
 
 
 def export_to(net: Network, path, format: Optional[str] = None, quantized: Optional[bool] = None,
-           dt: float = 1e-4, r_one: bool = False) -> Path:
+              dt: Optional[float] = None, r_one: bool = False) -> Path:
     """Write ``net`` for deployment (named ``export_to`` because ``ff_neuro.export`` is the
     package of the file writers): ``format="netx"`` (NetX HDF5 for lava-dl; needs a
     quantized network) or ``"nir"`` (a NIR graph; ``quantized``, ``dt``, ``r_one`` as
-    :func:`ff_neuro.export.nir_export.to_nir`). The format defaults to the suffix: ``.nir``
-    is NIR, anything else NetX.
+    :func:`ff_neuro.export.nir_export.to_nir`, whose ``dt`` defaults to 1e-4). The format
+    defaults to the suffix: ``.nir`` is NIR, anything else NetX.
 
     Example::
 

@@ -16,6 +16,7 @@ from .config import (FF_RECIPES, LOSSES, DemoConfig, FFTrainConfig, QuantConfig,
                      per_layer_floats)
 from .data.augment import AUGMENTS
 from .fileio import write_json
+from .model.readout import READOUT_KINDS as _READOUTS
 
 DATASET_HELP = ("dataset: 'digits' (scikit-learn's bundled 8x8 digits, the default), "
                 "'fashion-mnist' (Debian package dataset-fashion-mnist, or --data-dir), "
@@ -780,9 +781,10 @@ def _describe_layers(net) -> str:
 @click.option("--quantized/--float", default=None,
               help="NIR only: export the integer (quantized) or float parameters "
                    "[default: quantized when the model is]")
-@click.option("--dt", type=float, default=1e-4, show_default=True,
-              help="NIR only: the time step the graph's time constants refer to (snnTorch's "
-                   "NIR reader assumes 1e-4; read with Norse's from_nir(graph, dt=DT))")
+@click.option("--dt", type=float, default=None,
+              help="NIR only: the time step the graph's time constants refer to [default: "
+                   "1e-4, what snnTorch's NIR reader assumes; read with Norse's "
+                   "from_nir(graph, dt=DT)]")
 @click.option("--r-one", is_flag=True,
               help="NIR only: write every neuron with r = 1 and fold its input gain into the "
                    "weights, for readers that ignore NIR's r (Norse)")
@@ -806,7 +808,7 @@ def export(model, fmt, quantized, dt, r_one, out, profile, as_json):
         notes += f"; graded input, input_message_bits={net.encoder.message_bits}"
     if hasattr(net.encoder, "macs"):
         notes += "; the encoder runs on the host"
-    if fmt == "netx" and (r_one or dt != 1e-4):
+    if fmt == "netx" and (r_one or dt is not None):
         raise click.UsageError("--dt and --r-one are options of --format nir")
     if fmt == "netx":
         from .export.netx import write_netx
@@ -881,7 +883,7 @@ READOUT_HELP = ("sweep: one run per candidate label, argmax of goodness (Forward
                 "run (neutral label) and the model's linear readout; spike-count: the output "
                 "neuron that spikes most; membrane: the non-spiking output layer's final "
                 "membrane (networks trained with backprop) [default: the model's]")
-READOUT_KINDS = ["sweep", "class-groups", "linear", "spike-count", "membrane"]
+READOUT_KINDS = list(_READOUTS)
 
 
 @main.command()

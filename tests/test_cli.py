@@ -171,12 +171,11 @@ def test_export_refuses_float_model(tmp_path):
 def test_without_lava_the_lava_commands_say_how_to_get_it(tmp_path):
     """On a Lava-free install the demo is refused before any training, and a Lava backend
     says why it cannot run and what to install; the rest of the chain works."""
+    ff("train", "--dataset", "digits", "--epochs", "1", "--hidden", "20", "--no-readout",
+       "--out", tmp_path / "m.h5")
+    ff("quantize", tmp_path / "m.h5", "--out", tmp_path / "q.h5")
     for args in (["demo", "--out-dir", tmp_path / "d"],
                  ["evaluate", tmp_path / "q.h5", "--backend", "lava-fixed"]):
-        if args[0] == "evaluate":
-            ff("train", "--dataset", "digits", "--epochs", "1", "--hidden", "20", "--no-readout",
-               "--out", tmp_path / "m.h5")
-            ff("quantize", tmp_path / "m.h5", "--out", tmp_path / "q.h5")
         proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", *map(str, args)],
                               capture_output=True, text=True, timeout=600)
         assert proc.returncode == 1, proc.stderr
