@@ -18,6 +18,8 @@ CACHE="${FF_NEURO_CACHE:-$HOME/.cache/ff-neuro}"
 VENV="$ROOT/.venv-core"
 # newest first; the lock file's wheels exist for these
 CORE_PYTHONS="3.13 3.12 3.11"
+# shellcheck source=env_lib.sh
+source "$ROOT/scripts/env_lib.sh"
 
 find_python() {
     if [ -n "${FF_NEURO_CORE_PYTHON:-}" ]; then echo "$FF_NEURO_CORE_PYTHON"; return 0; fi
@@ -48,35 +50,11 @@ if [ -f "$DEPS/.complete" ] && [ "$(cat "$VENV/.ff-neuro-key" 2>/dev/null || tru
     exit 0
 fi
 
-run_quiet() {
-    local log; log="$(mktemp)"
-    if ! "$@" >"$log" 2>&1; then
-        grep -v "is ignored: it is neither a file nor a directory" "$log" >&2 || true
-        rm -f "$log"; echo "ff-neuro: failed: $*" >&2; exit 1
-    fi
-    rm -f "$log"
-}
-
 if [ ! -f "$DEPS/.complete" ]; then
     echo "ff-neuro: installing the Lava-free packages for Python $PYVER into $DEPS (first time on this machine, ~2-4 min)"
-    rm -rf "$DEPS"
-    mkdir -p "$CACHE"
-    "$PY" -m venv "$DEPS"
-    run_quiet "$DEPS/bin/python" -m pip install --quiet --no-deps -r "$LOCK"
-    run_quiet "$DEPS/bin/python" -m pip check
-    touch "$DEPS/.complete"
+    install_deps "$PY" "$DEPS" "$LOCK"
 fi
 
 echo "ff-neuro: creating $VENV (Python $PYVER, uses $DEPS)"
-rm -rf "$VENV"
-"$DEPS/bin/python" -m venv --without-pip "$VENV"
-SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-DEPS_SITE="$("$DEPS/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-echo "$DEPS_SITE" > "$SITE/_ff_neuro_deps.pth"
-run_quiet "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT"
-"$VENV/bin/python" -c "import ff_neuro.export, ff_neuro.cli, torch, numpy, snntorch" || {
-    echo "ff-neuro: the environment in $VENV does not import; remove it and $DEPS and retry" >&2
-    exit 1
-}
-echo "$PROJECT_KEY" > "$VENV/.ff-neuro-key"
+clone_venv "$DEPS" "$VENV" "$ROOT" "$PROJECT_KEY" "ff_neuro.export, ff_neuro.cli, torch, numpy, snntorch"
 echo "ff-neuro: Lava-free environment ready ($("$VENV/bin/python" --version), torch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)'), numpy $("$VENV/bin/python" -c 'import numpy; print(numpy.__version__)'), $VENV)"

@@ -17,6 +17,8 @@ DEPS_KEY="$(sha256sum "$LOCK" | cut -c1-16)"
 DEPS="$CACHE/deps-py310-$DEPS_KEY"
 VENV="$ROOT/.venv"
 PROJECT_KEY="$DEPS_KEY-$(sha256sum "$ROOT/setup.cfg" | cut -c1-16)"
+# shellcheck source=env_lib.sh
+source "$ROOT/scripts/env_lib.sh"
 
 find_python310() {
     if command -v python3.10 >/dev/null 2>&1 && python3.10 -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then
@@ -34,17 +36,6 @@ find_python310() {
         if [ -x "$p" ] && "$p" -c 'import venv' >/dev/null 2>&1; then echo "$p"; return 0; fi
     done
     return 1
-}
-
-run_quiet() {
-    # Keep a command's output in a log; show it (minus this machine's pip index-location
-    # noise) only when the command fails.
-    local log; log="$(mktemp)"
-    if ! "$@" >"$log" 2>&1; then
-        grep -v "is ignored: it is neither a file nor a directory" "$log" >&2 || true
-        rm -f "$log"; echo "ff-neuro: failed: $*" >&2; exit 1
-    fi
-    rm -f "$log"
 }
 
 # Fast path: everything in place.
@@ -65,26 +56,9 @@ MSG
         exit 1
     }
     echo "ff-neuro: installing the pinned packages into $DEPS (first time on this machine, ~2-5 min)"
-    rm -rf "$DEPS"
-    mkdir -p "$CACHE"
-    "$PY" -m venv "$DEPS"
-    run_quiet "$DEPS/bin/python" -m pip install --quiet --upgrade "pip==24.2"
-    # The lock file pins every package; --no-deps keeps pip from resolving anything else.
-    run_quiet "$DEPS/bin/python" -m pip install --quiet --no-deps -r "$LOCK"
-    run_quiet "$DEPS/bin/python" -m pip check
-    touch "$DEPS/.complete"
+    install_deps "$PY" "$DEPS" "$LOCK" "pip==24.2"
 fi
 
 echo "ff-neuro: creating $VENV (uses $DEPS)"
-rm -rf "$VENV"
-"$DEPS/bin/python" -m venv --without-pip "$VENV"
-SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-DEPS_SITE="$("$DEPS/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-echo "$DEPS_SITE" > "$SITE/_ff_neuro_deps.pth"
-run_quiet "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT"
-"$VENV/bin/python" -c "import ff_neuro.export, lava, torch, snntorch" || {
-    echo "ff-neuro: the environment in $VENV does not import; remove it and $DEPS and retry" >&2
-    exit 1
-}
-echo "$PROJECT_KEY" > "$VENV/.ff-neuro-key"
+clone_venv "$DEPS" "$VENV" "$ROOT" "$PROJECT_KEY" "ff_neuro.export, lava, torch, snntorch"
 echo "ff-neuro: environment ready ($("$VENV/bin/python" --version), $VENV)"

@@ -12,9 +12,9 @@ host work); a one-pass readout one run, plus the linear readout's ``C x H``
 multiply-accumulates on the host. A spike-count readout adds nothing (the output layer is the
 last spiking layer); a membrane readout adds its non-spiking output layer as an on-chip layer
 (the last layer's spikes reach its ``C`` neurons; it emits no spikes). Networks without a
-label embedding have no label inputs to count. ``mode="training"`` prices Forward-Forward's training passes
-instead: one positive and one negative run per sample (plus the hard-negative mining runs when
-the model was trained so), the weight update off chip not included.
+label embedding have no label inputs to count. ``mode="training"`` prices Forward-Forward's
+training passes instead: one positive and one negative run per sample (plus the hard-negative
+mining runs when the model was trained so), the weight update off chip not included.
 """
 from __future__ import annotations
 
