@@ -65,7 +65,7 @@ from ff_neuro.model import load_model, save_model  # noqa: E402
 from ff_neuro.model.merge import merge_networks  # noqa: E402
 from ff_neuro.pipeline import attach_readout, quantize_for_dataset  # noqa: E402
 from ff_neuro.run import get_backend, label_sweep, one_pass  # noqa: E402
-from ff_neuro.training import FFTrainer  # noqa: E402
+from ff_neuro.training import FFTrainer, LambdaCallback  # noqa: E402
 from ff_neuro.training.budget import (epochs_for_budget, probe_epoch_seconds,  # noqa: E402
                                       train_resizing)
 
@@ -213,7 +213,8 @@ def train_one(args, ds) -> tuple:
     curve = []
     tr = FFTrainer(cfg, ds)
 
-    def on_epoch(epoch, loss):
+    def on_epoch(trainer, epoch, metrics):
+        loss = metrics["loss"]
         if (epoch + 1) % args.eval_every and epoch + 1 != cfg.epochs:
             return
         acc = label_sweep(get_backend("float"), tr.network(), ds.x_test[:1000], chunk=500)
@@ -221,7 +222,7 @@ def train_one(args, ds) -> tuple:
                       "test_accuracy_first_1000": acc.accuracy(ds.y_test[:1000])})
         print(curve[-1], flush=True)
 
-    fit = dict(progress=False, on_epoch=on_epoch, checkpoint=args.model + ".ckpt.h5")
+    fit = dict(progress=False, callbacks=[LambdaCallback(on_epoch)], checkpoint=args.model + ".ckpt.h5")
     resize_every = args.resize_every if probe is not None else 0
     net, resized = train_resizing(tr, args.minutes, args.epochs, resize_every,
                                   agree=members_agree(None if args.own_schedule else sync),

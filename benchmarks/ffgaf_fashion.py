@@ -43,6 +43,7 @@ from _common import RESULTS, machine  # noqa: E402
 from ff_neuro.data import load_dataset  # noqa: E402
 from ff_neuro.fileio import write_json  # noqa: E402
 from ff_neuro.model import save_model  # noqa: E402
+from ff_neuro.training import LambdaCallback  # noqa: E402
 from ff_neuro.training.ffgaf import FFGAFTrainer  # noqa: E402
 from ff_neuro.training.ffgaf_config import FFGAFConfig  # noqa: E402
 
@@ -53,7 +54,7 @@ def train(ds, cfg: FFGAFConfig, minutes: float, curve_samples: int, label: str,
     tr = FFGAFTrainer(cfg, ds, threads=threads, device=device)
     curve = []
 
-    def on_epoch(epoch, t):
+    def on_epoch(t, epoch, metrics):
         acc = t.accuracy(ds.x_test[:curve_samples], ds.y_test[:curve_samples])
         curve.append({"epoch": epoch + 1, "epochs_completed": t.history.epochs_completed,
                       "loss_per_block": t.history.loss[-1],
@@ -66,7 +67,7 @@ def train(ds, cfg: FFGAFConfig, minutes: float, curve_samples: int, label: str,
         print(f"resuming from {checkpoint}", flush=True)
     else:
         resume = False
-    net = tr.fit(progress=False, on_epoch=on_epoch, max_seconds=(60.0 * minutes or None),
+    net = tr.fit(progress=False, callbacks=[LambdaCallback(on_epoch)], max_seconds=(60.0 * minutes or None),
                  checkpoint=checkpoint, resume=resume, stop_after=stop_after)
     return tr, net, curve
 

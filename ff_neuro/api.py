@@ -20,11 +20,10 @@ commands are these calls with a parser in front::
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -50,41 +49,49 @@ def _xy(data, samples: Optional[int]) -> Tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def train(dataset, algo: str = "ff", progress: bool = False, **config) -> Network:
+def train(dataset, algo: Optional[str] = None, recipe: Optional[str] = None,
+          progress: bool = False, max_minutes: Optional[float] = None,
+          checkpoint=None, resume: bool = False, callbacks: Sequence = (),
+          device: str = "cpu", threads: Optional[int] = None, **config) -> Network:
     """Train a spiking network on ``dataset`` (a :class:`~ff_neuro.data.Dataset`).
 
     ``algo``: ``"ff"`` (spiking Forward-Forward, :class:`~ff_neuro.config.FFTrainConfig`),
     ``"hebbian"`` (the neo-Hebbian FF rule, :class:`~ff_neuro.training.hebbian.HebbianConfig`)
     or ``"ffgaf"`` (FFGAF-SNN conv networks,
-    :class:`~ff_neuro.training.ffgaf_config.FFGAFConfig`); ``config``:
-    fields of that class, checked before training starts (an unknown field is a TypeError
-    naming it). The same defaults as ``ff-neuro train``.
+    :class:`~ff_neuro.training.ffgaf_config.FFGAFConfig`); default: the recipe's, else ``"ff"``.
+    ``recipe``: a recipe name or YAML file (:mod:`ff_neuro.recipes`) whose fields ``config``
+    overrides. ``config``: fields of that class, checked before training starts (an unknown
+    field is a TypeError naming it); the defaults are the class's, the same as
+    ``ff-neuro train``'s.
+
+    ``max_minutes`` (a training-time budget), ``checkpoint``/``resume`` and ``callbacks``
+    (:class:`~ff_neuro.training.Callback`) are those of the
+    :class:`~ff_neuro.training.Trainer` protocol; ``device``/``threads`` where to train.
 
     Example::
 
-        >>> net = ffn.train(ffn.load_dataset("digits"), epochs=2)      # doctest: +SKIP
+        >>> import ff_neuro as ffn
+        >>> net = ffn.train(ffn.load_dataset("digits"), hidden=(32,), epochs=2, time_steps=4)
+        >>> net.sizes
+        [74, 32]
+        >>> net = ffn.train(ffn.load_dataset("digits"), recipe="ffgaf-micro", epochs=1)
+        >>> [l.kind for l in net.layers]
+        ['conv2d', 'conv2d', 'conv2d']
     """
-    from .config import FFTrainConfig
-    from .training.ffgaf_config import FFGAFConfig
-    from .training.hebbian import HebbianConfig
-    classes = {"ff": FFTrainConfig, "hebbian": HebbianConfig, "ffgaf": FFGAFConfig}
-    if algo not in classes:
-        raise ValueError(f"unknown algo {algo!r} ({'|'.join(ALGORITHMS)})")
-    cls = classes[algo]
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(config) - known)
-    if unknown:
-        raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)} (fields: "
-                        f"{', '.join(sorted(known))})")
-    cfg = cls(**config)
-    if algo == "ff":
-        from .training.ff import train_ff
-        return train_ff(dataset, cfg, progress=progress)
-    if algo == "hebbian":
-        from .training.hebbian import train_hebbian
-        return train_hebbian(dataset, cfg, progress=progress)
-    from .training.ffgaf import train_ffgaf
-    return train_ffgaf(dataset, cfg, progress=progress)
+    from .training.trainer import fit_with_budget, make_config, make_trainer
+    if recipe is not None:
+        from .recipes import get_recipe
+        r = get_recipe(recipe)
+        if algo is not None and algo != r.algo:
+            raise ValueError(f"recipe {r.name} trains with algo {r.algo!r}, not {algo!r}")
+        algo, cfg = r.algo, r.make_config(**config)
+    else:
+        algo = algo or "ff"
+        cfg = make_config(algo, **config)
+    tr = make_trainer(algo, dataset, cfg, device=device, threads=threads)
+    net, _ = fit_with_budget(tr, max_minutes, progress=progress, checkpoint=checkpoint,
+                             resume=resume, callbacks=callbacks)
+    return net
 
 
 @dataclass

@@ -230,6 +230,10 @@ class FFTrainConfig:
         if self.receptive_field and len(self.receptive_field) != 3:
             raise ValueError("receptive_field is () or (channels, kernel, stride), got "
                              f"{self.receptive_field}")
+        if not self.receptive_shared and not self.receptive_field:
+            raise ValueError("a locally connected first layer needs receptive_field "
+                             "(channels, kernel, stride); receptive_shared=False alone has no "
+                             "patches")
         if not 0 <= self.goodness_from_layer < len(self.hidden):
             raise ValueError("goodness_from_layer must index a hidden layer")
 
@@ -254,52 +258,6 @@ class FFTrainConfig:
     def to_dict(self) -> dict:
         # tuples (hidden, per-layer threshold and beta, receptive_field) as JSON lists
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-
-#: Named spiking-FF training recipes: :class:`FFTrainConfig` fields that ``ff-neuro train
-#: --recipe NAME`` sets (options given on the command line still win).
-#:
-#: * ``ghader``: Ghader et al. 2025 (public code mngh-cs/SNN_FF; ``../shared/docs/
-#:   forward-forward.md``): 784-500-500 Leaky neurons, beta 0.99, threshold 1.0, T = 10, the image
-#:   as direct current at every step (here: graded spikes), the label overlaid on the first
-#:   pixels, swish loss with alpha 6, hard negatives, Adam lr 8e-4, batch 4096, 300 epochs
-#:   (reported: 90.27 % on Fashion-MNIST, on a GPU). Not reproduced: their learnable beta and
-#:   threshold of layer 1 (fixed here: the trainer has no gradient for them; a learned value
-#:   would deploy as one Lava LIF process all the same).
-#: * ``fashion``: this project's recipe, chosen on Fashion-MNIST validation trials
-#:   (``benchmarks/results/ff_fashion_tuning.json``): 784-500-500, T = 10, graded input, beta
-#:   0.99, softmax loss over the true label and 3 wrong ones with alpha 60, surrogate slope 2.5,
-#:   batch 256, Adam lr 2e-3 with a cosine schedule, bf16 matmuls. 357 epochs are what 60 minutes
-#:   allowed one member on the 2-core benchmark machine: 89.32 % test accuracy alone, 89.57 %
-#:   for two seeds merged (``ff-neuro merge``;
-#:   ``benchmarks/results/ff_fashion_slope2.5_500x2_60min.json``); with
-#:   ``--max-minutes`` the schedule is sized to the budget instead (357 epochs at most). No
-#:   per-epoch accuracy check (``eval_samples`` 0): on 1,000 training images it took ~4 s of a
-#:   ~14 s epoch (one thread), a third of a budgeted run's epochs.
-#: * ``fashion-local``: the ``fashion`` recipe with a first layer of local receptive fields
-#:   (Hinton 2022's locally connected layers): 8 maps of 7x7 patches, stride 3 (10 x 10 grid),
-#:   800 neurons with their own weights, then 500. Alone it scores below ``fashion`` (12-minute
-#:   validation trials: 89.22 % against 89.44 %), but it errs on other images: merged with a
-#:   ``fashion`` network it gained 0.7 pp over the better member on validation (90.16 %), where
-#:   two ``fashion`` seeds gain ~0.25 pp. 257 epochs are what 60 minutes allowed on one core
-#:   (253 trained); trained that long it scored 90.10 % on the test set alone and 90.18 % merged
-#:   with a ``fashion`` network (``benchmarks/results/ff_fashion_fc_lc7_60min.json``). The
-#:   headline (``benchmarks/results/ff_fashion.json``, 90.50 %; mean of three seeds 90.48 %,
-#:   ``ff_fashion_replicates.json``) merges two of them with a 250-wide second layer
-#:   (``--hidden 800,250``: layer 2's spike matmuls, most of a step, cost half, so ~220 epochs fit
-#:   in 60 minutes), one with 7x7 and one with 11x11 patches (``--receptive-field 8,11,3``).
-FF_RECIPES = {
-    "ghader": dict(hidden=(500, 500), time_steps=10, beta=0.99, threshold=1.0,
-                   encoding="graded", label_embedding="overlay", loss="swish", alpha=6.0,
-                   negatives="hard", lr=8e-4, batch_size=4096, epochs=300),
-    "fashion": dict(hidden=(500, 500), time_steps=10, beta=0.99, threshold=1.0,
-                    encoding="graded", label_embedding="append", loss="softmax",
-                    softmax_negatives=3, alpha=60.0, surrogate_slope=2.5, lr=2e-3,
-                    batch_size=256, lr_schedule="cosine", matmul_precision="bf16", epochs=357,
-                    eval_samples=0),
-}
-FF_RECIPES["fashion-local"] = dict(FF_RECIPES["fashion"], hidden=(800, 500),
-                                   receptive_field=(8, 7, 3), receptive_shared=False, epochs=257)
 
 
 @dataclass

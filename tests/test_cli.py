@@ -7,7 +7,7 @@ import sys
 import h5py
 import pytest
 
-from ff_neuro.config import FF_RECIPES
+from ff_neuro.recipes import get_recipe
 
 
 def ff(*args, timeout=600):
@@ -76,21 +76,34 @@ def test_help_explains():
 
 
 def test_train_refuses_options_of_another_algorithm(tmp_path):
-    for args, msg in ((["--trace-tau", "0.9"], "--trace-tau: options of --algo hebbian"),
+    # every configuration field is an option; one that --algo's configuration lacks is refused
+    # before training, naming the rules that have it
+    for args, msg in ((["--trace-tau", "0.9"], "--trace-tau: an option of --algo hebbian"),
                       (["--algo", "hebbian", "--dropout", "0.1"], "--dropout: an option of --algo ff"),
                       (["--algo", "ffgaf", "--softmax-negatives", "3"], "--softmax-negatives"),
                       (["--algo", "hebbian", "--label-smoothing", "0.1"], "--label-smoothing"),
                       (["--algo", "ffgaf", "--weight-decay", "1e-3"], "--weight-decay"),
                       (["--algo", "ffgaf", "--lr-decay-to", "0.1"], "--lr-decay-to"),
                       (["--algo", "ffgaf", "--gain", "0.5"], "--gain"),
-                      (["--algo", "hebbian", "--recipe", "fashion"], "--recipe: an option"),
-                      (["--algo", "hebbian", "--max-minutes", "1"], "--max-minutes: an option"),
-                      (["--algo", "hebbian", "--threads", "1"], "--threads: an option"),
+                      (["--algo", "hebbian", "--recipe", "fashion"],
+                       "--recipe fashion trains with --algo ff, not hebbian"),
+                      (["--algo", "hebbian", "--no-readout"], "--no-readout: an option"),
                       (["--algo", "ffgaf", "--receptive-field", "4,3,2"], "--receptive-field"),
-                      (["--locally-connected"], "--locally-connected needs --receptive-field")):
+                      (["--recipe", "nope"], "unknown recipe 'nope'")):
         proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", *args, "--out",
                                str(tmp_path / "m.h5")], capture_output=True, text=True)
         assert proc.returncode == 2 and msg in proc.stderr, proc.stderr
+        assert not (tmp_path / "m.h5").exists()
+    # values are checked by the configuration class, in its words (exit 1, one line)
+    for args, msg in ((["--locally-connected"], "locally connected first layer needs "
+                                                "receptive_field"),
+                      (["--set", "hiden=3"], "FFTrainConfig has no field 'hiden'"),
+                      (["--set", "epochs=x"], "epochs: expected an integer"),
+                      (["--loss", "bogus"], "unknown loss 'bogus'")):
+        proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", *args, "--out",
+                               str(tmp_path / "m.h5")], capture_output=True, text=True)
+        assert proc.returncode == 1 and msg in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "m.h5").exists()
 
 
@@ -134,7 +147,7 @@ def test_train_recipe_sets_unset_options_and_given_options_win(tmp_path):
         [40, 40], 8, 30.0, 32, 8)
     for k in ("beta", "loss", "softmax_negatives", "surrogate_slope", "encoding",
               "lr_schedule", "matmul_precision", "lr", "time_steps", "eval_samples"):
-        assert c[k] == FF_RECIPES["fashion"][k], k
+        assert c[k] == get_recipe("fashion").config[k], k
     assert d["test_accuracy_float"] > 0.5
     g = json.loads(ff("train", "--dataset", "digits", "--recipe", "ghader", "--epochs", "1",
                       "--hidden", "20", "--batch-size", "256", "--out", tmp_path / "g.h5",

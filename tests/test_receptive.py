@@ -75,7 +75,7 @@ def test_receptive_resume_gives_same_weights(small, tmp_path):
     cfg = FFTrainConfig(seed=2, **RF)
     full = FFTrainer(cfg, small).fit(progress=False)
     ck = tmp_path / "ck.h5"
-    FFTrainer(cfg, small).fit(progress=False, checkpoint=ck, until_epoch=2)
+    FFTrainer(cfg, small).fit(progress=False, checkpoint=ck, stop_after=2)
     resumed = FFTrainer(cfg, small).fit(progress=False, checkpoint=ck, resume=True)
     for a, b in zip(full.layers, resumed.layers):
         np.testing.assert_array_equal(a.weight, b.weight)

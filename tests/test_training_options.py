@@ -7,7 +7,7 @@ from ff_neuro.config import FFTrainConfig
 from ff_neuro.encoding import image_spikes, label_spikes
 from ff_neuro.quantization import quantize
 from ff_neuro.run import get_backend, label_sweep
-from ff_neuro.training import FFTrainer
+from ff_neuro.training import FFTrainer, LambdaCallback
 from ff_neuro.training.ff import (corrupt_images, hard_wrong_labels, softmax_candidates,
                                   softmax_loss)
 from ff_neuro.training.lif_scan import lif_counts, lif_scan, make_leaky
@@ -189,12 +189,13 @@ def test_cosine_schedule_and_resume_after_a_crash(small, tmp_path):
     assert tr.opt.param_groups[0]["lr"] == pytest.approx(0.0025)
     ck = tmp_path / "ck.h5"
 
-    def crash(epoch, loss):
+    def crash(trainer, epoch, metrics):
         if epoch == 1:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        FFTrainer(cfg, small).fit(progress=False, checkpoint=ck, on_epoch=crash)
+        FFTrainer(cfg, small).fit(progress=False, checkpoint=ck,
+                                  callbacks=[LambdaCallback(crash)])
     resumed = FFTrainer(cfg, small).fit(progress=False, checkpoint=ck, resume=True)
     for a, b in zip(full.layers, resumed.layers):
         np.testing.assert_array_equal(a.weight, b.weight)
@@ -255,14 +256,14 @@ def test_augmentation_mirrors_and_shifts_each_image():
         FFTrainConfig(augment="rotate")
 
 
-def test_fit_until_epoch_pauses_and_continues_the_same_schedule(small):
-    """fit(until_epoch=1) stops after epoch 1; a second fit() on the same trainer continues
+def test_fit_stop_after_pauses_and_continues_the_same_schedule(small):
+    """fit(stop_after=1) stops after epoch 1; a second fit() on the same trainer continues
     the cosine schedule over cfg.epochs and ends with an uninterrupted run's weights."""
     cfg = FFTrainConfig(hidden=(30, 20), epochs=3, time_steps=8, batch_size=50, seed=3,
                         lr=0.01, lr_schedule="cosine")
     full = FFTrainer(cfg, small).fit(progress=False)
     tr = FFTrainer(cfg, small)
-    tr.fit(progress=False, until_epoch=1)
+    tr.fit(progress=False, stop_after=1)
     assert tr.epochs_done == 1 and len(tr.history.loss) == 1
     assert tr.opt.param_groups[0]["lr"] == pytest.approx(0.01)
     tr.fit(progress=False, max_seconds=tr.history.seconds)   # budget already spent: no epoch

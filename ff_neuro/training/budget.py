@@ -25,15 +25,18 @@ BUDGET_SHARE = 0.97
 
 
 def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int,
-                        after_warmup: Optional[Callable[[], object]] = None) -> dict:
+                        after_warmup: Optional[Callable[[], object]] = None,
+                        device="cpu", data_parallel: bool = False) -> dict:
     """Time ``batches`` training steps of a scratch trainer (after one warm-up step); the
     median step, so that a burst of other work on the machine (another run starting up)
     does not shorten the schedule. ``after_warmup()`` runs between the warm-up and the timed
     steps (``ff_fashion.py --members``: a barrier, so that all members time steady training
-    together). Returns ``batches``, ``seconds_per_batch`` and ``epoch_seconds``."""
+    together). ``device``, ``data_parallel``: those of the trainer to be timed (data-parallel,
+    every process gets the slowest one's time). Returns ``batches``, ``seconds_per_batch`` and
+    ``epoch_seconds``."""
     if batches < 1:
         raise ValueError(f"the probe needs at least one timed batch, got {batches}")
-    tr = FFTrainer(cfg, ds)
+    tr = FFTrainer(cfg, ds, device=device, data_parallel=data_parallel)
     rng = np.random.default_rng(12345)
     B = min(cfg.batch_size, ds.x_train.shape[0])
     idx = [rng.choice(ds.x_train.shape[0], B, replace=False) for _ in range(batches + 1)]
@@ -47,6 +50,9 @@ def probe_epoch_seconds(cfg: FFTrainConfig, ds, batches: int,
         tr.train_step(x, ds.y_train[ix], rng, seed_offset=i)
         steps.append(time.perf_counter() - t)
     per_batch = float(np.median(steps))
+    if tr.data_parallel:
+        from .distributed import agree_max
+        per_batch = agree_max(per_batch)[0]
     n_batches = -(-ds.x_train.shape[0] // cfg.batch_size)
     return {"batches": batches, "seconds_per_batch": per_batch,
             "epoch_seconds": per_batch * n_batches}
@@ -89,7 +95,7 @@ def train_resizing(trainer: FFTrainer, minutes: float, most: int, resize_every: 
     resized = []
     while resize_every > 0 and trainer.epochs_done + resize_every < cfg.epochs:
         before, start = trainer.history.seconds, trainer.epochs_done
-        trainer.fit(**fit, until_epoch=start + resize_every)
+        trainer.fit(**fit, stop_after=start + resize_every)
         h = trainer.history
         if h.seconds >= fit["max_seconds"] or trainer.epochs_done == start:
             break
@@ -115,9 +121,12 @@ def fit_in_budget(trainer: FFTrainer, minutes: float, most: int, resize_every: i
     First ``trainer.cfg.epochs`` is sized (at most ``most``) from a probe, or, with ``resume``,
     taken from ``checkpoint`` (the schedule the interrupted run had reached; its training time
     counts against the budget); then :func:`train_resizing` trains. ``fit_kwargs`` go to
-    :meth:`FFTrainer.fit` (progress, on_epoch). Returns ``(network, record)``: the record has
+    :meth:`FFTrainer.fit` (progress, callbacks). Returns ``(network, record)``: the record has
     the probe and every re-size."""
     cfg = trainer.cfg
+    if trainer.data_parallel:       # one budget for all processes: rank 0's
+        from .distributed import rank0_value
+        minutes = rank0_value(minutes)
     record = {"budget_minutes": float(minutes)}
     if resume:
         if checkpoint is None or not Path(checkpoint).exists():
@@ -126,7 +135,9 @@ def fit_in_budget(trainer: FFTrainer, minutes: float, most: int, resize_every: i
         cfg.epochs = min(int(most), int(saved["epochs"]))
     else:
         rng_state = torch.get_rng_state()   # the scratch trainer re-seeds torch: the run must
-        probe = probe_epoch_seconds(cfg, trainer.ds, probe_batches)  # train as unprobed
+        probe = probe_epoch_seconds(cfg, trainer.ds, probe_batches,  # train as unprobed
+                                    device=trainer.device,
+                                    data_parallel=trainer.data_parallel)
         torch.set_rng_state(rng_state)
         cfg.epochs = epochs_for_budget(probe["epoch_seconds"], minutes, most)
         record["probe"] = dict(probe, epochs_scheduled=cfg.epochs)

@@ -37,7 +37,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -52,6 +52,7 @@ from ..fileio import PathLike, atomic_path
 from ..model import DECAY_UNITY, InputEncoding, LabelEmbedding, LabelSweep, Layer, Network
 from .lif_scan import lif_counts, make_leaky
 from .receptive import ReceptiveGrid, unroll
+from .trainer import Callback, callbacks_stop
 
 
 def ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, kind: str, alpha: float,
@@ -410,15 +411,26 @@ class FFTrainer:
         r = label_sweep(get_backend("float"), self.network(), self.ds.x_train[:n], chunk=n)
         return r.accuracy(self.ds.y_train[:n])
 
-    def fit(self, progress: bool = True,
-            on_epoch: Optional[Callable[[int, float], None]] = None,
+    def fit(self, progress: bool = True, callbacks: Sequence[Callback] = (),
             checkpoint: Optional[PathLike] = None, resume: bool = False,
             checkpoint_every: int = 1, max_seconds: Optional[float] = None,
-            until_epoch: Optional[int] = None) -> Network:
+            stop_after: Optional[int] = None) -> Network:
         """Train for ``cfg.epochs`` epochs (continuing from ``checkpoint`` if ``resume``);
         with ``max_seconds``, stop after the first epoch that ends past that training time;
-        with ``until_epoch``, pause once that many epochs are done (a later ``fit`` continues
-        from there: the schedule is still the one over ``cfg.epochs``)."""
+        with ``stop_after``, pause once that many epochs are done (a later ``fit`` continues
+        from there: the schedule is still the one over ``cfg.epochs``); ``callbacks`` see
+        every epoch and may stop (:class:`~ff_neuro.training.trainer.Callback`). The
+        :class:`~ff_neuro.training.trainer.Trainer` protocol.
+
+        Example::
+
+            >>> from ff_neuro.data import load_digits
+            >>> tr = FFTrainer(FFTrainConfig(hidden=(32,), epochs=2, time_steps=4,
+            ...                              eval_samples=0), load_digits())
+            >>> net = tr.fit(progress=False, checkpoint="ff.ckpt.h5")
+            >>> tr.epochs_done, net.sizes
+            (2, [74, 32])
+        """
         cfg = self.cfg
         if resume:
             if checkpoint is None or not Path(checkpoint).exists():
@@ -428,7 +440,9 @@ class FFTrainer:
         n_batches = (n + cfg.batch_size - 1) // cfg.batch_size
         bar = tqdm(total=cfg.epochs, initial=self.epochs_done, desc="FF training",
                    unit="epoch", disable=not progress, leave=False, dynamic_ncols=True)
-        last = cfg.epochs if until_epoch is None else min(cfg.epochs, until_epoch)
+        last = cfg.epochs if stop_after is None else min(cfg.epochs, int(stop_after))
+        for cb in callbacks:
+            cb.on_fit_start(self)
         for epoch in range(self.epochs_done, last):
             if max_seconds is not None and self.history.seconds >= max_seconds:
                 break          # checked first: a fit() resumed or continued past it trains none
@@ -462,13 +476,28 @@ class FFTrainer:
                 post["train_acc"] = f"{h.train_accuracy[-1]:.3f}"
             bar.set_postfix(post)
             bar.update(1)
-            if checkpoint is not None and (self.epochs_done % checkpoint_every == 0
-                                           or self.epochs_done == cfg.epochs):
+            due = checkpoint is not None and (self.epochs_done % checkpoint_every == 0
+                                              or self.epochs_done == cfg.epochs)
+            if due:              # before the callbacks: an exception there loses nothing
                 self.save_checkpoint(checkpoint)
-            if on_epoch is not None:
-                on_epoch(epoch, h.loss[-1])
+            if callbacks_stop(callbacks, self, epoch):
+                if checkpoint is not None and not due:
+                    self.save_checkpoint(checkpoint)
+                break
         bar.close()
+        for cb in callbacks:
+            cb.on_fit_end(self)
         return self.network()
+
+    def epoch_metrics(self) -> dict:
+        """The last epoch's numbers: epoch, seconds, train_accuracy, loss, goodness_gap
+        (mean positive minus mean negative goodness, over layers)."""
+        h = self.history
+        if not h.loss:
+            return {"epoch": None, "seconds": h.seconds, "train_accuracy": None}
+        return {"epoch": self.epochs_done - 1, "seconds": h.seconds,
+                "train_accuracy": h.train_accuracy[-1], "loss": h.loss[-1],
+                "goodness_gap": float(np.mean(h.g_pos[-1]) - np.mean(h.g_neg[-1]))}
 
     def _named_params(self):
         """(checkpoint group, parameter) of everything the optimizer trains."""

@@ -48,7 +48,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -63,6 +63,7 @@ from ..model.readout import class_goodness
 from .ffgaf_alloc import allocate, class_groups, class_similarity, complexity_scores
 from .ff import check_checkpoint
 from .ffgaf_config import FFGAFConfig
+from .trainer import Callback, callbacks_stop
 
 EPS = 1e-5
 
@@ -380,8 +381,7 @@ class FFGAFTrainer:
         out = self._step(xt, yt, lr).cpu().numpy()
         return out[0].tolist(), out[1].tolist()
 
-    def fit(self, progress: bool = True,
-            on_epoch: Optional[Callable[[int, "FFGAFTrainer"], None]] = None,
+    def fit(self, progress: bool = True, callbacks: Sequence[Callback] = (),
             checkpoint: Optional[PathLike] = None, resume: bool = False,
             checkpoint_every: int = 1, max_seconds: Optional[float] = None,
             stop_after: Optional[int] = None) -> Network:
@@ -390,7 +390,19 @@ class FFGAFTrainer:
         partial epoch counts in ``history.epochs_completed``) and decay the learning rate by
         the larger of the step and the time fraction, so the cosine ends with the budget; with
         ``stop_after`` stop once that many epochs are done (an interruption: the learning-rate
-        schedule still spans ``cfg.epochs``, so a resumed run continues it exactly)."""
+        schedule still spans ``cfg.epochs``, so a resumed run continues it exactly);
+        ``callbacks`` see every epoch and may stop. The
+        :class:`~ff_neuro.training.trainer.Trainer` protocol.
+
+        Example::
+
+            >>> from ff_neuro.data import load_digits
+            >>> from ff_neuro.training.ffgaf_config import FFGAFConfig
+            >>> tr = FFGAFTrainer(FFGAFConfig.from_preset("micro", epochs=1), load_digits())
+            >>> net = tr.fit(progress=False)
+            >>> tr.epochs_done
+            1
+        """
         cfg = self.cfg
         if resume:
             if checkpoint is None or not Path(checkpoint).exists():
@@ -404,6 +416,8 @@ class FFGAFTrainer:
         h = self.history
         self.model.train()
         last = cfg.epochs if stop_after is None else min(cfg.epochs, int(stop_after))
+        for cb in callbacks:
+            cb.on_fit_start(self)
         for epoch in range(self.epochs_done, last):
             rng = np.random.default_rng([cfg.seed, epoch])
             order = rng.permutation(n)
@@ -445,15 +459,33 @@ class FFGAFTrainer:
                              "acc(last block)": f"{h.train_accuracy[-1][-1]:.3f}",
                              "samples/s": f"{len(losses) * cfg.batch_size / secs:.0f}"})
             bar.update(1)
-            if checkpoint is not None and (self.epochs_done % checkpoint_every == 0
-                                           or self.epochs_done == cfg.epochs or stop):
+            due = checkpoint is not None and (self.epochs_done % checkpoint_every == 0
+                                              or self.epochs_done == cfg.epochs or stop)
+            if due:              # before the callbacks: an exception there loses nothing
                 self.save_checkpoint(checkpoint)
-            if on_epoch is not None:
-                on_epoch(epoch, self)
-            if max_seconds is not None and h.seconds >= max_seconds:
+            asked = callbacks_stop(callbacks, self, epoch)
+            if asked and checkpoint is not None and not due:
+                self.save_checkpoint(checkpoint)
+            if asked or (max_seconds is not None and h.seconds >= max_seconds):
                 break
         bar.close()
+        for cb in callbacks:
+            cb.on_fit_end(self)
         return self.to_conv_network()
+
+    def network(self) -> Network:
+        """The deployable conv network as trained so far (:meth:`to_conv_network`)."""
+        return self.to_conv_network()
+
+    def epoch_metrics(self) -> dict:
+        """The last epoch's numbers: epoch, seconds, train_accuracy (the last block's running
+        accuracy on the training batches), loss (summed over blocks), epochs_completed."""
+        h = self.history
+        if not h.loss:
+            return {"epoch": None, "seconds": h.seconds, "train_accuracy": None}
+        return {"epoch": self.epochs_done - 1, "seconds": h.seconds,
+                "train_accuracy": float(h.train_accuracy[-1][-1]),
+                "loss": float(sum(h.loss[-1])), "epochs_completed": h.epochs_completed}
 
     # -- inference ---------------------------------------------------------------------------
     def spike_counts(self, x_flat: np.ndarray, batch: int = 500) -> List[np.ndarray]:

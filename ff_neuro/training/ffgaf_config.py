@@ -7,13 +7,8 @@ from typing import Tuple
 from ..data.augment import AUGMENTS
 from .ffgaf_alloc import ALLOCATIONS
 
-# channels per block: encoder, hidden 1, hidden 2, hidden 3 (strides 1, 2, 1, 2)
-PRESETS = {
-    "paper": dict(channels=(40, 120, 120, 240), time_steps=10),
-    "small": dict(channels=(20, 60, 60, 120), time_steps=10),
-    "tiny": dict(channels=(20, 30, 30, 60), time_steps=6),
-    "micro": dict(channels=(20, 20, 20, 40), time_steps=4),
-}
+#: the size presets: the recipes ``ffgaf-NAME`` (``ff_neuro/recipes/ffgaf-*.yaml``)
+PRESETS = ("paper", "small", "tiny", "micro")
 
 
 @dataclass
@@ -122,11 +117,19 @@ class FFGAFConfig:
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "FFGAFConfig":
+        """The recipe ``ffgaf-NAME`` (``paper``, ``small``, ``tiny``, ``micro``) with
+        ``overrides`` (None values are ignored).
+
+        Example::
+
+            >>> FFGAFConfig.from_preset("micro", epochs=2).channels
+            (20, 20, 20, 40)
+        """
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r} ({'|'.join(PRESETS)})")
-        kw = dict(PRESETS[name])
-        kw.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**kw)
+        from ..recipes import get_recipe
+        return get_recipe(f"ffgaf-{name}").make_config(
+            **{k: v for k, v in overrides.items() if v is not None})
 
     def to_dict(self) -> dict:
         d = asdict(self)

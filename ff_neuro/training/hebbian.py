@@ -79,9 +79,11 @@ epoch (the authors' notebook: ~31 min); K = 50: ~4400 samples/s.
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, List, Optional, Tuple
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm import tqdm
@@ -89,7 +91,9 @@ from tqdm import tqdm
 from ..data import Dataset
 from ..encoding import encode, sweep_inputs
 from ..model import InputEncoding, LabelEmbedding, LabelSweep, Layer, Network
+from ..fileio import PathLike, atomic_path
 from .ff import quantized_v_decay, random_wrong_labels
+from .trainer import Callback, callbacks_stop
 
 TRACES = ("li", "relu", "hard_li")
 PROBABILITIES = ("sigmoid", "symmetric")
@@ -107,7 +111,8 @@ class HebbianConfig:
     ----------
     hidden : spiking layer sizes (the paper: one layer of 200); each layer learns locally
     time_steps : T, steps per sample (the notebook runs 23)
-    update_from_step : weights are updated only at steps ``t >= update_from_step`` (16: 7 steps)
+    update_from_step : weights are updated only at steps ``t >= update_from_step``; None: the
+        last 7 steps, ``max(0, time_steps - 7)`` (16 for T = 23, the paper's)
     threshold : LIF threshold
     beta : membrane decay per step, stored as ``v_decay = round((1 - beta) 4096) / 4096``
     trace : output trace, "li" | "relu" | "hard_li" (appendix A)
@@ -146,7 +151,7 @@ class HebbianConfig:
 
     hidden: Tuple[int, ...] = (200,)
     time_steps: int = 23
-    update_from_step: int = 16
+    update_from_step: Optional[int] = None
     threshold: float = 2.0
     beta: float = 0.85
     trace: str = "li"
@@ -210,6 +215,8 @@ class HebbianConfig:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
             setattr(self, name, int(getattr(self, name)))
+        if self.update_from_step is None:
+            self.update_from_step = max(0, self.time_steps - 7)
         self.update_from_step = int(self.update_from_step)
         if not 0 <= self.update_from_step < self.time_steps:
             raise ValueError(f"update_from_step must lie in [0, time_steps = {self.time_steps}),"
@@ -706,13 +713,37 @@ class HebbianTrainer:
                 "rate": np.mean(rates, axis=0).tolist(),
                 "seconds": secs, "samples_per_second": n / secs if secs > 0 else float("inf")}
 
-    def fit(self, progress: bool = True, on_epoch: Optional[Callable[[int, dict], None]] = None,
-            max_seconds: Optional[float] = None) -> Network:
-        """Train for ``cfg.epochs`` epochs; returns :meth:`network`."""
+    def fit(self, progress: bool = True, callbacks: Sequence[Callback] = (),
+            checkpoint: Optional[PathLike] = None, resume: bool = False,
+            checkpoint_every: int = 1, max_seconds: Optional[float] = None,
+            stop_after: Optional[int] = None) -> Network:
+        """Train for ``cfg.epochs`` epochs and return :meth:`network`: the
+        :class:`~ff_neuro.training.trainer.Trainer` protocol (checkpoint and ``resume``,
+        ``max_seconds`` of training time, ``stop_after`` epochs, ``callbacks``). Each epoch
+        draws its randomness from ``(seed, epoch)``, so a resumed run gives the same weights
+        as an uninterrupted one.
+
+        Example::
+
+            >>> from ff_neuro.data import load_digits
+            >>> tr = HebbianTrainer(HebbianConfig(hidden=(16,), epochs=1), load_digits())
+            >>> net = tr.fit(progress=False)
+            >>> tr.epochs_done
+            1
+        """
         c = self.cfg
+        if resume:
+            if checkpoint is None or not Path(checkpoint).exists():
+                raise FileNotFoundError(f"no checkpoint to resume from: {checkpoint}")
+            self.load_checkpoint(checkpoint)
         bar = tqdm(total=c.epochs, initial=self.epochs_done, desc="Hebbian FF", unit="epoch",
                    disable=not progress, leave=False, dynamic_ncols=True)
-        for epoch in range(self.epochs_done, c.epochs):
+        last = c.epochs if stop_after is None else min(c.epochs, int(stop_after))
+        for cb in callbacks:
+            cb.on_fit_start(self)
+        for epoch in range(self.epochs_done, last):
+            if max_seconds is not None and self.history.seconds >= max_seconds:
+                break
             st = self.train_epoch(epoch)
             h = self.history
             h.p_pos.append(st["p_pos"])
@@ -734,12 +765,59 @@ class HebbianTrainer:
                 post["train_acc"] = f"{acc:.3f}"
             bar.set_postfix(post)
             bar.update(1)
-            if on_epoch is not None:
-                on_epoch(epoch, st)
-            if max_seconds is not None and h.seconds >= max_seconds:
+            due = checkpoint is not None and (self.epochs_done % checkpoint_every == 0
+                                              or self.epochs_done == c.epochs)
+            if due:              # before the callbacks: an exception there loses nothing
+                self.save_checkpoint(checkpoint)
+            if callbacks_stop(callbacks, self, epoch):
+                if checkpoint is not None and not due:
+                    self.save_checkpoint(checkpoint)
                 break
         bar.close()
+        for cb in callbacks:
+            cb.on_fit_end(self)
         return self.network()
+
+    def epoch_metrics(self) -> dict:
+        """The last epoch's numbers: epoch, seconds, train_accuracy (label sweep on
+        ``eval_samples``, None if 0), p_pos, p_neg, pn_accuracy."""
+        h = self.history
+        if not h.p_pos:
+            return {"epoch": None, "seconds": h.seconds, "train_accuracy": None}
+        return {"epoch": self.epochs_done - 1, "seconds": h.seconds,
+                "train_accuracy": h.train_accuracy[-1], "p_pos": h.p_pos[-1],
+                "p_neg": h.p_neg[-1], "pn_accuracy": h.pn_accuracy[-1]}
+
+    def save_checkpoint(self, path: PathLike) -> Path:
+        """Weights, eligibility traces, history and config in an HDF5 file (atomic; no
+        pickle)."""
+        import h5py
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            with h5py.File(tmp, "w") as f:
+                f.attrs["format"] = "ff-neuro-hebbian-checkpoint"
+                f.attrs["epochs_done"] = self.epochs_done
+                f.attrs["config_json"] = json.dumps(self.cfg.to_dict())
+                f.attrs["history_json"] = json.dumps(self.history.to_dict())
+                for k, w in enumerate(self.WT):
+                    f.create_dataset(f"layer/{k}/weight_t", data=w)
+                    if self.e is not None:
+                        f.create_dataset(f"layer/{k}/eligibility", data=self.e[k])
+        return path
+
+    def load_checkpoint(self, path: PathLike) -> None:
+        """Restore what :meth:`save_checkpoint` wrote (refused for another config)."""
+        import h5py
+        from .ff import check_checkpoint
+        with h5py.File(path, "r") as f:
+            check_checkpoint(f, path, "ff-neuro-hebbian-checkpoint", "a Hebbian",
+                             self.cfg.to_dict())
+            self.epochs_done = int(f.attrs["epochs_done"])
+            self.history = HebbianHistory(**json.loads(f.attrs["history_json"]))
+            for k in range(len(self.WT)):
+                self.WT[k][...] = f[f"layer/{k}/weight_t"][()]
+                if self.e is not None:
+                    self.e[k][...] = f[f"layer/{k}/eligibility"][()]
 
     # -- inference and latents --------------------------------------------------------------------
     def scores(self, x: np.ndarray, chunk: int = 256, seed_offset: int = _TEST_SEED_OFFSET,
