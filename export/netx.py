@@ -44,13 +44,54 @@ def _write_neuron(g: h5py.Group, q) -> None:
 
 
 def lava_input_shape(net: Network) -> tuple:
-    """Shape of the input layer NetX gets: (C, H, W) before a conv layer 0, else flat."""
+    """Shape of the input layer NetX gets: (C, H, W) before a conv layer 0, else flat.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.export.netx import lava_input_shape
+        >>> from ff_neuro.model import Layer, SpikeCountReadout
+        >>> conv = ffn.Network([Layer.conv2d(weight=np.ones((4, 1, 3, 3)), threshold=1.0,
+        ...                                  in_shape=(1, 8, 8)),
+        ...                     Layer.dense(weight=np.ones((10, 144)), threshold=1.0)],
+        ...                    readouts=[SpikeCountReadout(n_classes=10)])
+        >>> lava_input_shape(conv)
+        (1, 8, 8)
+    """
     first = net.layers[0]
     return tuple(first.in_shape) if isinstance(first.synapse, Conv2d) else (first.n_in,)
 
 
 def write_netx(net: Network, path: PathLike) -> Path:
-    """Write the Loihi layers of ``net`` (``net.quantized``) as a NetX HDF5 file, atomically."""
+    """Write the Loihi layers of ``net`` (``net.quantized``) as a NetX HDF5 file, atomically.
+
+    Example::
+
+        >>> import h5py
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.export.netx import write_netx
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> write_netx(qnet, "model.netx.h5").name
+        'model.netx.h5'
+
+    Read back with h5py (or run it: ``lava.lib.dl.netx.hdf5.Network(net_config=path)``)::
+
+        >>> with h5py.File("model.netx.h5", "r") as f:
+        ...     print([f[f"layer/{i}/type"][()].decode() for i in range(len(f["layer"]))],
+        ...           f["layer/1/weight"].shape, int(f["layer/1/neuron/vThMant"][()]))
+        ['input', 'dense'] (16, 74) 130
+        >>> write_netx(net, "float.netx.h5")
+        Traceback (most recent call last):
+        ...
+        ValueError: NetX export needs a quantized model (run quantization first)
+    """
     if net.quantized is None:
         raise ValueError("NetX export needs a quantized model (run quantization first)")
     path = Path(path)

@@ -186,6 +186,26 @@ def to_nir(net: Network, quantized: bool = False, dt: Optional[float] = None,
     every neuron with ``r = 1`` and folds the input gain ``r`` into the weights and biases
     before it, for readers that ignore ``r`` (Norse); read such a graph with Norse's
     ``from_nir(graph, dt=dt)``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network(
+        ...     [Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0, v_decay=0.125),
+        ...      Layer.dense(weight=rng.normal(0, 0.5, (8, 16)), threshold=1.0, v_decay=0.125)],
+        ...     label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> graph = ffn.to_nir(net)
+        >>> list(graph.nodes)
+        ['input', 'fc0', 'neuron0', 'fc1', 'neuron1', 'output']
+        >>> lif = graph.nodes["neuron0"]           # tau = dt / v_decay, r = 1 / v_decay
+        >>> type(lif).__name__, float(lif.tau[0]), float(lif.r[0]), graph.metadata["dt"]
+        ('LIF', 0.0008, 8.0, 0.0001)
+        >>> qnet, _ = ffn.quantize(net)
+        >>> ffn.to_nir(qnet, quantized=True).nodes["fc0"].weight.dtype    # Loihi integers
+        dtype('int32')
     """
     dt = DEFAULT_DT if dt is None else float(dt)
     if not (np.isfinite(dt) and dt > 0):
@@ -551,6 +571,20 @@ def read_layers(graph: nir.NIRGraph, dt: Optional[float] = None) -> List[Layer]:
     for LIF, ``dt r`` for IF) different from 1 is folded into weight and bias. Raises
     ValueError for graphs outside ff-neuro's model (branches, ``v_leak`` or ``v_reset`` != 0,
     per-neuron thresholds or time constants, other node types), naming the node.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network(
+        ...     [Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0, v_decay=0.125),
+        ...      Layer.dense(weight=rng.normal(0, 0.5, (8, 16)), threshold=1.0, v_decay=0.125)],
+        ...     label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> from ff_neuro.export.nir_export import read_layers
+        >>> [(layer.n_out, layer.neuron.v_decay) for layer in read_layers(ffn.to_nir(net))]
+        [(16, 0.125), (8, 0.125)]
     """
     return _read_chain(graph, dt)[0]
 
@@ -586,8 +620,40 @@ def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None, *,
 
     Example::
 
-        >>> import nir, ff_neuro as ffn
+        >>> import nir
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
         >>> net = ffn.from_nir(nir.read("snntorch_model.nir"), dt=1e-4)   # doctest: +SKIP
+
+    A graph of another tool, here written by hand: snnTorch's ``Leaky(beta=0.875)`` after a
+    ``Linear(64, 10)``, in NIR's convention for ``dt = 1e-4``::
+
+        >>> dt, beta = 1e-4, 0.875
+        >>> tau = dt / (1 - beta)
+        >>> w = np.random.default_rng(0).normal(0, 0.5, (10, 64)).astype(np.float32)
+        >>> graph = nir.NIRGraph(
+        ...     nodes={"input": nir.Input(input_type={"input": np.array([64])}),
+        ...            "fc": nir.Linear(weight=w),
+        ...            "lif": nir.LIF(tau=np.full(10, tau), r=np.full(10, tau / dt),
+        ...                           v_leak=np.zeros(10), v_threshold=np.ones(10)),
+        ...            "output": nir.Output(output_type={"output": np.array([10])})},
+        ...     edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")])
+        >>> net = ffn.from_nir(graph, dt=dt, time_steps=25)
+        >>> net.sizes, net.layers[0].neuron, net.readout.kind
+        ([64, 10], LIF(threshold=1.0, v_decay=0.125), 'spike-count')
+
+    A graph ff-neuro wrote comes back whole (encoder, label embedding, readouts)::
+
+        >>> rng = np.random.default_rng(0)
+        >>> ours = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                 v_decay=0.125)],
+        ...                    label_embedding=LabelEmbedding(),
+        ...                    encoder=InputEncoding(time_steps=8))
+        >>> back = ffn.from_nir(ffn.to_nir(ours))
+        >>> back.readout.kind, back.time_steps, bool(np.array_equal(back.layers[0].weight,
+        ...                                                         ours.layers[0].weight))
+        ('sweep', 8, True)
     """
     g = graph.metadata if isinstance(graph.metadata, dict) else {}
     ours = g.get("producer") == "ff-neuro" and "readouts" in g
@@ -656,6 +722,22 @@ def write_nir(net: Network, path: PathLike, quantized: bool = False,
 
     ``nir.write`` is plain ``h5py.File(path, "w")`` and needs no particular suffix; ``.nir`` is
     the customary one. Read back with ``nir.read(path)`` and :func:`from_nir`.
+
+    Example::
+
+        >>> import nir
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network(
+        ...     [Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0, v_decay=0.125),
+        ...      Layer.dense(weight=rng.normal(0, 0.5, (8, 16)), threshold=1.0, v_decay=0.125)],
+        ...     label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> ffn.write_nir(net, "model.nir").name
+        'model.nir'
+        >>> ffn.from_nir(nir.read("model.nir")).sizes
+        [74, 16, 8]
     """
     graph = to_nir(net, quantized=quantized, dt=dt, r_one=r_one)
     path = Path(path)

@@ -96,7 +96,29 @@ def train(dataset, algo: Optional[str] = None, recipe: Optional[str] = None,
 
 @dataclass
 class EvaluationReport:
-    """Accuracy of a network on one backend, through one readout."""
+    """Accuracy of a network on one backend, through one readout.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],            # untrained: chance level
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> ds = ffn.load_dataset("digits")
+        >>> report = ffn.evaluate(qnet, ds)
+        >>> report.backend, report.readout, report.samples, round(report.accuracy, 4)
+        ('emulator', 'sweep', 450, 0.1178)
+        >>> m = report.confusion()                  # row: true class, column: predicted
+        >>> m.shape, int(m.sum()), int(m.trace())
+        ((10, 10), 450, 53)
+        >>> sorted(report.to_dict())
+        ['accuracy', 'backend', 'readout', 'samples', 'seconds']
+        >>> report.plot("confusion.png").name
+        'confusion.png'
+    """
 
     backend: str
     readout: str
@@ -148,8 +170,20 @@ def evaluate(net: Network, data, backend: str = "emulator", readout: Optional[st
 
     Example::
 
-        >>> print(ffn.evaluate(qnet, ds, backend="emulator"))          # doctest: +SKIP
-        emulator (sweep): accuracy 0.9667 on 450 samples (0.3 s)
+        >>> import numpy as np
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],            # untrained: chance level
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> ds = ffn.load_dataset("digits")
+        >>> print(ffn.evaluate(qnet, ds, backend="emulator"))      # bit-exact Loihi
+        emulator (sweep): accuracy 0.1178 on 450 samples (... s)
+        >>> print(ffn.evaluate(qnet, (ds.x_test[:100], ds.y_test[:100]), backend="float"))
+        float (sweep): accuracy 0.1800 on 100 samples (... s)
+        >>> print(ffn.evaluate(qnet, ds, backend="lava-fixed"))    # doctest: +SKIP
+        lava-fixed (sweep): accuracy 0.1178 on 450 samples (... s)
     """
     from .run import get_backend, infer
     x, y = _xy(data, samples)
@@ -171,6 +205,18 @@ def parity_report(net: Network, data, backends: Sequence[str] = ("float", "emula
 
     Example::
 
+        >>> import numpy as np
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],            # untrained: chance level
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> ds = ffn.load_dataset("digits")
+        >>> rep = ffn.parity_report(qnet, ds, backends=("float", "emulator"))
+        >>> pair = rep.pairs["float_vs_emulator"]      # the float layers vs their integers
+        >>> rep.samples, round(pair.spike_agreement, 4), pair.prediction_agreement
+        (20, 0.9976, 1.0)
         >>> rep = ffn.parity_report(qnet, ds,
         ...                         backends=("emulator", "lava-fixed"))   # doctest: +SKIP
         >>> rep.pairs["emulator_vs_lava-fixed"].spike_agreement               # doctest: +SKIP
@@ -189,7 +235,28 @@ def energy_report(net: Network, data, profile: str = "loihi2", backend: str = "e
 
     Example::
 
-        >>> print(ffn.energy_report(qnet, ds, profile="loihi2"))               # doctest: +SKIP
+        >>> import numpy as np
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],            # untrained: chance level
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> ds = ffn.load_dataset("digits")
+        >>> print(ffn.energy_report(qnet, ds, profile="loihi2", samples=100))
+        Energy per inference on profile 'loihi2' (10 runs per inference, included)
+        Layer | Params | Memory (mJ) | Compute (mJ) | Total (mJ)
+        ------+--------+-------------+--------------+-----------
+        lif1  |  1,184 |       0.000 |        0.001 |      0.001
+        ------+--------+-------------+--------------+-----------
+        Total |  1,184 |       0.000 |        0.001 |      0.001
+        Note: per-event chip profile: ...
+        >>> round(ffn.energy_report(qnet, ds, profile="loihi").total_mJ * 1e6, 1)   # in nJ
+        726.0
+        >>> ffn.energy_report(net, ds)
+        Traceback (most recent call last):
+        ...
+        ValueError: energy is measured on the deployed (quantized) model: ffn.quantize(net) first
     """
     from .energy import load_profile, measure_activity
     from .run import get_backend, infer
@@ -213,7 +280,24 @@ def export_to(net: Network, path, format: Optional[str] = None, quantized: Optio
 
     Example::
 
-        >>> ffn.export_to(qnet, "model.nir")                            # doctest: +SKIP
+        >>> import numpy as np
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],            # untrained: chance level
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> ds = ffn.load_dataset("digits")
+        >>> ffn.export_to(qnet, "model.netx.h5").name        # NetX HDF5 (by the suffix)
+        'model.netx.h5'
+        >>> ffn.export_to(qnet, "model.nir").name            # NIR, the Loihi integers
+        'model.nir'
+        >>> ffn.export_to(net, "float.nir", dt=1e-3).name    # NIR, the float layers
+        'float.nir'
+        >>> ffn.export_to(net, "float.netx.h5")
+        Traceback (most recent call last):
+        ...
+        ValueError: NetX export needs a quantized network: ffn.quantize(net) first
     """
     path = Path(path)
     fmt = format or ("nir" if path.suffix == ".nir" else "netx")
@@ -231,7 +315,15 @@ def export_to(net: Network, path, format: Optional[str] = None, quantized: Optio
 
 def load_dataset(name: str = "digits", data_dir=None, seed: int = 0):
     """A dataset by name: ``"digits"`` (scikit-learn's bundled 8x8 digits), ``"fashion-mnist"``
-    (Debian's package, or ``data_dir``), or a folder of MNIST-style IDX files."""
+    (Debian's package, or ``data_dir``), or a folder of MNIST-style IDX files.
+
+    Example::
+
+        >>> ds = ffn.load_dataset("digits")
+        >>> ds.n_train, ds.n_test, ds.n_features, ds.n_classes, ds.image_shape
+        (1347, 450, 64, 10, (8, 8))
+        >>> ds = ffn.load_dataset("fashion-mnist")                      # doctest: +SKIP
+    """
     from .data import load_dataset as _load
     return _load(name, data_dir, seed=seed)
 

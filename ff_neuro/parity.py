@@ -30,7 +30,22 @@ BACKENDS = ("float", "emulator", "lava-fixed", "lava-float")
 
 @dataclass
 class PairReport:
-    """Spike-level comparison of two backends on the same inputs."""
+    """Spike-level comparison of two backends on the same inputs.
+
+    ``spike_agreement``: the fraction of equal spike bits over (run, layer, step, neuron);
+    ``prediction_agreement``: the fraction of equal predictions; ``mismatches``: differing
+    spike bits per layer and step; ``first_divergence``: the earliest step (then the lowest
+    layer) where the two differ, or None.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.parity import PairReport
+        >>> p = PairReport(spike_agreement=1.0, prediction_agreement=1.0,
+        ...                mismatches=np.zeros((2, 8), np.int64), first_divergence=None)
+        >>> p.to_dict()["total_mismatches"], p.to_dict()["mismatches_per_layer"]
+        (0, [0, 0])
+    """
 
     spike_agreement: float
     prediction_agreement: float
@@ -47,7 +62,28 @@ class PairReport:
 
 
 def compare(a: InferenceResult, b: InferenceResult) -> PairReport:
-    """Compare two inference results' spikes (``(T, R, *shape)`` per layer) and predictions."""
+    """Compare two inference results' spikes (``(T, R, *shape)`` per layer) and predictions.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> ds = ffn.load_dataset("digits")
+        >>> from ff_neuro.parity import compare
+        >>> from ff_neuro.run import get_backend, infer
+        >>> a = infer(get_backend("emulator"), qnet, ds.x_test[:10], keep_spikes=True)
+        >>> b = infer(get_backend("emulator", engine="numpy"), qnet, ds.x_test[:10],
+        ...           keep_spikes=True)
+        >>> pair = compare(a, b)                # the emulator's two engines: identical spikes
+        >>> pair.spike_agreement, pair.prediction_agreement, pair.first_divergence
+        (1.0, 1.0, None)
+    """
     L = len(a.spikes)
     T = a.spikes[0].shape[0]
     mism = np.zeros((L, T), dtype=np.int64)
@@ -79,6 +115,42 @@ def compare(a: InferenceResult, b: InferenceResult) -> PairReport:
 
 @dataclass
 class ParityReport:
+    """What :func:`run_parity` measured: each backend's accuracy and time, and a
+    :class:`PairReport` per compared pair (``pairs["float_vs_emulator"]``, ...).
+    ``format()`` gives the table, ``to_dict()`` the numbers, ``plot(path)`` a heat map of
+    the mismatching spikes per pair.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> ds = ffn.load_dataset("digits")
+        >>> from ff_neuro.parity import run_parity
+        >>> rep = run_parity(qnet, ds.x_test[:10], ds.y_test[:10], backends=("float", "emulator"))
+        >>> print(rep.format())
+        parity on 10 samples (x all candidate labels)
+        <BLANKLINE>
+        backend               accuracy   seconds
+        float                   0.1000       ...
+        emulator                0.1000       ...
+        <BLANKLINE>
+        pair                                  spike agreement  pred. agreement  first divergence
+        float_vs_emulator 0.997266 1.0000  step 0, layer 0, sample 2, label 6
+        <BLANKLINE>
+        mismatching spike bits per layer (rows) and step (columns), float_vs_emulator:
+          layer 0: 2 3 2 4 5 4 6 9
+        >>> sorted(rep.to_dict())
+        ['accuracy', 'lava_ms_per_step', 'lava_runs', 'pairs', 'readout', 'samples', 'seconds']
+        >>> rep.plot("parity.png").name
+        'parity.png'
+    """
+
     samples: int
     readout: str
     accuracy: Dict[str, float]
@@ -142,7 +214,34 @@ def run_parity(net: Network, x: np.ndarray, y: np.ndarray,
                backends: Sequence[str] = BACKENDS, timeout_s: float = 600.0,
                log=None, readout: Optional[str] = None) -> ParityReport:
     """Classify ``x`` on every backend (registry names or aliases) with identical inputs and
-    compare them spike by spike (``readout``: a kind name, default the network's)."""
+    compare them spike by spike (``readout``: a kind name, default the network's).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> ds = ffn.load_dataset("digits")
+        >>> from ff_neuro.parity import run_parity
+        >>> rep = run_parity(qnet, ds.x_test[:10], ds.y_test[:10], backends=("float", "emulator"))
+        >>> pair = rep.pairs["float_vs_emulator"]     # the float layers vs their Loihi integers
+        >>> round(pair.spike_agreement, 4), pair.prediction_agreement
+        (0.9973, 1.0)
+        >>> pair.first_divergence
+        {'step': 0, 'layer': 0, 'sample': 2, 'neuron': 15, 'label': 6}
+
+    The emulator against Lava's bit-accurate models (needs Lava)::
+
+        >>> rep = run_parity(qnet, ds.x_test[:10], ds.y_test[:10],
+        ...                  backends=("emulator", "lava-fixed"))        # doctest: +SKIP
+        >>> rep.pairs["emulator_vs_lava-fixed"].spike_agreement          # doctest: +SKIP
+        1.0
+    """
     names = list(dict.fromkeys(canonical(b) for b in backends))
     if not any(a in names and b in names for a, b in PAIRS):
         pairs = "; ".join(f"{a},{b}" for a, b in PAIRS)

@@ -102,6 +102,23 @@ class Dataset:
     ------
     ValueError
         If any field has the wrong type, dtype, shape or value range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ff_neuro.data import Dataset
+    >>> rng = np.random.default_rng(0)
+    >>> ds = Dataset(name="toy", x_train=rng.random((8, 4), dtype=np.float32),
+    ...              y_train=np.arange(8) % 2, x_test=rng.random((2, 4), dtype=np.float32),
+    ...              y_test=np.array([0, 1]), n_classes=2, image_shape=(2, 2), source="random")
+    >>> ds
+    Dataset(name='toy', n_train=8, n_test=2, n_features=4, n_classes=2, image_shape=(2, 2),
+    source='random')
+    >>> Dataset(name="toy", x_train=2 * ds.x_train, y_train=ds.y_train, x_test=ds.x_test,
+    ...         y_test=ds.y_test, n_classes=2, image_shape=(2, 2), source="random")
+    Traceback (most recent call last):
+    ...
+    ValueError: x_train values must lie in [0, 1], got range [...]
     """
 
     name: str
@@ -161,7 +178,15 @@ class Dataset:
 
     def describe(self) -> dict:
         """What a model records about the data it was trained on (and the next stage uses to
-        load it again): name, shape, classes, sizes, source and, for IDX files, the folder."""
+        load it again): name, shape, classes, sizes, source and, for IDX files, the folder.
+
+        Example::
+
+            >>> from ff_neuro.data import load_digits
+            >>> record = load_digits().describe()
+            >>> record["name"], record["n_features"], record["image_shape"], record["n_test"]
+            ('digits', 64, [8, 8], 450)
+        """
         d = {"name": self.name, "n_features": self.n_features, "n_classes": self.n_classes,
              "image_shape": list(self.image_shape), "n_train": self.n_train,
              "n_test": self.n_test, "source": self.source}
@@ -210,6 +235,13 @@ class Dataset:
         ------
         ValueError
             If a count is negative or larger than the split.
+
+        Examples
+        --------
+        >>> from ff_neuro.data import load_digits
+        >>> small = load_digits().subset(n_train=100, n_test=50)
+        >>> small.n_train, small.n_test, small.n_classes
+        (100, 50, 10)
         """
         n_tr = self._count("n_train", n_train, self.n_train)
         n_te = self._count("n_test", n_test, self.n_test)
@@ -257,6 +289,15 @@ def load_digits(seed: int = 0, test_fraction: float = 0.25) -> Dataset:
     ------
     ValueError
         If ``test_fraction`` is not in (0, 1).
+
+    Examples
+    --------
+    >>> from ff_neuro.data import load_digits
+    >>> ds = load_digits()
+    >>> ds.x_train.shape, ds.x_train.dtype, float(ds.x_train.max()), ds.n_test
+    ((1347, 64), dtype('float32'), 1.0, 450)
+    >>> ds.y_test[:5], load_digits(seed=1).y_test[:5]      # another seed, another split
+    (array([2, 0, 4, 9, 4]), array([4, 7, 9, 6, 6]))
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
@@ -387,6 +428,23 @@ def load_idx_dir(path: PathLike, name: Optional[str] = None) -> Dataset:
         the directory, the names looked for and the ``--data-dir`` option.
     ValueError
         If a file is corrupt or the files are inconsistent with each other.
+
+    Examples
+    --------
+    A folder with 20 training and 6 test images of 4x4 pixels, 3 classes:
+
+    >>> import os
+    >>> import numpy as np
+    >>> from ff_neuro.data import load_idx_dir, write_idx
+    >>> rng = np.random.default_rng(0)
+    >>> os.makedirs("tiny", exist_ok=True)
+    >>> write_idx("tiny/train-images-idx3-ubyte", rng.integers(0, 256, (20, 4, 4), np.uint8))
+    >>> write_idx("tiny/train-labels-idx1-ubyte", np.arange(20, dtype=np.uint8) % 3)
+    >>> write_idx("tiny/t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (6, 4, 4), np.uint8))
+    >>> write_idx("tiny/t10k-labels-idx1-ubyte.gz", np.arange(6, dtype=np.uint8) % 3)
+    >>> load_idx_dir("tiny")
+    Dataset(name='tiny', n_train=20, n_test=6, n_features=16, n_classes=3, image_shape=(4, 4),
+    source='IDX files in .../tiny')
     """
     directory = Path(path).expanduser()
     files = _find_idx_files(directory)
@@ -467,6 +525,18 @@ def load_fashion_mnist(data_dir: Optional[PathLike] = None) -> Dataset:
     FileNotFoundError
         If the files are not found; the message explains how to install the
         Debian package or pass ``--data-dir``.
+
+    Examples
+    --------
+    >>> from ff_neuro.data import load_fashion_mnist
+    >>> ds = load_fashion_mnist()                     # doctest: +SKIP
+    >>> ds.n_train, ds.n_test, ds.image_shape         # doctest: +SKIP
+    (60000, 10000, (28, 28))
+    >>> load_fashion_mnist("no-such-folder")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: Fashion-MNIST not found in 'no-such-folder' (ff-neuro never downloads
+    data). Install it with `apt-get install -y dataset-fashion-mnist` ...
     """
     directory = Path(data_dir if data_dir is not None else FASHION_MNIST_DIR).expanduser()
     nested = directory / "fashion-mnist"
@@ -512,6 +582,19 @@ def load_dataset(name: str, data_dir: Optional[PathLike] = None, seed: int = 0) 
         without ``data_dir``.
     FileNotFoundError
         If the data files are missing.
+
+    Examples
+    --------
+    >>> import ff_neuro as ffn
+    >>> ffn.load_dataset("digits")
+    Dataset(name='digits', n_train=1347, n_test=450, n_features=64, n_classes=10,
+    image_shape=(8, 8), source='sklearn.datasets.load_digits (bundled; stratified split,
+    seed=0, test_fraction=0.25)')
+    >>> ffn.load_dataset("cifar")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown dataset 'cifar'; choose one of digits, fashion-mnist, idx (or
+    'fashion_mnist'), or give the path of a directory of IDX files
     """
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
@@ -543,7 +626,20 @@ def dataset_from_record(record: dict, data_dir: Optional[PathLike] = None) -> Da
     """The dataset a model was trained on, from the record it keeps (``Network.dataset``, see
     :meth:`Dataset.describe`): a built-in name, Fashion-MNIST (from ``data_dir``, else the folder
     it was read from, else the default one) or a folder of IDX files (its recorded path, or
-    ``data_dir``)."""
+    ``data_dir``).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.data import dataset_from_record
+        >>> from ff_neuro.model import Layer, SpikeCountReadout
+        >>> ds = ffn.load_dataset("digits")
+        >>> net = ffn.Network([Layer.dense(weight=np.ones((10, 64)), threshold=4.0)],
+        ...                   readouts=[SpikeCountReadout(n_classes=10)], dataset=ds.describe())
+        >>> dataset_from_record(ffn.load(ffn.save(net, "model.h5")).dataset).name
+        'digits'
+    """
     name = str(record.get("name") or "digits")
     key = _ALIASES.get(name.strip().lower(), name.strip().lower())
     path = record.get("path")

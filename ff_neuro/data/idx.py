@@ -87,6 +87,20 @@ def read_idx(path: PathLike) -> np.ndarray:
         If the file is not valid IDX: bad magic, unknown type code, truncated
         header, or a payload whose size does not match the dimensions. The
         message names the file.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ff_neuro.data import read_idx, write_idx
+    >>> write_idx("labels.idx1-ubyte.gz", np.array([3, 1, 4], dtype=np.uint8))
+    >>> read_idx("labels.idx1-ubyte.gz")
+    array([3, 1, 4], dtype=uint8)
+    >>> from pathlib import Path
+    >>> _ = Path("notes.txt").write_text("hello")
+    >>> read_idx("notes.txt")
+    Traceback (most recent call last):
+    ...
+    ValueError: notes.txt: not an IDX file (bad magic 68656c6c, expected 0000xxyy)
     """
     path = Path(path)
     data = _read_bytes(path)
@@ -141,6 +155,15 @@ def write_idx(path: PathLike, array: np.ndarray) -> None:
         If the dtype cannot be represented in IDX.
     ValueError
         If the array has too many dimensions or a dimension is too large.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ff_neuro.data import read_idx, write_idx
+    >>> images = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    >>> write_idx("images.idx3-ubyte", images)
+    >>> bool(np.array_equal(read_idx("images.idx3-ubyte"), images))
+    True
     """
     path = Path(path)
     array = np.asarray(array)

@@ -39,7 +39,16 @@ def _bernoulli(p, key, ids, T, out):
 
 
 def stream_key(*seeds: int) -> int:
-    """One 64-bit key from integer seeds (order matters)."""
+    """One 64-bit key from integer seeds (order matters).
+
+    Example::
+
+        >>> from ff_neuro.encoding.counter_rng import stream_key
+        >>> stream_key(0, 10_000_000)
+        538066331717029299
+        >>> stream_key(10_000_000, 0) == stream_key(0, 10_000_000)
+        False
+    """
     k = np.uint64(0x243F6A8885A308D3)
     with np.errstate(over="ignore"):
         for s in seeds:
@@ -52,7 +61,18 @@ def stream_key(*seeds: int) -> int:
 
 def per_sample_bernoulli(p: np.ndarray, T: int, key: int, ids: np.ndarray) -> np.ndarray:
     """``(T, N, D)`` uint8 with ``out[t, n, i] = U(key, ids[n], t, i) < p[n, i]``, ``U`` uniform
-    on [0, 1) in steps of 2**-24; ``p`` (N, D)."""
+    on [0, 1) in steps of 2**-24; ``p`` (N, D).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.encoding.counter_rng import per_sample_bernoulli, stream_key
+        >>> key = stream_key(0, 10_000_000)
+        >>> alone = per_sample_bernoulli(np.full((1, 5), 0.5), 4, key, ids=np.array([7]))
+        >>> batch = per_sample_bernoulli(np.full((3, 5), 0.5), 4, key, ids=np.array([1, 7, 2]))
+        >>> alone.shape, bool(np.array_equal(alone[:, 0], batch[:, 1]))   # sample 7's stream
+        ((4, 1, 5), True)
+    """
     p = np.ascontiguousarray(p, dtype=np.float32)
     out = np.empty((int(T),) + p.shape, np.uint8)
     _bernoulli(p, np.uint64(key), np.ascontiguousarray(ids, dtype=np.int64), int(T), out)

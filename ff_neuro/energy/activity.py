@@ -49,7 +49,30 @@ class HostWork:
 
 @dataclass
 class NetworkActivity:
-    """A network's measured activity per inference, ready to be priced on any profile."""
+    """A network's measured activity per inference, ready to be priced on any profile.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.energy import measure_activity
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> from ff_neuro.run import get_backend, infer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> ds = ffn.load_dataset("digits")
+        >>> r = infer(get_backend("emulator"), qnet, ds.x_test[:20], keep_counts=True)
+        >>> activity = measure_activity(qnet, r, backend="emulator")
+        >>> for profile in ("loihi", "ffgaf-table2"):           # one measurement, two chips
+        ...     print(profile, round(activity.report(profile).total_pJ / 1e3, 1), "nJ")
+        loihi 721.1 nJ
+        ffgaf-table2 223.0 nJ
+        >>> sorted(activity.to_dict())[:4]
+        ['backend', 'host', 'input_spikes_per_run', 'layer_spikes_per_run']
+    """
 
     layers: List[SpikingLayerActivity]
     runs_per_inference: int
@@ -133,6 +156,37 @@ def measure_activity(net: Network, result, *, mode: str = "inference",
     ``mode="training"`` (label-sweep results only, ``labels`` needed): per layer the mean of the
     positive run (true label) and of a negative run (mean over wrong labels), plus, with
     ``hard_negatives``, ``n_classes`` mining runs per sample priced at the sweep's means.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.energy import measure_activity
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> from ff_neuro.run import get_backend, infer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> ds = ffn.load_dataset("digits")
+        >>> r = infer(get_backend("emulator"), qnet, ds.x_test[:20], keep_counts=True)
+        >>> activity = measure_activity(qnet, r, backend="emulator")
+        >>> activity.runs_per_inference, round(activity.input_spikes_per_run, 2)
+        (10, 163.35)
+        >>> [round(v, 2) for v in activity.layer_spikes_per_run]   # spikes per run, layer 0
+        [37.2]
+        >>> print(activity.report("loihi2"))
+        Energy per inference on profile 'loihi2' (10 runs per inference, included)
+        Layer | Params | Memory (mJ) | Compute (mJ) | Total (mJ)
+        ------+--------+-------------+--------------+-----------
+        lif1  |  1,184 |       0.000 |        0.001 |      0.001
+        ------+--------+-------------+--------------+-----------
+        Total |  1,184 |       0.000 |        0.001 |      0.001
+        Note: per-event chip profile: ...
+        >>> training = measure_activity(qnet, r, mode="training", labels=ds.y_test[:20])
+        >>> training.runs_per_inference                 # one positive and one negative pass
+        2
     """
     if mode not in ("inference", "training"):
         raise ValueError(f"unknown mode {mode!r} (inference|training)")

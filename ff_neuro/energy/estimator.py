@@ -76,6 +76,12 @@ def fc_parameter_count(n_in: int, n_out: int, bias: bool = False) -> int:
     """Parameters of a fully connected layer: ``n_in * n_out`` (+ ``n_out`` if ``bias``).
 
     FFGAF Table 2 counts weights only, so ``bias`` defaults to False.
+
+    Example::
+
+        >>> from ff_neuro.energy import fc_parameter_count
+        >>> fc_parameter_count(784, 256), fc_parameter_count(784, 256, bias=True)
+        (200704, 200960)
     """
     _check_count("fc_parameter_count", "n_in", n_in, integer=True, positive=True)
     _check_count("fc_parameter_count", "n_out", n_out, integer=True, positive=True)
@@ -84,7 +90,14 @@ def fc_parameter_count(n_in: int, n_out: int, bias: bool = False) -> int:
 
 
 def mlp_parameter_count(layer_sizes: Sequence[int], bias: bool = False) -> int:
-    """Sum of ``fc_parameter_count`` over consecutive pairs of ``layer_sizes``."""
+    """Sum of ``fc_parameter_count`` over consecutive pairs of ``layer_sizes``.
+
+    Example::
+
+        >>> from ff_neuro.energy import mlp_parameter_count
+        >>> mlp_parameter_count([784, 256, 10])              # 784 * 256 + 256 * 10
+        203264
+    """
     sizes = list(layer_sizes)
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least 2 entries (input, output), got {sizes}")
@@ -102,6 +115,15 @@ class LayerCost:
     Always ``total_pJ = memory_pJ + compute_pJ``. Counts are per inference (already multiplied
     by the report's ``runs_per_inference``) and may be fractional (means over samples).
     ``synaptic_events`` is 0 for ANN layers.
+
+    Example::
+
+        >>> from ff_neuro.energy import LayerCost
+        >>> cost = LayerCost(name="fc1", kind="ann", parameters=100, weight_fetches=100,
+        ...                  macs=100, accs=0, neuron_updates=0, memory_pJ=500.0,
+        ...                  compute_pJ=460.0)
+        >>> cost.total_pJ, cost.total_mJ
+        (960.0, 9.6e-07)
     """
 
     name: str
@@ -170,6 +192,21 @@ class EnergyReport:
     ``memory_mJ = sum(layer.memory_pJ) / 1e9``, ``compute_mJ = sum(layer.compute_pJ) / 1e9``,
     ``total_mJ = memory_mJ + compute_mJ``; ``parameters = sum(layer.parameters)``.
     Layer costs already include ``runs_per_inference`` (recorded here for the reader).
+
+    Example::
+
+        >>> from ff_neuro.energy import ann_mlp_energy
+        >>> report = ann_mlp_energy([3072, 3072, 3072], "ffgaf-table2")     # FFGAF's FF* row
+        >>> print(report)
+        Energy per inference on profile 'ffgaf-table2'
+        Layer |     Params | Memory (mJ) | Compute (mJ) | Total (mJ)
+        ------+------------+-------------+--------------+-----------
+        fc1   |  9,437,184 |       0.079 |        0.029 |      0.108
+        fc2   |  9,437,184 |       0.079 |        0.029 |      0.108
+        ------+------------+-------------+--------------+-----------
+        Total | 18,874,368 |       0.157 |        0.059 |      0.216
+        >>> report.parameters, round(report.total_mJ, 3), report.to_dict()["model"]
+        (18874368, 0.216, 'ffgaf')
     """
 
     profile: str
@@ -291,6 +328,16 @@ class SpikingLayerActivity:
     run's per-position input events (:meth:`ff_neuro.model.Conv2d.synops`; padding and stride
     honoured), and ``parameters`` (weights and biases). ``synops_fanout``: Lemaire et al.'s
     fan-out approximation of the same, for comparison.
+
+    Example::
+
+        >>> from ff_neuro.energy import SpikingLayerActivity
+        >>> act = SpikingLayerActivity(name="lif1", n_in=784, n_out=256, time_steps=25,
+        ...                            input_spikes=2000.0, output_spikes=300.0)
+        >>> act.synaptic_events, act.weight_parameters       # 2000 spikes x 256 neurons
+        (512000.0, 200704)
+
+    :func:`~ff_neuro.energy.measure_activity` makes these records from a run.
     """
 
     name: str
@@ -371,6 +418,13 @@ def ann_mlp_energy(
 
     A ``lemaire`` profile is handed to :func:`lemaire_ann_energy`; ``per-event`` profiles
     (neuromorphic chips) price spikes, not dense MACs, and raise ``ValueError``.
+
+    Example::
+
+        >>> from ff_neuro.energy import ann_mlp_energy
+        >>> r = ann_mlp_energy([3072, 3072, 3072], "ffgaf-table2")
+        >>> r.parameters, round(r.memory_mJ, 3), round(r.compute_mJ, 3), round(r.total_mJ, 3)
+        (18874368, 0.157, 0.059, 0.216)
     """
     prof = _resolve(profile)
     if prof.model == "lemaire":
@@ -435,6 +489,18 @@ def snn_energy(
     with ``synops`` the exact synaptic events of the run. That is the ``ffgaf`` model; a
     ``lemaire`` profile is handed to :func:`lemaire_snn_energy` and a ``per-event`` profile to
     :func:`per_event_snn_energy`.
+
+    Example::
+
+        >>> from ff_neuro.energy import SpikingLayerActivity, snn_energy
+        >>> act = SpikingLayerActivity(name="lif1", n_in=784, n_out=256, time_steps=25,
+        ...                            input_spikes=2000.0, output_spikes=300.0)
+        >>> for profile in ("ffgaf-table2", "lemaire2022-45nm", "loihi"):
+        ...     r = snn_energy([act], profile)
+        ...     print(f"{profile:17} {r.model:9} {r.total_pJ / 1e6:.2f} uJ")
+        ffgaf-table2      ffgaf     4.37 uJ
+        lemaire2022-45nm  lemaire   56.62 uJ
+        loihi             per-event 12.60 uJ
     """
     prof = _resolve(profile)
     if prof.model == "lemaire":
@@ -481,7 +547,14 @@ def snn_energy(
 # -- convolution geometry ---------------------------------------------------------------------------
 def conv_parameter_count(in_channels: int, out_channels: int, kernel_size: int,
                          bias: bool = True) -> int:
-    """Parameters of a square 2-D convolution: ``k * k * C_in * C_out`` (+ ``C_out`` biases)."""
+    """Parameters of a square 2-D convolution: ``k * k * C_in * C_out`` (+ ``C_out`` biases).
+
+    Example::
+
+        >>> from ff_neuro.energy import conv_parameter_count
+        >>> conv_parameter_count(1, 8, 3), conv_parameter_count(1, 8, 3, bias=False)
+        (80, 72)
+    """
     for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
                         ("kernel_size", kernel_size)):
         _check_count("conv_parameter_count", name, value, integer=True, positive=True)
@@ -494,6 +567,14 @@ class Conv2dSpec:
     """A square 2-D convolution on a ``C_in x H x W`` input (geometry only, no weights).
 
     ``H_out = floor((H + 2 * padding - kernel_size) / stride) + 1`` (same for ``W``).
+
+    Example::
+
+        >>> from ff_neuro.energy import Conv2dSpec
+        >>> spec = Conv2dSpec("conv1", in_channels=1, out_channels=8, kernel_size=3,
+        ...                   input_hw=(28, 28), padding=1)
+        >>> spec.output_hw, spec.parameters, spec.macs
+        ((28, 28), 80, 56448)
     """
 
     name: str
@@ -632,6 +713,13 @@ def lemaire_ann_energy(
     These are the formulas of docs/energy.md. The authors' reference implementation
     (qualia-plugin-snn) also charges ``Nin * Nout`` addressing ACCs and, for layers with a bias,
     ``Nout`` bias reads; they are not included here.
+
+    Example::
+
+        >>> from ff_neuro.energy import lemaire_ann_energy
+        >>> r = lemaire_ann_energy([784, 256, 10])
+        >>> [layer.name for layer in r.layers], round(r.total_pJ / 1e6, 2)    # in uJ
+        (['fc1', 'fc2'], 17.4)
     """
     prof = _lemaire_profile(profile, "lemaire_ann_energy")
     sizes = list(layer_sizes)
@@ -667,6 +755,15 @@ def lemaire_ann_conv_energy(
         output writes = C_out * H_out * W_out  at E(C_out * H_out * W_out * w)   -> memory
 
     Parameters count weights and biases (``Conv2dSpec.parameters``).
+
+    Example::
+
+        >>> from ff_neuro.energy import Conv2dSpec, lemaire_ann_conv_energy
+        >>> spec = Conv2dSpec("conv1", in_channels=1, out_channels=8, kernel_size=3,
+        ...                   input_hw=(28, 28), padding=1)
+        >>> r = lemaire_ann_conv_energy([spec])
+        >>> r.layers[0].macs, round(r.total_pJ / 1e6, 2)                      # in uJ
+        (56448, 1.78)
     """
     prof = _lemaire_profile(profile, "lemaire_ann_conv_energy")
     report = EnergyReport(profile=prof.name, runs_per_inference=runs_per_inference,
@@ -717,6 +814,18 @@ def lemaire_snn_energy(
     ``LayerCost.accs`` holds ACCs + addressing ACCs, ``macs`` the leak MACs,
     ``weight_fetches`` the weight reads, ``synaptic_events`` ``theta_in * Nout`` and
     ``neuron_updates`` ``T * Nout``; ``breakdown`` itemises the rest.
+
+    Example::
+
+        >>> from ff_neuro.energy import SpikingLayerActivity, lemaire_snn_energy
+        >>> act = SpikingLayerActivity(name="lif1", n_in=784, n_out=256, time_steps=25,
+        ...                            input_spikes=2000.0, output_spikes=300.0)
+        >>> r = lemaire_snn_energy([act])
+        >>> b = r.layers[0].breakdown
+        >>> b["acc_ops"], b["leak_macs"], b["spike_writes"]   # 512000 + 25 * 256 + 300, ...
+        (518700.0, 6400, 300.0)
+        >>> round(r.total_pJ / 1e6, 2)                        # in uJ
+        56.62
     """
     prof = _lemaire_profile(profile, "lemaire_snn_energy")
     if spike_fifo_words is not None:
@@ -820,6 +929,20 @@ def per_event_snn_energy(
     the synapse from on-core memory and do not split it out, so everything is reported as
     compute and the memory column is 0 (the report's ``notes`` say so). ``weight_fetches``
     records the synaptic events (one synapse read per event) as a count only.
+
+    Example::
+
+        >>> from ff_neuro.energy import SpikingLayerActivity, per_event_snn_energy
+        >>> act = SpikingLayerActivity(name="lif1", n_in=784, n_out=256, time_steps=25,
+        ...                            input_spikes=2000.0, output_spikes=300.0)
+        >>> print(per_event_snn_energy([act], "loihi"))
+        Energy per inference on profile 'loihi'
+        Layer |  Params | Memory (mJ) | Compute (mJ) | Total (mJ)
+        ------+---------+-------------+--------------+-----------
+        lif1  | 200,704 |       0.000 |        0.013 |      0.013
+        ------+---------+-------------+--------------+-----------
+        Total | 200,704 |       0.000 |        0.013 |      0.013
+        Note: per-event chip profile: the published synaptic-op energy includes the synapse ...
     """
     prof = _resolve(profile)
     if prof.model != "per-event":

@@ -152,7 +152,20 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 class ProfileError(ValueError):
-    """A hardware profile is missing, malformed, or fails validation."""
+    """A hardware profile is missing, malformed, or fails validation.
+
+    Example::
+
+        >>> from pathlib import Path
+        >>> from ff_neuro.energy import ProfileError, load_profile
+        >>> _ = Path("chip.yaml").write_text("{name: chip, description: mine, constants: {}}")
+        >>> try:
+        ...     load_profile("chip.yaml")
+        ... except ProfileError as exc:                 # names the file and the entry
+        ...     print(exc)
+        chip.yaml: constants.weight_fetch_pJ: missing required constant(s) [...]; model
+        'ffgaf' requires [...]
+    """
 
 
 def _err(origin: str, key: str, message: str) -> ProfileError:
@@ -328,6 +341,18 @@ class HardwareProfile:
 
     ``formats`` and ``limits`` hold plain numbers; ``citations`` maps ``"formats.<name>"`` /
     ``"limits.<name>"`` to the :class:`Citation` of entries given in the cited form.
+
+    Example::
+
+        >>> from ff_neuro.energy import load_profile
+        >>> loihi = load_profile("loihi")
+        >>> loihi.model, loihi.value("synaptic_op_pJ"), loihi.limit("cores")
+        ('per-event', 23.6, 128)
+        >>> loihi.constants["synaptic_op_pJ"].source
+        'Davies et al., IEEE Micro 2018, Table 2...'
+        >>> lemaire = load_profile("lemaire2022-45nm")
+        >>> lemaire.format_bits("word_bits"), round(lemaire.sram_access_pJ(8 * 1024), 2)
+        (32, 13.29)
     """
 
     name: str
@@ -579,7 +604,14 @@ def _yaml_entries(directory) -> dict[str, Any]:
 
 
 def list_profiles() -> list[str]:
-    """Names (YAML stems) of the bundled profiles, sorted."""
+    """Names (YAML stems) of the bundled profiles, sorted.
+
+    Example::
+
+        >>> from ff_neuro.energy import list_profiles
+        >>> list_profiles()
+        ['ffgaf-table2', 'lemaire2022-45nm', 'loihi', 'loihi2', 'spinnaker2', 'truenorth']
+    """
     return sorted(_yaml_entries(profile_dir()))
 
 
@@ -596,6 +628,28 @@ def load_profile(name_or_path: "PathLike | HardwareProfile") -> HardwareProfile:
 
     A ``HardwareProfile`` is returned unchanged. Strings ending in ``.yaml``/``.yml`` or
     containing a path separator, and ``os.PathLike`` objects, are read as paths.
+
+    Example::
+
+        >>> from ff_neuro.energy import load_profile
+        >>> p = load_profile("loihi2")
+        >>> p.name, p.model, p.value("neuron_update_pJ")
+        ('loihi2', 'per-event', 81.0)
+        >>> load_profile("loihi3")
+        Traceback (most recent call last):
+        ...
+        ff_neuro.energy.profiles.ProfileError: unknown profile 'loihi3'; available profiles: [...]
+        (or pass a path to a .yaml file)
+
+    A profile of your own is a YAML file in the same schema, e.g. a bundled one edited::
+
+        >>> import yaml
+        >>> from pathlib import Path
+        >>> d = load_profile("loihi").to_dict()
+        >>> d["name"], d["constants"]["synaptic_op_pJ"]["value"] = "my-chip", 10.0
+        >>> _ = Path("my-chip.yaml").write_text(yaml.safe_dump(d))
+        >>> load_profile("my-chip.yaml").value("synaptic_op_pJ")
+        10.0
     """
     if isinstance(name_or_path, HardwareProfile):
         return name_or_path

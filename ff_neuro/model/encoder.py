@@ -35,6 +35,17 @@ class InputEncoding:
     static image as direct current, as in Ghader et al.), quantized to ``levels`` steps:
     ``g[t, i] = round(clip(gain * x_i, 0, 1) * levels)``; the network sees ``g / levels``. On
     Loihi this is NetX's ``input_message_bits = bit_length(levels)``.
+
+    Example::
+
+        >>> from ff_neuro.model import InputEncoding
+        >>> InputEncoding(time_steps=8).message_bits          # binary rate-coded spikes
+        0
+        >>> enc = InputEncoding(kind="graded", time_steps=8, levels=15)
+        >>> enc.message_bits, enc.max_message                 # 4-bit graded spikes
+        (4, 15)
+        >>> enc.input_weight([[1.5, 3.0]])                    # a message g stands for g / 15
+        array([[0.1, 0.2]])
     """
 
     kind: str = "rate"
@@ -100,6 +111,19 @@ class AnalogConvEncoder:
     integer levels ``k`` (uint8): they go to the chip as graded spikes of payload ``k`` at every
     one of ``time_steps`` steps (NetX ``input_message_bits = bit_length(levels)``); the spiking
     layer after the encoder therefore sees ``k * clip / levels``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import AnalogConvEncoder
+        >>> enc = AnalogConvEncoder(weight=np.full((2, 1, 3, 3), 0.2), bias=np.zeros(2),
+        ...                         in_shape=(1, 8, 8), levels=8, time_steps=4)
+        >>> enc.out_shape, enc.message_bits, enc.macs()
+        ((2, 8, 8), 4, 1152)
+        >>> k = enc.forward(np.ones((1, 1, 8, 8)))           # a white image
+        >>> k.dtype, k[0, 0, :2, :3]                         # corner 0.8 -> 6; inside clipped
+        (dtype('uint8'), array([[6, 8, 8],
+               [8, 8, 8]], dtype=uint8))
     """
 
     weight: np.ndarray
@@ -217,6 +241,19 @@ class LabelEmbedding:
     ``kind = "code"`` (Terres-Escudero et al.): ``code_bits`` extra inputs carrying a random
     binary code per class, each bit 1 with probability ``code_p``, drawn from
     ``default_rng(code_seed)`` (the codes are regenerated from these three numbers).
+
+    Example::
+
+        >>> from ff_neuro.model import LabelEmbedding
+        >>> emb = LabelEmbedding(n_classes=3)
+        >>> emb.width, emb.input_size(64)                    # 64 pixels + 3 label inputs
+        (3, 67)
+        >>> emb.vectors()
+        array([[1., 0., 0.],
+               [0., 1., 0.],
+               [0., 0., 1.]], dtype=float32)
+        >>> LabelEmbedding(kind="code", n_classes=3, code_bits=8).vectors().shape
+        (3, 8)
     """
 
     kind: str = "append"

@@ -53,7 +53,21 @@ DEFAULT_TIME_STEPS = 25
 
 
 class ConversionError(ValueError):
-    """A module, or a setting of one, that ff-neuro cannot map exactly onto Loihi's LIF."""
+    """A module, or a setting of one, that ff-neuro cannot map exactly onto Loihi's LIF.
+
+    Example::
+
+        >>> import torch, snntorch as snn
+        >>> import ff_neuro as ffn
+        >>> module = torch.nn.Sequential(torch.nn.Linear(4, 2),
+        ...                              snn.Leaky(beta=0.9, init_hidden=True))
+        >>> ffn.from_snntorch(module, input_shape=(4,))     # snnTorch resets by subtraction
+        Traceback (most recent call last):
+        ...
+        ff_neuro.model.from_snntorch.ConversionError: module [1] (Leaky):
+        snn.Leaky(reset_mechanism='subtract') cannot be deployed exactly: Loihi's and Lava's LIF
+        reset the membrane to zero; retrain with reset_mechanism='zero'
+    """
 
 
 def _leaves(module, path: str = "") -> list:
@@ -183,6 +197,17 @@ def from_snntorch(module, input_shape: Sequence[int], *, time_steps: int = DEFAU
         >>> net = ffn.from_snntorch(module, input_shape=(64,), time_steps=25)
         >>> net.readout.kind, [layer.n_out for layer in net.layers]
         ('spike-count', [32, 10])
+        >>> qnet, _ = ffn.quantize(net)                     # then as any ff-neuro network
+
+    A trailing ``nn.Linear`` without a neuron becomes a membrane readout::
+
+        >>> module = torch.nn.Sequential(
+        ...     torch.nn.Linear(64, 32), snn.Leaky(beta=0.9, reset_mechanism="zero",
+        ...                                        init_hidden=True),
+        ...     torch.nn.Linear(32, 10))
+        >>> net = ffn.from_snntorch(module, input_shape=(64,))
+        >>> net.readout.kind, net.readout.beta, net.sizes
+        ('membrane', 1.0, [64, 32])
     """
     import torch
     import snntorch as snn

@@ -100,7 +100,19 @@ NODE_FIELDS = {
 
 
 class ModelFileError(ValueError):
-    """The file is not a readable ff-neuro model."""
+    """The file is not a readable ff-neuro model.
+
+    Example::
+
+        >>> from pathlib import Path
+        >>> from ff_neuro.model import ModelFileError, load_model
+        >>> _ = Path("notes.h5").write_text("hello")
+        >>> try:
+        ...     load_model("notes.h5")
+        ... except ModelFileError as exc:               # a ValueError that names the file
+        ...     print(exc)
+        notes.h5 is not an HDF5 file (...)
+    """
 
 
 def _get_attrs(group: h5py.Group) -> dict:
@@ -264,7 +276,22 @@ def content_digest(f: h5py.File) -> str:
 
 
 def save_model(net: Network, path: PathLike) -> Path:
-    """Write ``net`` to ``path`` atomically; returns the path."""
+    """Write ``net`` to ``path`` atomically; returns the path.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import LabelEmbedding, Layer
+        >>> net = ffn.Network([Layer.dense(weight=np.full((8, 24), 0.1), threshold=1.0)],
+        ...                   label_embedding=LabelEmbedding(n_classes=4))
+        >>> ffn.save(net, "model.h5").name                  # ffn.save is save_model
+        'model.h5'
+        >>> back = ffn.load("model.h5")                      # ffn.load is load_model
+        >>> back.sizes, back.n_classes, np.array_equal(back.layers[0].weight,
+        ...                                            net.layers[0].weight)
+        ([24, 8], 4, True)
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w", userblock_size=HEADER_SIZE) as f:
@@ -378,7 +405,28 @@ def _read_v2(f: h5py.File) -> Network:
 
 def load_model(path: PathLike) -> Network:
     """Read a model written by :func:`save_model` (or by ff-neuro 0.1.0, format version 1);
-    a :class:`ModelFileError` naming the file for anything else."""
+    a :class:`ModelFileError` naming the file for anything else.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import (Layer, Network, SpikeCountReadout, load_model,
+        ...                             save_model)
+        >>> net = Network([Layer.dense(weight=np.ones((10, 64)), threshold=4.0)],
+        ...               readouts=[SpikeCountReadout(n_classes=10)])
+        >>> load_model(save_model(net, "model.h5")).readout.kind
+        'spike-count'
+        >>> from pathlib import Path
+        >>> data = bytearray(Path("model.h5").read_bytes())
+        >>> data[-100] ^= 1                                  # flip one bit
+        >>> _ = Path("damaged.h5").write_bytes(data)
+        >>> load_model("damaged.h5")
+        Traceback (most recent call last):
+        ...
+        ff_neuro.model.io.ModelFileError: damaged.h5: the file is damaged: its bytes do not
+        match the SHA-256 checksum in its header (truncated, corrupted, or changed after
+        ff-neuro wrote it)
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"model file not found: {path}")

@@ -27,7 +27,28 @@ Neuron = Union[LIF, LoihiLIF]
 class Layer:
     """``synapse`` (:class:`Dense` or :class:`Conv2d`) + ``neuron`` (:class:`LIF` or
     :class:`LoihiLIF`). A :class:`LoihiLIF` layer needs integer weights in [-256, 254] and an
-    integer bias mantissa; a float layer float weights (converted to float32)."""
+    integer bias mantissa; a float layer float weights (converted to float32).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import Dense, Layer
+        >>> layer = Layer.dense(weight=np.full((16, 74), 0.1), threshold=1.0, v_decay=0.125)
+        >>> layer.kind, layer.n_in, layer.n_out, layer.quantized
+        ('dense', 74, 16, False)
+        >>> conv = Layer.conv2d(weight=np.ones((4, 1, 3, 3)), threshold=2.0, in_shape=(1, 8, 8),
+        ...                     padding=1)
+        >>> conv.kind, conv.out_shape, conv.n_out
+        ('conv2d', (4, 8, 8), 256)
+        >>> q = Layer.loihi(Dense(weight=np.full((16, 74), 25)), vth=250, v_decay=512,
+        ...                 scale=250.0)
+        >>> q.quantized, q.weight.dtype
+        (True, dtype('int32'))
+        >>> Layer.loihi(Dense(weight=np.full((16, 74), 300)), vth=250, v_decay=512)
+        Traceback (most recent call last):
+        ...
+        ValueError: quantized weights must lie in [-256, 254] ..., got [300, 300]
+    """
 
     synapse: Synapse
     neuron: Neuron

@@ -42,6 +42,30 @@ def merge_networks(nets: Sequence[Network]) -> Network:
     ``from_layer``, and per-layer threshold and ``v_decay``, and no two members may have the
     same weights. Quantization and the linear readout are not carried over (:func:`dropped`
     names what a merge leaves out): quantize the merged network and fit its readout again.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import LabelEmbedding, Layer
+        >>> from ff_neuro.model.merge import merge_networks
+        >>> def member(seed):                   # stand-ins for networks trained with two seeds
+        ...     w = np.random.default_rng(seed).normal(0, 0.5, (8, 24))
+        ...     return ffn.Network([Layer.dense(weight=w, threshold=1.0)],
+        ...                        label_embedding=LabelEmbedding(n_classes=4))
+        >>> a, b = member(0), member(1)
+        >>> merged = merge_networks([a, b])
+        >>> merged.sizes, merged.training["member_sizes"]
+        ([24, 16], [[24, 8], [24, 8]])
+
+    Its label-sweep goodness is the members' mean, spike for spike::
+
+        >>> from ff_neuro.run import get_backend, infer
+        >>> x = ffn.load_dataset("digits").x_test[:5, :20]
+        >>> be = get_backend("float")
+        >>> g = [infer(be, n, x).scores for n in (a, b, merged)]
+        >>> bool(np.allclose(g[2], (g[0] + g[1]) / 2))
+        True
     """
     nets = list(nets)
     if len(nets) < 2:
@@ -106,7 +130,20 @@ def merge_networks(nets: Sequence[Network]) -> Network:
 
 def dropped(nets: Sequence[Network]) -> list:
     """What :func:`merge_networks` leaves out of ``nets``: ``"quantization"`` when a member is
-    quantized, ``"linear readout"`` when a member has one."""
+    quantized, ``"linear readout"`` when a member has one.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import LabelEmbedding, Layer
+        >>> from ff_neuro.model.merge import dropped
+        >>> net = ffn.Network([Layer.dense(weight=np.full((8, 24), 0.1), threshold=1.0)],
+        ...                   label_embedding=LabelEmbedding(n_classes=4))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> dropped([net, qnet])
+        ['quantization']
+    """
     out = []
     if any(n.quantized is not None for n in nets):
         out.append("quantization")

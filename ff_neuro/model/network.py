@@ -45,6 +45,42 @@ class Network:
     quantized : the same layers in Loihi fixed point (:class:`LoihiLIF` neurons), or None.
     dataset, training : where the network came from (dataset name and shape; the training
         configuration and history), stored in the model file.
+
+    Examples
+    --------
+    A Forward-Forward network for the 8x8 digits (64 pixels and 10 label inputs):
+
+    >>> import numpy as np
+    >>> import ff_neuro as ffn
+    >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer, LinearReadout
+    >>> rng = np.random.default_rng(0)
+    >>> net = ffn.Network(
+    ...     layers=[Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+    ...                         v_decay=0.125),
+    ...             Layer.dense(weight=rng.normal(0, 0.5, (8, 16)), threshold=1.0,
+    ...                         v_decay=0.125)],
+    ...     label_embedding=LabelEmbedding(n_classes=10), encoder=InputEncoding(time_steps=8))
+    >>> net.sizes, net.n_features, net.n_classes
+    ([74, 16, 8], 64, 10)
+    >>> net.readout.kind, net.runs_per_inference()      # a label sweep: one run per label
+    ('sweep', 10)
+    >>> net.set_readout(LinearReadout(weight=np.zeros((10, 24)), bias=np.zeros(10)))
+    >>> [r.kind for r in net.readouts], net.runs_per_inference(net.get_readout("linear"))
+    (['sweep', 'linear'], 1)
+    >>> net.check_dataset(ffn.load_dataset("digits"))  # same features and classes: no error
+    >>> net.check_inputs(np.zeros((5, 74)))
+    Traceback (most recent call last):
+    ...
+    ValueError: samples must be an (N, 64) array with N >= 1 (this network takes 64 values per
+    sample), got shape (5, 74)
+
+    Without a label embedding a network needs a readout, e.g. one output neuron per class:
+
+    >>> from ff_neuro.model import SpikeCountReadout
+    >>> out = ffn.Network([Layer.dense(weight=np.ones((10, 64)), threshold=1.0)],
+    ...                   readouts=[SpikeCountReadout(n_classes=10)])
+    >>> out.sizes, out.readout.kind, out.runs_per_inference()
+    ([64, 10], 'spike-count', 1)
     """
 
     layers: List[Layer]

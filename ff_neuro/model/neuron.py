@@ -41,6 +41,19 @@ class LIF:
     with ``du = 1, dv = v_decay, vth = threshold``. ``v_decay = 0`` is an integrate-and-fire
     neuron (FFGAF's IF). ``v_decay`` should be a multiple of 1/4096 so that Loihi represents
     it exactly (the trainers round it so).
+
+    Example::
+
+        >>> from ff_neuro.model import LIF
+        >>> n = LIF(threshold=1.0, v_decay=0.125)       # 512 / 4096: exact on Loihi
+        >>> n.beta                                      # snnTorch's Leaky(beta=0.875)
+        0.875
+        >>> n.to_dict()
+        {'threshold': 1.0, 'v_decay': 0.125}
+        >>> LIF(threshold=0.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: threshold must be > 0 and <= ..., got 0.0
     """
 
     threshold: float
@@ -93,6 +106,18 @@ class LoihiLIF:
     layer (``W_q ~ round(scale * W)``, ``vth = round(scale * threshold)``).
     :func:`ff_neuro.run.lif.loihi_lif_step` is this equation in code; every other
     implementation is tested against it.
+
+    Example::
+
+        >>> from ff_neuro.model import DECAY_UNITY, LoihiLIF
+        >>> scale = 250.0                               # integer units per float unit
+        >>> q = LoihiLIF(vth=round(scale * 1.0), v_decay=512, scale=scale)
+        >>> q.vth, q.i_decay == DECAY_UNITY             # du = 1: no current memory
+        (250, True)
+        >>> LoihiLIF(vth=2**17, v_decay=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: vth must be an unsigned 17-bit integer, got 131072
     """
 
     vth: int

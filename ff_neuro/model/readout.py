@@ -29,7 +29,15 @@ GOODNESS_KINDS = ("mean_sq", "sum_sq", "symmetric")
 def goodness_from_sums(sq: Sequence[np.ndarray], widths: Sequence[int], time_steps: int,
                        kind: str = "mean_sq") -> np.ndarray:
     """Per-layer goodness ``(L, B)`` from each layer's ``sum_j count_j**2`` and width ``n_k``:
-    ``G_k = mean_j (count_j / T)^2`` (``kind="mean_sq"``) or the sum over neurons (``sum_sq``)."""
+    ``G_k = mean_j (count_j / T)^2`` (``kind="mean_sq"``) or the sum over neurons (``sum_sq``).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model.readout import goodness_from_sums
+        >>> goodness_from_sums([np.array([16, 8])], widths=[2], time_steps=4)  # 2 runs
+        array([[0.5 , 0.25]])
+    """
     out = []
     for s, n in zip(sq, widths):
         g = np.asarray(s).astype(np.float64) / time_steps ** 2
@@ -38,7 +46,18 @@ def goodness_from_sums(sq: Sequence[np.ndarray], widths: Sequence[int], time_ste
 
 
 def goodness(counts: Sequence[np.ndarray], time_steps: int, kind: str = "mean_sq") -> np.ndarray:
-    """Per-layer goodness from spike counts ``(B, n_k)``: returns ``(L, B)``."""
+    """Per-layer goodness from spike counts ``(B, n_k)``: returns ``(L, B)``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model.readout import goodness
+        >>> counts = [np.array([[4, 0], [2, 2]])]        # one layer: 2 runs x 2 neurons, T = 4
+        >>> goodness(counts, time_steps=4)               # mean of (count / T)**2
+        array([[0.5 , 0.25]])
+        >>> goodness(counts, time_steps=4, kind="sum_sq")
+        array([[1. , 0.5]])
+    """
     sq = []
     for c in counts:     # sum of squared counts, in integers when the counts are integers
         c = np.asarray(c)
@@ -54,7 +73,16 @@ def symmetric_goodness(counts: Sequence[np.ndarray], time_steps: int,
     """Per-layer symmetric goodness (P_sym of Hebbian FFA) from spike counts ``(B, n_k)``: the
     first half of a layer is its positive population, the second its negative one;
     ``(G+ + eps) / (G+ + G- + 2 eps)``, ``G+-`` the sums of ``(count / T)^2`` over the halves.
-    Returns ``(L, B)``."""
+    Returns ``(L, B)``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model.readout import symmetric_goodness
+        >>> counts = [np.array([[4, 0], [1, 3]])]        # [positive half | negative half]
+        >>> symmetric_goodness(counts, time_steps=4).round(3)
+        array([[0.99 , 0.112]])
+    """
     out = []
     for c in counts:
         r = np.asarray(c, dtype=np.float64).reshape(len(c), -1) / time_steps
@@ -78,6 +106,17 @@ class LabelSweep:
     counted layer's first half is its positive and its second half its negative population,
     ``G_k = (G+ + eps) / (G+ + G- + 2 eps)`` with ``G+-`` the sum over the half of
     ``(count_j / T)^2``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import LabelSweep
+        >>> g = np.array([[[0.1, 0.5, 0.2]],             # goodness (L=2 layers, N=1, C=3 labels)
+        ...               [[0.3, 0.1, 0.1]]])
+        >>> LabelSweep().predict_from_goodness(g)        # summed over both layers
+        array([1])
+        >>> LabelSweep(from_layer=1).predict_from_goodness(g)
+        array([0])
     """
 
     goodness: str = "mean_sq"
@@ -123,6 +162,15 @@ def class_goodness(counts: Sequence[np.ndarray], class_groups: Sequence[np.ndarr
     ``counts[l]`` is layer ``l``'s spike counts ``(N, C_out, H, W)`` (or ``(N, n)`` for a dense
     layer, or flattened channel-major); ``G_c = sum_l mean_{j in group c, positions}
     (count / T)^2``. A class without channels in a layer contributes 0 there.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model.readout import class_goodness
+        >>> counts = [np.array([[4, 2, 0, 1]])]           # one dense layer, one run, T = 4
+        >>> class_goodness(counts, [np.array([0, 0, 1, 1])], n_classes=2, time_steps=4,
+        ...                layers=[0])
+        array([[0.625  , 0.03125]])
     """
     g = None
     for l in layers:
@@ -146,6 +194,17 @@ class ClassGroups:
     ``class_groups[l][j]`` is the class of output channel ``j`` of layer ``l`` (a dense layer's
     channels are its neurons). Prediction: ``G_c = sum_{l in predict_layers} mean_{j in group
     c, positions} (count_j / T)^2`` and ``argmax_c G_c`` (:func:`class_goodness`).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import ClassGroups
+        >>> cg = ClassGroups([np.array([0, 0, 1, 1])], n_classes=2)   # neurons 0-1: class 0
+        >>> counts = [np.array([[4, 2, 0, 1]])]
+        >>> cg.predict_from_counts(counts, time_steps=4)
+        array([0])
+        >>> cg.predict_layers                   # the default (-1,): the last layer, here 0
+        (0,)
     """
 
     class_groups: List[np.ndarray]
@@ -200,6 +259,16 @@ class LinearReadout:
     ``prediction = argmax(weight @ concat_{k >= from_layer}(count_k / T) + bias)``, with
     ``weight`` (C, H) where H is the number of neurons in layers ``from_layer..L-1``. It runs on
     the host (``C x H`` multiply-accumulates per inference).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import LinearReadout
+        >>> r = LinearReadout(weight=np.eye(2), bias=np.zeros(2))
+        >>> r.n_classes, r.predict(np.array([[0.1, 0.9], [0.7, 0.2]]))    # spike rates
+        (2, array([1, 0]))
+
+    :func:`ff_neuro.run.fit_readout` fits one on a network's training-set spike rates.
     """
 
     weight: np.ndarray
@@ -240,6 +309,15 @@ class SpikeCountReadout:
     last) has one neuron per class and the class whose neuron spikes most wins,
     ``prediction = argmax_c count_c`` (ties: the lowest class index, as ``torch.argmax``).
     Nothing runs on the host but the argmax.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import SpikeCountReadout
+        >>> r = SpikeCountReadout(n_classes=3)
+        >>> counts = [np.zeros((2, 8)), np.array([[1, 5, 2], [3, 0, 0]])]   # 2 layers, 2 runs
+        >>> r.scores(counts).argmax(axis=1)
+        array([1, 0])
     """
 
     n_classes: int
@@ -285,6 +363,18 @@ class MembraneReadout:
     (:func:`ff_neuro.run.one_pass`) evaluates this layer from the spikes every backend returns
     (float arithmetic on float backends, the integer twin on fixed-point backends); energy
     prices it as an on-chip layer (its synaptic events and neuron updates).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import MembraneReadout
+        >>> from ff_neuro.quantization import quantize_membrane_readout
+        >>> r = MembraneReadout(weight=np.full((10, 32), 0.5), beta=0.875)
+        >>> r.n_classes, r.n_in, r.quantized
+        (10, 32, False)
+        >>> q = quantize_membrane_readout(r, time_steps=8)
+        >>> q.quantized, q.v_decay_q, int(q.weight_q.max())
+        (True, 512, 254)
     """
 
     weight: np.ndarray

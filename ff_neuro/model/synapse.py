@@ -28,7 +28,14 @@ BIAS_MIN, BIAS_MAX = -4096, 4095
 
 
 def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
-    """PyTorch / Lava output size: ``floor((size + 2 p - d (k - 1) - 1) / s) + 1``."""
+    """PyTorch / Lava output size: ``floor((size + 2 p - d (k - 1) - 1) / s) + 1``.
+
+    Example::
+
+        >>> from ff_neuro.model.synapse import conv_out_size
+        >>> conv_out_size(28, kernel=3, stride=2, padding=1)
+        14
+    """
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
@@ -47,7 +54,17 @@ def conv_reach(in_hw: Sequence[int], kernel: Sequence[int], stride: int,
 
         reach_h[h] = #{ oh : 0 <= h + padding - oh * stride < kh }      (same for w)
 
-    Border inputs reach fewer outputs (padding); stride 2 skips positions."""
+    Border inputs reach fewer outputs (padding); stride 2 skips positions.
+
+    Example::
+
+        >>> from ff_neuro.model.synapse import conv_reach
+        >>> conv_reach((4, 4), kernel=(3, 3), stride=1, padding=1)
+        array([[4, 6, 6, 4],
+               [6, 9, 9, 6],
+               [6, 9, 9, 6],
+               [4, 6, 6, 4]])
+    """
     rh = conv_reach_1d(int(in_hw[0]), int(kernel[0]), stride, padding)
     rw = conv_reach_1d(int(in_hw[1]), int(kernel[1]), stride, padding)
     return np.outer(rh, rw)
@@ -136,6 +153,16 @@ class Dense(_Synapse):
     ``in_shape`` is the shape of the input (default ``(n_in,)``); an input of shape
     ``(C, H, W)`` (a conv layer's output) is flattened in that order. A binary input spike
     causes ``n_out`` synaptic events.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import Dense
+        >>> syn = Dense(weight=np.ones((3, 4)), bias=np.zeros(3))
+        >>> syn.in_shape, syn.out_shape, syn.weight.dtype, syn.parameters()
+        ((4,), (3,), dtype('float32'), 15)
+        >>> syn.synops(np.array([[2, 0, 1, 0]]))    # 3 input spikes, each reaches 3 neurons
+        array([9.])
     """
 
     weight: np.ndarray
@@ -195,6 +222,18 @@ class Conv2d(_Synapse):
 
     bias ``b`` per output channel, broadcast over positions. An input event at ``(c, h, w)``
     reaches ``C_out * reach[h, w]`` neurons (:func:`conv_reach`).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import Conv2d
+        >>> syn = Conv2d(weight=np.ones((8, 1, 3, 3)), in_shape=(1, 28, 28), stride=2,
+        ...              padding=1)
+        >>> syn.out_shape, syn.kernel, syn.fan_in
+        ((8, 14, 14), (3, 3), 9)
+        >>> events = np.ones((1, 1, 28, 28))         # one event at every input position
+        >>> syn.synops(events), syn.synops_fanout(events)   # exact vs Lemaire's estimate
+        (array([13448.]), array([25088.]))
     """
 
     weight: np.ndarray

@@ -48,15 +48,67 @@ CURRENT_MAX = 2**17 - 1
 
 
 class QuantizationError(ValueError):
-    """The network cannot be represented in Loihi fixed point."""
+    """The network cannot be represented in Loihi fixed point.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import Layer, SpikeCountReadout
+        >>> from ff_neuro.quantization import QuantizationError
+        >>> dead = ffn.Network([Layer.dense(weight=np.zeros((2, 4)), threshold=1.0)],
+        ...                    readouts=[SpikeCountReadout(n_classes=2)])
+        >>> try:
+        ...     ffn.quantize(dead)
+        ... except QuantizationError as exc:
+        ...     print(exc)
+        layer 0: a layer has all-zero weights: it can never spike; retrain or remove it
+    """
 
 
 class QuantizationWarning(UserWarning):
-    """A quantized layer lost (or saturated) its activity."""
+    """A quantized layer lost (or saturated) its activity.
+
+    Example::
+
+        >>> import warnings
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import Layer, SpikeCountReadout
+        >>> from ff_neuro.quantization import QuantizationWarning
+        >>> net = ffn.Network([Layer.dense(weight=np.full((2, 4), 0.6), threshold=1.0)],
+        ...                   readouts=[SpikeCountReadout(n_classes=2)])
+        >>> silence = np.zeros((8, 1, 4), np.uint8)          # calibration without input spikes
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _, report = ffn.quantize(net, calibration_inputs=silence)
+        >>> caught[0].category is QuantizationWarning, report.layers[0].silent
+        (True, True)
+        >>> print(caught[0].message)
+        layer 0 is silent after quantization (fixed-point firing rate 0.00e+00, float 0.00e+00);
+        FF goodness is lost
+    """
 
 
 @dataclass
 class LayerQuantReport:
+    """How one layer was quantized: its ``scale`` (integer units per float unit), integer
+    threshold ``vth`` and decay, the integer weight range and the ``bits_used``, the fraction
+    of weights clipped, the weight and threshold rounding errors, and (with calibration inputs)
+    its float and fixed-point firing rates with the ``silent`` / ``saturated`` flags.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import Layer, SpikeCountReadout
+        >>> net = ffn.Network([Layer.dense(weight=np.full((2, 4), 0.6), threshold=1.0)],
+        ...                   readouts=[SpikeCountReadout(n_classes=2)])
+        >>> layer = ffn.quantize(net)[1].layers[0]
+        >>> layer.vth, layer.weight_max, layer.bits_used, round(layer.vth_error, 5)
+        (423, 254, 9, -0.00079)
+    """
+
     layer: int
     scale: float
     vth: int
@@ -81,6 +133,26 @@ class LayerQuantReport:
 
 @dataclass
 class QuantReport:
+    """What :func:`quantize` did, one :class:`LayerQuantReport` per layer; ``ok`` is False
+    when a layer went silent or saturated on the calibration inputs.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import Layer, SpikeCountReadout
+        >>> net = ffn.Network([Layer.dense(weight=np.full((2, 4), 0.6), threshold=1.0)],
+        ...                   readouts=[SpikeCountReadout(n_classes=2)])
+        >>> calibration = (np.random.default_rng(0).random((8, 4, 4)) < 0.3).astype(np.uint8)
+        >>> _, report = ffn.quantize(net, calibration_inputs=calibration)   # (T, B, n_in)
+        >>> print(report.format_table())
+        layer     scale     vth    dv      W range bits  clip% rate float rate fixed  status
+            0   423.333     423     0    [254,254]    9   0.00     0.4688     0.4688  ok
+        bits: ...
+        >>> report.ok, report.to_dict()["layers"][0]["rate_fixed"]
+        (True, 0.46875)
+    """
+
     layers: List[LayerQuantReport] = field(default_factory=list)
 
     @property
@@ -110,7 +182,15 @@ class QuantReport:
 
 
 def bits_used(w: np.ndarray) -> int:
-    """Signed bits needed for the integer weights ``w`` (sign included)."""
+    """Signed bits needed for the integer weights ``w`` (sign included).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.quantization import bits_used
+        >>> bits_used(np.array([254, -3])), bits_used(np.array([7]))
+        (9, 4)
+    """
     m = int(np.max(np.abs(w))) if w.size else 0
     return int(m).bit_length() + 1
 
@@ -122,6 +202,16 @@ def integer_parameters(weight: np.ndarray, threshold: float, bias: Optional[np.n
     The scale maps the largest weight to ``cfg.weight_max``, and is capped so that the largest
     possible summed input ``max_row_input`` (graded inputs) fits the 24-bit current, the
     threshold fits ``VTH_MAX`` and the biases fit ``BIAS_MAX``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.config import QuantConfig
+        >>> from ff_neuro.quantization import integer_parameters
+        >>> scale, vth, w_q, bias_q = integer_parameters(np.array([[0.5, -0.25]]), threshold=1.0,
+        ...                                              bias=None, cfg=QuantConfig())
+        >>> scale, vth, w_q                     # 0.5 -> 254: threshold 1.0 -> 508
+        (508.0, 508, array([[ 254, -127]], dtype=int32))
     """
     wmax = float(np.max(np.abs(weight))) if weight.size else 0.0
     if wmax == 0.0:
@@ -159,7 +249,21 @@ def message_weight(net: Network, k: int) -> np.ndarray:
     """Layer ``k``'s float weight as applied to its integer input messages (layer 0 through
     the encoder's :meth:`input_weight`). Dense weights stay float32 and conv weights are
     float64: the arithmetic the quantizer has always used, so re-quantizing a model gives the
-    same integers."""
+    same integers.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, Layer, SpikeCountReadout
+        >>> from ff_neuro.quantization import message_weight
+        >>> net = ffn.Network([Layer.dense(weight=np.full((2, 3), 0.3), threshold=1.0)],
+        ...                   encoder=InputEncoding(kind="graded", levels=3),
+        ...                   readouts=[SpikeCountReadout(n_classes=2)])
+        >>> message_weight(net, 0).round(3)     # a graded message g stands for g / 3
+        array([[0.1, 0.1, 0.1],
+               [0.1, 0.1, 0.1]], dtype=float32)
+    """
     layer = net.layers[k]
     w = layer.weight if not isinstance(layer.synapse, Conv2d) else layer.weight.astype(np.float64)
     return net.encoder.input_weight(w) if k == 0 else w
@@ -168,7 +272,19 @@ def message_weight(net: Network, k: int) -> np.ndarray:
 def quantize_layer(layer: Layer, w_in: np.ndarray, cfg: QuantConfig,
                    max_input: int = 1) -> Layer:
     """One float layer as a Loihi layer. ``w_in``: its weight as applied to its input messages
-    (:func:`message_weight`), which are integers in ``[0, max_input]``."""
+    (:func:`message_weight`), which are integers in ``[0, max_input]``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.config import QuantConfig
+        >>> from ff_neuro.model import Layer
+        >>> from ff_neuro.quantization import quantize_layer
+        >>> layer = Layer.dense(weight=np.array([[0.5, -0.25]]), threshold=1.0, v_decay=0.125)
+        >>> q = quantize_layer(layer, layer.weight, QuantConfig())
+        >>> q.quantized, q.weight, q.neuron.vth, q.neuron.v_decay
+        (True, array([[ 254, -127]], dtype=int32), 508, 512)
+    """
     row_sum = None
     if max_input > 1 and w_in.size:
         row_sum = float(np.max(np.sum(np.abs(w_in.reshape(w_in.shape[0], -1)), axis=1))) \
@@ -182,7 +298,18 @@ def quantize_layer(layer: Layer, w_in: np.ndarray, cfg: QuantConfig,
 
 def threshold_error(q: Layer, layer: Layer, k: int) -> float:
     """Relative error ``vth / (scale * threshold) - 1`` of quantized layer ``q``'s integer
-    threshold (``layer``: its float original); warns above :data:`VTH_ERROR_WARN`."""
+    threshold (``layer``: its float original); warns above :data:`VTH_ERROR_WARN`.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.config import QuantConfig
+        >>> from ff_neuro.model import Layer
+        >>> from ff_neuro.quantization import quantize_layer, threshold_error
+        >>> layer = Layer.dense(weight=np.array([[0.5, -0.25]]), threshold=1.0)
+        >>> threshold_error(quantize_layer(layer, layer.weight, QuantConfig()), layer, 0)
+        0.0
+    """
     exact = q.neuron.scale * layer.neuron.threshold
     err = q.neuron.vth / exact - 1.0
     if abs(err) > VTH_ERROR_WARN:
@@ -198,7 +325,20 @@ def threshold_error(q: Layer, layer: Layer, k: int) -> float:
 
 def firing_rates(net: Network, backend: str, inputs: np.ndarray) -> List[float]:
     """Spikes per neuron per step of every layer of ``net`` on ``backend`` (a registry name)
-    for input messages ``inputs`` (T, B, *input_shape)."""
+    for input messages ``inputs`` (T, B, *input_shape).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import Layer, SpikeCountReadout
+        >>> from ff_neuro.quantization import firing_rates
+        >>> net = ffn.Network([Layer.dense(weight=np.full((2, 4), 0.6), threshold=1.0)],
+        ...                   readouts=[SpikeCountReadout(n_classes=2)])
+        >>> spikes = np.ones((8, 1, 4), np.uint8)           # every input, every step
+        >>> firing_rates(net, "float", spikes)              # 2.4 > 1: a spike every step
+        [1.0]
+    """
     from ..run import get_backend
     return [float(s.mean()) for s in get_backend(backend).run(net, inputs).spikes]
 
@@ -212,6 +352,43 @@ def quantize(net: Network, cfg: Optional[QuantConfig] = None,
     float and the fixed-point network on ``backends`` (a float and a fixed-point backend by
     name) to compare firing rates; a layer that falls silent or saturates raises a
     :class:`QuantizationWarning` (and is flagged in the report).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, report = ffn.quantize(net)
+        >>> q = qnet.quantized[0]
+        >>> q.neuron.vth, q.neuron.v_decay, int(q.weight.min()), int(q.weight.max())
+        (130, 512, -254, 200)
+
+    With calibration inputs (training images as the network's input messages) the report
+    compares the float and the fixed-point firing rates::
+
+        >>> from ff_neuro.encoding import network_inputs
+        >>> x = ffn.load_dataset("digits").x_train[:64]
+        >>> qnet, report = ffn.quantize(net, calibration_inputs=network_inputs(net, x))
+        >>> print(report)
+        layer     scale     vth    dv      W range bits  clip% rate float rate fixed  status
+            0   130.276     130   512   [-254,200]    9   0.00     0.2617     0.2616  ok
+        bits: signed bits the integer weights use (sign included; ...
+        >>> report.ok
+        True
+
+    A network that Loihi's integers cannot hold is refused with the reason::
+
+        >>> big = ffn.Network([Layer.dense(weight=np.full((4, 24), 100.0), threshold=0.01)],
+        ...                   label_embedding=LabelEmbedding(n_classes=4))
+        >>> ffn.quantize(big)
+        Traceback (most recent call last):
+        ...
+        ff_neuro.quantization.QuantizationError: layer 0: threshold 0.01 rounds to 0 at scale
+        2.54 (set by the 254-step weight range): ...
     """
     cfg = cfg or QuantConfig()
     max_msg = net.encoder.max_message
@@ -247,7 +424,18 @@ def quantize_membrane_readout(r: MembraneReadout, time_steps: int,
     ``cfg.weight_max``), lowered where the bias would overflow its 13-bit mantissa or the
     24-bit membrane could saturate within ``time_steps`` steps of the largest possible input
     (``v`` accumulates ``(W_q s + b_q) << 6`` every step); ``v_decay_q = round(4096 (1 -
-    beta))`` as for the spiking layers."""
+    beta))`` as for the spiking layers.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import MembraneReadout
+        >>> from ff_neuro.quantization import quantize_membrane_readout
+        >>> r = MembraneReadout(weight=np.full((10, 32), 0.5), bias=np.full(10, 0.1))
+        >>> q = quantize_membrane_readout(r, time_steps=8)
+        >>> int(q.weight_q.max()), int(q.bias_q.max()), q.v_decay_q, round(q.scale, 1)
+        (254, 51, 0, 508.0)
+    """
     from ..run.lif import BIAS_EXP, UV_MAX
     cfg = cfg or QuantConfig()
     wmax = float(np.max(np.abs(r.weight)))
@@ -275,7 +463,21 @@ def quantize_membrane_readout(r: MembraneReadout, time_steps: int,
 
 def flag_rates(report: QuantReport, rates_float, rates_fixed, silent_rate: float) -> None:
     """Record each layer's float and fixed-point firing rates (spikes per neuron and step) in
-    ``report`` and warn (:class:`QuantizationWarning`) when a layer goes silent or saturates."""
+    ``report`` and warn (:class:`QuantizationWarning`) when a layer goes silent or saturates.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import Layer, SpikeCountReadout
+        >>> from ff_neuro.quantization import flag_rates
+        >>> net = ffn.Network([Layer.dense(weight=np.full((2, 4), 0.6), threshold=1.0)],
+        ...                   readouts=[SpikeCountReadout(n_classes=2)])
+        >>> _, report = ffn.quantize(net)
+        >>> flag_rates(report, rates_float=[0.21], rates_fixed=[0.2], silent_rate=0.001)
+        >>> report.layers[0].rate_fixed, report.ok
+        (0.2, True)
+    """
     for k, rep in enumerate(report.layers):
         rep.rate_float, rep.rate_fixed = rates_float[k], rates_fixed[k]
         rep.silent = rep.rate_fixed < silent_rate

@@ -61,7 +61,19 @@ FIXED_POINT = ("emulator", "lava-fixed", "loihi2")
 
 
 def canonical(name: str) -> str:
-    """The registry name of ``name`` (an alias is translated); ValueError for unknown names."""
+    """The registry name of ``name`` (an alias is translated); ValueError for unknown names.
+
+    Example::
+
+        >>> from ff_neuro.run import canonical
+        >>> canonical("emulator"), canonical("torch"), canonical("fixed_pt")
+        ('emulator', 'float', 'lava-fixed')
+        >>> canonical("gpu")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown backend 'gpu' (choose from float, emulator, lava-float, lava-fixed,
+        loihi2)
+    """
     key = str(name).strip()
     key = ALIASES.get(key, key)
     if key not in _REGISTRY:
@@ -70,12 +82,28 @@ def canonical(name: str) -> str:
 
 
 def backend_class(name: str) -> Type[Backend]:
+    """The :class:`Backend` class behind ``name`` (imported, not constructed).
+
+    Example::
+
+        >>> from ff_neuro.run import backend_class
+        >>> backend_class("emulator").__name__, backend_class("lava-fixed").__name__
+        ('EmulatorBackend', 'LavaBackend')
+    """
     factory, _ = _REGISTRY[canonical(name)]
     return factory()
 
 
 def available(name: str) -> Tuple[bool, str]:
-    """``(True, "")`` if backend ``name`` can run here, else ``(False, why)``."""
+    """``(True, "")`` if backend ``name`` can run here, else ``(False, why)``.
+
+    Example::
+
+        >>> from ff_neuro.run import available
+        >>> available("emulator")
+        (True, '')
+        >>> ok, why = available("lava-fixed")   # False without Lava; ``why`` says what to install
+    """
     return backend_class(name).available()
 
 
@@ -83,7 +111,24 @@ def get_backend(name: str, *, timeout_s: Optional[float] = None, **options) -> B
     """A backend by name (``float``, ``emulator``, ``lava-float``, ``lava-fixed``, ``loihi2``,
     or an alias), constructed with ``options``. ``timeout_s``: the time limit of a run for the
     backends that run in a supervised child process (``Backend.supervised``: the Lava ones);
-    the in-process backends need none and ignore it."""
+    the in-process backends need none and ignore it.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import Layer, SpikeCountReadout
+        >>> be = ffn.get_backend("emulator")
+        >>> be.name, type(be).__name__
+        ('emulator', 'EmulatorBackend')
+        >>> net = ffn.Network([Layer.dense(weight=np.full((2, 4), 0.6), threshold=1.0)],
+        ...                   readouts=[SpikeCountReadout(n_classes=2)])
+        >>> qnet, _ = ffn.quantize(net)
+        >>> spikes = be.run(qnet, np.ones((8, 1, 4), np.uint8))    # (T, B, n_in) messages
+        >>> spikes.counts()[0]                                    # every layer's counts
+        array([[8, 8]], dtype=int32)
+        >>> lava = ffn.get_backend("lava-fixed", timeout_s=300)    # doctest: +SKIP
+    """
     factory, fixed = _REGISTRY[canonical(name)]
     cls = factory()
     if timeout_s is not None and cls.supervised:

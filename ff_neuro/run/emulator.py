@@ -50,6 +50,15 @@ def netx_weight_bits(weight: np.ndarray) -> Tuple[np.ndarray, int, int]:
 
     A port of ``optimize_weight_bits`` followed by ``clip_weights(.., 8)`` and
     ``truncate_weights`` (mixed, excitatory and inhibitory sign modes).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.run.emulator import netx_weight_bits
+        >>> w_eff, weight_exp, n_bits = netx_weight_bits(np.array([[8, 16], [24, 0]]))
+        >>> w_eff, weight_exp, n_bits           # multiples of 8: 2 bits, shifted by 2**-3
+        (array([[ 64, 128],
+               [192,   0]]), -3, 2)
     """
     w = np.asarray(weight).astype(np.int64)
     max_w, min_w = int(w.max()), int(w.min())
@@ -185,7 +194,22 @@ def _trunc_decay(x: torch.Tensor, decay: int) -> torch.Tensor:
 def conv_fixed_layer(q: Layer, x: np.ndarray) -> np.ndarray:
     """A conv Loihi layer, vectorised in torch: ``x`` (T, B, C, H, W) integer messages ->
     spikes uint8. All state is float64 holding exact integers (every value stays below
-    2**36); tested against :func:`~ff_neuro.run.lif.loihi_lif_step`."""
+    2**36); tested against :func:`~ff_neuro.run.lif.loihi_lif_step`.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import Conv2d, Layer
+        >>> from ff_neuro.run.emulator import conv_fixed_layer
+        >>> q = Layer.loihi(Conv2d(weight=np.full((1, 1, 3, 3), 10), in_shape=(1, 4, 4),
+        ...                        padding=1), vth=50, v_decay=0)
+        >>> x = np.ones((2, 1, 1, 4, 4), np.uint8)               # (T, B, C, H, W)
+        >>> conv_fixed_layer(q, x)[0, 0, 0]                      # corners see 4 x 10 < 50
+        array([[0, 1, 1, 0],
+               [1, 1, 1, 1],
+               [1, 1, 1, 1],
+               [0, 1, 1, 0]], dtype=uint8)
+    """
     n = q.neuron
     a = conv_activation(q, x) * float(1 << ACT_SHIFT)
     bias = (None if q.bias is None else
@@ -218,7 +242,17 @@ def conv_fixed_layer(q: Layer, x: np.ndarray) -> np.ndarray:
 # -- the readable reference engine ---------------------------------------------------------
 def integer_activation(q: Layer, x: np.ndarray) -> np.ndarray:
     """The exact integer activation ``a[t]`` (int64) a Loihi layer's synapse sends to its
-    neurons for input messages ``x`` (T, B, *in_shape)."""
+    neurons for input messages ``x`` (T, B, *in_shape).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import Dense, Layer
+        >>> from ff_neuro.run.emulator import integer_activation
+        >>> q = Layer.loihi(Dense(weight=np.array([[100, 100]])), vth=150, v_decay=0)
+        >>> integer_activation(q, np.ones((4, 1, 2), np.uint8))[:, 0, 0]   # both inputs spike
+        array([200, 200, 200, 200])
+    """
     if isinstance(q.synapse, Conv2d):
         return conv_activation(q, x).numpy().astype(np.int64)
     w_eff, weight_exp, _ = netx_weight_bits(q.weight)
@@ -230,7 +264,19 @@ def integer_activation(q: Layer, x: np.ndarray) -> np.ndarray:
 def run_fixed_layer(q: Layer, x: np.ndarray) -> np.ndarray:
     """The reference engine for one Loihi layer: ``x`` (T, B, *in_shape) integer messages ->
     spikes (T, B, *out_shape) uint8, via :func:`integer_activation` and
-    :func:`~ff_neuro.run.lif.run_loihi_lif`."""
+    :func:`~ff_neuro.run.lif.run_loihi_lif`.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import Dense, Layer
+        >>> from ff_neuro.run.emulator import run_fixed_layer
+        >>> q = Layer.loihi(Dense(weight=np.array([[100, 100]])), vth=150, v_decay=0)
+        >>> x = np.zeros((4, 1, 2), np.uint8)
+        >>> x[:, 0, 0] = 1                      # one input spikes at every step: 100 per step
+        >>> run_fixed_layer(q, x)[:, 0, 0]      # fires when v = 200 > 150, then resets to 0
+        array([0, 1, 0, 1], dtype=uint8)
+    """
     n = q.neuron
     return run_loihi_lif(integer_activation(q, x), vth=n.vth, v_decay=n.v_decay,
                          i_decay=n.i_decay, bias=q.neuron_bias())
@@ -243,6 +289,27 @@ class EmulatorBackend(Backend):
     ``engine="compiled"`` (default): numba kernels for dense layers, vectorised torch for conv
     layers; ``engine="numpy"``: the reference :func:`run_fixed_layer`. Both are bit-exact with
     Lava ``fixed_pt``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.encoding import network_inputs
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> from ff_neuro.run.emulator import EmulatorBackend
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> inputs = network_inputs(qnet, ffn.load_dataset("digits").x_test[:20])
+        >>> be = EmulatorBackend()
+        >>> out = be.run(qnet, inputs)
+        >>> inputs.shape, out.spikes[0].shape, be.stats.runs       # (T, B, n): 20 runs
+        ((8, 20, 74), (8, 20, 16), 20)
+        >>> ref = EmulatorBackend(engine="numpy").run(qnet, inputs)
+        >>> bool(np.array_equal(out.spikes[0], ref.spikes[0]))     # the engines agree
+        True
     """
 
     name = "emulator"

@@ -41,6 +41,23 @@ class InferenceResult:
     *shape) uint8; with ``keep_counts``, ``counts[k]`` its spike counts per run (R, *shape)
     and ``input_counts`` the nonzero input messages per run (R, *input_shape), counted over the
     ``T`` steps. ``input_events_per_run``: mean nonzero input messages per run.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> ds = ffn.load_dataset("digits")
+        >>> r = ffn.infer(ffn.get_backend("float"), net, ds.x_test[:20], keep_counts=True)
+        >>> r.readout, r.samples, r.runs_per_sample, r.scores.shape    # (L, N, C) goodness
+        ('sweep', 20, 10, (1, 20, 10))
+        >>> r.counts[0].shape, r.input_counts.shape                     # per run: N x C runs
+        ((200, 16), (200, 74))
+        >>> acc = r.accuracy(ds.y_test[:20])                            # fraction right
     """
 
     readout: str
@@ -92,6 +109,25 @@ def label_sweep(backend: Backend, net: Network, x: np.ndarray, *, keep_spikes: b
     test split), so every backend sees identical spikes for the same sample whatever the
     chunking. ``chunk``: samples per backend call (default 256; a Lava backend gets them all in
     one call, one compile).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> from ff_neuro.run import get_backend, label_sweep
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> x = ffn.load_dataset("digits").x_test[:20]
+        >>> fixed = label_sweep(get_backend("emulator"), qnet, x)
+        >>> fixed.predictions[:5]
+        array([9, 3, 3, 9, 6])
+        >>> small_chunks = label_sweep(get_backend("emulator"), qnet, x, chunk=3)
+        >>> bool(np.array_equal(small_chunks.scores, fixed.scores))    # chunking changes nothing
+        True
     """
     sweep = readout or net.label_sweep
     if sweep is None or net.label_embedding is None:
@@ -156,7 +192,22 @@ def one_pass(backend: Backend, net: Network, x: np.ndarray, *,
 
     A :class:`MembraneReadout` integrates the last layer's spikes of every run: in float on a
     float backend, with its Loihi integer twin on a fixed-point one (``backend.name`` in
-    :data:`ff_neuro.run.FIXED_POINT`)."""
+    :data:`ff_neuro.run.FIXED_POINT`).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import Layer, SpikeCountReadout
+        >>> from ff_neuro.run import get_backend, one_pass
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (10, 64)), threshold=1.0)],
+        ...                   readouts=[SpikeCountReadout(n_classes=10)])
+        >>> x = ffn.load_dataset("digits").x_test[:20]
+        >>> r = one_pass(get_backend("float"), net, x, keep_spikes=True)
+        >>> r.readout, r.runs_per_sample, r.scores.shape, r.spikes[0].shape   # (T, N, n_out)
+        ('spike-count', 1, (20, 10), (16, 20, 10))
+    """
     from . import FIXED_POINT
     if readout is None:
         readout = next((r for r in net.readouts if not isinstance(r, LabelSweep)), None)
@@ -229,7 +280,16 @@ def _membrane(r: MembraneReadout, spikes: np.ndarray, fixed_point: bool) -> np.n
 
 
 def features(counts: List[np.ndarray], from_layer: int, time_steps: int) -> np.ndarray:
-    """Spike rates of layers ``>= from_layer``, flattened and concatenated: ``(N, H)``."""
+    """Spike rates of layers ``>= from_layer``, flattened and concatenated: ``(N, H)``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.run.inference import features
+        >>> counts = [np.array([[2, 0]]), np.array([[4, 4, 0]])]    # 2 layers, 1 run, T = 4
+        >>> features(counts, from_layer=1, time_steps=4)
+        array([[1., 1., 0.]])
+    """
     return np.concatenate([c.reshape(c.shape[0], -1) for c in counts[from_layer:]],
                           axis=1) / time_steps
 
@@ -237,7 +297,25 @@ def features(counts: List[np.ndarray], from_layer: int, time_steps: int) -> np.n
 def infer(backend: Backend, net: Network, x: np.ndarray,
           readout: Union[None, str, Readout] = None, **kw) -> InferenceResult:
     """Classify ``x`` with ``readout`` (an object, a kind name such as ``"sweep"`` or
-    ``"linear"``, or None: the network's default)."""
+    ``"linear"``, or None: the network's default).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> qnet, _ = ffn.quantize(net)
+        >>> x = ffn.load_dataset("digits").x_test[:20]
+        >>> on_chip = ffn.infer(ffn.get_backend("emulator"), qnet, x)   # bit-exact Loihi
+        >>> in_float = ffn.infer(ffn.get_backend("float"), qnet, x)     # the float layers
+        >>> on_chip.readout, bool(np.array_equal(on_chip.predictions, in_float.predictions))
+        ('sweep', True)
+        >>> ffn.infer(ffn.get_backend("lava-fixed"), qnet, x)           # doctest: +SKIP
+    """
     r = net.get_readout(readout) if readout is None or isinstance(readout, str) else readout
     if isinstance(r, LabelSweep):
         return label_sweep(backend, net, x, readout=r, **kw)
@@ -249,7 +327,23 @@ def hidden_features(backend: Backend, net: Network, x: np.ndarray, from_layer: i
                     seed_offset: int = TEST_SEED_OFFSET, chunk: int = 1024,
                     progress: bool = False) -> np.ndarray:
     """Spike rates of layers ``>= from_layer`` for one run per sample (neutral label):
-    ``(N, H)``, what the linear readout reads (``progress``: a progress bar on stderr)."""
+    ``(N, H)``, what the linear readout reads (``progress``: a progress bar on stderr).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> from ff_neuro.run import get_backend, hidden_features
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> x = ffn.load_dataset("digits").x_test[:20]
+        >>> f = hidden_features(get_backend("float"), net, x, from_layer=0)
+        >>> f.shape, float(f.min()) >= 0, float(f.max()) <= 1       # spikes per step
+        ((20, 16), True, True)
+    """
     x = net.check_inputs(x)
     T = net.time_steps
     feats = []
@@ -270,7 +364,27 @@ def fit_readout(backend: Backend, net: Network, x_train: np.ndarray, y_train: np
                 progress: bool = False) -> LinearReadout:
     """Fit the linear readout on hidden rates of the training set (one run per sample):
     scikit-learn ``LogisticRegression`` (softmax regression). ``from_layer`` defaults to the
-    label sweep's (else 0)."""
+    label sweep's (else 0).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import ff_neuro as ffn
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> from ff_neuro.run import fit_readout, get_backend
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> ds = ffn.load_dataset("digits")
+        >>> readout = fit_readout(get_backend("float"), net, ds.x_train[:200], ds.y_train[:200])
+        >>> readout.weight.shape                                    # (classes, hidden neurons)
+        (10, 16)
+        >>> net.set_readout(readout)
+        >>> r = ffn.infer(ffn.get_backend("float"), net, ds.x_test[:20], "linear")   # one pass
+        >>> r.readout, r.runs_per_sample
+        ('linear', 1)
+    """
     from sklearn.linear_model import LogisticRegression
     if from_layer is None:
         from_layer = net.label_sweep.from_layer if net.label_sweep is not None else 0
