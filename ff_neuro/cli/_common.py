@@ -143,6 +143,7 @@ def main(debug) -> None:
     \b
     The pipeline, one command per stage (`ff-neuro COMMAND --help` for each):
       ff-neuro train     train a network: spiking FF, neo-Hebbian FF or FFGAF-SNN (recipes)
+      ff-neuro tune      search configuration fields for the best validation accuracy (Optuna)
       ff-neuro import    read a NIR graph (snnTorch, Norse, ...) into an ff-neuro model
       ff-neuro merge     run several trained FF networks side by side as one (ensemble)
       ff-neuro quantize  convert it to Loihi fixed point (report silent/saturated layers)
