@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "train": ("ff_neuro.api", "train"),
+    "train_members": ("ff_neuro.api", "train_members"),
     "evaluate": ("ff_neuro.api", "evaluate"),
     "parity_report": ("ff_neuro.api", "parity_report"),
     "energy_report": ("ff_neuro.api", "energy_report"),

@@ -94,6 +94,30 @@ def train(dataset, algo: Optional[str] = None, recipe: Optional[str] = None,
     return net
 
 
+def train_members(dataset, n: int = 2, processes: Optional[int] = None,
+                  seeds: Optional[Sequence[int]] = None, device: str = "cpu",
+                  threads: Optional[int] = None, max_minutes: Optional[float] = None,
+                  progress: bool = False, **config) -> Network:
+    """Train ``n`` spiking FF networks at once, one process each (seeds ``seed``, ``seed +
+    1``, ... unless ``seeds``), and return them merged into one network: an ensemble that
+    quantizes, exports and runs like any network. ``config``: fields of
+    :class:`~ff_neuro.config.FFTrainConfig`; ``processes`` (default ``n``), ``threads`` (per
+    process), ``max_minutes`` (each member's budget): see
+    :func:`ff_neuro.training.distributed.train_members`.
+
+    Example::
+
+        >>> import ff_neuro as ffn
+        >>> net = ffn.train_members(ffn.load_dataset("digits"), 2, hidden=(32,),
+        ...                         epochs=2, time_steps=4)                  # doctest: +SKIP
+        >>> net.sizes                                                       # doctest: +SKIP
+        [74, 64]
+    """
+    from .training.distributed import train_members as _train_members
+    return _train_members(dataset, n, processes=processes, seeds=seeds, device=device,
+                          threads=threads, max_minutes=max_minutes, progress=progress, **config)
+
+
 @dataclass
 class EvaluationReport:
     """Accuracy of a network on one backend, through one readout.
@@ -329,4 +353,4 @@ def load_dataset(name: str = "digits", data_dir=None, seed: int = 0):
 
 
 __all__ = ["ALGORITHMS", "EvaluationReport", "energy_report", "evaluate", "export_to",
-           "load_dataset", "parity_report", "train"]
+           "load_dataset", "parity_report", "train", "train_members"]

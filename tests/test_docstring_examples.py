@@ -13,6 +13,8 @@ MODULES = [
     "ff_neuro.recipes",
     "ff_neuro.training.trainer",
     "ff_neuro.training.ff",
+    "ff_neuro.training.lif_scan",
+    "ff_neuro.training.distributed",
     "ff_neuro.training.hebbian",
     "ff_neuro.training.ffgaf",
     "ff_neuro.training.ffgaf_config",

@@ -405,3 +405,84 @@ def test_sampled_softmax_candidates():
     assert np.abs(frac - 1 / 9).max() < 0.01
     cand, target = softmax_candidates(y[:5], 10, 0, rng)
     assert (cand == np.arange(10)).all() and (target.numpy() == y[:5]).all()
+
+
+_CUDA = pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA GPU: the GPU run of this check needs one"))
+
+
+@pytest.mark.parametrize("device", ["cpu", _CUDA])
+@pytest.mark.parametrize("opts", [dict(), dict(encoding="graded", levels=15),
+                                  dict(matmul_precision="bf16"),
+                                  dict(loss="softmax", softmax_negatives=3, dropout=0.2),
+                                  dict(negatives="hard", receptive_field=(4, 4, 2),
+                                       hidden=(100, 30))])
+def test_torch_lif_loop_trains_like_the_numba_kernels(small, device, opts):
+    """The torch LIF loop (what a GPU runs; on the CPU with lif_kernel="torch") against the
+    numba kernels: the same spikes and counts of every layer for the same current, gradients
+    to float tolerance, and after whole train steps the same goodness and weights."""
+    cfg = FFTrainConfig(**{"hidden": (40, 30), "time_steps": 8, "batch_size": 50, **opts})
+    ref = FFTrainer(cfg, small)                                   # numba kernels
+    tr = FFTrainer(cfg, small, device=device, lif_kernel="torch")
+    assert tr.device.type == device and tr.weights[0].device.type == device
+    x, y = small.x_train[:50], small.y_train[:50]
+    img = image_spikes(x, ref.enc, 1)
+    cur = ref._layer0_current(img, y).detach()
+    for k in range(len(ref.weights)):
+        c_ref = cur.clone().requires_grad_(True)
+        c_dev = cur.to(tr.device).requires_grad_(True)
+        s_ref, n_ref = ref._spike_layer(k, c_ref)
+        s_dev, n_dev = tr._spike_layer(k, c_dev)
+        assert torch.equal(n_dev.cpu(), n_ref) and n_ref.sum() > 0
+        assert (s_ref is None) == (s_dev is None)
+        if s_ref is not None:
+            assert torch.equal(s_dev.cpu(), s_ref)
+        ((n_ref / 8) ** 2).sum().backward()
+        ((n_dev / 8) ** 2).sum().backward()
+        torch.testing.assert_close(c_dev.grad.cpu(), c_ref.grad, rtol=1e-5, atol=1e-5)
+        if s_ref is not None:
+            cur = ref._mm(s_ref, ref.weights[k + 1], current=True).detach()
+    for i in range(3):
+        sl = slice(i * 50, (i + 1) * 50)
+        out_ref = ref.train_step(small.x_train[sl], small.y_train[sl],
+                                 np.random.default_rng(i), seed_offset=i + 1)
+        out_dev = tr.train_step(small.x_train[sl], small.y_train[sl],
+                                np.random.default_rng(i), seed_offset=i + 1)
+        if i == 0 and device == "cpu":  # the same weights, so the same counts: exact goodness
+            assert out_dev[1:] == out_ref[1:]
+        np.testing.assert_allclose(out_dev[0], out_ref[0], rtol=1e-4, atol=1e-5)
+    for a, b in zip(tr.network().layers, ref.network().layers):
+        np.testing.assert_allclose(a.weight, b.weight, rtol=1e-4, atol=1e-5)
+
+
+def test_lif_kernel_and_device_are_checked(small):
+    cur = torch.zeros(3, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match="numba LIF kernels take"):
+        lif_counts(cur, 4, 0.9, 1.0, kernel="numba")
+    with pytest.raises(ValueError, match="unknown LIF kernel"):
+        lif_counts(cur, 4, 0.9, 1.0, kernel="cuda")
+    cfg = FFTrainConfig(hidden=(20,), time_steps=4)
+    with pytest.raises(ValueError, match="unknown LIF kernel"):
+        FFTrainer(cfg, small, lif_kernel="fast")
+    with pytest.raises(RuntimeError, match="not a torch device"):
+        FFTrainer(cfg, small, device="gpu0")
+    with pytest.raises(RuntimeError, match=r"cuda:7.*(no CUDA GPU|GPU)"):
+        FFTrainer(cfg, small, device="cuda:7" if torch.cuda.device_count() < 8 else "cuda:99")
+    from ff_neuro.training import make_trainer
+    with pytest.raises(ValueError, match="hebbian' trains with numpy on the CPU"):
+        make_trainer("hebbian", small, device="cuda", hidden=(20,))
+    assert make_trainer("ff", small, device="cpu", hidden=(20,)).device.type == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason="no CUDA GPU: moving a run between devices needs one")
+def test_checkpoint_moves_between_gpu_and_cpu(small, tmp_path):
+    """A run checkpointed on the GPU resumes on the CPU (the checkpoint holds CPU arrays) and
+    ends near the run that stayed on the GPU."""
+    cfg = FFTrainConfig(hidden=(30, 20), epochs=2, time_steps=6, batch_size=50)
+    whole = FFTrainer(cfg, small, device="cuda").fit(progress=False)
+    ck = tmp_path / "gpu.ckpt.h5"
+    FFTrainer(cfg, small, device="cuda").fit(progress=False, checkpoint=ck, stop_after=1)
+    moved = FFTrainer(cfg, small, device="cpu").fit(progress=False, checkpoint=ck, resume=True)
+    for a, b in zip(moved.layers, whole.layers):
+        np.testing.assert_allclose(a.weight, b.weight, rtol=1e-3, atol=1e-4)

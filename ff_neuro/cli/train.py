@@ -180,7 +180,17 @@ class _RecipeOrPath(click.ParamType):
               help="torch (and LIF kernel) CPU threads; 1 is much faster on a busy shared "
                    "CPU, and lets two runs share two cores [default: torch's choice; ffgaf 2]")
 @click.option("--device", default="cpu", show_default=True,
-              help="torch device to train on (cpu, cuda, cuda:1)")
+              help="torch device to train on (cpu, cuda, cuda:1; ff and ffgaf)")
+@click.option("--processes", type=COUNT, default=1, show_default=True,
+              help="ff: train data-parallel in this many processes started by torchrun (gloo "
+                   "on CPUs, nccl on GPUs): the weights of one process training the same "
+                   "batches; rank 0 writes the checkpoint and the model [one torch thread "
+                   "per process unless --threads]")
+@click.option("--members", type=COUNT, default=1, show_default=True,
+              help="ff: train this many networks at once, one process each (seeds seed, "
+                   "seed + 1, ...), and save them merged into one network (as ff-neuro "
+                   "merge); --max-minutes is each member's training time, member i "
+                   "checkpoints to CHECKPOINT's name with .memberI")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
               help="checkpoint file written every epoch [default: OUT.ckpt.h5]")
 @click.option("--resume", is_flag=True, help="continue from the checkpoint")
@@ -189,8 +199,8 @@ class _RecipeOrPath(click.ParamType):
 @click.option("--json", "as_json", is_flag=True, help="print one JSON summary")
 @_with_field_options
 def train(dataset, data_dir, algo, recipe, assignments, preset, skip_first_layer, list_fields,
-          list_recipes, max_minutes, no_readout, threads, device, checkpoint, resume, out,
-          as_json, **fields):
+          list_recipes, max_minutes, no_readout, threads, device, processes, members, checkpoint,
+          resume, out, as_json, **fields):
     """Train a spiking network and save it (float) to --out.
 
     \b
@@ -239,6 +249,7 @@ def train(dataset, data_dir, algo, recipe, assignments, preset, skip_first_layer
         raise click.UsageError("Missing option '--out' (the model file to write).")
     if no_readout and algo != "ff":
         raise click.UsageError("--no-readout: an option of --algo ff")
+    _check_parallel(algo, processes, members)
     try:
         overrides = parse_assignments(cls, [f"{k}={v}" for k, v in given.items()
                                             if isinstance(v, str)])
@@ -250,16 +261,42 @@ def train(dataset, data_dir, algo, recipe, assignments, preset, skip_first_layer
         raise click.ClickException(str(exc)) from exc
     out = _out(out, "model file")
     checkpoint = _out(checkpoint or str(out) + ".ckpt.h5", "checkpoint file")
-    ds = _load_dataset(dataset, data_dir)
-    d = _train(algo, ds, cfg, device=device, threads=threads, max_minutes=max_minutes,
-               checkpoint=checkpoint, resume=resume, out=out, readout=not no_readout)
+    if processes > 1:
+        from ._parallel import train_processes
+        d = train_processes(processes, algo, dataset, data_dir, cfg, device, threads,
+                            max_minutes, checkpoint, resume, out, not no_readout)
+    elif members > 1:
+        from ._parallel import train_members
+        d = train_members(members, _load_dataset(dataset, data_dir), cfg, device, threads,
+                          max_minutes, checkpoint, resume, out, not no_readout)
+    else:
+        ds = _load_dataset(dataset, data_dir)
+        d = _train(algo, ds, cfg, device=device, threads=threads, max_minutes=max_minutes,
+                   checkpoint=checkpoint, resume=resume, out=out, readout=not no_readout)
+        if d is None:    # a data-parallel process that torchrun started, not rank 0
+            return
     if recipe is not None:
         d["recipe"] = {"name": recipe.name, "result": recipe.result}
     _emit(d, as_json, d.pop("_text"))
 
 
+def _check_parallel(algo: str, processes: int, members: int) -> None:
+    """Refuse --processes / --members where they do not apply, before any work."""
+    from ..training import distributed
+    for name, n in (("--processes", processes), ("--members", members)):
+        if n > 1 and algo != "ff":
+            raise click.UsageError(f"{name}: an option of --algo ff")
+        if n > 1 and distributed.launched():
+            raise click.UsageError(f"{name}: this process was started by torchrun already "
+                                   "(it trains data-parallel with the others)")
+    if processes > 1 and members > 1:
+        raise click.UsageError("--processes and --members: give one (each member trains in "
+                               "its own process)")
+
+
 def _train(algo, ds, cfg, device, threads, max_minutes, checkpoint, resume, out, readout):
-    """Train, evaluate and save; the summary dict (its text under ``_text``)."""
+    """Train, evaluate and save; the summary dict (its text under ``_text``), or None in a
+    data-parallel process other than rank 0 (it trains; rank 0 evaluates and saves)."""
     import torch
 
     from ..model import save_model
@@ -284,6 +321,11 @@ def _train(algo, ds, cfg, device, threads, max_minutes, checkpoint, resume, out,
             progress=True, checkpoint=checkpoint, resume=resume)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if getattr(tr, "data_parallel", False):
+        from ..training import distributed
+        distributed.finish()               # rank 0 evaluates and saves on its own
+        if distributed.rank() != 0:
+            return None
     wall = (time.perf_counter() - t) / 60
     h = tr.history.to_dict()
     d = {"model": out, "algo": algo, "dataset": ds.name, "epochs": tr.epochs_done,

@@ -30,6 +30,13 @@ Training is resumable: :meth:`FFTrainer.fit` with ``checkpoint=`` writes an HDF5
 (weights, Adam state, history; no pickle) every ``checkpoint_every`` epochs, and ``resume=True``
 continues from it. Randomness is drawn per epoch from ``default_rng([seed, epoch])``, so a resumed
 run gives the same weights as an uninterrupted one.
+
+Training runs on any torch device (``device="cuda"``: weights, optimizer state and the LIF time
+loop on the GPU; the LIF loop is then :func:`~ff_neuro.training.lif_scan.lif_scan`'s torch loop,
+the numba kernels being the CPU path), and data-parallel over processes started by torchrun
+(``data_parallel=True``, :mod:`ff_neuro.training.distributed`): the same weights as one process
+training the same global batches. Checkpoints hold CPU arrays, so a run resumes on another device
+or another number of processes.
 """
 from __future__ import annotations
 
@@ -50,7 +57,8 @@ from ..data.augment import augment_images
 from ..encoding import image_spikes, label_spikes
 from ..fileio import PathLike, atomic_path
 from ..model import DECAY_UNITY, InputEncoding, LabelEmbedding, LabelSweep, Layer, Network
-from .lif_scan import lif_counts, make_leaky
+from . import distributed
+from .lif_scan import KERNELS, lif_counts, make_leaky
 from .receptive import ReceptiveGrid, unroll
 from .trainer import Callback, callbacks_stop
 
@@ -180,12 +188,55 @@ def check_checkpoint(f, path: PathLike, fmt: str, what: str, config: dict,
                          f"({', '.join(diff)}); resume needs the same settings")
 
 
-class FFTrainer:
-    """Trains a spiking FF MLP on a :class:`~ff_neuro.data.Dataset` and returns a Network."""
+def _take(a, rows: Optional[np.ndarray], axis: int = 0):
+    """Rows ``rows`` of ``a`` (numpy or torch) along ``axis``; ``a`` itself for None."""
+    if rows is None:
+        return a
+    if isinstance(a, torch.Tensor):
+        return a.index_select(axis, torch.from_numpy(rows).to(a.device))
+    return np.take(a, rows, axis=axis)
 
-    def __init__(self, cfg: FFTrainConfig, dataset: Dataset):
+
+def _group_rows(sel, groups: int):
+    """:meth:`FFTrainer._dropout`'s ``rows`` for ``groups`` stacked copies of a batch (the
+    positive and negative halves, or the softmax candidates): ``None`` stays None."""
+    if sel is None:
+        return None
+    n, rows = sel
+    return groups * n, np.concatenate([g * n + rows for g in range(groups)])
+
+
+class FFTrainer:
+    """Trains a spiking FF MLP on a :class:`~ff_neuro.data.Dataset` and returns a Network.
+
+    ``device``: the torch device of the weights, the optimizer state and the LIF time loop
+    (``"cpu"``, ``"cuda"``, ``"cuda:1"``; one that is not there is a RuntimeError before
+    training). ``data_parallel``: in a process torchrun started, train data-parallel with the
+    other processes (:mod:`ff_neuro.training.distributed`); each process computes its shard of
+    every batch, rank 0 writes the checkpoints; without torchrun it changes nothing.
+    ``lif_kernel``: the LIF loop (:func:`~ff_neuro.training.lif_scan.lif_counts`'s ``kernel``:
+    ``"torch"`` runs on the CPU the loop a GPU runs).
+
+    Example::
+
+        >>> from ff_neuro.data import load_digits
+        >>> tr = FFTrainer(FFTrainConfig(hidden=(32,), epochs=1, time_steps=4), load_digits(),
+        ...                device="cpu")
+        >>> tr.fit(progress=False).sizes
+        [74, 32]
+    """
+
+    def __init__(self, cfg: FFTrainConfig, dataset: Dataset, device="cpu",
+                 data_parallel: bool = False, lif_kernel: str = "auto"):
         self.cfg = cfg
         self.ds = dataset
+        if lif_kernel not in KERNELS:
+            raise ValueError(f"unknown LIF kernel {lif_kernel!r} ({'|'.join(KERNELS)})")
+        self.lif_kernel = lif_kernel
+        # a device that is not there is refused here; data-parallel: join torchrun's group
+        self.device = (distributed.init(device) if data_parallel
+                       else distributed.resolve_device(device))
+        self.data_parallel = bool(data_parallel) and distributed.world_size() > 1
         self._n_feat = dataset.n_features
         self.emb = LabelEmbedding(kind=cfg.label_embedding, n_classes=dataset.n_classes,
                                   code_bits=cfg.code_bits, code_p=cfg.code_p,
@@ -211,7 +262,10 @@ class FFTrainer:
             self._init_receptive(gen)
         self.leakies = [make_leaky(th, b, cfg.surrogate_slope)
                         for th, b in zip(self.thresholds, self.betas)]
+        if self.device.type != "cpu":
+            self._to_device()
         params = self.weights + ([self.kernels] if self.kernels is not None else [])
+        self._params = params
         self.opt = (torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
                     if cfg.weight_decay > 0 else torch.optim.Adam(params, lr=cfg.lr))
         self.history = TrainHistory()
@@ -248,6 +302,26 @@ class FFTrainer:
                 fresh = (torch.rand(w.shape[0], self._n_feat, generator=gen) * 2 - 1) * bound
                 w[:, : self._n_feat] = fresh * self._rf_mask
 
+    def _to_device(self) -> None:
+        """Move the parameters (drawn on the CPU: the same initial weights on every device), the
+        receptive-field index and the snnTorch neurons to ``self.device``."""
+        dev = self.device
+        self.weights = [torch.nn.Parameter(w.detach().to(dev)) for w in self.weights]
+        if self.kernels is not None:
+            self.kernels = torch.nn.Parameter(self.kernels.detach().to(dev))
+        if self._rf_index is not None:
+            self._rf_index = self._rf_index.to(dev)
+        if self._rf_mask is not None:
+            self._rf_mask = self._rf_mask.to(dev)
+        self.leakies = [leaky.to(dev) for leaky in self.leakies]
+
+    def _float(self, a: np.ndarray) -> torch.Tensor:
+        """``a`` (spikes or levels, uint8) as a float32 tensor on the device (the same values
+        as ``a.astype(float32)``; a GPU gets the uint8 array and converts it there)."""
+        if self.device.type == "cpu":
+            return torch.from_numpy(a.astype(np.float32))
+        return torch.from_numpy(np.ascontiguousarray(a)).to(self.device).float()
+
     def _image_weights(self) -> torch.Tensor:
         """The first layer's weights on the image pixels ``(N, D)``."""
         w = self.weights[0]
@@ -277,7 +351,8 @@ class FFTrainer:
             dtype = (None if last else torch.bfloat16 if self.cfg.matmul_precision == "bf16"
                      else torch.float32)
             return lif_counts(current, T, self.betas[k], self.thresholds[k],
-                              self.cfg.surrogate_slope, spike_dtype=dtype)
+                              self.cfg.surrogate_slope, spike_dtype=dtype,
+                              kernel=self.lif_kernel)
         if current.dim() == 2:
             current = current.unsqueeze(0).expand(T, *current.shape)
         mem = torch.zeros_like(current[0])
@@ -293,25 +368,32 @@ class FFTrainer:
         g = rate ** 2
         return g.mean(dim=1) if self.cfg.goodness == "mean_sq" else g.sum(dim=1)
 
-    def _dropout(self, x: torch.Tensor, rng: Optional[np.random.Generator]) -> torch.Tensor:
+    def _dropout(self, x: torch.Tensor, rng: Optional[np.random.Generator],
+                 rows=None) -> torch.Tensor:
         """Inverted dropout of ``x`` (``(B, D)`` or ``(T, B, D)``) with one mask per sample and
         input, shared by the time steps; ``rng`` None (inference) or dropout 0: ``x`` itself.
         Not ``F.dropout``: that draws a mask per element (per time step) from torch's global
         generator, while the mask here holds for a whole presentation and comes from the
-        epoch's numpy generator, so resumed runs stay exact."""
+        epoch's numpy generator, so resumed runs stay exact. ``rows`` ``(n, index)``
+        (data-parallel): the mask is drawn for the ``n`` rows of the whole batch and rows
+        ``index`` of it are this process's, so every process draws what one process would."""
         p = self.cfg.dropout
         if rng is None or p <= 0:
             return x
-        keep = torch.from_numpy(rng.random(x.shape[-2:], dtype=np.float32) >= p)
-        return x * (keep.to(x.dtype) / (1.0 - p))
+        shape = x.shape[-2:] if rows is None else (rows[0], x.shape[-1])
+        keep = torch.from_numpy(rng.random(shape, dtype=np.float32) >= p)
+        if rows is not None:
+            keep = keep[torch.from_numpy(rows[1])]
+        return x * (keep.to(device=x.device, dtype=x.dtype) / (1.0 - p))
 
-    def _image_current(self, img: np.ndarray,
-                       rng: Optional[np.random.Generator] = None) -> torch.Tensor:
+    def _image_current(self, img: np.ndarray, rng: Optional[np.random.Generator] = None,
+                       rows=None) -> torch.Tensor:
         """Layer-0 current from the image inputs ``(T, B, D)``: one matmul for all steps
         ``(T, B, N)``, or, with graded (constant) input, one matmul for one step ``(B, N)``
         (the LIF layer takes it as constant over the steps). With the
         overlay embedding the first ``width`` pixels carry the label instead (they are left out
-        here and added by :meth:`_label_current`). ``rng``: draw the training dropout mask."""
+        here and added by :meth:`_label_current`). ``rng``: draw the training dropout mask
+        (``rows``: see :meth:`_dropout`)."""
         w = self.weights[0]
         levels = self.enc.levels
         if self.emb.kind == "overlay":
@@ -321,65 +403,95 @@ class FFTrainer:
         else:
             w_img = self._image_weights()
         if self.enc.kind == "graded":
-            x0 = torch.from_numpy(img[0].astype(np.float32)) / levels
-            return self._mm(self._dropout(x0, rng), w_img)
-        return self._mm(self._dropout(torch.from_numpy(img.astype(np.float32)), rng), w_img)
+            x0 = self._float(img[0]) / levels
+            return self._mm(self._dropout(x0, rng, rows), w_img)
+        return self._mm(self._dropout(self._float(img), rng, rows), w_img)
 
     def _label_current(self, lab: np.ndarray) -> torch.Tensor:
         w = self.weights[0]
         w_lab = w[:, : self.emb.width] if self.emb.kind == "overlay" else w[:, self._n_feat:]
         if self.enc.kind == "graded":  # constant over the steps, like the image current
-            return (torch.from_numpy(lab[0].astype(np.float32)) / self.enc.levels) @ w_lab.T
-        return torch.from_numpy(lab.astype(np.float32)) @ w_lab.T
+            return (self._float(lab[0]) / self.enc.levels) @ w_lab.T
+        return self._float(lab) @ w_lab.T
 
     def _layer0_current(self, img: np.ndarray, labels: np.ndarray,
-                        rng: Optional[np.random.Generator] = None) -> torch.Tensor:
+                        rng: Optional[np.random.Generator] = None, rows=None) -> torch.Tensor:
         lab = label_spikes(labels, self.emb, self.enc)
-        return self._image_current(img, rng) + self._label_current(lab)
+        return self._image_current(img, rng, rows) + self._label_current(lab)
 
     @torch.no_grad()
     def sweep_goodness(self, x: np.ndarray, seed_offset: int) -> np.ndarray:
         """Goodness summed over layers for every candidate label: ``(N, C)`` (hard negatives)."""
-        a = self._image_current(image_spikes(x, self.enc, seed_offset))
+        return self._sweep(image_spikes(x, self.enc, seed_offset))
+
+    def _hard_goodness(self, x: np.ndarray, img: np.ndarray, seed_offset: int,
+                       rows: Optional[np.ndarray], share: float) -> np.ndarray:
+        """:meth:`sweep_goodness` of the batch ``x`` (image spikes ``img``); data-parallel:
+        each process sweeps its rows and the processes add up the ``(N, C)`` table."""
+        if rows is None:
+            return self.sweep_goodness(x, seed_offset)
         out = np.zeros((x.shape[0], self.ds.n_classes))
+        if share > 0:
+            out[rows] = self._sweep(img[:, rows])
+        return distributed.all_reduce_(torch.from_numpy(out), "sum").numpy()
+
+    @torch.no_grad()
+    def _sweep(self, img: np.ndarray) -> np.ndarray:
+        n = img.shape[1]
+        a = self._image_current(img)
+        out = np.zeros((n, self.ds.n_classes))
         for c in range(self.ds.n_classes):
-            lab = label_spikes(np.full(x.shape[0], c), self.emb, self.enc)
+            lab = label_spikes(np.full(n, c), self.emb, self.enc)
             cur = a + self._label_current(lab)
             for k in range(len(self.weights)):
                 spk, counts = self._spike_layer(k, cur)
                 if k >= self.cfg.goodness_from_layer:
-                    out[:, c] += self._goodness(counts).numpy()
+                    out[:, c] += self._goodness(counts).cpu().numpy()
                 if k + 1 < len(self.weights):
                     cur = self._mm(spk, self.weights[k + 1], current=True)
         return out
 
     def train_step(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
                    seed_offset: int):
-        """One optimizer step on a batch; returns (loss, G+ per layer, G- per layer)."""
+        """One optimizer step on a batch; returns (loss, G+ per layer, G- per layer).
+
+        Data-parallel, every process passes the same (global) batch and ``rng``: the random
+        choices are drawn for the whole batch, so the stream does not depend on the number of
+        processes; each process computes the loss of its rows (:func:`.distributed.shard`)
+        times their share of the batch, and the gradients summed over the processes make the
+        step one process takes on the whole batch."""
         cfg = self.cfg
         b = x.shape[0]
+        rows, share = distributed.shard(b) if self.data_parallel else (None, 1.0)
+        sel = None if rows is None else (b, rows)    # dropout: masks drawn for all b rows
         img = image_spikes(x, self.enc, seed_offset)
         if self._label_free:
             x_neg = corrupt_images(x, cfg.negatives, rng, self.ds.image_shape)
             y_neg = rng.integers(0, self.ds.n_classes, size=b)
             img_neg = image_spikes(x_neg, self.enc, seed_offset + 7_777_777)
-            cur = torch.cat([self._layer0_current(img, y, rng),
-                             self._layer0_current(img_neg, y_neg, rng)], dim=-2)
+            cur = torch.cat([self._layer0_current(_take(img, rows, 1), _take(y, rows), rng, sel),
+                             self._layer0_current(_take(img_neg, rows, 1), _take(y_neg, rows),
+                                                  rng, sel)], dim=-2)
         elif cfg.loss == "softmax":  # the image current once, one label current per candidate
             cand, target = softmax_candidates(y, self.ds.n_classes, cfg.softmax_negatives, rng)
-            a = self._image_current(img, rng)
+            cand, target = _take(cand, rows), _take(target, rows).to(self.device)
+            a = self._image_current(_take(img, rows, 1), rng, sel)
             lab = label_spikes(cand.T.reshape(-1), self.emb, self.enc)  # candidate-major
             cur = torch.cat([a] * cand.shape[1], dim=-2) + self._label_current(lab)
         else:
             if cfg.negatives == "hard":
-                y_neg = hard_wrong_labels(self.sweep_goodness(x, seed_offset), y, rng)
+                y_neg = hard_wrong_labels(self._hard_goodness(x, img, seed_offset, rows, share),
+                                          y, rng)
             else:
                 y_neg = random_wrong_labels(y, self.ds.n_classes, rng)
             # Positive and negative passes share the image spikes: one image matmul.
-            a = self._image_current(img, rng)
-            lab = label_spikes(np.concatenate([y, y_neg]), self.emb, self.enc)
+            a = self._image_current(_take(img, rows, 1), rng, sel)
+            lab = label_spikes(np.concatenate([_take(y, rows), _take(y_neg, rows)]), self.emb,
+                               self.enc)
             cur = torch.cat([a, a], dim=-2) + self._label_current(lab)
-        total = torch.zeros(())
+        if rows is not None:
+            b = rows.size                       # the rows this process computes
+        total = torch.zeros((), device=self.device)
         gp, gn = [], []
         for k in range(len(self.weights)):
             spk, counts = self._spike_layer(k, cur)
@@ -387,20 +499,29 @@ class FFTrainer:
             if cfg.loss == "softmax":
                 g = g.view(-1, b).T  # (B, candidates)
                 total = total + softmax_loss(g, target, cfg.alpha, cfg.label_smoothing)
-                pos = g.gather(1, target[:, None])
+                pos = g.gather(1, target[:, None]).detach()
                 gp.append(float(pos.mean()))
-                gn.append(float((g.sum() - pos.sum()) / (g.numel() - b)))
+                gn.append(float((g.detach().sum() - pos.sum()) / (g.numel() - b)))
             else:
                 total = total + ff_loss(g[:b], g[b:], cfg.loss, cfg.alpha, cfg.theta)
                 gp.append(float(g[:b].detach().mean()))
                 gn.append(float(g[b:].detach().mean()))
             if k + 1 < len(self.weights):
                 # layer-local: the next layer sees detached spikes, no gradient crosses layers
-                cur = self._mm(self._dropout(spk, rng), self.weights[k + 1], current=True)
+                cur = self._mm(self._dropout(spk, rng, _group_rows(sel, spk.shape[-2] // b)),
+                               self.weights[k + 1], current=True)
         self.opt.zero_grad()
-        total.backward()
+        if not self.data_parallel:
+            total.backward()
+            self.opt.step()
+            return float(total.detach()), gp, gn
+        (total * share).backward()
+        # the processes' gradients and figures, weighted by their shares, summed in one go
+        stats = torch.tensor([float(total.detach()), *gp, *gn], dtype=torch.float32) * share
+        stats = distributed.all_reduce_gradients(self._params, stats).tolist()
         self.opt.step()
-        return float(total.detach()), gp, gn
+        n = len(gp)
+        return stats[0], stats[1:1 + n], stats[1 + n:]
 
     # -- loop, progress, checkpoints ----------------------------------------------------------
     def _train_accuracy(self) -> Optional[float]:
@@ -438,8 +559,9 @@ class FFTrainer:
             self.load_checkpoint(checkpoint)
         n = self.ds.x_train.shape[0]
         n_batches = (n + cfg.batch_size - 1) // cfg.batch_size
+        quiet = not progress or (self.data_parallel and distributed.rank() != 0)
         bar = tqdm(total=cfg.epochs, initial=self.epochs_done, desc="FF training",
-                   unit="epoch", disable=not progress, leave=False, dynamic_ncols=True)
+                   unit="epoch", disable=quiet, leave=False, dynamic_ncols=True)
         last = cfg.epochs if stop_after is None else min(cfg.epochs, int(stop_after))
         for cb in callbacks:
             cb.on_fit_start(self)
@@ -468,7 +590,11 @@ class FFTrainer:
             h.g_neg.append(np.mean(gns, axis=0).tolist())
             h.epoch_seconds.append(secs)
             h.train_accuracy.append(self._train_accuracy())
-            h.seconds += time.perf_counter() - t0
+            spent = time.perf_counter() - t0
+            if self.data_parallel:  # the slowest process's times: one schedule, one stop
+                secs, spent = distributed.agree_max(secs, spent)
+                h.epoch_seconds[-1] = secs
+            h.seconds += spent
             self.epochs_done = epoch + 1
             post = {"loss": f"{h.loss[-1]:.4f}", "dG": f"{np.mean(gps) - np.mean(gns):.3f}",
                     "samples/s": f"{n / secs:.0f}"}
@@ -480,7 +606,10 @@ class FFTrainer:
                                               or self.epochs_done == cfg.epochs)
             if due:              # before the callbacks: an exception there loses nothing
                 self.save_checkpoint(checkpoint)
-            if callbacks_stop(callbacks, self, epoch):
+            stop = callbacks_stop(callbacks, self, epoch)
+            if self.data_parallel:          # one process's callback stops them all
+                stop = distributed.agree_any(stop)
+            if stop:
                 if checkpoint is not None and not due:
                     self.save_checkpoint(checkpoint)
                 break
@@ -507,9 +636,12 @@ class FFTrainer:
         return named
 
     def save_checkpoint(self, path: PathLike) -> Path:
-        """Weights, Adam state, history and config in an HDF5 file (atomic; no pickle)."""
+        """Weights, Adam state, history and config in an HDF5 file (atomic; no pickle), as CPU
+        arrays (a run resumes on any device). Data-parallel, rank 0 writes it."""
         import h5py
         path = Path(path)
+        if self.data_parallel and distributed.rank() != 0:
+            return path
         with atomic_path(path) as tmp:
             with h5py.File(tmp, "w") as f:
                 f.attrs["format"] = "ff-neuro-checkpoint"
@@ -518,11 +650,11 @@ class FFTrainer:
                 f.attrs["history_json"] = json.dumps(self.history.to_dict())
                 for name, w in self._named_params():
                     g = f.create_group(name)
-                    g.create_dataset("weight", data=w.detach().numpy())
+                    g.create_dataset("weight", data=w.detach().cpu().numpy())
                     st = self.opt.state.get(w, {})
                     if st:
-                        g.create_dataset("exp_avg", data=st["exp_avg"].numpy())
-                        g.create_dataset("exp_avg_sq", data=st["exp_avg_sq"].numpy())
+                        g.create_dataset("exp_avg", data=st["exp_avg"].cpu().numpy())
+                        g.create_dataset("exp_avg_sq", data=st["exp_avg_sq"].cpu().numpy())
                         g.attrs["step"] = float(st["step"])
         return path
 
@@ -543,15 +675,16 @@ class FFTrainer:
                 if "exp_avg" in g:
                     self.opt.state[w] = {
                         "step": torch.tensor(float(g.attrs["step"])),
-                        "exp_avg": torch.from_numpy(g["exp_avg"][()]).clone(),
-                        "exp_avg_sq": torch.from_numpy(g["exp_avg_sq"][()]).clone()}
+                        "exp_avg": torch.from_numpy(g["exp_avg"][()]).to(self.device).clone(),
+                        "exp_avg_sq": torch.from_numpy(g["exp_avg_sq"][()]).to(
+                            self.device).clone()}
         return saved
 
     def network(self) -> Network:
-        weights = [w.detach().numpy().copy() for w in self.weights]
+        weights = [w.detach().cpu().numpy().copy() for w in self.weights]
         if self.cfg.receptive_field:
             with torch.no_grad():
-                weights[0][:, : self._n_feat] = self._image_weights().numpy()
+                weights[0][:, : self._n_feat] = self._image_weights().cpu().numpy()
         layers = [Layer.dense(weight=w, threshold=th, v_decay=vd)
                   for w, th, vd in zip(weights, self.thresholds, self.v_decays)]
         ds = self.ds

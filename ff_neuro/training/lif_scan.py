@@ -13,7 +13,8 @@ forward pass keeps only the membrane potentials, its backward pass is one revers
   bfloat16 directly (or not at all), and nothing of size ``(T, B, N)`` is stored for the
   backward pass: it recomputes the membrane from the current.
 * :func:`lif_scan` returns spikes with a gradient (a torch loop): the reference, and the path of
-  other dtypes.
+  other dtypes and devices: on a GPU :func:`lif_counts` runs this loop (``kernel="torch"`` runs
+  it on the CPU too, e.g. to check it against the kernels).
 
 ``tests/test_training_options.py`` checks spikes, counts and gradients of both against
 snnTorch.
@@ -169,11 +170,23 @@ def _counts_backward(g_cnt, cur, T, beta, theta, slope, g_cur):
             _store_row(g_m, u32, g_cur[0, lo:hi])
 
 
-def _compiled(x: torch.Tensor) -> bool:
+#: the LIF loops :func:`lif_counts` can run: ``"auto"`` (the compiled kernels where they apply,
+#: else the torch loop), ``"numba"`` (the compiled kernels only), ``"torch"`` (the torch loop)
+KERNELS = ("auto", "numba", "torch")
+
+
+def _compiled(x: torch.Tensor, kernel: str = "auto") -> bool:
     """The compiled kernels take contiguous float32 or bfloat16 CPU tensors; anything else
-    (other dtypes, GPU) runs the torch loop."""
+    (other dtypes, GPU) and ``kernel="torch"`` run the torch loop."""
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown LIF kernel {kernel!r} ({'|'.join(KERNELS)})")
+    if kernel == "torch":
+        return False
     if not (x.dtype in (torch.float32, torch.bfloat16) and x.device.type == "cpu"
             and x.is_contiguous()):
+        if kernel == "numba":
+            raise ValueError(f"the numba LIF kernels take contiguous float32 or bfloat16 CPU "
+                             f"tensors, got {x.dtype} on {x.device}")
         return False
     # as many threads as torch uses (the trainer's --threads governs both)
     n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
@@ -266,7 +279,8 @@ class _LIFCounts(torch.autograd.Function):
 
 
 def lif_counts(current: torch.Tensor, time_steps: int, beta: float, threshold: float,
-               slope: float = 10.0, spike_dtype: Optional[torch.dtype] = torch.float32):
+               slope: float = 10.0, spike_dtype: Optional[torch.dtype] = torch.float32,
+               kernel: str = "auto"):
     """LIF layer for FF training whose loss sees only spike counts: ``(spikes, counts)``.
 
     ``current`` is ``(T, B, N)``, or ``(B, N)`` for a current constant over the ``time_steps``
@@ -280,15 +294,28 @@ def lif_counts(current: torch.Tensor, time_steps: int, beta: float, threshold: f
     spike gradient, the expanded current and its copies, and without storing the membrane (the
     backward pass recomputes it from the current, block by block in cache). Compiled for
     float32 and bfloat16 CPU tensors (a bfloat16 current, e.g. a bf16 matmul's output, is read
-    as is and gets its gradient in bfloat16, rounded to nearest even); other tensors use
-    :func:`lif_scan`.
+    as is and gets its gradient in bfloat16, rounded to nearest even); other tensors (GPU,
+    float64) use :func:`lif_scan`, a bfloat16 current widened to float32 as the kernels read
+    it. ``kernel``: ``"auto"``, ``"numba"`` (the kernels, or a ValueError for a tensor they
+    do not take) or ``"torch"`` (the :func:`lif_scan` loop on any device: the code a GPU runs).
+
+    Example::
+
+        >>> cur = torch.full((4, 3), 0.6, requires_grad=True)          # (B, N), constant
+        >>> spk, counts = lif_counts(cur, 5, beta=0.9, threshold=1.0)
+        >>> counts[0].tolist()
+        [2.0, 2.0, 2.0]
+        >>> torch.equal(lif_counts(cur, 5, 0.9, 1.0, kernel="torch")[1], counts)
+        True
     """
     T = int(time_steps)
     static = current.dim() == 2
     if not static and current.shape[0] != T:
         raise ValueError(f"current has {current.shape[0]} steps, expected {T}")
-    if not _compiled(current):
+    if not _compiled(current, kernel):
         full = current.unsqueeze(0).expand(T, *current.shape) if static else current
+        if full.dtype == torch.bfloat16:  # the kernels' arithmetic: float32 from bf16 values
+            full = full.float()
         spk = lif_scan(full.contiguous(), beta, threshold, slope)
         return (None if spike_dtype is None else spk.detach().to(spike_dtype)), spk.sum(0)
     return _LIFCounts.apply(current, T, float(beta), float(threshold), float(slope),
