@@ -56,6 +56,10 @@ def test_energy_and_export(trained, tmp_path):
     e = ffn.energy_report(qnet, ds, profile="loihi2", samples=100)
     assert e.total_mJ > 0 and "Energy per inference on profile 'loihi2'" in str(e)
     assert e.to_dict()["total_mJ"] == e.total_mJ
+    assert e.plot(tmp_path / "energy.png").read_bytes()[:4] == b"\x89PNG"
+    quant = trained[3]
+    assert quant.to_dict()["layers"] and "rate float" in str(quant)
+    assert quant.plot(tmp_path / "quant.png").read_bytes()[:4] == b"\x89PNG"
     netx = ffn.export_to(qnet, tmp_path / "m.netx.h5")
     with h5py.File(netx) as f:
         assert "layer" in f

@@ -296,7 +296,7 @@ def test_cli_train_ffgaf_regularisation_and_device_options(tmp_path):
     # the Hebbian trainer (numpy) refuses a device instead of ignoring it
     r = CliRunner().invoke(main, ["train", "--algo", "hebbian", "--device", "cuda",
                                   "--out", str(tmp_path / "f.h5")])
-    assert r.exit_code == 1 and "trains on the CPU" in r.output
+    assert r.exit_code == 1 and "on the CPU" in r.output
     r = CliRunner().invoke(main, ["train", "--algo", "hebbian", "--augment", "flip",
                                   "--out", str(tmp_path / "h.h5")])
     assert r.exit_code == 2 and "--augment" in r.output

@@ -313,6 +313,12 @@ class EnergyReport:
     def __str__(self) -> str:
         return self.format_table()
 
+    def plot(self, path, title: str = ""):
+        """Memory and compute energy per layer as stacked bars (a PNG at ``path``); several
+        profiles side by side: :func:`ff_neuro.energy.render.plot_reports`."""
+        from .render import plot_reports
+        return plot_reports({self.profile: self}, path, title)
+
 
 @dataclass
 class SpikingLayerActivity:

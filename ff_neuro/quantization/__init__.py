@@ -180,6 +180,34 @@ class QuantReport:
     def __str__(self) -> str:
         return self.format_table()
 
+    def plot(self, path):
+        """Firing rate per layer in float and in fixed point (calibration data) and the share
+        of clipped weights: a PNG at ``path``."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import numpy as np
+
+        from ..fileio import save_figure
+        x = np.arange(len(self.layers))
+        rf = [np.nan if l.rate_float is None else l.rate_float for l in self.layers]
+        rq = [np.nan if l.rate_fixed is None else l.rate_fixed for l in self.layers]
+        fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3.2))
+        a.bar(x - 0.2, rf, 0.4, label="float")
+        a.bar(x + 0.2, rq, 0.4, label="fixed point")
+        a.set_xlabel("layer")
+        a.set_ylabel("spikes per neuron per step")
+        a.set_xticks(x)
+        a.legend(fontsize=8)
+        a.set_title("firing rates", fontsize=9)
+        b.bar(x, [100 * l.clipped_fraction for l in self.layers], color="#dd8452")
+        b.set_xlabel("layer")
+        b.set_ylabel("% of weights clipped")
+        b.set_xticks(x)
+        b.set_title("quantization " + ("ok" if self.ok else "warnings"), fontsize=9)
+        fig.tight_layout()
+        return save_figure(fig, path)
+
 
 def bits_used(w: np.ndarray) -> int:
     """Signed bits needed for the integer weights ``w`` (sign included).
