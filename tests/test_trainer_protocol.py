@@ -122,3 +122,11 @@ def test_make_config_names_unknown_fields():
         make_config("bp")
     with pytest.raises(TypeError, match="HebbianConfig"):
         make_trainer("hebbian", None, make_config("ff"))
+
+
+def test_a_callback_stops_a_budgeted_ff_run(digits):
+    from ff_neuro.training.trainer import fit_with_budget
+    tr = make_trainer("ff", digits, hidden=(16,), epochs=200, time_steps=4, eval_samples=100)
+    stop = EarlyStopping("train_accuracy", patience=1, min_delta=1.0)
+    fit_with_budget(tr, 2.0, progress=False, callbacks=[stop])    # resized in blocks of 10
+    assert tr.epochs_done == 2 and stop.stopped_epoch == 1

@@ -97,6 +97,9 @@ def train_resizing(trainer: FFTrainer, minutes: float, most: int, resize_every: 
         before, start = trainer.history.seconds, trainer.epochs_done
         trainer.fit(**fit, stop_after=start + resize_every)
         h = trainer.history
+        if (trainer.epochs_done < start + resize_every
+                and h.seconds < fit["max_seconds"]):
+            return trainer.network(), resized        # a callback stopped training
         if h.seconds >= fit["max_seconds"] or trainer.epochs_done == start:
             break
         # what an epoch costs against the budget: its steps and the per-epoch training-
