@@ -24,8 +24,9 @@ process) flip the odd spike near threshold, and Adam carries the change on: long
 learning rates apart, as one process does between one thread and two.
 
 **Ensemble members.** :func:`train_members` trains ``n`` networks with their own seeds, one
-process each, and merges them into one network (:func:`~ff_neuro.model.merge.merge_networks`);
-rank 0 gathers the members over ``torch.distributed`` and merges them.
+process each, and merges them into one network (:func:`~ff_neuro.model.merge.merge_networks`).
+The members need no process group: each process writes its members as model files (HDF5) and
+the caller merges them once torchrun has returned.
 
 :func:`launch` is the launcher behind both: it starts ``torchrun`` (``python -m
 torch.distributed.run --standalone``) on a function named ``"module:function"`` and returns
@@ -38,7 +39,6 @@ import dataclasses
 import importlib
 import json
 import os
-import pickle
 import subprocess
 import sys
 import tempfile
@@ -260,29 +260,6 @@ def rank0_value(value: float) -> float:
     return float(t[0])
 
 
-def gather_objects(obj) -> Optional[list]:
-    """``obj`` of every process (picklable), in rank order, on rank 0; None on the others
-    (``[obj]`` without a process group)."""
-    if not is_distributed():
-        return [obj]
-    dist = _dist()
-    dev = _comm_device()
-    data = torch.frombuffer(bytearray(pickle.dumps(obj)), dtype=torch.uint8)
-    size = torch.tensor([data.numel()], dtype=torch.int64, device=dev)
-    sizes = [torch.zeros(1, dtype=torch.int64, device=dev) for _ in range(world_size())]
-    _keep(size, *sizes)
-    dist.all_gather(sizes, size)
-    n = max(int(v) for v in sizes)
-    buf = torch.zeros(n, dtype=torch.uint8, device=dev)
-    buf[:data.numel()] = data.to(dev)
-    parts = [torch.zeros(n, dtype=torch.uint8, device=dev) for _ in range(world_size())]
-    _keep(buf, *parts)
-    dist.all_gather(parts, buf)
-    if rank() != 0:
-        return None
-    return [pickle.loads(p[:int(v)].cpu().numpy().tobytes()) for p, v in zip(parts, sizes)]
-
-
 # -- the launcher ------------------------------------------------------------------------------
 
 
@@ -441,28 +418,20 @@ def _train_member(cfg, ds, index: int, seed: int, device, threads, max_minutes, 
 
 
 def _members_job(payload: dict, ds) -> dict:
-    """Launch target of :func:`train_members`: rank r trains members r, r + P, ...; rank 0
-    gathers them, merges them and writes the merged network to the launcher's folder."""
+    """Launch target of :func:`train_members`: rank r trains members r, r + P, ... and writes
+    each to ``member<i>.h5`` in the caller's folder (no process group: nothing to exchange)."""
     from ..config import FFTrainConfig
     from ..model import save_model
-    from ..model.merge import merge_networks
-    device = payload["device"]
-    init("cpu", backend="gloo")        # the group only carries the finished members
     r, p = rank(), world_size()
     cfg = FFTrainConfig(**payload["config"])
     seeds = payload["seeds"]
-    mine = [(i, _train_member(cfg, ds, i, seeds[i], device, payload["threads"],
-                              payload["max_minutes"], payload["checkpoint"],
-                              payload["resume"], payload["progress"] and r == 0))
-            for i in range(r, len(seeds), p)]
-    gathered = gather_objects(mine)
-    if r != 0:
-        return None
-    nets = dict(pair for part in gathered for pair in part)
-    merged = merge_networks([nets[i] for i in range(len(seeds))])
-    path = Path(payload["out"])
-    save_model(merged, path)
-    return {"model": str(path)}
+    mine = list(range(r, len(seeds), p))
+    for i in mine:
+        net = _train_member(cfg, ds, i, seeds[i], payload["device"], payload["threads"],
+                            payload["max_minutes"], payload["checkpoint"], payload["resume"],
+                            payload["progress"] and r == 0)
+        save_model(net, Path(payload["folder"]) / f"member{i}.h5")
+    return {"members": mine}
 
 
 def train_members(dataset, n: int = 2, config=None, processes: Optional[int] = None,
@@ -515,13 +484,17 @@ def train_members(dataset, n: int = 2, config=None, processes: Optional[int] = N
                                              checkpoint, resume, progress)
                                for i, s in enumerate(seeds)])
     from ..model import load_model
+    from ..model.merge import merge_networks
     with tempfile.TemporaryDirectory(prefix="ff-neuro-members-") as tmp:
         payload = {"config": cfg.to_dict(), "seeds": seeds, "device": str(device),
                    "threads": threads, "max_minutes": max_minutes,
                    "checkpoint": None if checkpoint is None else str(checkpoint),
-                   "resume": bool(resume), "progress": bool(progress),
-                   "out": str(Path(tmp) / "merged.h5")}
-        res = launch("ff_neuro.training.distributed:_members_job", payload, processes,
-                     dataset=dataset, timeout_s=timeout_s)
-        return load_model(res["model"])
+                   "resume": bool(resume), "progress": bool(progress), "folder": tmp}
+        launch("ff_neuro.training.distributed:_members_job", payload, processes,
+               dataset=dataset, timeout_s=timeout_s)
+        files = [Path(tmp) / f"member{i}.h5" for i in range(n)]
+        missing = [f.name for f in files if not f.exists()]
+        if missing:
+            raise LaunchError(f"the member processes ended without writing {missing}")
+        return merge_networks([load_model(f) for f in files])
 
