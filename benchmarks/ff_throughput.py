@@ -7,6 +7,9 @@ separately, goodness from spike counts, swish loss, layer-local updates. Both us
 784-500-500 network, T, batch, encoding, negatives and optimizer on Fashion-MNIST; throughput is
 training samples per second over ``--batches`` batches after a warm-up batch.
 
+``--device cuda`` runs both on the GPU (and, with ``--cpu-reference``, ff-neuro's CPU trainer
+beside them, for the GPU-over-CPU ratio).
+
 Writes ``benchmarks/results/ff_throughput.json`` with ``speedup_vs_snntorch_loop``.
 """
 from __future__ import annotations
@@ -114,16 +117,28 @@ def main() -> None:
                          "1 is far faster when other jobs share the cores")
     ap.add_argument("--repeats", type=int, default=5,
                     help="alternating timing rounds; the median round is reported")
+    ap.add_argument("--device", default="cpu",
+                    help="torch device of both implementations (cpu, cuda) [cpu]")
+    ap.add_argument("--cpu-reference", action="store_true",
+                    help="with --device cuda: also time ff-neuro's trainer on the CPU")
+    ap.add_argument("--data-dir", default=None,
+                    help="folder of the Fashion-MNIST IDX files [the Debian package's]")
     ap.add_argument("--out", default=str(RESULTS / "ff_throughput.json"))
     args = ap.parse_args()
+    dev = torch.device(args.device)
     torch.set_num_threads(args.threads or torch.get_num_threads())
-    ds = load_dataset("fashion-mnist")
+    ds = load_dataset("fashion-mnist", data_dir=args.data_dir)
     cfg = FFTrainConfig(hidden=(500, 500), time_steps=args.time_steps,
                         batch_size=args.batch_size, encoding=args.encoding, epochs=1,
                         matmul_precision=args.precision)
-    ours = FFTrainer(cfg, ds)
+    ours = FFTrainer(cfg, ds, device=dev)
+    cpu_ref = FFTrainer(cfg, ds) if args.cpu_reference and dev.type != "cpu" else None
     base = SnnTorchLoopFF([ours.emb.input_size(ds.n_features), 500, 500], ours.betas[0],
-                          cfg.threshold, cfg.surrogate_slope, cfg.alpha, cfg.lr)
+                          cfg.threshold, cfg.surrogate_slope, cfg.alpha, cfg.lr).to(dev)
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
     rng = np.random.default_rng(0)
     B = args.batch_size
     batches = [rng.choice(ds.x_train.shape[0], B, replace=False) for _ in range(args.batches + 1)]
@@ -138,30 +153,46 @@ def main() -> None:
         neg = encode(x, y_neg, ours.emb, ours.enc, seed_offset=i + 1).astype(np.float32)
         if ours.enc.levels > 1:
             pos, neg = pos / ours.enc.levels, neg / ours.enc.levels
-        base.train_step(torch.from_numpy(pos), torch.from_numpy(neg))
+        base.train_step(torch.from_numpy(pos).to(dev), torch.from_numpy(neg).to(dev))
+
+    def run_cpu(i, idx):
+        cpu_ref.train_step(ds.x_train[idx], ds.y_train[idx], rng, seed_offset=i + 1)
+
+    impls = [("snntorch_loop", run_base), ("ff_neuro", run_ours)]
+    if cpu_ref is not None:
+        impls.append(("ff_neuro_cpu", run_cpu))
 
     # Alternate the two implementations --repeats times; report the median of the per-repeat
     # speedups (a shared 2-core machine is noisy: single pairs varied by +-30 %).
-    for fn in (run_base, run_ours):
+    for _, fn in impls:
         fn(0, batches[0])  # warm-up
+    sync()
     rounds = []
     for r in range(args.repeats):
         res = {}
-        for name, fn in (("snntorch_loop", run_base), ("ff_neuro", run_ours)):
+        for name, fn in impls:
             t = time.perf_counter()
             for i, idx in enumerate(batches[1:], start=1):
                 fn(i, idx)
+            sync()
             secs = time.perf_counter() - t
             res[name] = {"seconds": secs, "samples_per_s": args.batches * B / secs}
         res["speedup"] = res["ff_neuro"]["samples_per_s"] / res["snntorch_loop"]["samples_per_s"]
+        if cpu_ref is not None:
+            res["speedup_vs_cpu"] = (res["ff_neuro"]["samples_per_s"]
+                                     / res["ff_neuro_cpu"]["samples_per_s"])
         rounds.append(res)
         print(f"round {r + 1}: snntorch loop {res['snntorch_loop']['samples_per_s']:.0f}, "
               f"ff-neuro {res['ff_neuro']['samples_per_s']:.0f} training samples/s "
               f"({res['speedup']:.2f}x)", flush=True)
     med = sorted(rounds, key=lambda d: d["speedup"])[len(rounds) // 2]
-    res = {k: med[k] for k in ("snntorch_loop", "ff_neuro")}
+    res = {k: med[k] for k, _ in impls}
+    if cpu_ref is not None:
+        res["speedup_vs_ff_neuro_cpu"] = med["speedup_vs_cpu"]
     speedup = med["speedup"]
     out = {"machine": machine(), "torch_threads": torch.get_num_threads(),
+           "device": str(dev), "gpu": (torch.cuda.get_device_name(dev) if dev.type == "cuda"
+                                       else None),
            "network": "784(+10 label)-500-500 spiking FF, swish loss, random wrong labels",
            "time_steps": args.time_steps, "batch_size": B, "batches": args.batches,
            "encoding": args.encoding, "matmul_precision": args.precision, **res,

@@ -16,6 +16,7 @@ MODULES = [
     "ff_neuro.training.lif_scan",
     "ff_neuro.training.distributed",
     "ff_neuro.training.hebbian",
+    "ff_neuro.training.hebbian_torch",
     "ff_neuro.training.ffgaf",
     "ff_neuro.training.ffgaf_config",
     "ff_neuro.model.network",

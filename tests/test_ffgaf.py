@@ -293,10 +293,10 @@ def test_cli_train_ffgaf_regularisation_and_device_options(tmp_path):
     assert r.exit_code == 0, r.output
     c = json.loads(r.stdout[r.stdout.index("{"):])["config"]
     assert (c["dropout"], c["augment"], c["augment_shift"]) == (0.2, "shift", 1)
-    # the Hebbian trainer (numpy) refuses a device instead of ignoring it
-    r = CliRunner().invoke(main, ["train", "--algo", "hebbian", "--device", "cuda",
+    # the Hebbian trainer takes the device too: one that is not there is refused
+    r = CliRunner().invoke(main, ["train", "--algo", "hebbian", "--device", "cuda:99",
                                   "--out", str(tmp_path / "f.h5")])
-    assert r.exit_code == 1 and "on the CPU" in r.output
+    assert r.exit_code == 1 and "cuda:99" in r.output and not (tmp_path / "f.h5").exists()
     r = CliRunner().invoke(main, ["train", "--algo", "hebbian", "--augment", "flip",
                                   "--out", str(tmp_path / "h.h5")])
     assert r.exit_code == 2 and "--augment" in r.output

@@ -385,3 +385,87 @@ def test_network_quantizes_and_round_trips(small_digits, tmp_path):
     back = load_model(path)
     assert back.training["algorithm"] == "hebbian" and back.quantized is not None
     np.testing.assert_array_equal(back.layers[0].weight, qnet.layers[0].weight)
+
+
+# -- the torch engine: what a GPU runs, checked on the CPU against numpy -----------------------
+_TORCH_CONFIGS = {
+    "online": dict(hidden=(30,), batch_size=1),
+    "batched-2-layers": dict(hidden=(30, 16), batch_size=16, weight_decay=1e-3),
+    "sigmoid-relu": dict(hidden=(30,), batch_size=8, probability="sigmoid", trace="relu",
+                         lr=0.1, tau_e=0.0),
+    "hard-li-input-trace": dict(hidden=(30,), batch_size=8, trace="hard_li",
+                                presynaptic="trace"),
+    "per-presentation": dict(hidden=(30, 12), batch_size=4, update_every="presentation"),
+}
+
+
+def _torch_devices():
+    import torch
+    return ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+        not torch.cuda.is_available(), reason="no CUDA GPU: the GPU run of this check needs one"))]
+
+
+@pytest.mark.parametrize("device", _torch_devices())
+@pytest.mark.parametrize("name", list(_TORCH_CONFIGS))
+def test_torch_engine_trains_like_numpy(small_digits, name, device):
+    """Two epochs with the torch engine give the numpy engine's weights, eligibility traces and
+    predictions (float rounding only: the order of the matrix-product sums), and its traces
+    on the same input spikes."""
+    import torch
+    ds = small_digits.subset(200, 60)
+    cfg = HebbianConfig(epochs=2, **_TORCH_CONFIGS[name])
+    ref = HebbianTrainer(cfg, ds)
+    ref.sparse_online = False          # the dense form, which the torch engine computes
+    tt = HebbianTrainer(cfg, ds, device=device, engine="torch")
+    assert all(isinstance(w, torch.Tensor) and w.device.type == device for w in tt.WT)
+    ref.fit(progress=False)
+    net = tt.fit(progress=False)
+    start = HebbianTrainer(cfg, ds).WT
+    assert max(np.abs(w - w0).max() for w, w0 in zip(ref.WT, start)) > 0.05   # it learned
+    for a, b in zip(ref.weights_t(), tt.weights_t()):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-4)
+    if cfg.tau_e > 0:
+        for a, b in zip(ref.e, tt.e):
+            np.testing.assert_allclose(b.cpu().numpy(), a, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(tt.predict(ds.x_test), ref.predict(ds.x_test))
+    X = ref.inputs(ds.x_test[:32], ds.y_test[:32], seed_offset=5)
+    for a, b in zip(ref.present(X, learn=False), tt.present(X, learn=False)):
+        np.testing.assert_allclose(b, a, atol=1e-5)
+    np.testing.assert_array_equal(net.layers[0].weight, tt.weights_t()[0].T)
+    assert ref.history.pn_accuracy == pytest.approx(tt.history.pn_accuracy, abs=0.02)
+
+
+def test_torch_engine_checkpoint_resumes_in_either_engine(small_digits, tmp_path):
+    """A torch-engine checkpoint holds numpy arrays: the numpy engine resumes it and ends where
+    an uninterrupted run ends."""
+    ds = small_digits.subset(200, 60)
+    cfg = HebbianConfig(hidden=(30,), batch_size=8, epochs=2)
+    whole = HebbianTrainer(cfg, ds, engine="torch")
+    whole.fit(progress=False)
+    ck = tmp_path / "h.ckpt.h5"
+    HebbianTrainer(cfg, ds, engine="torch").fit(progress=False, checkpoint=ck, stop_after=1)
+    back = HebbianTrainer(cfg, ds, engine="torch")
+    back.load_checkpoint(ck)
+    assert back.epochs_done == 1 and back.WT[0].device.type == "cpu"
+    resumed = HebbianTrainer(cfg, ds)
+    resumed.sparse_online = False
+    resumed.fit(progress=False, checkpoint=ck, resume=True)
+    assert resumed.epochs_done == 2 and len(resumed.history.p_pos) == 2
+    np.testing.assert_allclose(resumed.WT[0], whole.weights_t()[0], rtol=1e-4, atol=1e-4)
+
+
+def test_engine_and_device_are_checked(small_digits):
+    import torch
+    cfg = HebbianConfig(hidden=(20,))
+    with pytest.raises(ValueError, match="unknown Hebbian engine"):
+        HebbianTrainer(cfg, small_digits, engine="jax")
+    with pytest.raises(RuntimeError, match="not a torch device"):
+        HebbianTrainer(cfg, small_digits, device="gpu0")
+    assert HebbianTrainer(cfg, small_digits).engine == "numpy"
+    if torch.cuda.is_available():
+        assert HebbianTrainer(cfg, small_digits, device="cuda").engine == "torch"
+        with pytest.raises(ValueError, match="numpy engine runs on the CPU"):
+            HebbianTrainer(cfg, small_digits, device="cuda", engine="numpy")
+    else:
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            HebbianTrainer(cfg, small_digits, device="cuda")

@@ -180,7 +180,7 @@ class _RecipeOrPath(click.ParamType):
               help="torch (and LIF kernel) CPU threads; 1 is much faster on a busy shared "
                    "CPU, and lets two runs share two cores [default: torch's choice; ffgaf 2]")
 @click.option("--device", default="cpu", show_default=True,
-              help="torch device to train on (cpu, cuda, cuda:1; ff and ffgaf)")
+              help="torch device to train on (cpu, cuda, cuda:1)")
 @click.option("--processes", type=COUNT, default=1, show_default=True,
               help="ff: train data-parallel in this many processes started by torchrun (gloo "
                    "on CPUs, nccl on GPUs): the weights of one process training the same "

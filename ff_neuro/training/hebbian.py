@@ -4,7 +4,8 @@ Forward-Forward Learning", seed 003; public notebook erikberter/Hebbian_FFA).
 With the squared Euclidean goodness ``G(l) = sum_j l_j^2`` the FF gradient of a layer is a
 *three-factor* (neo-Hebbian) rule: a modulatory signal ``M`` times the post-synaptic output trace
 ``l_j`` times the pre-synaptic input ``x_i`` (paper eq. 2-4). No autograd is used: the update is
-computed in closed form with numpy, vectorised over the batch and the neurons.
+computed in closed form with numpy, vectorised over the batch and the neurons (or with torch on
+a GPU: :mod:`ff_neuro.training.hebbian_torch`).
 
 Per sample and time step ``t = 0 .. T-1`` (one presentation; the state starts at zero)::
 
@@ -407,13 +408,44 @@ class HebbianHistory:
         return asdict(self)
 
 
+#: the engines of :class:`HebbianTrainer`
+ENGINES = ("auto", "numpy", "torch")
+
+
 class HebbianTrainer:
     """Trains spiking layers with the Hebbian FF rule; :meth:`network` gives a Network.
 
     Weights are kept transposed, ``WT[k]`` (n_in, n_out), float32; ``e[k]`` likewise.
+
+    ``device``: where the rule runs (``"cpu"``, ``"cuda"``, ``"cuda:1"``; one that is not there
+    is a RuntimeError before training). ``engine``: ``"numpy"`` (the CPU, with a sparse online
+    path), ``"torch"`` (:mod:`ff_neuro.training.hebbian_torch`: the weights and the time loop
+    on ``device``; on the CPU it runs what a GPU runs), ``"auto"``: numpy on the CPU, torch
+    elsewhere. With torch, ``WT`` and ``e`` are torch tensors on the device; checkpoints and
+    :meth:`network` hold numpy arrays either way, so a run resumes on another device.
+
+    Example::
+
+        >>> from ff_neuro.data import load_digits
+        >>> tr = HebbianTrainer(HebbianConfig(hidden=(16,), batch_size=32), load_digits(),
+        ...                     engine="torch")
+        >>> tr.engine, str(tr.device), type(tr.WT[0]).__name__
+        ('torch', 'cpu', 'Tensor')
     """
 
-    def __init__(self, cfg: HebbianConfig, dataset: Dataset):
+    def __init__(self, cfg: HebbianConfig, dataset: Dataset, device="cpu",
+                 engine: str = "auto"):
+        from .distributed import resolve_device
+        if engine not in ENGINES:
+            raise ValueError(f"unknown Hebbian engine {engine!r} ({'|'.join(ENGINES)})")
+        self.device = resolve_device(device)
+        if engine == "auto":
+            engine = "numpy" if self.device.type == "cpu" else "torch"
+        if engine == "numpy" and self.device.type != "cpu":
+            raise ValueError(f"device {str(device)!r}: the numpy engine runs on the CPU; use "
+                             "engine='torch' (or 'auto') on another device")
+        #: "numpy" or "torch"
+        self.engine = engine
         self.cfg = cfg
         self.ds = dataset
         self.emb = LabelEmbedding(kind=cfg.label_embedding, n_classes=dataset.n_classes,
@@ -437,6 +469,19 @@ class HebbianTrainer:
         #: dense path (False) gives the same weights up to rounding (tested)
         self.sparse_online = True
         self._mod_kw = dict(theta=cfg.theta, alpha=cfg.alpha, eps=cfg.eps)
+        self._torch = None
+        if engine == "torch":
+            import torch
+            from .hebbian_torch import TorchEngine
+            self._torch = TorchEngine(self, self.device)
+            self.WT = [torch.as_tensor(w, device=self.device) for w in self.WT]
+            if self.e is not None:
+                self.e = [torch.zeros_like(w) for w in self.WT]
+
+    def weights_t(self) -> List[np.ndarray]:
+        """The weights ``WT`` as numpy arrays (n_in, n_out), whatever the engine (copies for
+        torch)."""
+        return [_numpy(w) for w in self.WT]
 
     # -- one presentation of a batch ----------------------------------------------------------
     def _trace(self, l: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -548,6 +593,8 @@ class HebbianTrainer:
         L = len(self.WT)
         if learn and positive is None:
             raise ValueError("learning needs the polarity of every sample")
+        if self._torch is not None:
+            return self._torch.present(X, positive, learn)
         pol = None if positive is None else np.asarray(positive, dtype=np.float64).reshape(B)
         per_step = learn and c.update_every == "step"
         t0 = c.update_from_step if per_step else T
@@ -696,11 +743,14 @@ class HebbianTrainer:
                 lab = np.where(positive > 0, y, random_wrong_labels(y, self.ds.n_classes, rng))
                 X = self.inputs(self.ds.x_train[idx], lab,
                                 seed_offset=epoch * 1_000_003 + ci + 1)
+                if self._torch is not None:      # to the device once per chunk
+                    import torch
+                    X = torch.as_tensor(X, device=self.device).to(torch.float32)
                 for b in range(0, len(idx), K):
                     traces = self.present(X[:, b:b + K], positive[b:b + K], learn=True)
                     if shrink != 1.0:
                         for w in self.WT:
-                            w *= shrink
+                            w *= float(shrink)
                     p_last.append(probability(traces[-1], c.probability, **self._mod_kw))
                     rates.append([float(np.mean(tr > 0)) for tr in traces])
                 pols.append(positive)
@@ -800,9 +850,9 @@ class HebbianTrainer:
                 f.attrs["config_json"] = json.dumps(self.cfg.to_dict())
                 f.attrs["history_json"] = json.dumps(self.history.to_dict())
                 for k, w in enumerate(self.WT):
-                    f.create_dataset(f"layer/{k}/weight_t", data=w)
+                    f.create_dataset(f"layer/{k}/weight_t", data=_numpy(w))
                     if self.e is not None:
-                        f.create_dataset(f"layer/{k}/eligibility", data=self.e[k])
+                        f.create_dataset(f"layer/{k}/eligibility", data=_numpy(self.e[k]))
         return path
 
     def load_checkpoint(self, path: PathLike) -> None:
@@ -815,9 +865,9 @@ class HebbianTrainer:
             self.epochs_done = int(f.attrs["epochs_done"])
             self.history = HebbianHistory(**json.loads(f.attrs["history_json"]))
             for k in range(len(self.WT)):
-                self.WT[k][...] = f[f"layer/{k}/weight_t"][()]
+                _assign(self.WT[k], f[f"layer/{k}/weight_t"][()])
                 if self.e is not None:
-                    self.e[k][...] = f[f"layer/{k}/eligibility"][()]
+                    _assign(self.e[k], f[f"layer/{k}/eligibility"][()])
 
     # -- inference and latents --------------------------------------------------------------------
     def scores(self, x: np.ndarray, chunk: int = 256, seed_offset: int = _TEST_SEED_OFFSET,
@@ -878,7 +928,7 @@ class HebbianTrainer:
             raise ValueError(f"unknown readout {readout!r} (symmetric|all|positive)")
         if readout != "all" and c.probability != "symmetric":
             raise ValueError(f"readout={readout!r} needs the symmetric probability")
-        ws = [w.T.copy() for w in self.WT]
+        ws = [w.T.copy() for w in self.weights_t()]
         g_from = 0
         if readout == "positive":
             ws[-1] = ws[-1][: ws[-1].shape[0] // 2].copy()
@@ -894,6 +944,22 @@ class HebbianTrainer:
             training={"algorithm": "hebbian", "config": c.to_dict(), "readout": readout,
                       "history": self.history.to_dict()},
         )
+
+
+def _numpy(a) -> np.ndarray:
+    """A numpy array of ``a`` (a numpy array, or a torch tensor on any device)."""
+    if isinstance(a, np.ndarray):
+        return a
+    return a.detach().cpu().numpy()
+
+
+def _assign(dst, src: np.ndarray) -> None:
+    """``dst[...] = src`` for a numpy array or a torch tensor ``dst``."""
+    if isinstance(dst, np.ndarray):
+        dst[...] = src
+    else:
+        import torch
+        dst.copy_(torch.as_tensor(np.asarray(src, dtype=np.float32)))
 
 
 class _one_blas_thread:

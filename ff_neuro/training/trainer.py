@@ -182,8 +182,9 @@ def make_trainer(algo: str, dataset, config=None, device: str = "cpu",
                  threads: Optional[int] = None, data_parallel: Optional[bool] = None,
                  **fields) -> Trainer:
     """A :class:`Trainer` for ``algo`` on ``dataset``: from a config object, or from config
-    ``fields`` (see :func:`make_config`). ``device``: the torch device to train on (ff, ffgaf;
-    hebbian trains with numpy on the CPU); ``threads``: torch CPU threads (None: torch's
+    ``fields`` (see :func:`make_config`). ``device``: the torch device to train on (hebbian:
+    the numpy engine on the CPU, the torch engine elsewhere); ``threads``: torch CPU threads
+    (None: torch's
     choice; FFGAF: 2). ``data_parallel`` (ff): train data-parallel with the other processes
     torchrun started (:mod:`ff_neuro.training.distributed`); None: when torchrun started
     more than one process.
@@ -212,9 +213,6 @@ def make_trainer(algo: str, dataset, config=None, device: str = "cpu",
         from .ffgaf import FFGAFTrainer
         return FFGAFTrainer(cfg, dataset, threads=2 if threads is None else threads,
                             device=device)
-    if algo == "hebbian" and str(device) != "cpu":
-        raise ValueError(f"device {device!r}: algo 'hebbian' trains with numpy on the CPU "
-                         "(device='cpu')")
     if threads is not None:
         import torch
         torch.set_num_threads(int(threads))
@@ -222,7 +220,7 @@ def make_trainer(algo: str, dataset, config=None, device: str = "cpu",
         from .ff import FFTrainer
         return FFTrainer(cfg, dataset, device=device, data_parallel=data_parallel)
     from .hebbian import HebbianTrainer
-    return HebbianTrainer(cfg, dataset)
+    return HebbianTrainer(cfg, dataset, device=device)
 
 
 def fit_with_budget(trainer: Trainer, max_minutes: Optional[float] = None, **fit_kwargs):
