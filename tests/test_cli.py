@@ -90,9 +90,8 @@ def test_train_refuses_options_of_another_algorithm(tmp_path):
                       (["--algo", "hebbian", "--no-readout"], "--no-readout: an option"),
                       (["--algo", "ffgaf", "--receptive-field", "4,3,2"], "--receptive-field"),
                       (["--recipe", "nope"], "unknown recipe 'nope'")):
-        proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", *args, "--out",
-                               str(tmp_path / "m.h5")], capture_output=True, text=True)
-        assert proc.returncode == 2 and msg in proc.stderr, proc.stderr
+        code, err = _train_exit(tmp_path, args)
+        assert code == 2 and msg in err, err
         assert not (tmp_path / "m.h5").exists()
     # values are checked by the configuration class, in its words (exit 1, one line)
     for args, msg in ((["--locally-connected"], "locally connected first layer needs "
@@ -100,11 +99,27 @@ def test_train_refuses_options_of_another_algorithm(tmp_path):
                       (["--set", "hiden=3"], "FFTrainConfig has no field 'hiden'"),
                       (["--set", "epochs=x"], "epochs: expected an integer"),
                       (["--loss", "bogus"], "unknown loss 'bogus'")):
+        code, err = _train_exit(tmp_path, args)
+        assert code == 1 and msg in err, err
+        assert len(err.strip().splitlines()) == 1
+        assert not (tmp_path / "m.h5").exists()
+    # the same through a real process: exit codes and stderr as a shell sees them
+    for args, code, msg in ((["--algo", "hebbian", "--dropout", "0.1"], 2, "--dropout"),
+                            (["--set", "epochs=x"], 1, "epochs: expected an integer")):
         proc = subprocess.run([sys.executable, "-m", "ff_neuro.cli", "train", *args, "--out",
                                str(tmp_path / "m.h5")], capture_output=True, text=True)
-        assert proc.returncode == 1 and msg in proc.stderr, proc.stderr
-        assert len(proc.stderr.strip().splitlines()) == 1
-        assert not (tmp_path / "m.h5").exists()
+        assert proc.returncode == code and msg in proc.stderr, proc.stderr
+        last = proc.stderr.strip().splitlines()[-1]
+        assert msg in last and "Traceback" not in proc.stderr and not proc.stdout
+
+
+def _train_exit(tmp_path, args):
+    """``ff-neuro train ARGS --out tmp/m.h5`` in this process: (exit code, stderr)."""
+    from click.testing import CliRunner
+    from ff_neuro.cli import main
+    r = CliRunner().invoke(main, ["train", *args, "--out", str(tmp_path / "m.h5")])
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    return r.exit_code, r.stderr
 
 
 def test_train_ff_with_local_receptive_fields(tmp_path):
