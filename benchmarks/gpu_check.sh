@@ -5,6 +5,11 @@
 #
 #   bash benchmarks/gpu_check.sh
 #
+# Prepare here first: .whl/ with the wheels the GPU machine lacks (it has no registry), e.g.
+#   .venv-core/bin/python -m pip download --no-deps -d .whl snntorch==1.0.0 PyYAML \
+#       --python-version 3.12 --only-binary=:all:
+# and .data/fashion-mnist/ with the four IDX files (cp /usr/share/datasets/fashion-mnist/*).
+#
 # 1. the CUDA tests: the torch LIF loop and the Hebbian torch engine on the GPU against the CPU,
 #    a checkpoint moving between GPU and CPU, FFGAF on the GPU;
 # 2. FF training samples/s on the GPU against a plain snnTorch loop on the same GPU and against
