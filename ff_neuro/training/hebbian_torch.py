@@ -45,6 +45,16 @@ class TorchEngine:
     def __init__(self, trainer, device: torch.device):
         self.tr = trainer
         self.device = device
+        self.threshold = _f32(trainer.cfg.threshold)
+        self.beta = float(trainer.beta)            # already float32
+
+    def lif_step(self, v: torch.Tensor, cur: torch.Tensor) -> torch.Tensor:
+        """One LIF step in place (decay, input, reset to zero); returns the spikes (bool)."""
+        v.mul_(self.beta)
+        v.add_(cur)
+        fired = v > self.threshold
+        v.masked_fill_(fired, 0.0)
+        return fired
 
     # -- traces and the modulator ------------------------------------------------------------
     def trace(self, l: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -131,15 +141,9 @@ class TorchEngine:
     # -- the LIF -------------------------------------------------------------------------------
     def scan(self, cur: torch.Tensor, v: torch.Tensor, l: torch.Tensor) -> torch.Tensor:
         """LIF over the steps of ``cur`` (t, B, H), then the trace; returns the spikes."""
-        th = _f32(self.tr.cfg.threshold)
-        beta = float(self.tr.beta)
         out = torch.empty_like(cur)
         for t in range(cur.shape[0]):
-            v.mul_(beta)
-            v.add_(cur[t])
-            fired = v > th
-            v.masked_fill_(fired, 0.0)
-            out[t] = fired
+            out[t] = self.lif_step(v, cur[t])
         self.advance_trace(l, out)
         return out
 
@@ -168,23 +172,15 @@ class TorchEngine:
                 self.advance_trace(lp[k], inp)
             cur = (inp.reshape(t0 * B, -1) @ tr.WT[k]).reshape(t0, B, -1)
             inp = self.scan(cur, v[k], l[k])
-        if t0 < T:
-            th = _f32(c.threshold)
-            beta = float(tr.beta)
-            for t in range(t0, T):
-                x = X[t]
-                for k in range(L):
-                    cur = x @ tr.WT[k]
-                    xk = self.trace(lp[k], x).clone() if pre_trace else x
-                    vk = v[k]
-                    vk.mul_(beta)
-                    vk.add_(cur)
-                    fired = vk > th
-                    vk.masked_fill_(fired, 0.0)
-                    x = fired.to(torch.float32)
-                    self.trace(l[k], x)
-                    if learn:
-                        self.apply(k, xk.T @ self.ml(l[k], pol), B)
+        for t in range(t0, T):            # the update window: per step, every layer
+            x = X[t]
+            for k in range(L):
+                cur = x @ tr.WT[k]
+                xk = self.trace(lp[k], x).clone() if pre_trace else x
+                x = self.lif_step(v[k], cur).to(torch.float32)
+                self.trace(l[k], x)
+                if learn:
+                    self.apply(k, xk.T @ self.ml(l[k], pol), B)
         return [t.cpu().numpy() for t in l]
 
     def _present_accumulated(self, X, pol, v, l, lp) -> None:
@@ -193,8 +189,6 @@ class TorchEngine:
         T, B, _ = X.shape
         t0 = c.update_from_step
         win = T - t0
-        th = _f32(c.threshold)
-        beta = float(tr.beta)
         inp = X
         acc = []
         for k in range(len(tr.WT)):
@@ -207,13 +201,8 @@ class TorchEngine:
             cur = (inp.reshape(T * B, -1) @ tr.WT[k]).reshape(T, B, -1)
             out = torch.empty_like(cur)
             ml = torch.empty((win, B, cur.shape[2]), device=cur.device)
-            vk = v[k]
             for t in range(T):
-                vk.mul_(beta)
-                vk.add_(cur[t])
-                fired = vk > th
-                vk.masked_fill_(fired, 0.0)
-                out[t] = fired
+                out[t] = self.lif_step(v[k], cur[t])
                 self.trace(l[k], out[t])
                 if t >= t0:
                     ml[t - t0] = self.ml(l[k], pol)

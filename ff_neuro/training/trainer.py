@@ -184,10 +184,9 @@ def make_trainer(algo: str, dataset, config=None, device: str = "cpu",
     """A :class:`Trainer` for ``algo`` on ``dataset``: from a config object, or from config
     ``fields`` (see :func:`make_config`). ``device``: the torch device to train on (hebbian:
     the numpy engine on the CPU, the torch engine elsewhere); ``threads``: torch CPU threads
-    (None: torch's
-    choice; FFGAF: 2). ``data_parallel`` (ff): train data-parallel with the other processes
-    torchrun started (:mod:`ff_neuro.training.distributed`); None: when torchrun started
-    more than one process.
+    (None: torch's choice; FFGAF: 2). ``data_parallel`` (ff): train data-parallel with the
+    other processes torchrun started (:mod:`ff_neuro.training.distributed`); None: when
+    torchrun started more than one process.
 
     Example::
 
