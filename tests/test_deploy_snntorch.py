@@ -299,25 +299,31 @@ def refuse(module, match, shape=(8,)):
 
 def test_refusals_name_the_construct_and_the_fix():
     L = torch.nn.Linear
-    refuse(torch.nn.Sequential(L(8, 4), snn.Leaky(beta=0.9, init_hidden=True)),
-           r"reset_mechanism='subtract'.*reset the membrane to zero.*retrain with "
-           r"reset_mechanism='zero'")
-    refuse(torch.nn.Sequential(L(8, 4), snn.Synaptic(alpha=0.5, beta=0.9, init_hidden=True,
-                                                     reset_mechanism="zero")),
-           r"Synaptic is not supported")
-    refuse(torch.nn.Sequential(L(8, 4), snn.Leaky(beta=torch.tensor([0.9, 0.8, 0.9, 0.9]),
-                                                  reset_mechanism="zero", init_hidden=True)),
-           r"per-neuron beta")
     refuse(torch.nn.Sequential(L(8, 4), snn.Leaky(beta=0.9, reset_mechanism="zero",
                                                   graded_spikes_factor=2.0, init_hidden=True)),
            r"graded_spikes_factor")
     refuse(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), leaky((2, 6, 6)),
                                torch.nn.MaxPool2d(2), torch.nn.Flatten(), L(18, 3),
-                               leaky((3,))), r"max pooling", shape=(1, 8, 8))
+                               leaky((3,))), r"max pooling.*AvgPool2d", shape=(1, 8, 8))
+    refuse(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), leaky((2, 6, 6)),
+                               torch.nn.AvgPool2d(3, stride=1), torch.nn.Flatten(), L(32, 3),
+                               leaky((3,))), r"overlapping pooling", shape=(1, 8, 8))
+    refuse(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), leaky((2, 7, 7)),
+                               torch.nn.AvgPool2d(2), torch.nn.Conv2d(2, 2, 3), leaky((2, 1, 1))),
+           r"drops its last rows.*crop", shape=(1, 9, 9))
+    refuse(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1),
+                               snn.RLeaky(beta=0.9, conv2d_channels=2, kernel_size=3,
+                                          init_hidden=True)),
+           r"convolutional recurrence", shape=(1, 8, 8))
+    refuse(torch.nn.Sequential(L(8, 4), snn.Alpha(alpha=0.9, beta=0.8, init_hidden=True)),
+           r"Alpha is not supported.*snn.Leaky, snn.Synaptic")
     refuse(torch.nn.Sequential(L(8, 4), L(4, 3), leaky((3,))), r"two synapses in a row")
     refuse(torch.nn.Sequential(L(8, 4), snn.Leaky(beta=0.9, reset_mechanism="none",
                                                   init_hidden=True), L(4, 2), leaky((2,))),
            r"never spikes")
+    refuse(torch.nn.Sequential(L(8, 4), snn.Synaptic(alpha=0.5, beta=0.9, init_hidden=True,
+                                                     reset_mechanism="none")),
+           r"Synaptic\(reset_mechanism='none'\) is not supported as a readout")
 
     class Custom(torch.nn.Module):
         def __init__(self):
@@ -365,17 +371,19 @@ def test_nir_refusals(tmp_path):
     assert proc.returncode == 1 and "--dt" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert not (tmp_path / "m.h5").exists()
-    # an unsupported node: a synaptic-current neuron
-    cuba = nir.NIRGraph(
+    # an unsupported node: a delay
+    delayed = nir.NIRGraph(
         nodes={"input": nir.Input(input_type={"input": np.array([3])}),
                "fc": nir.Linear(weight=np.ones((2, 3))),
-               "lif": nir.CubaLIF(tau_syn=np.full(2, 2e-4), tau_mem=np.full(2, 4e-4),
-                                  r=np.full(2, 4.0), v_leak=np.zeros(2),
-                                  v_threshold=np.ones(2), w_in=np.full(2, 2.0)),
+               "delay": nir.Delay(delay=np.full(2, 3e-4)),
+               "lif": nir.LIF(tau=np.full(2, 4e-4), r=np.full(2, 4.0), v_leak=np.zeros(2),
+                              v_threshold=np.ones(2)),
                "output": nir.Output(output_type={"output": np.array([2])})},
-        edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")])
-    with pytest.raises(ValueError, match=r"'lif': NIR CubaLIF nodes are not supported"):
-        ffn.from_nir(cuba, dt=1e-4)
+        edges=[("input", "fc"), ("fc", "delay"), ("delay", "lif"), ("lif", "output")],
+        type_check=False)
+    with pytest.raises(ValueError, match=r"'delay': NIR Delay nodes are not supported \(no "
+                                         r"delays yet"):
+        ffn.from_nir(delayed, dt=1e-4)
 
 
 def test_membrane_readout_round_trips_through_nir_and_the_model_file(tmp_path):

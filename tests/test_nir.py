@@ -42,8 +42,9 @@ def simulate_nir(graph, x, dt=1e-4):
     """Forward Euler with step ``dt`` of the NIR primitives' documented equations.
 
     Linear: y = W x.  Affine: y = W x + b.
-    LIF: tau dv/dt = (v_leak - v) + r I;  IF: dv/dt = r I;
-    then z = v > v_threshold and v = v_reset where z. Returns every neuron node's spikes.
+    LIF: tau dv/dt = (v_leak - v) + r I;  IF: v += r I per step (as Sinabs, Norse and
+    snnTorch integrate it); then z = v > v_threshold and v = v_reset where z. Returns every
+    neuron node's spikes.
     """
     names = chain(graph)[1:-1]
     T, B, _ = x.shape
@@ -65,7 +66,7 @@ def simulate_nir(graph, x, dt=1e-4):
                     v[n] = v[n] + dt / np.asarray(node.tau, np.float64) * (
                         (np.asarray(node.v_leak, np.float64) - v[n]) + r * sig)
                 else:
-                    v[n] = v[n] + dt * r * sig
+                    v[n] = v[n] + r * sig
                 z = v[n] > np.asarray(node.v_threshold, np.float64)
                 v[n] = np.where(z, np.asarray(node.v_reset, np.float64), v[n])
                 sig = z.astype(np.float64)
@@ -106,8 +107,8 @@ def test_float_export_structure_and_exact_round_trip(tmp_path):
             np.testing.assert_array_equal(neu.v_leak, 0)
             np.testing.assert_allclose(neu.tau, 1e-4 / layer.neuron.v_decay, rtol=1e-15)
             np.testing.assert_allclose(neu.r * 1e-4 / neu.tau, 1.0, rtol=1e-15)  # input gain 1
-        else:
-            np.testing.assert_array_equal(neu.r, 1.0 / 1e-4)
+        else:               # IF integrates r I per step (Sinabs, Norse, snnTorch): r = 1
+            np.testing.assert_array_equal(neu.r, 1.0)
         assert neu.metadata["v_decay"] == layer.neuron.v_decay
     assert g.metadata["producer"] == "ff-neuro" and not g.metadata["quantized"]
     assert g.metadata["dt"] == 1e-4  # snnTorch's step, the default

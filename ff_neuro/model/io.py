@@ -80,11 +80,11 @@ _ARRAY_LIST = "array_list"
 #: The fields each node of a format-2 file holds: (required, optional). The writer stores every
 #: field that is not None, so a missing or an extra field is damage, not an older default.
 NODE_FIELDS = {
-    "dense": ({"weight", "in_shape"}, {"bias"}),
+    "dense": ({"weight", "in_shape"}, {"bias", "weight_exp"}),
     "conv2d": ({"weight", "in_shape", "stride", "padding"}, {"bias"}),
-    "lif": ({"threshold", "v_decay"}, set()),
-    "loihi_lif": ({"vth", "v_decay", "i_decay", "scale"}, set()),
-    "layer": ({"synapse", "neuron"}, set()),
+    "lif": ({"threshold", "v_decay"}, {"i_decay", "reset", "reset_delay", "bias_in"}),
+    "loihi_lif": ({"vth", "v_decay", "i_decay", "scale"}, {"reset", "reset_delay", "bias_in"}),
+    "layer": ({"synapse", "neuron"}, {"recurrent"}),
     "input_encoding": ({"kind", "time_steps", "gain", "seed", "levels"}, set()),
     "analog_conv_encoder": ({"weight", "bias", "stride", "padding", "levels", "clip",
                              "in_shape", "shift", "time_steps"}, set()),

@@ -1,13 +1,15 @@
-"""A layer is a synapse in front of a population of neurons (lava-dl NetX's block).
+"""A layer is a synapse in front of a population of neurons (lava-dl NetX's block), and
+optionally a recurrent synapse from the layer's own spikes back to its input.
 
 Dense and conv layers differ only in the synapse; float and Loihi layers only in the neuron
-(and the synapse's number type). The float update of one layer and one step::
+(and the synapse's number type). The activation of one layer and one step::
 
-    a[t] = synapse(x[t])                    # W @ x[t], or conv2d(x[t], W)
-    v[t] = (1 - v_decay) v[t-1] + a[t] + b
-    s[t] = v[t] > threshold;  v[t] = 0 where s[t]
+    a[t] = synapse(x[t]) + recurrent(s[t-1])     # W @ x[t] or conv2d(x[t], W); W_rec @ s[t-1]
 
-and the Loihi one is :class:`~ff_neuro.model.neuron.LoihiLIF` on integer weights.
+which the neuron integrates (:class:`~ff_neuro.model.neuron.LIF`, or
+:class:`~ff_neuro.model.neuron.LoihiLIF` on integer weights). The recurrent synapse sees the
+previous step's spikes: the timing of a Lava ``Dense`` wired from a process's ``s_out`` back to
+its own input, and of snnTorch's ``RLeaky`` / ``RSynaptic``.
 """
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ class Layer:
 
     synapse: Synapse
     neuron: Neuron
+    recurrent: Optional[Dense] = None
 
     type_name: ClassVar[str] = "layer"
 
@@ -64,6 +67,25 @@ class Layer:
             self.synapse.as_float()
         else:
             raise TypeError(f"neuron must be LIF or LoihiLIF, got {type(self.neuron).__name__}")
+        self.neuron.check_shape(self.out_shape)
+        rec = self.recurrent
+        if rec is not None:
+            if not isinstance(rec, Dense):
+                raise TypeError(f"recurrent must be a Dense synapse, got {type(rec).__name__}")
+            if isinstance(self.synapse, Conv2d):
+                raise ValueError("a conv layer cannot carry a recurrent synapse (Loihi would "
+                                 "need its expanded n x n matrix); use a dense layer")
+            n = self.n_out
+            if rec.weight.shape != (n, n):
+                raise ValueError(f"the recurrent weight must be ({n}, {n}) (the layer's own "
+                                 f"spikes back to its neurons), got {rec.weight.shape}")
+            if isinstance(self.neuron, LoihiLIF):
+                if rec.bias is not None:
+                    raise ValueError("a Loihi layer's recurrent synapse has no bias of its "
+                                     "own (Lava's Dense has none): add it to the layer's bias")
+                rec.as_integer()
+            else:
+                rec.as_float()
 
     # -- constructors ----------------------------------------------------------------------
     @classmethod
@@ -91,6 +113,13 @@ class Layer:
     def kind(self) -> str:
         """``"dense"`` or ``"conv2d"``."""
         return self.synapse.type_name
+
+    @property
+    def plain(self) -> bool:
+        """Lava's stock LIF behind a feed-forward synapse: what NetX files and the emulator's
+        fast kernels hold (see :attr:`LIF.plain <ff_neuro.model.neuron.LIF.plain>`)."""
+        return self.neuron.plain and self.recurrent is None and \
+            getattr(self.synapse, "weight_exp", 0) == 0
 
     @property
     def quantized(self) -> bool:
@@ -132,8 +161,8 @@ class Layer:
         return b
 
     def to_dict(self) -> dict:
-        return {"synapse": self.synapse, "neuron": self.neuron}
+        return {"synapse": self.synapse, "neuron": self.neuron, "recurrent": self.recurrent}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Layer":
-        return cls(synapse=d["synapse"], neuron=d["neuron"])
+        return cls(synapse=d["synapse"], neuron=d["neuron"], recurrent=d.get("recurrent"))

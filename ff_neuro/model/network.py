@@ -225,6 +225,9 @@ class Network:
                 raise ValueError(f"quantized layer {k}'s synapse differs from the float one")
             if q.in_shape != f.in_shape or q.out_shape != f.out_shape:
                 raise ValueError(f"quantized layer {k}'s geometry differs from the float one")
+            if (q.recurrent is None) != (f.recurrent is None):
+                raise ValueError(f"quantized layer {k} and its float layer differ in having a "
+                                 "recurrent synapse")
 
     # -- shapes ----------------------------------------------------------------------------
     @property

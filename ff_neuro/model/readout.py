@@ -308,7 +308,9 @@ class SpikeCountReadout:
     """One-pass readout of a network trained with backprop through time: the output layer (the
     last) has one neuron per class and the class whose neuron spikes most wins,
     ``prediction = argmax_c count_c`` (ties: the lowest class index, as ``torch.argmax``).
-    Nothing runs on the host but the argmax.
+    Nothing runs on the host but the argmax. ``n_classes=1`` reads a network that is not a
+    classifier (one output neuron, such as a single LIF neuron imported from NIR): its score is
+    the neuron's spike count.
 
     Example::
 
@@ -327,7 +329,7 @@ class SpikeCountReadout:
 
     def __post_init__(self) -> None:
         from .. import checks
-        self.n_classes = checks.integer("n_classes", self.n_classes, low=2)
+        self.n_classes = checks.integer("n_classes", self.n_classes, low=1)
 
     def scores(self, counts: Sequence[np.ndarray]) -> np.ndarray:
         """``(N, C)`` spike counts of the output layer."""

@@ -25,6 +25,8 @@ from .. import checks
 WEIGHT_MIN, WEIGHT_MAX = -256, 254
 #: Lava's signed 13-bit bias mantissa.
 BIAS_MIN, BIAS_MAX = -4096, 4095
+#: The weight exponents a Dense synapse may carry (Loihi's 4-bit signed exponent range).
+WEIGHT_EXP_MIN, WEIGHT_EXP_MAX = -8, 7
 
 
 def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
@@ -152,7 +154,11 @@ class Dense(_Synapse):
 
     ``in_shape`` is the shape of the input (default ``(n_in,)``); an input of shape
     ``(C, H, W)`` (a conv layer's output) is flattened in that order. A binary input spike
-    causes ``n_out`` synaptic events.
+    causes ``n_out`` synaptic events. ``weight_exp`` (integer synapses) is Lava ``Dense``'s
+    weight exponent: the integer sum is shifted, ``a[t] = (W @ x[t]) << weight_exp`` (an
+    arithmetic right shift when negative), so that a connection whose weights are much larger
+    or smaller than the layer's threshold keeps 8-bit weights (a recurrent synapse beside the
+    feed-forward one).
 
     Example::
 
@@ -168,6 +174,7 @@ class Dense(_Synapse):
     weight: np.ndarray
     bias: Optional[np.ndarray] = None
     in_shape: Optional[tuple] = None
+    weight_exp: int = 0
 
     type_name: ClassVar[str] = "dense"
 
@@ -182,6 +189,10 @@ class Dense(_Synapse):
         if int(np.prod(self.in_shape)) != w.shape[1]:
             raise ValueError(f"in_shape {self.in_shape} holds {int(np.prod(self.in_shape))} "
                              f"inputs, the weight takes {w.shape[1]}")
+        self.weight_exp = checks.integer("weight_exp", self.weight_exp, low=WEIGHT_EXP_MIN,
+                                         high=WEIGHT_EXP_MAX)
+        if self.weight_exp and not self.integer:
+            raise ValueError("weight_exp applies to integer (quantized) weights only")
 
     @property
     def out_shape(self) -> tuple:
@@ -207,11 +218,15 @@ class Dense(_Synapse):
         return ev.reshape(ev.shape[0], -1).sum(axis=1) * self.n_out
 
     def to_dict(self) -> dict:
-        return {"weight": self.weight, "bias": self.bias, "in_shape": list(self.in_shape)}
+        d = {"weight": self.weight, "bias": self.bias, "in_shape": list(self.in_shape)}
+        if self.weight_exp:
+            d["weight_exp"] = self.weight_exp
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Dense":
-        return cls(weight=d["weight"], bias=d.get("bias"), in_shape=d.get("in_shape"))
+        return cls(weight=d["weight"], bias=d.get("bias"), in_shape=d.get("in_shape"),
+                   weight_exp=d.get("weight_exp", 0))
 
 
 @dataclass
@@ -317,3 +332,82 @@ class Conv2d(_Synapse):
     def from_dict(cls, d: dict) -> "Conv2d":
         return cls(weight=d["weight"], in_shape=d["in_shape"], stride=d.get("stride", 1),
                    padding=d.get("padding", 0), bias=d.get("bias"))
+
+
+#: how each pooling kind weighs the inputs of a window of ``q x q``
+POOL_KINDS = ("sum", "avg")
+
+
+def _pool_scale(kind: str, q: int) -> float:
+    if kind not in POOL_KINDS:
+        raise ValueError(f"pooling must be one of {', '.join(POOL_KINDS)}, got {kind!r}")
+    return 1.0 if kind == "sum" else 1.0 / (q * q)
+
+
+def fold_pool_before_conv(weight: np.ndarray, in_shape, q: int, kind: str, stride: int = 1,
+                          padding: int = 0, bias=None) -> Conv2d:
+    """A ``q x q`` sum or average pool (stride ``q``) of the input, then a convolution: one
+    convolution on the unpooled input, exactly. Each weight is spread over its pool window::
+
+        W'[o, c, q y + i, q x + j] = W[o, c, y, x] * (1 or 1 / q**2),   stride' = q stride,
+        padding' = q padding
+
+    so a 2x2 sum pool before a 3x3 convolution is one 6x6 convolution with stride 2. Exact when
+    the input's height and width are multiples of ``q`` (else the pool drops the last rows
+    that the folded kernel would read); refused otherwise.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model.synapse import fold_pool_before_conv
+        >>> syn = fold_pool_before_conv(np.ones((4, 2, 3, 3)), (2, 34, 34), q=2, kind="sum")
+        >>> syn.kernel, syn.stride, syn.out_shape
+        ((6, 6), 2, (4, 15, 15))
+    """
+    w = np.asarray(weight, dtype=np.float64)
+    in_shape = tuple(int(s) for s in in_shape)
+    if in_shape[1] % q or in_shape[2] % q:
+        raise ValueError(f"pooling {q}x{q} of a {in_shape[1]}x{in_shape[2]} input drops its "
+                         "last rows or columns, so it does not fold exactly into the next "
+                         "convolution; crop the input to a multiple of the pool size")
+    w2 = np.repeat(np.repeat(w, q, axis=2), q, axis=3) * _pool_scale(kind, q)
+    return Conv2d(weight=w2.astype(np.float32), in_shape=in_shape, stride=stride * q,
+                  padding=padding * q, bias=bias)
+
+
+def fold_pool_after_conv(conv: Conv2d, q: int, kind: str) -> Conv2d:
+    """A convolution followed by a ``q x q`` sum or average pool (stride ``q``) of its output,
+    before the neurons: one convolution with a larger, strided kernel, exactly::
+
+        W'[o, c, s i + y, s j + x] += W[o, c, y, x] * (1 or 1 / q**2)   for i, j < q
+        size' = k + (q - 1) s,  stride' = q s,  padding' = padding,  b' = b * (q**2 or 1)
+
+    Refused where the pooled and the folded output sizes differ.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import Conv2d
+        >>> from ff_neuro.model.synapse import fold_pool_after_conv
+        >>> c = Conv2d(weight=np.ones((4, 1, 3, 3)), in_shape=(1, 8, 8), padding=1)
+        >>> f = fold_pool_after_conv(c, q=2, kind="avg")
+        >>> f.kernel, f.stride, f.out_shape
+        ((4, 4), 2, (4, 4, 4))
+    """
+    scale = _pool_scale(kind, q)
+    w = conv.weight.astype(np.float64)
+    s = conv.stride
+    kh, kw = conv.kernel
+    w2 = np.zeros(w.shape[:2] + (kh + (q - 1) * s, kw + (q - 1) * s))
+    for i in range(q):
+        for j in range(q):
+            w2[:, :, s * i:s * i + kh, s * j:s * j + kw] += w * scale
+    bias = None if conv.bias is None else conv.bias.astype(np.float64) * (q * q * scale)
+    out = Conv2d(weight=w2.astype(np.float32), in_shape=conv.in_shape, stride=s * q,
+                 padding=conv.padding, bias=None if bias is None else bias.astype(np.float32))
+    pooled = (conv.out_shape[0], conv.out_shape[1] // q, conv.out_shape[2] // q)
+    if tuple(out.out_shape) != pooled:
+        raise ValueError(f"the convolution's {conv.out_shape[1]}x{conv.out_shape[2]} output "
+                         f"pooled {q}x{q} gives {pooled[1:]}, the folded convolution "
+                         f"{out.out_shape[1:]}: it does not fold exactly")
+    return out

@@ -37,9 +37,10 @@ import numpy as np
 from ..config import QuantConfig
 from ..model.layer import Layer
 from ..model.network import Network
-from ..model.neuron import DECAY_UNITY, VTH_MAX, LoihiLIF
+from ..model.neuron import DECAY_UNITY, LIF, VTH_MAX, LoihiLIF
 from ..model.readout import MembraneReadout
-from ..model.synapse import BIAS_MAX, BIAS_MIN, Conv2d
+from ..model.synapse import (BIAS_MAX, BIAS_MIN, WEIGHT_EXP_MAX, WEIGHT_EXP_MIN,
+                              WEIGHT_MAX, WEIGHT_MIN, Conv2d, Dense)
 
 #: relative threshold rounding error above which :func:`quantize` warns
 VTH_ERROR_WARN = 0.05
@@ -248,24 +249,27 @@ def integer_parameters(weight: np.ndarray, threshold: float, bias: Optional[np.n
     scale, limit = cfg.weight_max / wmax, f"the {cfg.weight_max}-step weight range"
     if max_row_input is not None and CURRENT_MAX / max_row_input < scale:
         scale, limit = CURRENT_MAX / max_row_input, "Lava's 24-bit current (largest input sum)"
-    if scale * threshold > VTH_MAX:
-        scale, limit = VTH_MAX / threshold, f"the 17-bit threshold ({threshold:g})"
+    th_max = float(np.max(threshold))
+    th_min = float(np.min(threshold))
+    if scale * th_max > VTH_MAX:
+        scale, limit = VTH_MAX / th_max, f"the 17-bit threshold ({th_max:g})"
     if bias is not None:
         bmax = float(np.max(np.abs(bias)))
         if bmax * scale > BIAS_MAX:
             scale, limit = BIAS_MAX / bmax, "the 13-bit bias"
-    vth = int(round(scale * threshold))
-    if vth < 1:
+    vth = np.round(scale * np.asarray(threshold, dtype=np.float64)).astype(np.int64)
+    vth = int(vth) if vth.ndim == 0 else vth
+    if np.min(vth) < 1:
         raise QuantizationError(
-            f"threshold {threshold:g} rounds to 0 at scale {scale:.3g} (set by {limit}): the "
-            f"largest |weight| ({wmax:.4g}) is {wmax / threshold:.0f}x the threshold, more than "
+            f"threshold {th_min:g} rounds to 0 at scale {scale:.3g} (set by {limit}): the "
+            f"largest |weight| ({wmax:.4g}) is {wmax / th_min:.0f}x the threshold, more than "
             f"an integer threshold >= 1 leaves room for ({2 * cfg.weight_max}x); train with "
             "smaller weights (lower learning rate) or a larger threshold")
     w_q = np.clip(np.round(scale * weight), -256, 254).astype(np.int32)
     if not w_q.any():
         raise QuantizationError(
             f"every weight rounds to 0 at scale {scale:.3g} (set by {limit}): the layer could "
-            f"never spike; the threshold is {threshold / wmax:.3g}x the largest |weight| "
+            f"never spike; the threshold is {th_min / wmax:.3g}x the largest |weight| "
             f"({wmax:.4g}), so train with a lower threshold")
     bias_q = None
     if bias is not None:
@@ -313,15 +317,100 @@ def quantize_layer(layer: Layer, w_in: np.ndarray, cfg: QuantConfig,
         >>> q.quantized, q.weight, q.neuron.vth, q.neuron.v_decay
         (True, array([[ 254, -127]], dtype=int32), 508, 512)
     """
+    n = layer.neuron
+    bias = layer.bias
+    rec = layer.recurrent
+    if rec is not None and rec.bias is not None:
+        # Lava's Dense has no bias: the recurrent synapse's bias joins the layer's
+        bias = rec.bias.astype(np.float64) if bias is None else bias + rec.bias
     row_sum = None
     if max_input > 1 and w_in.size:
         row_sum = float(np.max(np.sum(np.abs(w_in.reshape(w_in.shape[0], -1)), axis=1))) \
             * max_input
-    scale, vth, w_q, bias_q = integer_parameters(w_in, layer.neuron.threshold, layer.bias, cfg,
-                                                 row_sum)
+    if not layer.plain:
+        row_sum = _current_bound(layer, w_in, bias, max_input)
+    scale, vth, w_q, bias_q = integer_parameters(w_in, n.threshold, bias, cfg, row_sum)
     syn = dataclasses.replace(layer.synapse, weight=w_q, bias=bias_q)
-    return Layer(syn, LoihiLIF(vth=vth, v_decay=int(round(layer.neuron.v_decay * DECAY_UNITY)),
-                               i_decay=DECAY_UNITY, scale=scale))
+    return Layer(syn, LoihiLIF(vth=vth, v_decay=_decay_q(n.v_decay), i_decay=_decay_q(n.i_decay),
+                               scale=scale, reset=n.reset, reset_delay=n.reset_delay,
+                               bias_in=n.bias_in),
+                 recurrent=None if rec is None else quantize_recurrent(rec.weight, scale))
+
+
+def dequantize_layer(q: Layer) -> Layer:
+    """The float layer a Loihi layer stands for: integers / ``scale``, decays / 4096, the
+    recurrent weights with their exponent, the same resets (a model read from a file that
+    holds only integers, such as NetX or a quantized NIR graph).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import Dense, Layer
+        >>> from ff_neuro.quantization import dequantize_layer
+        >>> q = Layer.loihi(Dense(weight=np.array([[128, -64]])), vth=256, v_decay=512,
+        ...                 scale=256.0)
+        >>> f = dequantize_layer(q)
+        >>> f.weight.tolist(), f.neuron
+        ([[0.5, -0.25]], LIF(threshold=1.0, v_decay=0.125))
+    """
+    n, s, syn = q.neuron, q.neuron.scale, q.synapse
+    kw = dict(weight=syn.weight / s, bias=None if syn.bias is None else syn.bias / s)
+    if isinstance(syn, Conv2d):
+        f = Conv2d(in_shape=syn.in_shape, stride=syn.stride, padding=syn.padding, **kw)
+    else:
+        f = Dense(in_shape=syn.in_shape, **kw)
+    rec = None if q.recurrent is None else \
+        Dense(weight=q.recurrent.weight * 2.0**q.recurrent.weight_exp / s)
+    return Layer(f, LIF(threshold=np.asarray(n.vth) / s,
+                        v_decay=np.asarray(n.v_decay) / DECAY_UNITY,
+                        i_decay=np.asarray(n.i_decay) / DECAY_UNITY, reset=n.reset,
+                        reset_delay=n.reset_delay, bias_in=n.bias_in), recurrent=rec)
+
+
+def _decay_q(d):
+    """A float decay (per step, in [0, 1]) in Loihi's 1/4096 units."""
+    q = np.round(np.asarray(d, dtype=np.float64) * DECAY_UNITY).astype(np.int64)
+    return int(q) if q.ndim == 0 else q
+
+
+def _current_bound(layer: Layer, w_in: np.ndarray, bias, max_input: int) -> float:
+    """The largest integer activation (in units of the weights) a neuron's current can
+    accumulate: one step's largest input (every input of one sign active, the recurrent
+    synapse's too, and a bias in the current) times ``1 / i_decay`` (the current's memory).
+    The scale keeps it below Lava's 24-bit current, which wraps."""
+    def one_sign(w: np.ndarray, m: int) -> np.ndarray:
+        w = w.reshape(w.shape[0], -1).astype(np.float64)
+        return np.maximum(np.clip(w, 0, None).sum(axis=1), np.clip(-w, 0, None).sum(axis=1)) * m
+    per = one_sign(w_in, max_input)
+    if layer.recurrent is not None:
+        per = per + one_sign(layer.recurrent.weight, 1)
+    if bias is not None and layer.neuron.bias_in == "current":
+        per = per + np.abs(np.asarray(bias, dtype=np.float64))
+    return float(per.max()) / max(float(np.min(layer.neuron.i_decay)), 1.0 / DECAY_UNITY)
+
+
+def quantize_recurrent(weight: np.ndarray, scale: float) -> Dense:
+    """A recurrent synapse in the layer's integer units (``scale``), with a weight exponent of
+    its own: ``W_q * 2**weight_exp ~ scale * W``, ``W_q`` in [-256, 254]. The exponent is the
+    smallest that fits the largest weight, so a recurrent matrix much larger (or smaller) than
+    the feed-forward weights keeps its 8-bit resolution instead of clipping (or rounding to
+    zero).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.quantization import quantize_recurrent
+        >>> rec = quantize_recurrent(np.array([[0.0, 4.0], [-1.0, 0.02]]), scale=254.0)
+        >>> rec.weight_exp, rec.weight.tolist()            # 4 * 254 needs 2**2
+        (2, [[0, 254], [-64, 1]])
+    """
+    w = np.asarray(weight, dtype=np.float64) * scale
+    wmax = float(np.max(np.abs(w))) if w.size else 0.0
+    if wmax == 0.0:
+        return Dense(weight=np.zeros(w.shape, np.int32))
+    e = int(np.clip(np.ceil(np.log2(wmax / WEIGHT_MAX)), WEIGHT_EXP_MIN, WEIGHT_EXP_MAX))
+    w_q = np.clip(np.round(w / 2.0**e), WEIGHT_MIN, WEIGHT_MAX).astype(np.int32)
+    return Dense(weight=w_q, weight_exp=e)
 
 
 def threshold_error(q: Layer, layer: Layer, k: int) -> float:
@@ -338,13 +427,16 @@ def threshold_error(q: Layer, layer: Layer, k: int) -> float:
         >>> threshold_error(quantize_layer(layer, layer.weight, QuantConfig()), layer, 0)
         0.0
     """
-    exact = q.neuron.scale * layer.neuron.threshold
-    err = q.neuron.vth / exact - 1.0
+    exact = q.neuron.scale * np.asarray(layer.neuron.threshold, dtype=np.float64)
+    errs = np.asarray(q.neuron.vth / exact - 1.0)
+    i = int(np.argmax(np.abs(errs)))            # the worst neuron of a per-neuron threshold
+    err, exact = float(errs.flat[i]), float(np.broadcast_to(exact, errs.shape).flat[i])
     if abs(err) > VTH_ERROR_WARN:
         wq = int(np.max(np.abs(q.weight)))
         what = "conv layer" if isinstance(layer.synapse, Conv2d) else "layer"
         warnings.warn(
-            f"{what} {k}: the threshold becomes vth = {q.neuron.vth} from {exact:.3g} "
+            f"{what} {k}: the threshold becomes vth = {round(exact * (1 + err))} from "
+            f"{exact:.3g} "
             f"({100 * err:+.0f} %), because the largest integer weight ({wq}) is "
             f"{wq / exact:.0f}x the exact threshold; spikes may change: compare accuracy on the "
             "emulator", QuantizationWarning, stacklevel=3)
@@ -430,7 +522,8 @@ def quantize(net: Network, cfg: Optional[QuantConfig] = None,
         qlayers.append(q)
         ideal = q.neuron.scale * w_in
         report.layers.append(LayerQuantReport(
-            layer=k, scale=q.neuron.scale, vth=q.neuron.vth, v_decay=q.neuron.v_decay,
+            layer=k, scale=q.neuron.scale, vth=int(np.median(q.neuron.vth)),
+            v_decay=int(np.median(q.neuron.v_decay)),
             weight_min=int(q.weight.min()), weight_max=int(q.weight.max()),
             bits_used=bits_used(q.weight),
             clipped_fraction=float(np.mean((ideal > 254.5) | (ideal < -256.5))),

@@ -42,7 +42,8 @@ from ..model.network import Network
 from ..model.neuron import DECAY_UNITY
 from ..model.synapse import Conv2d
 from .backend import Backend, LayerSpikes, RunStats
-from .lif import ACT_SHIFT, BIAS_EXP, UV_MAX, VTH_SHIFT, run_loihi_lif, shift_activation
+from .lif import (ACT_SHIFT, BIAS_EXP, UV_MAX, VTH_SHIFT, neuron_kwargs, run_loihi_lif,
+                  shift_activation)
 
 
 def netx_weight_bits(weight: np.ndarray) -> Tuple[np.ndarray, int, int]:
@@ -239,6 +240,84 @@ def conv_fixed_layer(q: Layer, x: np.ndarray) -> np.ndarray:
     return out.numpy()
 
 
+# -- any Loihi layer: other resets, per-neuron parameters, a bias in the current, recurrence --
+def _param_tensor(q: Layer, name: str) -> torch.Tensor:
+    return torch.from_numpy(np.array(q.neuron.param(name, q.out_shape), dtype=np.float64))
+
+
+def _recurrent_sums(q: Layer):
+    """``f(s) -> (W_rec @ s) shifted by its weight exponent``, exact in float64, for spikes
+    ``s`` (B, n) of the previous step; None without a recurrent synapse."""
+    rec = q.recurrent
+    if rec is None:
+        return None
+    w = torch.from_numpy(rec.weight.astype(np.float64))
+    e = float(2.0 ** rec.weight_exp)
+    return lambda s: torch.floor(torch.nn.functional.linear(s, w) * e)
+
+
+@torch.no_grad()
+def general_fixed_layer(q: Layer, a: torch.Tensor) -> np.ndarray:
+    """Any Loihi layer (:class:`~ff_neuro.model.neuron.LoihiLIF` with every reset, per-neuron
+    parameters, a bias in the current, a recurrent synapse), vectorised in torch over the
+    batch: ``a`` (T, B, *out_shape) the exact integer feed-forward activations (float64) ->
+    spikes uint8. Each step is :func:`~ff_neuro.run.lif.loihi_lif_step` (tested against it);
+    every value is an exact integer below 2**36 in float64."""
+    n = q.neuron
+    th = _param_tensor(q, "vth") * float(1 << VTH_SHIFT)
+    v_keep = (DECAY_UNITY - _param_tensor(q, "v_decay")) / DECAY_UNITY
+    u_keep = (DECAY_UNITY - _param_tensor(q, "i_decay")) / DECAY_UNITY
+    bias = q.neuron_bias()
+    b_cur = b_mem = None
+    if bias is not None:
+        b = torch.from_numpy(np.array(bias, dtype=np.float64))
+        if n.bias_in == "current":
+            b_cur = b
+        else:
+            b_mem = b * float(1 << BIAS_EXP)
+    rec = _recurrent_sums(q)
+    u = torch.zeros(a.shape[1:], dtype=torch.float64)
+    v = torch.zeros_like(u)
+    s = torch.zeros_like(u)
+    out = torch.empty(a.shape, dtype=torch.uint8)
+    for t in range(a.shape[0]):
+        at = a[t] if rec is None or t == 0 else a[t] + rec(s)
+        if b_cur is not None:
+            at = at + b_cur
+        raw = torch.trunc(u * u_keep) + at * float(1 << ACT_SHIFT)
+        w1 = torch.where(raw > UV_MAX, raw - 2 * UV_MAX, raw)
+        u = torch.where(w1 <= -UV_MAX, raw + 2 * UV_MAX, w1)
+        r = v > th
+        p = torch.trunc(v * v_keep) + u
+        if b_mem is not None:
+            p = p + b_mem
+        if n.reset == "zero":
+            v = p.clamp(-UV_MAX + 1, UV_MAX - 1)
+            if n.reset_delay:
+                v = v.masked_fill(r, 0.0)
+            spk = v > th
+            if not n.reset_delay:
+                v = v.masked_fill(spk, 0.0)
+        else:
+            v = (p - th * r).clamp(-UV_MAX + 1, UV_MAX - 1)
+            spk = v > th
+            if not n.reset_delay:
+                v = v - th * (spk.to(torch.float64) - r.to(torch.float64))
+        out[t] = spk
+        s = spk.to(torch.float64)
+    return out.numpy()
+
+
+def dense_activation(q: Layer, x: np.ndarray) -> np.ndarray:
+    """The exact integer activation (int64, (T, B, n_out)) of a dense Loihi layer's
+    feed-forward synapse: NetX's weight mapping and Lava Dense's shift, with the synapse's own
+    weight exponent added to NetX's."""
+    w_eff, weight_exp, _ = netx_weight_bits(q.weight)
+    T, B = x.shape[:2]
+    acc = _exact_matmul(x.reshape(T, B, -1), w_eff).astype(np.int64)
+    return shift_activation(acc, weight_exp + q.synapse.weight_exp)
+
+
 # -- the readable reference engine ---------------------------------------------------------
 def integer_activation(q: Layer, x: np.ndarray) -> np.ndarray:
     """The exact integer activation ``a[t]`` (int64) a Loihi layer's synapse sends to its
@@ -255,10 +334,7 @@ def integer_activation(q: Layer, x: np.ndarray) -> np.ndarray:
     """
     if isinstance(q.synapse, Conv2d):
         return conv_activation(q, x).numpy().astype(np.int64)
-    w_eff, weight_exp, _ = netx_weight_bits(q.weight)
-    T, B = x.shape[:2]
-    acc = _exact_matmul(x.reshape(T, B, -1), w_eff).astype(np.int64)
-    return shift_activation(acc, weight_exp)
+    return dense_activation(q, x)
 
 
 def run_fixed_layer(q: Layer, x: np.ndarray) -> np.ndarray:
@@ -277,9 +353,9 @@ def run_fixed_layer(q: Layer, x: np.ndarray) -> np.ndarray:
         >>> run_fixed_layer(q, x)[:, 0, 0]      # fires when v = 200 > 150, then resets to 0
         array([0, 1, 0, 1], dtype=uint8)
     """
-    n = q.neuron
-    return run_loihi_lif(integer_activation(q, x), vth=n.vth, v_decay=n.v_decay,
-                         i_decay=n.i_decay, bias=q.neuron_bias())
+    rec = None if q.recurrent is None else (q.recurrent.weight, q.recurrent.weight_exp)
+    return run_loihi_lif(integer_activation(q, x), bias=q.neuron_bias(), recurrent=rec,
+                         **neuron_kwargs(q.neuron, q.out_shape))
 
 
 class EmulatorBackend(Backend):
@@ -404,7 +480,13 @@ class EmulatorBackend(Backend):
         out: List[np.ndarray] = []
         s = None
         for k, q in enumerate(net.quantized):
-            if isinstance(q.synapse, Conv2d):
+            if not q.plain:
+                x = img[:, idx_a] if k == 0 else s
+                if k == 0 and lab is not None:
+                    x = x + lab[:, idx_b]
+                s = general_fixed_layer(q, torch.from_numpy(
+                    integer_activation(q, x).astype(np.float64)))
+            elif isinstance(q.synapse, Conv2d):
                 x = img[:, idx_a] if k == 0 else s
                 if k == 0 and lab is not None:
                     x = x + lab[:, idx_b]

@@ -2,9 +2,10 @@
 
 Every layer, dense or conv, computes its synaptic activation with torch (``linear`` or
 ``conv2d``) for all time steps at once, then the float LIF of
-:mod:`ff_neuro.model.neuron` step by step (:func:`ff_neuro.run.lif.float_lif_step`): the
-dynamics of snnTorch ``Leaky(reset_mechanism="zero", reset_delay=False)`` and of Lava's
-``floating_pt`` LIF, which also computes in float64, so the two agree spike for spike. Layer 0
+:mod:`ff_neuro.model.neuron` step by step (:func:`ff_neuro.run.lif.float_lif_step`, with the
+recurrent synapse where the layer has one): the dynamics of snnTorch's ``Leaky``, ``Synaptic``,
+``RLeaky`` and ``RSynaptic``, in the order they compute (so float64 runs agree spike for spike),
+and of Lava's ``floating_pt`` LIF and ff-neuro's own Lava neuron. Layer 0
 applies its weights to the encoder's integer messages as the encoder says
 (:meth:`~ff_neuro.model.InputEncoding.input_weight`: graded ``g`` stands for ``g / levels``).
 """
@@ -38,28 +39,60 @@ def conv_steps(x: torch.Tensor, w: torch.Tensor, stride: int, padding: int) -> t
     return y.reshape((T, B) + y.shape[1:])
 
 
-def synaptic_current(layer: Layer, w: np.ndarray, x: torch.Tensor) -> torch.Tensor:
-    """``x`` (T, B, *in_shape) float64 -> activation plus bias (T, B, *out_shape) float64."""
+def synaptic_current(layer: Layer, w: np.ndarray, x: torch.Tensor,
+                     bias: bool = True) -> torch.Tensor:
+    """``x`` (T, B, *in_shape) float64 -> activation plus bias (T, B, *out_shape) float64
+    (``bias=False``: without it)."""
     syn = layer.synapse
     wt = torch.from_numpy(np.ascontiguousarray(w, dtype=np.float64))
+    b = syn.bias if bias else None
     if isinstance(syn, Conv2d):
         cur = conv_steps(x, wt, syn.stride, syn.padding)
-        if syn.bias is not None:
-            cur = cur + torch.from_numpy(syn.bias.astype(np.float64))[None, None, :, None, None]
+        if b is not None:
+            cur = cur + torch.from_numpy(b.astype(np.float64))[None, None, :, None, None]
         return cur
-    bias = None if syn.bias is None else torch.from_numpy(syn.bias.astype(np.float64))
-    return torch.nn.functional.linear(x.reshape(x.shape[:2] + (-1,)), wt, bias)
+    bias_t = None if b is None else torch.from_numpy(b.astype(np.float64))
+    return torch.nn.functional.linear(x.reshape(x.shape[:2] + (-1,)), wt, bias_t)
+
+
+def _tensor(value, shape) -> "torch.Tensor | float":
+    """A neuron parameter as a float or a float64 tensor broadcast to ``shape``."""
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(np.broadcast_to(value, shape), dtype=np.float64))
+    return float(value)
 
 
 def run_float_layer(layer: Layer, w: np.ndarray, x: torch.Tensor) -> torch.Tensor:
     """One float layer over all steps: ``x`` (T, B, *in_shape) -> spikes (T, B, *out_shape)
-    uint8. The activations of all ``T`` steps are one torch call; only the membrane loops."""
-    cur = synaptic_current(layer, w, x)
+    uint8. The feed-forward activations of all ``T`` steps are one torch call; the neuron (and
+    the recurrent synapse, which needs the previous step's spikes) loops over time, in the
+    order :func:`~ff_neuro.run.lif.float_lif_step` gives."""
+    n = layer.neuron
+    shape = layer.out_shape
+    bias_v = None
+    if n.current_memory and n.bias_in == "membrane" and layer.bias is not None:
+        bias_v = _tensor(layer.neuron_bias().astype(np.float64), shape)
+    cur = synaptic_current(layer, w, x, bias=bias_v is None)
     v = torch.zeros_like(cur[0])
     out = torch.empty(cur.shape, dtype=torch.uint8)
-    keep = 1.0 - layer.neuron.v_decay
+    keep, thr = _tensor(n.beta, shape), _tensor(n.threshold, shape)
+    if layer.plain and not n.current_memory:
+        for t in range(cur.shape[0]):
+            out[t] = float_lif_step(v, cur[t], keep, thr)
+        return out
+    i = torch.zeros_like(v) if n.current_memory else None
+    i_keep = _tensor(n.alpha, shape) if n.current_memory else None
+    rec = layer.recurrent
+    if rec is not None:
+        w_rec = torch.from_numpy(rec.weight.astype(np.float64))
+        b_rec = None if rec.bias is None else torch.from_numpy(rec.bias.astype(np.float64))
+    s = torch.zeros_like(v)
     for t in range(cur.shape[0]):
-        out[t] = float_lif_step(v, cur[t], keep, layer.neuron.threshold)
+        r = None if rec is None else torch.nn.functional.linear(s, w_rec, b_rec)
+        spk = float_lif_step(v, cur[t], keep, thr, rec=r, i=i, i_keep=i_keep, bias_v=bias_v,
+                             reset=n.reset, reset_delay=n.reset_delay)
+        out[t] = spk
+        s = spk.to(torch.float64)
     return out
 
 

@@ -10,8 +10,8 @@
 Importing this package does not import Lava.
 """
 from .backend import (LavaBackend, LavaRunStats, Loihi2Backend, lava_available,
-                      run_netx_windows, save_float_spec)
+                      run_netx_windows, save_spec)
 from .supervisor import LavaRunError, LavaTimeoutError, run_worker
 
 __all__ = ["LavaBackend", "LavaRunError", "LavaRunStats", "LavaTimeoutError", "Loihi2Backend",
-           "lava_available", "run_netx_windows", "run_worker", "save_float_spec"]
+           "lava_available", "run_netx_windows", "run_worker", "save_spec"]

@@ -2,8 +2,10 @@
 
 ``fixed_pt``: the NetX export of the network's Loihi layers (:func:`ff_neuro.export.netx
 .write_netx`) as lava-dl's ``netx.hdf5.Network`` builds it, on Lava's bit-accurate models.
-``floating_pt``: the float layers as Lava ``Dense`` / ``Conv`` + ``LIFReset`` processes
-(:func:`save_float_spec`, built by :mod:`ff_neuro.run.lava.worker`).
+``floating_pt``, and ``fixed_pt`` networks with neurons NetX cannot describe (other resets,
+per-neuron parameters, a bias in the current, recurrent synapses): Lava ``Dense`` / ``Conv``
+processes with ``LIFReset`` or ff-neuro's own ``CubaLIF`` (:func:`save_spec`, built by
+:mod:`ff_neuro.run.lava.worker`).
 
 The reset-window protocol: samples are laid back to back (``T`` steps each) in one input stream
 and every layer resets at the step its window starts (NetX's ``reset_interval = T,
@@ -90,12 +92,12 @@ def _to_lava(a: np.ndarray, lead: int) -> np.ndarray:
 
 
 def run_netx_windows(netx_path: Optional[str], windows: np.ndarray,
-                     layer_shapes: Sequence[tuple], *, float_net: Optional[str] = None,
+                     layer_shapes: Sequence[tuple], *, spec: Optional[str] = None,
                      input_message_bits: int = 0, mode: str = "fixed_pt",
                      timeout_s: float = 600.0, inject_failure_at: Optional[int] = None,
                      stop_grace_s: float = 10.0, work: Optional[Path] = None,
                      backend: str = "lava") -> Tuple[List[np.ndarray], LavaRunStats]:
-    """Run a NetX file (``fixed_pt``) or a float spec (``floating_pt``, :func:`save_float_spec`)
+    """Run a NetX file (``fixed_pt``) or a spec of Lava processes (:func:`save_spec`)
     on ``windows`` (N, T, *in_shape) input messages, one window per sample, in one compile.
 
     Shapes are PyTorch's ((C, H, W) for conv layers); ``layer_shapes`` are the layers' output
@@ -127,7 +129,7 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray,
                                       shape=(n_steps,) + shp).flush()
             recs.append(str(p))
         request = {"netx": None if netx_path is None else str(netx_path),
-                   "float_net": None if float_net is None else str(float_net),
+                   "spec": None if spec is None else str(spec),
                    "input": str(work / "input.npy"), "input_shape": list(in_shape),
                    "input_message_bits": int(input_message_bits),
                    "recorders": recs, "n_steps": n_steps, "reset_interval": T, "mode": mode,
@@ -151,22 +153,39 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray,
             shutil.rmtree(work, ignore_errors=True)
 
 
-def save_float_spec(net: Network, path) -> Path:
-    """The float layers as plain arrays for the ``floating_pt`` worker (``.npz``).
+def _lava_param(value, shape: tuple, dtype) -> np.ndarray:
+    """A neuron parameter (a number or a per-neuron array) for every neuron, in Lava's layout."""
+    return np.ascontiguousarray(_to_lava(np.array(np.broadcast_to(value, shape), dtype=dtype), 0))
 
-    Per layer ``k``: ``kind_k`` (dense | conv), ``weight_k`` float64 as applied to its input
-    messages (layer 0 through the encoder's :meth:`input_weight`; conv weights in Lava's
-    ``(C_out, kW, kH, C_in)`` layout, spatially flipped: Lava convolves, torch correlates),
-    ``bias_k`` (per neuron, in Lava's layout), ``threshold_k``, ``v_decay_k``; conv layers add
-    ``in_shape_k`` (W, H, C), ``stride_k``, ``padding_k``.
+
+def save_spec(net: Network, path, quantized: bool = False) -> Path:
+    """A network's float layers (``quantized=False``) or Loihi layers as plain arrays for the
+    Lava worker (``.npz``), which builds them from Lava ``Dense`` / ``Conv`` processes and
+    ``LIFReset`` (a neuron Lava's stock LIF computes, :attr:`Layer.plain`) or ff-neuro's own
+    :class:`~ff_neuro.run.lava.procs.process.CubaLIF`.
+
+    Per layer ``k``: ``kind_k`` (dense | conv); ``weight_k`` as applied to its input messages
+    (float: float64, layer 0 through the encoder's :meth:`input_weight`; Loihi: NetX's integer
+    weight mapping with ``weight_exp_k`` and ``weight_bits_k`` for dense layers, the integer
+    weights for conv layers); conv weights in Lava's ``(C_out, kW, kH, C_in)`` layout,
+    spatially flipped (Lava convolves, torch correlates), with ``in_shape_k`` (W, H, C),
+    ``stride_k``, ``padding_k``; ``bias_k``, ``vth_k``, ``du_k``, ``dv_k`` per neuron in Lava's
+    layout; ``plain_k``, ``reset_k``, ``reset_delay_k``, ``bias_in_k``; and, for a recurrent
+    layer, ``rec_weight_k`` (with ``rec_weight_exp_k`` and ``rec_weight_bits_k`` for Loihi
+    layers).
     """
+    from ..emulator import netx_weight_bits
     from ..float_backend import layer_weight
-    arrays = {"n_layers": np.int64(len(net.layers)),
+    layers = net.quantized if quantized else net.layers
+    arrays = {"n_layers": np.int64(len(layers)), "quantized": np.bool_(quantized),
               "input_message_bits": np.int64(net.encoder.message_bits)}
-    for k, layer in enumerate(net.layers):
-        w = layer_weight(net, k)
+    for k, layer in enumerate(layers):
+        n, shape = layer.neuron, layer.out_shape
+        w = layer.weight.astype(np.int64) if quantized else layer_weight(net, k)
         bias = layer.neuron_bias()
-        bias = np.zeros(layer.out_shape) if bias is None else np.asarray(bias, np.float64)
+        bias = np.zeros(shape) if bias is None else np.asarray(bias, np.float64)
+        if layer.recurrent is not None and layer.recurrent.bias is not None:
+            bias = bias + layer.recurrent.bias       # float layers: the same current every step
         if isinstance(layer.synapse, Conv2d):
             arrays[f"kind_{k}"] = np.array("conv")
             w = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(0, 3, 2, 1))
@@ -175,10 +194,35 @@ def save_float_spec(net: Network, path) -> Path:
             arrays[f"padding_{k}"] = np.int64(layer.synapse.padding)
         else:
             arrays[f"kind_{k}"] = np.array("dense")
+            if quantized:
+                w, w_exp, bits = netx_weight_bits(w)
+                arrays[f"weight_exp_{k}"] = np.int64(w_exp + layer.synapse.weight_exp)
+                arrays[f"weight_bits_{k}"] = np.int64(bits)
         arrays[f"weight_{k}"] = w
-        arrays[f"bias_{k}"] = np.ascontiguousarray(_to_lava(bias.astype(np.float64), 0))
-        arrays[f"threshold_{k}"] = np.float64(layer.neuron.threshold)
-        arrays[f"v_decay_{k}"] = np.float64(layer.neuron.v_decay)
+        if quantized:
+            arrays[f"bias_{k}"] = _lava_param(bias, shape, np.int64)
+            arrays[f"vth_{k}"] = _lava_param(n.vth, shape, np.int64)
+            arrays[f"du_{k}"] = _lava_param(n.i_decay, shape, np.int64)
+            arrays[f"dv_{k}"] = _lava_param(n.v_decay, shape, np.int64)
+        else:
+            arrays[f"bias_{k}"] = _lava_param(bias, shape, np.float64)
+            arrays[f"vth_{k}"] = _lava_param(n.threshold, shape, np.float64)
+            arrays[f"du_{k}"] = _lava_param(n.i_decay, shape, np.float64)
+            arrays[f"dv_{k}"] = _lava_param(n.v_decay, shape, np.float64)
+        arrays[f"plain_{k}"] = np.bool_(n.plain)
+        arrays[f"reset_{k}"] = np.array(n.reset)
+        arrays[f"reset_delay_{k}"] = np.bool_(n.reset_delay)
+        arrays[f"bias_in_{k}"] = np.array(n.bias_in)
+        rec = layer.recurrent
+        if rec is not None:
+            if quantized:
+                w_rec, w_exp, bits = netx_weight_bits(rec.weight) if rec.weight.any() else \
+                    (rec.weight.astype(np.int64), 0, 8)
+                arrays[f"rec_weight_exp_{k}"] = np.int64(w_exp + rec.weight_exp)
+                arrays[f"rec_weight_bits_{k}"] = np.int64(bits)
+                arrays[f"rec_weight_{k}"] = w_rec
+            else:
+                arrays[f"rec_weight_{k}"] = rec.weight.astype(np.float64)
     np.savez(path, **arrays)
     return Path(path)
 
@@ -224,11 +268,12 @@ class LavaBackend(Backend):
         outs: List[List[np.ndarray]] = [[] for _ in layers]
         total = None
         try:
-            if self.mode == "fixed_pt":
+            if self.mode == "fixed_pt" and all(q.plain for q in layers):
                 from ...export.netx import write_netx
-                netx_path, float_net = str(write_netx(net, work / "net.h5")), None
-            else:
-                netx_path, float_net = None, str(save_float_spec(net, work / "net.npz"))
+                netx_path, spec = str(write_netx(net, work / "net.h5")), None
+            else:   # Lava processes built from a spec: any neuron, recurrent synapses
+                netx_path = None
+                spec = str(save_spec(net, work / "net.npz", self.mode == "fixed_pt"))
             from ...export.netx import lava_input_shape
             # (B, T, *in_shape): frames as NetX's input layer takes them (flat before a dense
             # layer 0)
@@ -236,7 +281,7 @@ class LavaBackend(Backend):
             for s in range(0, B, max(1, chunk)):
                 out, st = run_netx_windows(
                     netx_path, windows[s:s + chunk], [l.out_shape for l in layers],
-                    float_net=float_net, input_message_bits=net.encoder.message_bits,
+                    spec=spec, input_message_bits=net.encoder.message_bits,
                     mode=self.mode, timeout_s=self.timeout_s, backend=self.name, work=work)
                 for k, o in enumerate(out):
                     outs[k].append(np.moveaxis(o, 1, 0))

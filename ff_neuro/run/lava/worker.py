@@ -34,29 +34,36 @@ def _process_model_tracebacks(net) -> list:
     return out
 
 
-def _float_network(spec_path: str, reset_interval: int):
-    """The float model (:func:`~ff_neuro.run.lava.backend.save_float_spec`) as Lava ``Dense`` /
-    ``Conv`` + ``LIFReset`` processes (``floating_pt`` models), per layer ``k`` and step::
+def _spec_network(spec_path: str, reset_interval: int):
+    """The layers of a spec (:func:`~ff_neuro.run.lava.backend.save_spec`) as Lava processes,
+    per layer ``k`` and step::
 
         a[t] = W_k x[t-1]   or   conv(x[t-1], W_k)      # one-step latency; conv ports (W, H, C)
-        v[t] = (1 - v_decay) * v[t-1] + a[t] + bias     # du = 1
-        s[t] = v[t] > threshold;  v[t] = 0 where s[t]
+        r[t] = W_rec s[t-1]                             # a recurrent layer: its own spikes
+        the neuron: LIFReset (Lava's stock LIF) or CubaLIF (any reset, per-neuron parameters)
 
-    Conv weights come in Lava's layout (C_out, kW, kH, C_in), spatially flipped; a dense layer
-    after a conv layer reads its (W, H, C) output transposed to (C, H, W) and flattened, as
-    NetX's ``flatten`` does. Same reset staggering as NetX builds (layer ``k`` resets when
-    ``time_step % T == (k + 2) % T``), so windows line up with the fixed_pt runs. Returns
-    ``(first process to run, input port, per-layer spike out ports)``.
+    ``floating_pt`` specs hold float weights and parameters; ``fixed_pt`` specs Loihi integers
+    with NetX's weight mapping (Dense ``weight_exp`` and ``num_weight_bits``; LIFReset's ``du``
+    holds ``i_decay - 1`` and the bias exponent is 6, as NetX sets them). Conv weights come in
+    Lava's layout (C_out, kW, kH, C_in), spatially flipped; a dense layer after a conv layer
+    reads its (W, H, C) output transposed to (C, H, W) and flattened, as NetX's ``flatten``
+    does. Same reset staggering as NetX builds (layer ``k`` resets when
+    ``time_step % T == (k + 2) % T``), so windows line up with NetX runs. Returns ``(first
+    process to run, input port, per-layer spike out ports)``.
     """
     import numpy as np
     from lava.proc.conv.process import Conv
     from lava.proc.dense.process import Dense
     from lava.proc.lif.process import LIFReset
 
+    from ff_neuro.run.lava.procs.process import CubaLIF
+
     spec = np.load(spec_path)
+    fixed = bool(spec["quantized"])
     inp, outs, first, prev, prev_conv = None, [], None, None, False
     for k in range(int(spec["n_layers"])):
-        w = np.ascontiguousarray(spec[f"weight_{k}"], dtype=np.float64)
+        w = np.ascontiguousarray(spec[f"weight_{k}"])
+        w = w.astype(np.int64) if fixed else w.astype(np.float64)
         bits = int(spec["input_message_bits"]) if k == 0 else 0
         conv = str(spec[f"kind_{k}"]) == "conv"
         if conv:
@@ -64,13 +71,35 @@ def _float_network(spec_path: str, reset_interval: int):
                        padding=int(spec[f"padding_{k}"]), stride=int(spec[f"stride_{k}"]),
                        num_message_bits=bits)
             shape = tuple(int(s) for s in syn.output_shape)
+        elif fixed:
+            syn = Dense(weights=w, weight_exp=int(spec[f"weight_exp_{k}"]),
+                        num_weight_bits=int(spec[f"weight_bits_{k}"]), num_message_bits=bits)
+            shape = (w.shape[0],)
         else:
             syn = Dense(weights=w, num_message_bits=8 if bits else 0)
             shape = (w.shape[0],)
-        lif = LIFReset(shape=shape, du=1.0, dv=float(spec[f"v_decay_{k}"]),
-                       vth=float(spec[f"threshold_{k}"]),
-                       bias_mant=np.asarray(spec[f"bias_{k}"], np.float64).reshape(shape),
-                       bias_exp=0, reset_interval=reset_interval, reset_offset=k + 2)
+        vth, du, dv, bias = (spec[f"{n}_{k}"] for n in ("vth", "du", "dv", "bias"))
+        window = {"reset_interval": reset_interval, "reset_offset": k + 2}
+        plain = bool(spec[f"plain_{k}"]) and f"rec_weight_{k}" not in spec
+        if plain:
+            one = (lambda a: int(a.flat[0])) if fixed else (lambda a: float(a.flat[0]))
+            lif = LIFReset(shape=shape, du=one(du) - 1 if fixed else one(du), dv=one(dv),
+                           vth=one(vth), bias_mant=bias.reshape(shape),
+                           bias_exp=6 if fixed else 0, **window)
+        else:
+            lif = CubaLIF(shape=shape, vth=vth.reshape(shape), du=du.reshape(shape),
+                          dv=dv.reshape(shape), bias=bias.reshape(shape),
+                          reset=str(spec[f"reset_{k}"]),
+                          reset_delay=bool(spec[f"reset_delay_{k}"]),
+                          bias_in=str(spec[f"bias_in_{k}"]), **window)
+            if f"rec_weight_{k}" in spec:   # (an unconnected r_in receives zeros)
+                w_rec = spec[f"rec_weight_{k}"]
+                rec = (Dense(weights=w_rec.astype(np.int64),
+                             weight_exp=int(spec[f"rec_weight_exp_{k}"]),
+                             num_weight_bits=int(spec[f"rec_weight_bits_{k}"]))
+                       if fixed else Dense(weights=w_rec.astype(np.float64)))
+                lif.s_out.connect(rec.s_in)
+                rec.a_out.connect(lif.r_in)
         syn.a_out.connect(lif.a_in)
         if prev is None:
             inp, first = syn.s_in, syn
@@ -128,16 +157,16 @@ def main(request_path: str) -> int:
                                                      SpikeFileSource)
         result["import_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        if req["mode"] == "fixed_pt":
+        if req["mode"] not in ("fixed_pt", "floating_pt"):
+            raise ValueError(f"unknown mode {req['mode']!r} (fixed_pt|floating_pt)")
+        if req.get("netx"):
             # The NetX file as lava-dl loads it: Dense + LIFReset in Loihi fixed point.
             net = netx.hdf5.Network(net_config=req["netx"],
                                     reset_interval=req["reset_interval"], reset_offset=1,
                                     input_message_bits=int(req.get("input_message_bits", 0)))
             inp, layer_outs = net.inp, [layer.out for layer in net.layers]
-        elif req["mode"] == "floating_pt":
-            net, inp, layer_outs = _float_network(req["float_net"], req["reset_interval"])
         else:
-            raise ValueError(f"unknown mode {req['mode']!r} (fixed_pt|floating_pt)")
+            net, inp, layer_outs = _spec_network(req["spec"], req["reset_interval"])
         # Conv inputs: the source sends (W, H, C) frames (Lava's layout).
         src = SpikeFileSource(path=req["input"], shape=tuple(req["input_shape"]))
         src.s_out.connect(inp)

@@ -41,3 +41,31 @@ class FailingProcess(AbstractProcess):
     def __init__(self, *, shape: Tuple[int, ...], fail_at: int = 3) -> None:
         super().__init__(shape=shape, fail_at=fail_at)
         self.a_in = InPort(shape=shape)
+
+
+class CubaLIF(AbstractProcess):
+    """Loihi's current-based LIF with every reset of :class:`ff_neuro.model.neuron.LoihiLIF`
+    (to zero or by subtraction, at once or one step later), per-neuron thresholds and decays,
+    the bias in the current or the membrane, and a second input ``r_in`` for the layer's own
+    recurrent synapse. Lava's stock ``LIF`` resets to zero only and shares ``du``, ``dv`` and
+    ``vth`` across the population; on Loihi 2 this neuron is a microcode neuron program.
+
+    Like ``LIFReset``, every state (``u``, ``v``) returns to zero at the steps where
+    ``time_step % reset_interval == reset_offset``; on those steps the recurrent input (the
+    previous window's last spikes) is dropped, so windows are independent samples.
+
+    Parameters (``proc_params``): ``shape``; ``vth``, ``du`` (``i_decay``, 4096 = no current
+    memory), ``dv``, ``bias`` (numbers or arrays of ``shape``: integers in ``fixed_pt``, float
+    threshold, decays as fractions and bias in ``floating_pt``); ``reset``, ``reset_delay``,
+    ``bias_in``; ``reset_interval``, ``reset_offset``.
+    """
+
+    def __init__(self, *, shape: Tuple[int, ...], vth, du, dv, bias, reset: str,
+                 reset_delay: bool, bias_in: str, reset_interval: int,
+                 reset_offset: int) -> None:
+        super().__init__(shape=shape, vth=vth, du=du, dv=dv, bias=bias, reset=reset,
+                         reset_delay=reset_delay, bias_in=bias_in,
+                         reset_interval=reset_interval, reset_offset=reset_offset)
+        self.a_in = InPort(shape=shape)
+        self.r_in = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
