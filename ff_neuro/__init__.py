@@ -28,6 +28,7 @@ _LAZY = {
     "from_snntorch": ("ff_neuro.model.from_snntorch", "from_snntorch"),
     "ConversionError": ("ff_neuro.model.from_snntorch", "ConversionError"),
     "from_nir": ("ff_neuro.export.nir_export", "from_nir"),
+    "from_netx": ("ff_neuro.export.netx", "read_netx"),
     "to_nir": ("ff_neuro.export.nir_export", "to_nir"),
     "write_nir": ("ff_neuro.export.nir_export", "write_nir"),
     "Network": ("ff_neuro.model", "Network"),

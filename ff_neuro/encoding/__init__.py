@@ -51,7 +51,9 @@ def embed_labels(x: np.ndarray, labels: np.ndarray, emb: LabelEmbedding) -> np.n
 
 def image_spikes(x: np.ndarray, enc: InputEncoding, seed_offset: int = 0,
                  sample_ids: Optional[np.ndarray] = None) -> np.ndarray:
-    """Rate-code analog features: ``(T, N, D)`` uint8 spikes, Bernoulli(clip(gain * x, 0, 1)).
+    """Rate-code analog features: ``(T, N, D)`` uint8 spikes, Bernoulli(clip(gain * x, 0, 1));
+    graded: the quantized value at every step; sequence: frame ``t`` of each sample at step
+    ``t``, ``(T, N, D / T)``.
 
     Without ``sample_ids`` one generator seeded ``(enc.seed, seed_offset)`` draws the whole batch
     (fast; used in training). With ``sample_ids`` each sample ``i`` gets its own stream, keyed
@@ -78,6 +80,10 @@ def image_spikes(x: np.ndarray, enc: InputEncoding, seed_offset: int = 0,
     """
     x = np.asarray(x, dtype=np.float32)
     p = np.clip(enc.gain * x, 0.0, 1.0)
+    if enc.kind == "sequence":  # frame t at step t, quantized
+        g = np.round(p * enc.levels).astype(np.uint8)
+        g = g.reshape(x.shape[0], enc.time_steps, -1)
+        return np.ascontiguousarray(g.transpose(1, 0, 2))
     if enc.kind == "graded":  # deterministic: the analog value, quantized, at every step
         g = np.round(p * enc.levels).astype(np.uint8)
         return np.ascontiguousarray(np.broadcast_to(g[None], (enc.time_steps,) + x.shape))

@@ -23,6 +23,11 @@ from .. import checks
 from .synapse import conv_out_size, shape_tuple
 
 
+#: The input encodings: rate-coded spikes, the value as a graded spike at every step, or a
+#: sequence of frames (one per step).
+KINDS = ("rate", "graded", "sequence")
+
+
 @dataclass
 class InputEncoding:
     """How analog inputs in [0, 1] become spikes.
@@ -36,6 +41,11 @@ class InputEncoding:
     ``g[t, i] = round(clip(gain * x_i, 0, 1) * levels)``; the network sees ``g / levels``. On
     Loihi this is NetX's ``input_message_bits = bit_length(levels)``.
 
+    ``kind = "sequence"``: a sample is a sequence of ``time_steps`` frames, one per step (an
+    image read row by row, a recording): its ``time_steps * n`` values are frame ``t`` =
+    values ``[t n, (t + 1) n)``, each sent as a graded spike ``round(clip(gain * x, 0, 1) *
+    levels)`` (binary spikes for ``levels = 1``: values of at least 0.5 spike).
+
     Example::
 
         >>> from ff_neuro.model import InputEncoding
@@ -46,6 +56,9 @@ class InputEncoding:
         (4, 15)
         >>> enc.input_weight([[1.5, 3.0]])                    # a message g stands for g / 15
         array([[0.1, 0.2]])
+        >>> rows = InputEncoding(kind="sequence", time_steps=28, levels=15)   # 28 rows of 28
+        >>> rows.features(28), rows.message_bits
+        (784, 4)
     """
 
     kind: str = "rate"
@@ -57,8 +70,8 @@ class InputEncoding:
     type_name: ClassVar[str] = "input_encoding"
 
     def __post_init__(self) -> None:
-        if self.kind not in ("rate", "graded"):
-            raise ValueError(f"unknown input encoding {self.kind!r} (rate|graded)")
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown input encoding {self.kind!r} ({'|'.join(KINDS)})")
         self.time_steps = checks.time_steps("time_steps", self.time_steps)
         self.gain = checks.finite("gain", self.gain, low=0.0, low_open=True,
                                   high=checks.MAX_PARAMETER)
@@ -72,7 +85,7 @@ class InputEncoding:
     @property
     def message_bits(self) -> int:
         """Bits per input message (0 = binary spikes, NetX's convention)."""
-        return 0 if self.kind == "rate" else int(self.levels).bit_length()
+        return 0 if self.levels == 1 else int(self.levels).bit_length()
 
     @property
     def max_message(self) -> int:
@@ -84,7 +97,12 @@ class InputEncoding:
         messages ``g`` stand for ``g / levels`` (the expression Lava's floating_pt Dense
         evaluates)."""
         w = np.asarray(weight)
-        return w / self.levels if self.kind == "graded" else w
+        return w / self.levels if self.kind != "rate" else w
+
+    def features(self, n_in: int) -> int:
+        """Values of one sample for a first layer of ``n_in`` inputs: ``n_in``, or
+        ``time_steps * n_in`` for a sequence."""
+        return n_in * self.time_steps if self.kind == "sequence" else n_in
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "time_steps": self.time_steps, "gain": self.gain,

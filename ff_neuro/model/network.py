@@ -105,6 +105,8 @@ class Network:
                             f"{type(self.encoder).__name__}")
         if isinstance(self.encoder, AnalogConvEncoder) and self.label_embedding is not None:
             raise ValueError("a label embedding needs an InputEncoding (flat inputs)")
+        if getattr(self.encoder, "kind", None) == "sequence" and self.label_embedding is not None:
+            raise ValueError("a label embedding needs a rate or graded encoding, not a sequence")
         self.layers = self._chain(self.layers, "layer")
         for k, layer in enumerate(self.layers):
             if layer.quantized:
@@ -260,7 +262,8 @@ class Network:
             return int(np.prod(self.encoder.in_shape))
         n = self.layers[0].n_in
         emb = self.label_embedding
-        return n if emb is None or emb.kind == "overlay" else n - emb.width
+        n = n if emb is None or emb.kind == "overlay" else n - emb.width
+        return self.encoder.features(n)
 
     # -- data checks -------------------------------------------------------------------------
     def check_inputs(self, x: np.ndarray) -> np.ndarray:
