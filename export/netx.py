@@ -139,6 +139,25 @@ def write_netx(net: Network, path: PathLike) -> Path:
 
 
 # -- reading -------------------------------------------------------------------------------
+#: What :func:`read_netx` deploys, by NetX layer type and field, as data (the docs' support
+#: table is generated from it): ``(construct, status, how)``.
+NETX_SUPPORT = [
+    ("input (shape only)", "exact", "the network's input shape; no process, as NetX builds it"),
+    ("dense", "exact", "Dense synapse: integer weights in [-256, 254], bias mantissa"),
+    ("conv", "exact", "Conv2d synapse: square stride and padding, dilation 1, one group"),
+    ("flatten", "exact", "implicit: the next dense layer reads (C, H, W) order"),
+    ("CUBA neuron (vThMant, iDecay, vDecay)", "exact", "LoihiLIF: vth, i_decay, v_decay; "
+     "float twins at SLAYER's scale (1/64)"),
+    ("graded spikes (gradedSpike, messageBits)", "refused", "ff-neuro's layers send binary "
+     "spikes"),
+    ("delay", "refused", "synaptic delays (NetX's DelayDense) are not in ff-neuro's synapses"),
+    ("SDNN, resonate-and-fire neurons", "refused", "not a LIF"),
+    ("pool, convT, unpool, average, concat", "refused", "lava-dl's own NetX reader cannot "
+     "load them either"),
+    ("an input layer with a neuron", "refused", "NetX runs it without a synapse: no "
+     "ff-neuro layer"),
+]
+
 #: lava-dl's SLAYER computes in units of 1/64 of Loihi's integers (its neurons' ``w_scale =
 #: 1 << 6``): the default scale of the float twins :func:`read_netx` makes.
 SLAYER_SCALE = 64.0

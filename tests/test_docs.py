@@ -19,6 +19,25 @@ def readme_python_blocks() -> list:
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
+def test_support_table_is_generated_from_the_importers_tables():
+    """docs/deploy.md holds ff_neuro.export.support_table() between its markers; after changing
+    what an importer maps, regenerate it with :func:`write_support_table` (``python -c "import
+    sys; sys.path[:0] = ['tests']; import test_docs; test_docs.write_support_table()"``)."""
+    from ff_neuro.export import support_table
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    got = re.search(r"<!-- support-table:start -->\n(.*?)<!-- support-table:end -->", text,
+                    flags=re.S)
+    assert got is not None and got[1] == support_table() + "\n"
+
+
+def write_support_table() -> None:
+    from ff_neuro.export import support_table
+    path = ROOT / "docs" / "deploy.md"
+    text = re.sub(r"(<!-- support-table:start -->\n).*?(<!-- support-table:end -->)",
+                  lambda m: m[1] + support_table() + "\n" + m[2], path.read_text(), flags=re.S)
+    path.write_text(text)
+
+
 def test_readme_quickstart_is_the_tested_snippet():
     blocks = readme_python_blocks()
     assert len(blocks) == 1, "the README has one Python quickstart"
