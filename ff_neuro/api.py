@@ -186,11 +186,13 @@ class EvaluationReport:
 
 
 def evaluate(net: Network, data, backend: str = "emulator", readout: Optional[str] = None,
-             samples: Optional[int] = None, timeout_s: float = 600.0) -> EvaluationReport:
+             samples: Optional[int] = None, timeout_s: float = 600.0,
+             workers: Optional[int] = None) -> EvaluationReport:
     """Test accuracy of ``net`` on ``backend`` (a registry name: ``float``, ``emulator``,
     ``lava-float``, ``lava-fixed``) through ``readout`` (default: the network's).
 
     ``data``: a Dataset (its test split) or an ``(x, y)`` pair; ``samples``: the first N.
+    ``workers``: parallel Lava runs (default: the cores available; the same result).
 
     Example::
 
@@ -212,7 +214,7 @@ def evaluate(net: Network, data, backend: str = "emulator", readout: Optional[st
     from .run import get_backend, infer
     x, y = _xy(data, samples)
     y = net.check_labels(y, len(x))
-    be = get_backend(backend, timeout_s=timeout_s)
+    be = get_backend(backend, timeout_s=timeout_s, workers=workers)
     t = time.perf_counter()
     r = infer(be, net, x, readout)
     return EvaluationReport(backend=be.name, readout=r.readout, samples=int(len(y)),
@@ -222,7 +224,7 @@ def evaluate(net: Network, data, backend: str = "emulator", readout: Optional[st
 
 def parity_report(net: Network, data, backends: Sequence[str] = ("float", "emulator", "lava-fixed"),
            samples: Optional[int] = 20, readout: Optional[str] = None,
-           timeout_s: float = 600.0):
+           timeout_s: float = 600.0, workers: Optional[int] = None):
     """Run ``net`` on several backends with identical inputs and compare them spike by spike:
     a :class:`~ff_neuro.parity.ParityReport` (``print(report.format())``, ``to_dict()``,
     ``plot(path)``).
@@ -248,7 +250,8 @@ def parity_report(net: Network, data, backends: Sequence[str] = ("float", "emula
     """
     from .parity import run_parity
     x, y = _xy(data, samples)
-    return run_parity(net, x, y, backends=backends, timeout_s=timeout_s, readout=readout)
+    return run_parity(net, x, y, backends=backends, timeout_s=timeout_s, readout=readout,
+                      workers=workers)
 
 
 def energy_report(net: Network, data, profile: str = "loihi2", backend: str = "emulator",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 from . import checks
 from .data.augment import AUGMENTS
@@ -291,9 +291,13 @@ class DemoConfig:
     lava_timeout_s: float = 600.0
     profile: str = "ffgaf-table2"
     out_dir: str = "runs/demo"
+    #: parallel Lava runs (None: the CPU cores available)
+    lava_workers: Optional[int] = None
 
     def __post_init__(self) -> None:
         self.lava_samples = checks.count("lava_samples", self.lava_samples)
         checks.positive("lava_timeout_s", self.lava_timeout_s)
+        if self.lava_workers is not None:
+            self.lava_workers = checks.count("lava_workers", self.lava_workers, high=256)
         if not str(self.profile).strip():
             raise ValueError("profile needs a name (see hardware_profiles/)")

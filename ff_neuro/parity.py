@@ -212,9 +212,11 @@ class ParityReport:
 
 def run_parity(net: Network, x: np.ndarray, y: np.ndarray,
                backends: Sequence[str] = BACKENDS, timeout_s: float = 600.0,
-               log=None, readout: Optional[str] = None) -> ParityReport:
+               log=None, readout: Optional[str] = None,
+               workers: Optional[int] = None) -> ParityReport:
     """Classify ``x`` on every backend (registry names or aliases) with identical inputs and
-    compare them spike by spike (``readout``: a kind name, default the network's).
+    compare them spike by spike (``readout``: a kind name, default the network's;
+    ``workers``: parallel Lava runs, default the cores available, the same report).
 
     Example::
 
@@ -260,7 +262,7 @@ def run_parity(net: Network, x: np.ndarray, y: np.ndarray,
         if log:
             runs = f" x {net.n_classes} labels" if r.kind == "sweep" else ""
             log(f"running {name} on {x.shape[0]} samples{runs}")
-        be = get_backend(name, timeout_s=timeout_s)
+        be = get_backend(name, timeout_s=timeout_s, workers=workers)
         t = time.perf_counter()
         results[name] = infer(be, net, x, r, keep_spikes=True, chunk=x.shape[0])
         report.seconds[name] = time.perf_counter() - t

@@ -196,9 +196,10 @@ def run_demo(ds: Dataset, cfg: Optional[DemoConfig] = None, progress: bool = Tru
 
     t = time.perf_counter()
     n_lava = min(cfg.lava_samples, ds.x_test.shape[0])
+    lava = lava_backend or get_backend("lava-fixed", timeout_s=cfg.lava_timeout_s,
+                                       workers=cfg.lava_workers)
     log(f"[4/5] running {n_lava} test samples x {net.n_classes} labels on Lava fixed_pt "
-        f"(one compile)")
-    lava = lava_backend or get_backend("lava-fixed", timeout_s=cfg.lava_timeout_s)
+        f"({getattr(lava, 'workers', 1)} parallel runs)")
     x_l, y_l = ds.x_test[:n_lava], ds.y_test[:n_lava]
     r_lava = label_sweep(lava, qnet, x_l, keep_spikes=True, chunk=n_lava)
     r_emu_l = label_sweep(emu, qnet, x_l, keep_spikes=True, chunk=n_lava)

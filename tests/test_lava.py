@@ -59,13 +59,27 @@ def test_emulator_spike_exact_with_lava(case):
     qnet, _ = quantize(net)
     x = random_spikes(case["seed"], case["T"], case["B"], case["sizes"][0])
     emu = get_backend("emulator").run(qnet, x).spikes
-    lava = get_backend("lava-fixed", timeout_s=120)
+    lava = get_backend("lava-fixed", timeout_s=120, workers=1)
     got = lava.run(qnet, x).spikes
     for k, (a, b) in enumerate(zip(emu, got)):
         assert a.sum() > 0, f"layer {k} silent: the test would prove nothing"
         mism = np.argwhere(a != b)
         assert mism.size == 0, f"layer {k}: first mismatch (t, sample, neuron) {mism[0]}"
     assert lava.stats.compiles == 1 and lava.stats.n_steps == case["T"] * case["B"] + len(case["sizes"]) - 1
+
+
+def test_workers_split_the_samples_and_give_the_same_spikes():
+    """Two supervised Lava runs at once, each on half of the samples: the spikes of one run, in
+    the same order."""
+    qnet, _ = quantize(random_net(seed=3, sizes=(20, 16, 8), bias=True))
+    x = random_spikes(3, 10, 30, 20)
+    one, two = (get_backend("lava-fixed", timeout_s=120, workers=w) for w in (1, 2))
+    a, b = one.run(qnet, x).spikes, two.run(qnet, x).spikes
+    for k, (u, v) in enumerate(zip(a, b)):
+        assert u.sum() > 0
+        np.testing.assert_array_equal(u, v, err_msg=f"layer {k}")
+    assert (one.stats.compiles, two.stats.compiles) == (1, 2)
+    assert two.stats.runs == one.stats.runs == 30
 
 
 def test_failing_process_model_gives_clear_error_fast(tmp_path):

@@ -37,6 +37,14 @@ class Checked(click.ParamType):
 
 COUNT = Checked("count", "count")
 SECONDS = Checked("positive", "seconds")
+
+
+def workers_option(f):
+    """``--workers N``: parallel supervised Lava runs (default: the cores available)."""
+    return click.option("--workers", type=COUNT, default=None,
+                        help="Lava runs at once, each on its share of the samples with its own "
+                             "time limit (the same spikes as one) [default: the CPU cores "
+                             "available]")(f)
 POSITIVE = Checked("positive", "float")
 SEED = Checked("seed", "integer")
 STEPS = Checked("time_steps", "steps")
@@ -216,14 +224,14 @@ class BackendName(click.ParamType):
         return name
 
 
-def _get_backend(name: str, timeout: float):
+def _get_backend(name: str, timeout: float, workers=None):
     """The backend ``name`` (aliases accepted), or a one-line error saying why it cannot run."""
     from ..run import available, canonical, get_backend
     name = canonical(name)
     ok, why = available(name)
     if not ok:
         raise click.ClickException(f"backend {name} cannot run here: {why}")
-    return get_backend(name, timeout_s=timeout)
+    return get_backend(name, timeout_s=timeout, workers=workers)
 
 
 def _needs_quantized(net, model, backend_name):

@@ -7,7 +7,7 @@ import click
 
 from ..config import DemoConfig, FFTrainConfig
 from ..fileio import write_json
-from ._common import COUNT, SECONDS, SEED, _emit, _log, _out, main
+from ._common import COUNT, SECONDS, SEED, _emit, _log, _out, main, workers_option
 
 
 @main.command()
@@ -21,8 +21,9 @@ from ._common import COUNT, SECONDS, SEED, _emit, _log, _out, main
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--timeout", type=SECONDS, default=600.0, show_default=True,
               help="time limit of the Lava run in seconds")
+@workers_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
+def demo(epochs, lava_samples, profile, out_dir, seed, timeout, workers, as_json):
     """Train -> quantize -> export -> Lava -> energy on the embedded 8x8 digits.
 
     Trains a 2x200 spiking FF MLP (rate-coded input, T = 16, one-hot label appended), quantizes
@@ -36,7 +37,7 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, as_json):
     log = _log(as_json)
     train = FFTrainConfig(seed=seed, epochs=epochs if epochs is not None else 30)
     cfg = DemoConfig(train=train, lava_samples=lava_samples, profile=profile,
-                     out_dir=out_dir, lava_timeout_s=timeout)
+                     out_dir=out_dir, lava_timeout_s=timeout, lava_workers=workers)
     _out(Path(out_dir) / "demo.json", "output folder")
     from ..energy import load_profile
     from ..run import available

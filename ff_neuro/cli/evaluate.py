@@ -4,7 +4,7 @@ import click
 
 from ._common import (BackendName, COUNT, DATASET_HELP, READOUT_HELP, READOUT_KINDS, SECONDS,
                      _emit, _get_backend, _library_errors, _load_model, _model_dataset,
-                     _needs_quantized, _take, main)
+                     _needs_quantized, _take, main, workers_option)
 
 
 @main.command()
@@ -20,8 +20,9 @@ from ._common import (BackendName, COUNT, DATASET_HELP, READOUT_HELP, READOUT_KI
               help=READOUT_HELP)
 @click.option("--timeout", type=SECONDS, default=600.0, show_default=True,
               help="time limit of a Lava run in seconds")
+@workers_option
 @click.option("--json", "as_json", is_flag=True)
-def evaluate(model, backend, dataset, data_dir, samples, readout, timeout, as_json):
+def evaluate(model, backend, dataset, data_dir, samples, readout, timeout, workers, as_json):
     """Test accuracy of MODEL on one backend, through its readout."""
     import time
     from ..run import infer
@@ -31,7 +32,7 @@ def evaluate(model, backend, dataset, data_dir, samples, readout, timeout, as_js
     except ValueError as exc:
         raise click.ClickException(f"{model}: {exc}") from exc
     _needs_quantized(net, model, backend)
-    be = _get_backend(backend, timeout)
+    be = _get_backend(backend, timeout, workers)
     ds = _model_dataset(net, dataset, data_dir)
     x, y = _take(ds, samples)
     t = time.perf_counter()

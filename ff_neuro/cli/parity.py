@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from ._common import (COUNT, DATASET_HELP, SECONDS, _emit, _library_errors, _load_model, _log,
-                     _model_dataset, _out, _take, main)
+                     _model_dataset, _out, _take, main, workers_option)
 
 
 @main.command()
@@ -20,8 +20,9 @@ from ._common import (COUNT, DATASET_HELP, SECONDS, _emit, _library_errors, _loa
               help="PNG of mismatches over layers and time steps [default: next to MODEL]")
 @click.option("--timeout", type=SECONDS, default=600.0, show_default=True,
               help="time limit of each Lava run in seconds")
+@workers_option
 @click.option("--json", "as_json", is_flag=True)
-def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_json):
+def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, workers, as_json):
     """Run the same inputs through the float backend, the emulator, Lava fixed_pt and Lava
     floating_pt and report spike mismatches per layer and time step, first divergence,
     prediction agreement and accuracy of each, for any network (dense, conv or both).
@@ -37,7 +38,7 @@ def parity(model, dataset, data_dir, samples, backends, plot_path, timeout, as_j
     names = [b.strip() for b in backends.split(",") if b.strip()]
     x, y = _take(ds, samples)
     try:
-        rep = run_parity(net, x, y, names, timeout_s=timeout, log=_log(True))
+        rep = run_parity(net, x, y, names, timeout_s=timeout, log=_log(True), workers=workers)
     except _library_errors() as exc:
         raise click.ClickException(str(exc)) from exc
     rep.plot(plot_path)

@@ -107,11 +107,13 @@ def available(name: str) -> Tuple[bool, str]:
     return backend_class(name).available()
 
 
-def get_backend(name: str, *, timeout_s: Optional[float] = None, **options) -> Backend:
+def get_backend(name: str, *, timeout_s: Optional[float] = None, workers: Optional[int] = None,
+                **options) -> Backend:
     """A backend by name (``float``, ``emulator``, ``lava-float``, ``lava-fixed``, ``loihi2``,
-    or an alias), constructed with ``options``. ``timeout_s``: the time limit of a run for the
-    backends that run in a supervised child process (``Backend.supervised``: the Lava ones);
-    the in-process backends need none and ignore it.
+    or an alias), constructed with ``options``. ``timeout_s``: the time limit of a run, and
+    ``workers``: how many runs go at once (default: the cores available), for the backends
+    that run in supervised child processes (``Backend.supervised``: the Lava ones); the
+    in-process backends ignore both.
 
     Example::
 
@@ -133,6 +135,8 @@ def get_backend(name: str, *, timeout_s: Optional[float] = None, **options) -> B
     cls = factory()
     if timeout_s is not None and cls.supervised:
         options["timeout_s"] = timeout_s
+    if workers is not None and cls.supervised:
+        options["workers"] = workers
     return cls(**fixed, **options)
 
 

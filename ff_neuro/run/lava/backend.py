@@ -19,6 +19,7 @@ recorded spikes back, so everything outside this module sees PyTorch's ``(C, H, 
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import tempfile
 import time
@@ -28,6 +29,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ... import checks
 from ...model.network import Network
 from ...model.synapse import Conv2d
 from ..backend import Backend, BackendUnavailable, LayerSpikes, RunStats
@@ -232,22 +234,27 @@ class LavaBackend(Backend):
 
     ``mode="fixed_pt"``: the NetX export of ``net.quantized`` (bit-accurate Loihi models);
     ``"floating_pt"``: the float layers as Lava ``Dense``/``Conv`` + ``LIFReset``. ``chunk``
-    samples per compile (each under ``timeout_s``); None: one compile for the whole call, except
-    that networks with conv layers run 10 samples per compile (Lava's conv models take one
-    scipy convolution per channel pair and step).
+    samples per compile (each under ``timeout_s``); None: the samples split evenly over the
+    workers, except that networks with conv layers run at most 10 samples per compile (Lava's
+    conv models take one scipy convolution per channel pair and step). ``workers``: how many
+    supervised Lava runs go at once, each on its own chunks of samples, with its own time limit
+    and clean-up (default: the CPU cores this process may use); the spikes are the same, in the
+    same order, for any number of workers.
     """
 
     prefers_one_call = True
     supervised = True
 
     def __init__(self, mode: str = "fixed_pt", timeout_s: float = 600.0,
-                 chunk: Optional[int] = None):
+                 chunk: Optional[int] = None, workers: Optional[int] = None):
         if mode not in MODES:
             raise ValueError(f"unknown Lava mode {mode!r} (fixed_pt|floating_pt)")
         self.mode = mode
         self.name = "lava-fixed" if mode == "fixed_pt" else "lava-float"
         self.timeout_s = float(timeout_s)
         self.chunk = chunk
+        self.workers = default_workers() if workers is None else \
+            checks.count("workers", workers, high=256)
         self.stats: Optional[LavaRunStats] = None
 
     @classmethod
@@ -263,10 +270,13 @@ class LavaBackend(Backend):
             raise ValueError("Lava fixed_pt runs quantized models: quantize first")
         layers = net.quantized if self.mode == "fixed_pt" else net.layers
         B = spikes.shape[1]
-        chunk = self.chunk or (10 if any(isinstance(l.synapse, Conv2d) for l in layers) else B)
+        conv = any(isinstance(l.synapse, Conv2d) for l in layers)
+        chunk = self.chunk or -(-B // self.workers)
+        if conv:
+            chunk = min(chunk, 10)
+        starts = list(range(0, B, max(1, chunk)))
         work = Path(tempfile.mkdtemp(prefix="ff-neuro-lava-"))
-        outs: List[List[np.ndarray]] = [[] for _ in layers]
-        total = None
+        t0 = time.perf_counter()
         try:
             if self.mode == "fixed_pt" and all(q.plain for q in layers):
                 from ...export.netx import write_netx
@@ -278,21 +288,50 @@ class LavaBackend(Backend):
             # (B, T, *in_shape): frames as NetX's input layer takes them (flat before a dense
             # layer 0)
             windows = np.moveaxis(spikes.reshape(spikes.shape[:2] + lava_input_shape(net)), 1, 0)
-            for s in range(0, B, max(1, chunk)):
-                out, st = run_netx_windows(
-                    netx_path, windows[s:s + chunk], [l.out_shape for l in layers],
-                    spec=spec, input_message_bits=net.encoder.message_bits,
-                    mode=self.mode, timeout_s=self.timeout_s, backend=self.name, work=work)
-                for k, o in enumerate(out):
-                    outs[k].append(np.moveaxis(o, 1, 0))
-                if total is None:
-                    total = st
-                else:
-                    total.add(st)
+
+            def one(i: int):
+                sub = work / f"chunk{i}"
+                sub.mkdir()
+                return run_netx_windows(
+                    netx_path, windows[starts[i]:starts[i] + chunk], [l.out_shape for l in layers],
+                    spec=spec, input_message_bits=net.encoder.message_bits, mode=self.mode,
+                    timeout_s=self.timeout_s, backend=self.name, work=sub)
+
+            results = _run_all(one, len(starts), self.workers)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        total = results[0][1]
+        for _, st in results[1:]:
+            total.add(st)
+        total.wall_s = time.perf_counter() - t0
         self.stats = total
-        return LayerSpikes([np.ascontiguousarray(np.concatenate(o, axis=1)) for o in outs])
+        return LayerSpikes([np.ascontiguousarray(np.concatenate(
+            [np.moveaxis(out[k], 1, 0) for out, _ in results], axis=1))
+            for k in range(len(layers))])
+
+
+def default_workers() -> int:
+    """The CPU cores this process may run on: the default number of parallel Lava runs."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:          # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_all(job, n: int, workers: int) -> list:
+    """``[job(0), ..., job(n - 1)]``, at most ``workers`` at once (threads: each job waits on
+    its own supervised Lava process). Every job runs to its end (its own time limit applies);
+    the first error, in job order, is raised after all have finished."""
+    if workers <= 1 or n <= 1:
+        return [job(i) for i in range(n)]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=min(workers, n)) as pool:
+        futures = [pool.submit(job, i) for i in range(n)]
+    errors = [f.exception() for f in futures]
+    for exc in errors:
+        if exc is not None:
+            raise exc
+    return [f.result() for f in futures]
 
 
 class Loihi2Backend(Backend):
