@@ -12,6 +12,9 @@
   neuron update and spike (``per_event_snn_energy``).
 
 ``snn_energy`` (and ``ann_mlp_energy``) dispatch on the model, for dense and conv layers alike.
+Every model also prices a layer's recurrent synapse (``output_spikes * n_out`` more synaptic
+events, ``n_out * n_out`` more weights) and current-based neurons (a second state update per
+neuron and step); see ``SpikingLayerActivity``.
 ``measure_activity`` turns a network's measured run into per-layer activity records
 (``NetworkActivity``) that any profile prices; ``ffgaf_table`` regenerates FFGAF Table 2's
 reproducible rows; ``fit_check`` counts the cores a network needs on a chip.

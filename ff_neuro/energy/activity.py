@@ -15,6 +15,15 @@ last spiking layer); a membrane readout adds its non-spiking output layer as an 
 label embedding have no label inputs to count. ``mode="training"`` prices Forward-Forward's
 training passes instead: one positive and one negative run per sample (plus the hard-negative
 mining runs when the model was trained so), the weight update off chip not included.
+
+A layer with a recurrent synapse (:attr:`ff_neuro.model.Layer.recurrent`) is recorded as
+``recurrent``: each of its output spikes also reaches its own ``n_out`` neurons one step later,
+``rec_synops = output_spikes * n_out`` synaptic events per run, added to the layer's synaptic
+events. Every spike counts, the last step's included: on Loihi the recurrent ``Dense``
+delivers a spike at the next step, so the last step's spikes are delivered into the next
+window's reset step, where ff-neuro's process drops them, but the chip still reads their
+synapses. A layer of current-based neurons (``neuron.current_memory``) is recorded as
+``current_memory``: its neurons update their current as well as their membrane at every step.
 """
 from __future__ import annotations
 
@@ -230,6 +239,10 @@ def measure_activity(net: Network, result, *, mode: str = "inference",
             kw = dict(kind="conv2d", synops=float(np.mean(layer.synapse.synops(ev))),
                       synops_fanout=float(np.mean(layer.synapse.synops_fanout(ev))),
                       parameters=layer.synapse.parameters(bias=True))
+        if layer.recurrent is not None:        # its own spikes, n_out events each
+            kw["recurrent"] = True
+        if layer.neuron.current_memory:         # CUBA: the current is a second state
+            kw["current_memory"] = True
         acts.append(SpikingLayerActivity(
             name=layer_name(layer, k), n_in=layer.n_in, n_out=layer.n_out, time_steps=T,
             input_spikes=float(in_spikes[k]), output_spikes=float(out_spikes[k]), **kw))

@@ -22,6 +22,16 @@ Spiking fully connected layer (``snn_energy``; event-driven, FFGAF's SNN rows)::
     E_memory  [pJ]  = weight_fetches * weight_fetch_pJ
     E_compute [pJ]  = ACCs * acc_pJ + neuron_updates * neuron_update_pJ
 
+A layer with a recurrent synapse (its own spikes back to its ``n_out`` neurons, one step
+later) and a layer of current-based neurons (a synaptic current that decays over steps) add,
+in every accounting (see ``SpikingLayerActivity`` and each cost function)::
+
+    synaptic_events += output_spikes * n_out           (recurrent: every output spike)
+    parameters      += n_out * n_out                   (recurrent weights)
+    neuron_updates  += n_out * time_steps              (current memory: the current's update)
+
+so a feed-forward layer without current memory is priced exactly as above.
+
 Every operation count (and so every energy) is multiplied by ``runs_per_inference``: a
 Forward-Forward label sweep runs the network once per candidate label. Parameter counts are not.
 """
@@ -32,6 +42,8 @@ import math
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence, Union
+
+import numpy as np
 
 from .profiles import HardwareProfile, load_profile
 
@@ -114,7 +126,10 @@ class LayerCost:
     ``breakdown`` then itemises the counts and pJ behind ``memory_pJ`` and ``compute_pJ``.
     Always ``total_pJ = memory_pJ + compute_pJ``. Counts are per inference (already multiplied
     by the report's ``runs_per_inference``) and may be fractional (means over samples).
-    ``synaptic_events`` is 0 for ANN layers.
+    ``synaptic_events`` is 0 for ANN layers; it includes ``rec_synaptic_events``, the events
+    through a recurrent synapse (0 for a feed-forward layer), and ``neuron_updates`` includes
+    ``current_updates``, the current updates of current-based neurons (0 without current
+    memory; see :class:`SpikingLayerActivity`).
 
     Example::
 
@@ -137,6 +152,8 @@ class LayerCost:
     compute_pJ: float
     synaptic_events: float = 0.0
     breakdown: dict[str, float] = field(default_factory=dict)
+    rec_synaptic_events: float = 0.0
+    current_updates: float = 0.0
 
     def __post_init__(self) -> None:
         owner = f"LayerCost {self.name!r}"
@@ -152,8 +169,16 @@ class LayerCost:
             "memory_pJ",
             "compute_pJ",
             "synaptic_events",
+            "rec_synaptic_events",
+            "current_updates",
         ):
             _check_count(owner, fname, getattr(self, fname))
+        if self.rec_synaptic_events > self.synaptic_events * (1 + 1e-12):
+            raise ValueError(f"{owner}: rec_synaptic_events ({self.rec_synaptic_events!r}) are "
+                             f"part of synaptic_events ({self.synaptic_events!r})")
+        if self.current_updates > self.neuron_updates * (1 + 1e-12):
+            raise ValueError(f"{owner}: current_updates ({self.current_updates!r}) are part of "
+                             f"neuron_updates ({self.neuron_updates!r})")
         self.breakdown = dict(self.breakdown)
         for key, value in self.breakdown.items():
             _check_count(owner, f"breakdown[{key!r}]", value)
@@ -335,6 +360,26 @@ class SpikingLayerActivity:
     honoured), and ``parameters`` (weights and biases). ``synops_fanout``: Lemaire et al.'s
     fan-out approximation of the same, for comparison.
 
+    ``recurrent``: the layer also feeds its own spikes back through a dense ``n_out x n_out``
+    synapse (:attr:`ff_neuro.model.Layer.recurrent`). Every output spike then causes ``n_out``
+    more synaptic events, one step later::
+
+        rec_synops      = output_spikes * n_out          (0 without recurrence)
+        synaptic_events = feed-forward events + rec_synops
+        rec_parameters  = n_out * n_out                  (added to weight_parameters)
+
+    All spikes count, the last step's included: on Loihi the recurrent ``Dense`` reads its
+    synapses when the spike arrives, one step later, so the spikes of a window's last step are
+    delivered into the next window's reset step (where ff-neuro's process drops them, keeping
+    windows independent) and their synapses are still read. Every stored synapse counts, zero
+    weights included (Lava's ``Dense`` is dense).
+
+    ``current_memory``: current-based (CUBA) neurons, whose synaptic current decays over steps
+    (:attr:`ff_neuro.model.LoihiLIF.current_memory`): each neuron updates its current as well as
+    its membrane at every step, so the layer makes ``current_updates = n_out * time_steps``
+    state updates besides the ``n_out * time_steps`` membrane updates (0 without current
+    memory; one neuron program per layer, so every neuron of the layer counts).
+
     Example::
 
         >>> from ff_neuro.energy import SpikingLayerActivity
@@ -342,6 +387,13 @@ class SpikingLayerActivity:
         ...                            input_spikes=2000.0, output_spikes=300.0)
         >>> act.synaptic_events, act.weight_parameters       # 2000 spikes x 256 neurons
         (512000.0, 200704)
+        >>> rec = SpikingLayerActivity(name="lif1", n_in=784, n_out=256, time_steps=25,
+        ...                            input_spikes=2000.0, output_spikes=300.0,
+        ...                            recurrent=True, current_memory=True)
+        >>> rec.rec_synops, rec.synaptic_events, rec.weight_parameters   # + 300 x 256, + 256**2
+        (76800.0, 588800.0, 266240)
+        >>> rec.current_updates                              # 256 neurons x 25 steps
+        6400
 
     :func:`~ff_neuro.energy.measure_activity` makes these records from a run.
     """
@@ -356,9 +408,18 @@ class SpikingLayerActivity:
     synops: float | None = None
     synops_fanout: float | None = None
     parameters: int | None = None
+    recurrent: bool = False
+    current_memory: bool = False
 
     def __post_init__(self) -> None:
         owner = f"SpikingLayerActivity {self.name!r}"
+        for fname in ("recurrent", "current_memory"):
+            value = getattr(self, fname)
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{owner}: {fname} must be True or False, got {value!r}")
+            setattr(self, fname, bool(value))
+        if self.recurrent and self.kind != "dense":
+            raise ValueError(f"{owner}: only a dense layer carries a recurrent synapse")
         for fname in ("n_in", "n_out", "time_steps"):
             _check_count(owner, fname, getattr(self, fname), integer=True, positive=True)
             setattr(self, fname, int(getattr(self, fname)))
@@ -383,21 +444,51 @@ class SpikingLayerActivity:
             self.parameters = int(self.parameters)
 
     @property
-    def synaptic_events(self) -> float:
-        """Synaptic events per run: ``input_spikes * n_out`` for a dense layer (every input
-        spike reaches every output neuron), the exact ``synops`` for a conv layer."""
+    def ff_synaptic_events(self) -> float:
+        """Feed-forward synaptic events per run: ``input_spikes * n_out`` for a dense layer
+        (every input spike reaches every output neuron), the exact ``synops`` for a conv
+        layer."""
         return self.input_spikes * self.n_out if self.synops is None else self.synops
+
+    @property
+    def rec_synops(self) -> float:
+        """Synaptic events per run through the recurrent synapse: ``output_spikes * n_out``
+        (every spike of the layer reaches its ``n_out`` neurons a step later), 0 without."""
+        return self.output_spikes * self.n_out if self.recurrent else 0.0
+
+    @property
+    def synaptic_events(self) -> float:
+        """Synaptic events per run: the feed-forward ones (:attr:`ff_synaptic_events`) plus
+        the recurrent ones (:attr:`rec_synops`)."""
+        ff = self.ff_synaptic_events
+        return ff + self.rec_synops if self.recurrent else ff
+
+    @property
+    def rec_parameters(self) -> int:
+        """Recurrent weights: ``n_out * n_out``, 0 without recurrence."""
+        return self.n_out * self.n_out if self.recurrent else 0
+
+    @property
+    def current_updates(self) -> int:
+        """Current (second state) updates per run: ``n_out * time_steps`` for CUBA neurons, 0
+        without current memory."""
+        return self.n_out * self.time_steps if self.current_memory else 0
 
     @property
     def weight_parameters(self) -> int:
         """Parameters priced: ``n_in * n_out`` weights for a dense layer (FFGAF counts weights
-        only), weights and biases for a conv layer."""
-        return fc_parameter_count(self.n_in, self.n_out) if self.parameters is None \
+        only), weights and biases for a conv layer; plus the ``n_out * n_out`` recurrent
+        weights of a recurrent layer (``parameters``, when given, counts the feed-forward
+        synapse only)."""
+        ff = fc_parameter_count(self.n_in, self.n_out) if self.parameters is None \
             else self.parameters
+        return ff + self.rec_parameters
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["synaptic_events"] = self.synaptic_events
+        d["rec_synops"] = self.rec_synops
+        d["current_updates"] = self.current_updates
         return d
 
 
@@ -492,9 +583,19 @@ def snn_energy(
         E_compute       = R * synops * acc_per_synaptic_event * acc_pJ
                           + R * n_out * time_steps * neuron_update_pJ
 
-    with ``synops`` the exact synaptic events of the run. That is the ``ffgaf`` model; a
-    ``lemaire`` profile is handed to :func:`lemaire_snn_energy` and a ``per-event`` profile to
-    :func:`per_event_snn_energy`.
+    with ``synops`` the exact synaptic events of the run. A recurrent layer's events through
+    its recurrent synapse (``rec_synops = output_spikes * n_out``, see
+    :class:`SpikingLayerActivity`) are synaptic events like the others (one weight fetch and
+    ``acc_per_synaptic_event`` accumulates each), and its ``n_out * n_out`` recurrent weights
+    count as parameters; a layer of current-based neurons updates its current as well as its
+    membrane at every step, priced as a second state update::
+
+        synaptic_events = R * (input_spikes + output_spikes) * n_out       (recurrent)
+        neuron_updates  = R * 2 * n_out * time_steps                       (current memory)
+
+    Feed-forward layers without current memory are priced by the formulas above unchanged.
+    That is the ``ffgaf`` model; a ``lemaire`` profile is handed to :func:`lemaire_snn_energy`
+    and a ``per-event`` profile to :func:`per_event_snn_energy`.
 
     Example::
 
@@ -520,7 +621,7 @@ def snn_energy(
             raise TypeError(f"snn_energy: layers must be SpikingLayerActivity, got {type(act).__name__}")
         events = act.synaptic_events * runs
         accs = events * prof.acc_per_synaptic_event
-        updates = act.n_out * act.time_steps * runs
+        updates, cur_updates = _neuron_updates(act, runs)
         if act.kind == "conv2d":   # CSNN reading: kernels read once per run, not per event
             fetches = act.weight_parameters * runs
             memory_pJ = fetches * prof.value("sram_read_1MB_pJ")
@@ -539,6 +640,7 @@ def snn_energy(
                 memory_pJ=memory_pJ,
                 compute_pJ=accs * prof.acc_pJ + updates * prof.neuron_update_pJ,
                 synaptic_events=events,
+                **_dynamics_fields(act, runs, cur_updates),
             )
         )
     if any(a.kind == "conv2d" for a in layers):
@@ -547,7 +649,49 @@ def snn_energy(
             f"{prof.value('sram_read_1MB_pJ'):g} pJ (each kernel read once per run, one 1 MB "
             "SRAM read per parameter), compute = exact synaptic operations (padding and stride "
             "honoured) x accumulates")
+    _dynamics_notes(report, layers)
     return report
+
+
+def _neuron_updates(act: SpikingLayerActivity, runs: int) -> tuple:
+    """``(neuron_updates, current_updates)`` of a layer over ``runs`` runs: the membrane's
+    ``n_out * time_steps`` per run, plus as many current updates for current-based neurons
+    (the feed-forward LIF's count, unchanged, when the layer has no current memory)."""
+    updates = act.n_out * act.time_steps * runs
+    if not act.current_memory:
+        return updates, 0
+    cur = act.current_updates * runs
+    return updates + cur, cur
+
+
+def _dynamics_fields(act: SpikingLayerActivity, runs: int, cur_updates) -> dict:
+    """The LayerCost fields that itemise recurrence and current memory (none for a plain
+    layer: they stay 0)."""
+    out = {}
+    if act.recurrent:
+        out["rec_synaptic_events"] = act.rec_synops * runs
+    if act.current_memory:
+        out["current_updates"] = cur_updates
+    return out
+
+
+def _dynamics_notes(report: EnergyReport, layers: Sequence[SpikingLayerActivity],
+                    current: str = "priced as a second state update") -> None:
+    """Say how recurrent synapses and current-based neurons were priced (``current``: how the
+    model prices a current update), when a layer has them (nothing is added for feed-forward
+    LIF layers)."""
+    rec = [a.name for a in layers if a.recurrent]
+    cuba = [a.name for a in layers if a.current_memory]
+    if rec:
+        report.notes.append(
+            f"recurrent layers ({', '.join(rec)}): every output spike also causes n_out "
+            "synaptic events through the recurrent synapse (the last step's spikes included: "
+            "the chip delivers them into the next window's reset step); they are part of the "
+            "synaptic events and the n_out x n_out recurrent weights of the parameters")
+    if cuba:
+        report.notes.append(
+            f"current-based neurons ({', '.join(cuba)}): each neuron updates its synaptic "
+            f"current as well as its membrane at every step, {current}")
 
 
 # -- convolution geometry ---------------------------------------------------------------------------
@@ -821,6 +965,36 @@ def lemaire_snn_energy(
     ``weight_fetches`` the weight reads, ``synaptic_events`` ``theta_in * Nout`` and
     ``neuron_updates`` ``T * Nout``; ``breakdown`` itemises the rest.
 
+    A recurrent layer (:class:`SpikingLayerActivity` ``recurrent``) is a second fully
+    connected input of ``Nout`` neurons carrying the layer's own ``theta_out`` spikes, with
+    its weights in a memory of its own; with ``rec = theta_out * Nout`` (every spike, the
+    last step's included)::
+
+        ACCs               += rec           (synaptic)
+        addressing ACCs    += rec
+        rec weight reads    = rec           at E(Nout * Nout * w)
+        potential reads = potential writes += rec   at E(Nout * w)
+        rec spike reads     = theta_out     at E(S_out * w)   (the layer's own output buffer)
+        parameters         += Nout * Nout
+
+    (``weight_fetches`` and ``synaptic_events`` then include the ``rec`` reads and events.)
+
+    A layer of current-based neurons (``current_memory``) updates a second state per neuron
+    and step, ``i[t] = (1 - i_decay) i[t-1] + a[t]`` before ``v[t] = (1 - v_decay) v[t-1] +
+    i[t]``; the synaptic events then accumulate into the current rather than the membrane
+    (the same count of accesses to a memory of the same size), and with ``cur = T * Nout``::
+
+        current leak MACs = cur           (i decays; charged whatever ``leak`` says)
+        ACCs              += cur          (the current into the membrane)
+        current reads = current writes = cur   at E(Nout * w)
+        neuron_updates    += cur
+
+    A feed-forward layer without current memory is priced by the first formulas, unchanged.
+    ``breakdown`` itemises ``rec_synaptic_events``, ``rec_weight_reads``, ``rec_spike_reads``,
+    ``current_leak_macs``, ``current_accs``, ``current_reads`` and ``current_writes`` when a
+    layer has them; their energies are part of ``mem_weights_pJ``, ``mem_pot_pJ`` (state
+    memory), ``mem_io_pJ`` and ``ops_pJ`` / ``addr_pJ``.
+
     Example::
 
         >>> from ff_neuro.energy import SpikingLayerActivity, lemaire_snn_energy
@@ -877,17 +1051,47 @@ def lemaire_snn_energy(
         mem_io = th_in * e_sin + th_out * e_sout
         ops_pJ = acc_ops * prof.acc_pJ + leak_macs * prof.mac_pJ
         addr_pJ = addr_accs * prof.acc_pJ
+        all_events, all_reads, macs, updates = events, weight_reads, leak_macs, steps
+        extra: dict[str, float] = {}
+        fields: dict[str, float] = {}
+        if act.recurrent:          # the layer's own spikes through its recurrent synapse
+            rec = th_out * n_out
+            e_wrec = prof.sram_access_pJ(n_out * n_out * wb)
+            acc_ops += rec
+            addr_accs += rec
+            pot_accesses += rec
+            all_events = events + rec
+            all_reads = weight_reads + rec
+            mem_weights += rec * e_wrec
+            mem_pot += 2 * rec * e_pot
+            mem_io += th_out * e_sout
+            ops_pJ += rec * prof.acc_pJ
+            addr_pJ += rec * prof.acc_pJ
+            extra.update(rec_synaptic_events=rec, rec_weight_reads=rec,
+                         rec_weight_read_pJ_each=e_wrec, rec_spike_reads=th_out)
+            fields["rec_synaptic_events"] = rec
+        if act.current_memory:     # CUBA: the current's decay, its read and write, v += i
+            cur = steps
+            acc_ops += cur
+            macs = leak_macs + cur
+            updates = steps + cur
+            mem_pot += 2 * cur * e_pot
+            ops_pJ += cur * prof.acc_pJ + cur * prof.mac_pJ
+            extra.update(current_leak_macs=cur, current_accs=cur, current_reads=cur,
+                         current_writes=cur)
+            fields["current_updates"] = cur
         report.layers.append(LayerCost(
             name=act.name,
             kind="snn",
-            parameters=fc_parameter_count(n_in, n_out),
-            weight_fetches=weight_reads,
-            macs=leak_macs,
+            parameters=fc_parameter_count(n_in, n_out) + act.rec_parameters,
+            weight_fetches=all_reads,
+            macs=macs,
             accs=acc_ops + addr_accs,
-            neuron_updates=steps,
+            neuron_updates=updates,
             memory_pJ=mem_weights + mem_bias + mem_pot + mem_io,
             compute_pJ=ops_pJ + addr_pJ,
-            synaptic_events=events,
+            synaptic_events=all_events,
+            **fields,
             breakdown={
                 "acc_ops": acc_ops,
                 "leak_macs": leak_macs,
@@ -909,8 +1113,11 @@ def lemaire_snn_energy(
                 "mem_io_pJ": mem_io,
                 "ops_pJ": ops_pJ,
                 "addr_pJ": addr_pJ,
+                **extra,
             },
         ))
+    _dynamics_notes(report, layers, "priced as a second state update (one leak MAC, one ACC "
+                                    "into the membrane, one read and one write of the current)")
     return report
 
 
@@ -925,11 +1132,24 @@ def per_event_snn_energy(
     Per layer, with ``R = runs_per_inference``::
 
         synaptic_events = R * input_spikes * n_out     (conv: R * the exact synops)
+                          + R * output_spikes * n_out  (recurrent layers: rec_synops)
         neuron_updates  = R * n_out * time_steps
+                          + R * n_out * time_steps     (current-based neurons: the current)
         spikes          = R * output_spikes
         E_compute = synaptic_events * synaptic_op_pJ + neuron_updates * neuron_update_pJ
                     + spikes * spike_pJ
         E_memory  = 0
+
+    A recurrent layer's spikes reach its own ``n_out`` neurons one step later through the
+    recurrent synapse (:class:`SpikingLayerActivity`: every spike counts, the last step's
+    included); each is one more synaptic op. An output spike is still charged one
+    ``spike_pJ`` (the message is sent once). A current-based (CUBA) neuron updates two
+    states per step, ``i[t] = (1 - i_decay) i[t-1] + a[t]`` and ``v[t] = (1 - v_decay)
+    v[t-1] + i[t]``: the current's update is charged as a second ``neuron_update_pJ``. The
+    published neuron-update energies do not say how much of them the current's update takes
+    (Loihi's compartment always carries both), so this is an upper bound for a CUBA layer; a
+    feed-forward layer without current memory is priced as before, one update per neuron per
+    step. ``breakdown`` itemises ``rec_synaptic_events`` and ``current_updates`` when present.
 
     The chips' published synaptic-op energies (Loihi, TrueNorth, SpiNNaker 2) include reading
     the synapse from on-core memory and do not split it out, so everything is reported as
@@ -971,9 +1191,22 @@ def per_event_snn_energy(
             raise TypeError(
                 f"per_event_snn_energy: layers must be SpikingLayerActivity, got {type(act).__name__}")
         events = act.synaptic_events * runs
-        updates = act.n_out * act.time_steps * runs
+        updates, cur_updates = _neuron_updates(act, runs)
         spikes = act.output_spikes * runs
         syn_pJ, neu_pJ, spk_pJ = events * e_syn, updates * e_neu, spikes * e_spk
+        extra = _dynamics_fields(act, runs, cur_updates)
+        breakdown = {
+            "spikes": spikes,
+            "synaptic_ops_pJ": syn_pJ,
+            "neuron_updates_pJ": neu_pJ,
+            "spikes_pJ": spk_pJ,
+        }
+        if "rec_synaptic_events" in extra:
+            breakdown["rec_synaptic_events"] = extra["rec_synaptic_events"]
+            breakdown["rec_synaptic_ops_pJ"] = extra["rec_synaptic_events"] * e_syn
+        if "current_updates" in extra:
+            breakdown["current_updates"] = cur_updates
+            breakdown["current_updates_pJ"] = cur_updates * e_neu
         report.layers.append(LayerCost(
             name=act.name,
             kind="snn",
@@ -985,11 +1218,9 @@ def per_event_snn_energy(
             memory_pJ=0.0,
             compute_pJ=syn_pJ + neu_pJ + spk_pJ,
             synaptic_events=events,
-            breakdown={
-                "spikes": spikes,
-                "synaptic_ops_pJ": syn_pJ,
-                "neuron_updates_pJ": neu_pJ,
-                "spikes_pJ": spk_pJ,
-            },
+            breakdown=breakdown,
+            **extra,
         ))
+    _dynamics_notes(report, layers, "charged as a second neuron update (an upper bound: the "
+                                    "published neuron-update energy does not split the two)")
     return report

@@ -17,6 +17,13 @@ modelled). The net fits on one chip when every layer is mappable, the cores sum 
 Synapses are counted dense (``n_in * n_out``; a conv layer expanded without weight sharing,
 exactly: border neurons have fewer) and stored at ``weight_bits`` each, without index or header
 overhead, so a synaptic-memory bound is optimistic.
+
+A layer with a recurrent synapse (its own spikes back to its neurons, an ``n_out x n_out``
+dense matrix) stores those synapses beside the feed-forward ones: each neuron's fan-in is
+``n_in + n_out`` (the recurrent spikes arrive on ``n_out`` more axons), the layer holds
+``n_in * n_out + n_out * n_out`` synapses, and ``k``, the axon check and the chip-wide
+synapse total use these. The recurrent fan-in is ``LayerFit.rec_fan_in`` (0 for a
+feed-forward layer, which is placed exactly as before).
 """
 
 from __future__ import annotations
@@ -34,7 +41,9 @@ __all__ = ["LayerFit", "FitReport", "fit_check"]
 @dataclass
 class LayerFit:
     """Placement of one layer: ``neurons_per_core`` neurons (with ``synapses_per_core`` synapses)
-    on each of ``cores`` cores; ``cores`` is None when the layer is not mappable (``problems``)."""
+    on each of ``cores`` cores; ``cores`` is None when the layer is not mappable (``problems``).
+    ``n_in`` is the feed-forward fan-in of one neuron and ``rec_fan_in`` its recurrent fan-in
+    (``n_out`` for a layer with a recurrent synapse, else 0); ``synapses`` counts both."""
 
     name: str
     n_in: int
@@ -45,10 +54,27 @@ class LayerFit:
     cores: int | None
     limited_by: str
     problems: list[str] = field(default_factory=list)
+    rec_fan_in: int = 0
 
     @property
     def mappable(self) -> bool:
         return self.cores is not None
+
+    @property
+    def fan_in(self) -> int:
+        """Synapses of one neuron: feed-forward plus recurrent."""
+        return self.n_in + self.rec_fan_in
+
+    @property
+    def rec_synapses(self) -> int:
+        """Synapses of the recurrent connection: ``n_out * n_out``, 0 without one."""
+        return self.rec_fan_in * self.n_out
+
+    @property
+    def shape(self) -> str:
+        """``"n_in->n_out"``; ``"n_in+n_out rec->n_out"`` with a recurrent synapse."""
+        rec = f"+{self.rec_fan_in} rec" if self.rec_fan_in else ""
+        return f"{self.n_in}{rec}->{self.n_out}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +88,8 @@ class LayerFit:
             "limited_by": self.limited_by,
             "mappable": self.mappable,
             "problems": list(self.problems),
+            "rec_fan_in": self.rec_fan_in,
+            "rec_synapses": self.rec_synapses,
         }
 
 
@@ -154,7 +182,7 @@ class FitReport:
         for layer in self.layers:
             rows.append((
                 layer.name,
-                f"{layer.n_in}->{layer.n_out}",
+                layer.shape,
                 f"{layer.synapses:,}",
                 f"{layer.neurons_per_core:,}",
                 f"{layer.synapses_per_core:,}",
@@ -229,17 +257,21 @@ def _capacities(prof: HardwareProfile, weight_bits: int | None) -> tuple:
     return cores_per_chip, n_cap, s_cap, s_basis, _int_limit(prof, "axons_per_core")
 
 
-def _layer_geometry(net) -> list[tuple[str, int, int, int]]:
-    """``(name, fan_in, neurons, synapses)`` per layer of a Network: a conv layer is expanded
-    to its synapses without weight sharing (an upper bound for chips that share kernels), its
-    synapses counted exactly (padded borders reach fewer outputs) and its fan-in the
-    worst case ``C_in * kh * kw``."""
+def _layer_geometry(net) -> list[tuple[str, int, int, int, int]]:
+    """``(name, fan_in, neurons, synapses, rec_fan_in)`` per layer of a Network: a conv layer
+    is expanded to its synapses without weight sharing (an upper bound for chips that share
+    kernels), its synapses counted exactly (padded borders reach fewer outputs) and its fan-in
+    the worst case ``C_in * kh * kw``. A recurrent synapse adds ``rec_fan_in = n_out`` to each
+    neuron and ``n_out * n_out`` to the synapses."""
     from ..model.synapse import Conv2d
     out = []
     for i, layer in enumerate(net.deployed_layers()):
         syn = layer.synapse
         name = f"conv{i + 1}" if isinstance(syn, Conv2d) else f"fc{i + 1}"
-        out.append((name, syn.fan_in, syn.n_out, syn.synapse_count()))
+        rec = layer.recurrent
+        rec_fan_in = 0 if rec is None else rec.fan_in
+        synapses = syn.synapse_count() + (0 if rec is None else rec.synapse_count())
+        out.append((name, syn.fan_in, syn.n_out, synapses, rec_fan_in))
     return out
 
 
@@ -270,8 +302,8 @@ def fit_check(
         for n in sizes:
             if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
                 raise ValueError(f"layer sizes must be positive integers, got {sizes}")
-        geometry = [(f"fc{i + 1}", a, b, a * b) for i, (a, b) in enumerate(zip(sizes[:-1],
-                                                                              sizes[1:]))]
+        geometry = [(f"fc{i + 1}", a, b, a * b, 0) for i, (a, b) in enumerate(zip(sizes[:-1],
+                                                                                 sizes[1:]))]
         n0 = sizes[0]
     if names is not None:
         names = list(names)
@@ -283,12 +315,13 @@ def fit_check(
     if include_input:
         layers.append(LayerFit("input", 0, n0, 0, min(n_cap, n0), 0, math.ceil(n0 / n_cap),
                                "neurons_per_core"))
-    for name, fan_in, n_out, synapses in geometry:
-        k, limited_by, problems = _neurons_per_core(fan_in, n_cap, s_cap, axons)
+    for name, fan_in, n_out, synapses, rec_fan_in in geometry:
+        total_fan_in = fan_in + rec_fan_in           # feed-forward and recurrent synapses
+        k, limited_by, problems = _neurons_per_core(total_fan_in, n_cap, s_cap, axons)
         k = min(k, n_out)
         cores = None if problems else math.ceil(n_out / k)
-        layers.append(LayerFit(name, fan_in, n_out, synapses, k, k * fan_in, cores, limited_by,
-                               problems))
+        layers.append(LayerFit(name, fan_in, n_out, synapses, k, k * total_fan_in, cores,
+                               limited_by, problems, rec_fan_in=rec_fan_in))
     return FitReport(
         profile=prof.name,
         layers=layers,

@@ -37,7 +37,8 @@ default as listed there; the rest are informational and have no default):
 * ``mac_pJ``           one multiply-accumulate.
 * ``acc_pJ``           one accumulate.
 * ``acc_per_synaptic_event`` (unit ``count``) accumulates charged per synaptic event.
-* ``neuron_update_pJ`` one neuron state update per neuron per time step (default 0).
+* ``neuron_update_pJ`` one neuron state update per neuron per time step (default 0); a
+  current-based neuron makes two per step (its current and its membrane).
 * ``sram_access_pJ_per_bit`` (unit ``pJ/bit``) and ``sram_access_pJ_offset``: slope and offset
   of the energy of one SRAM word access as a function of the memory's size in bits.
 * ``sram_read_1MB_pJ`` one 64-bit read from a 1 MB SRAM (FFGAF's CSNN memory column).

@@ -33,11 +33,13 @@ def compare_table(reports: Dict[str, EnergyReport]) -> str:
 
 
 def write_csv(reports: Dict[str, EnergyReport], path) -> Path:
-    """Per-profile, per-layer rows: parameters, counts and energies (pJ and mJ)."""
+    """Per-profile, per-layer rows: parameters, counts and energies (pJ and mJ); the last two
+    columns itemise the synaptic events through recurrent synapses and the current updates of
+    current-based neurons (both included in ``synaptic_events`` / ``neuron_updates``)."""
     path = Path(path)
     fields = ["profile", "layer", "kind", "parameters", "synaptic_events", "weight_fetches",
               "macs", "accs", "neuron_updates", "memory_mJ", "compute_mJ", "total_mJ",
-              "runs_per_inference"]
+              "runs_per_inference", "rec_synaptic_events", "current_updates"]
     with atomic_path(path) as tmp:
         with open(tmp, "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=fields)
@@ -52,7 +54,9 @@ def write_csv(reports: Dict[str, EnergyReport], path) -> Path:
                                 "accs": d["accs"], "neuron_updates": d["neuron_updates"],
                                 "memory_mJ": d["memory_mJ"], "compute_mJ": d["compute_mJ"],
                                 "total_mJ": d["total_mJ"],
-                                "runs_per_inference": r.runs_per_inference})
+                                "runs_per_inference": r.runs_per_inference,
+                                "rec_synaptic_events": d.get("rec_synaptic_events", 0),
+                                "current_updates": d.get("current_updates", 0)})
                 w.writerow({"profile": name, "layer": "TOTAL", "kind": "",
                             "parameters": r.parameters, "memory_mJ": r.memory_mJ,
                             "compute_mJ": r.compute_mJ, "total_mJ": r.total_mJ,
