@@ -11,6 +11,12 @@ training samples per second over ``--batches`` batches after a warm-up batch.
 beside them, for the GPU-over-CPU ratio).
 
 Writes ``benchmarks/results/ff_throughput.json`` with ``speedup_vs_snntorch_loop``.
+
+``--matrix`` runs the table per CPU kind in one go: every combination of ff-neuro's matmul
+precision {fp32, bf16, auto} x the CPU's instruction set {native, ``ONEDNN_MAX_CPU_ISA=AVX2``
+(what a CPU without AVX512-BF16 offers oneDNN)} x {1 thread, all cores}, each as a fresh
+process of this script (oneDNN reads the limit when torch loads) against the plain snnTorch
+loop in the same process; writes ``benchmarks/results/ff_throughput_matrix.json``.
 """
 from __future__ import annotations
 
@@ -107,8 +113,11 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--time-steps", type=int, default=10)
     ap.add_argument("--encoding", choices=["rate", "graded"], default="rate")
-    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+    ap.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                     help="ff-neuro's matmul precision (the snnTorch loop stays fp32)")
+    ap.add_argument("--matrix", action="store_true",
+                    help="run every precision x ISA (native, AVX2) x threads (1, all) "
+                         "combination as its own process and write the table")
     ap.add_argument("--accuracy-epochs", type=int, default=0,
                     help="also train both precisions of ff-neuro this many epochs on a "
                          "10k-sample subset and report test accuracy (does bf16 cost accuracy?)")
@@ -125,6 +134,8 @@ def main() -> None:
                     help="folder of the Fashion-MNIST IDX files [the Debian package's]")
     ap.add_argument("--out", default=str(RESULTS / "ff_throughput.json"))
     args = ap.parse_args()
+    if args.matrix:
+        return run_matrix(args)
     dev = torch.device(args.device)
     torch.set_num_threads(args.threads or torch.get_num_threads())
     ds = load_dataset("fashion-mnist", data_dir=args.data_dir)
@@ -193,7 +204,10 @@ def main() -> None:
                                        else None),
            "network": "784(+10 label)-500-500 spiking FF, swish loss, random wrong labels",
            "time_steps": args.time_steps, "batch_size": B, "batches": args.batches,
-           "encoding": args.encoding, "matmul_precision": args.precision, **res,
+           "encoding": args.encoding, "matmul_precision": args.precision,
+           "matmul_precision_resolved": ours.precision,
+           "matmul_precision_why": ours.precision_why,
+           "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"), **res,
            "speedup_vs_snntorch_loop": speedup,
            "speedup_rounds": [d["speedup"] for d in rounds],
            "load_average_1min_at_end": os.getloadavg()[0]}
@@ -201,6 +215,62 @@ def main() -> None:
         out["accuracy_check"] = accuracy_check(ds, cfg, args.accuracy_epochs)
     write_json(args.out, out)
     print(f"speedup {speedup:.2f}x; wrote {args.out}")
+
+
+def run_matrix(args) -> None:
+    """Every precision x ISA x threads combination, each in its own process of this script."""
+    import json
+    import subprocess
+    import tempfile
+    cores = len(os.sched_getaffinity(0))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for isa in (None, "AVX2"):
+            for threads in sorted({1, cores}):
+                for prec in ("fp32", "bf16", "auto"):
+                    out = Path(tmp) / f"{isa}-{threads}-{prec}.json"
+                    env = dict(os.environ)
+                    env.pop("ONEDNN_MAX_CPU_ISA", None)
+                    if isa:
+                        env["ONEDNN_MAX_CPU_ISA"] = isa
+                    cmd = [sys.executable, __file__, "--precision", prec, "--threads",
+                           str(threads), "--batches", str(args.batches), "--repeats",
+                           str(args.repeats), "--batch-size", str(args.batch_size),
+                           "--time-steps", str(args.time_steps), "--encoding", args.encoding,
+                           "--out", str(out)] + (["--data-dir", args.data_dir]
+                                                 if args.data_dir else [])
+                    print(f"== {'ONEDNN_MAX_CPU_ISA=' + isa if isa else 'native ISA'}, "
+                          f"{threads} thread(s), {prec}", flush=True)
+                    subprocess.run(cmd, env=env, check=True)
+                    r = json.loads(out.read_text())
+                    rows.append({"isa": isa or "native", "threads": threads,
+                                 "precision": prec,
+                                 "resolved": r["matmul_precision_resolved"],
+                                 "snntorch_loop_samples_per_s":
+                                     r["snntorch_loop"]["samples_per_s"],
+                                 "ff_neuro_samples_per_s": r["ff_neuro"]["samples_per_s"],
+                                 "speedup_vs_snntorch_loop": r["speedup_vs_snntorch_loop"],
+                                 "speedup_rounds": r["speedup_rounds"],
+                                 "load_average_1min_at_end": r["load_average_1min_at_end"]})
+    auto = [r for r in rows if r["precision"] == "auto"]
+    out = {"machine": machine(), "cores": cores, "batches": args.batches,
+           "repeats": args.repeats, "batch_size": args.batch_size,
+           "time_steps": args.time_steps, "encoding": args.encoding, "rows": rows,
+           "auto_min_speedup": min(r["speedup_vs_snntorch_loop"] for r in auto),
+           "command": "benchmarks/ff_throughput.py --matrix " + " ".join(
+               f"--{k.replace('_', '-')} {v}" for k, v in (("batches", args.batches),
+                                                           ("repeats", args.repeats),
+                                                           ("encoding", args.encoding)))}
+    path = RESULTS / "ff_throughput_matrix.json" if args.out == str(
+        RESULTS / "ff_throughput.json") else Path(args.out)
+    write_json(path, out)
+    print(f"{'ISA':<7} {'threads':>7} {'precision':>9} {'runs':>5} {'snnTorch/s':>10} "
+          f"{'ff-neuro/s':>10} {'speedup':>8}")
+    for r in rows:
+        print(f"{r['isa']:<7} {r['threads']:>7} {r['precision']:>9} {r['resolved']:>5} "
+              f"{r['snntorch_loop_samples_per_s']:>10.0f} {r['ff_neuro_samples_per_s']:>10.0f} "
+              f"{r['speedup_vs_snntorch_loop']:>7.2f}x")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

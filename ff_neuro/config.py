@@ -98,14 +98,16 @@ class FFTrainConfig:
         (benchmarks/results/ff_fashion_tuning.json) k = 2.5 beat 5, 10 and 25
     engine : "fused" (one autograd node per layer for the whole time loop, identical spikes and
         gradients to snnTorch) or "snntorch" (snnTorch Leaky step by step)
-    matmul_precision : "fp32", or "bf16": the synaptic matmuls (forward and the weight
-        gradients) run in bfloat16 with fp32 accumulation while weights, membrane state, loss and
-        optimizer stay fp32 (mixed precision, as GPU training does). Spikes are exact in bf16;
-        weights and the analog first-layer inputs are rounded to 8 significant bits in the
-        product. The trained model is fp32 either way. On this project's 2-core AMD EPYC
-        (AVX512-BF16) bf16 cuts the matmul time of a 784-500-500 step (batch 256, T = 10) by
-        2-2.7x, and whole training steps ran ~1.7x faster than fp32
-        (benchmarks/ff_throughput.py).
+    matmul_precision : "auto" (the default), "fp32" or "bf16": with bf16 the synaptic matmuls
+        (forward and the weight gradients) run in bfloat16 with fp32 accumulation while
+        weights, membrane state, loss and optimizer stay fp32 (mixed precision, as GPU training
+        does). Spikes are exact in bf16; weights and the analog first-layer inputs are rounded
+        to 8 significant bits in the product. The trained model is fp32 either way. bf16 is
+        several times faster where the hardware computes it (AVX512-BF16 or AMX CPUs,
+        bf16-capable GPUs) and about 10x slower where it is emulated (AVX2 CPUs): "auto" picks
+        bf16 only where it is native (:mod:`ff_neuro.training.precision`), and the trainer
+        records its choice in the model's training record (benchmarks/ff_throughput.py measures
+        every combination).
     lr_schedule : "constant", or "cosine": epoch ``e`` of ``epochs`` trains at
         ``lr * (1 + cos(pi e / epochs)) / 2`` (set ``epochs`` to what the time budget allows)
     augment : training-time augmentation of 2-D images (:mod:`ff_neuro.data.augment`): "none",
@@ -152,7 +154,7 @@ class FFTrainConfig:
     surrogate_slope: float = 10.0
     goodness_from_layer: int = 0
     engine: str = "fused"
-    matmul_precision: str = "fp32"
+    matmul_precision: str = "auto"
     lr_schedule: str = "constant"
     augment: str = "none"
     augment_shift: int = 2
@@ -194,7 +196,7 @@ class FFTrainConfig:
                                      ("encoding", self.encoding, ("rate", "graded")),
                                      ("engine", self.engine, ("fused", "snntorch")),
                                      ("matmul_precision", self.matmul_precision,
-                                      ("fp32", "bf16")),
+                                      ("auto", "fp32", "bf16")),
                                      ("lr_schedule", self.lr_schedule,
                                       ("constant", "cosine")),
                                      ("augment", self.augment, AUGMENTS)):
@@ -285,7 +287,8 @@ class QuantConfig:
 class DemoConfig:
     """What ``ff-neuro demo`` runs."""
 
-    train: FFTrainConfig = field(default_factory=FFTrainConfig)
+    #: fp32 matmuls: the demo's figures are the same on every machine
+    train: FFTrainConfig = field(default_factory=lambda: FFTrainConfig(matmul_precision="fp32"))
     quant: QuantConfig = field(default_factory=QuantConfig)
     lava_samples: int = 100
     lava_timeout_s: float = 600.0

@@ -35,7 +35,10 @@ def demo(epochs, lava_samples, profile, out_dir, seed, timeout, workers, as_json
     from ..data import load_digits
     from ..pipeline import run_demo
     log = _log(as_json)
-    train = FFTrainConfig(seed=seed, epochs=epochs if epochs is not None else 30)
+    # fp32 matmuls: the demo's figures are the same on every machine (auto would pick bf16
+    # where the CPU has it)
+    train = FFTrainConfig(seed=seed, epochs=epochs if epochs is not None else 30,
+                          matmul_precision="fp32")
     cfg = DemoConfig(train=train, lava_samples=lava_samples, profile=profile,
                      out_dir=out_dir, lava_timeout_s=timeout, lava_workers=workers)
     _out(Path(out_dir) / "demo.json", "output folder")

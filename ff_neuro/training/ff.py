@@ -41,6 +41,7 @@ or another number of processes.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,6 +238,10 @@ class FFTrainer:
         self.device = (distributed.init(device) if data_parallel
                        else distributed.resolve_device(device))
         self.data_parallel = bool(data_parallel) and distributed.world_size() > 1
+        from .precision import resolve_precision
+        #: the matmul precision this trainer runs (``auto`` resolved for its device) and why
+        self.precision, self.precision_why = resolve_precision(cfg.matmul_precision,
+                                                               self.device)
         self._n_feat = dataset.n_features
         self.emb = LabelEmbedding(kind=cfg.label_embedding, n_classes=dataset.n_classes,
                                   code_bits=cfg.code_bits, code_p=cfg.code_p,
@@ -335,7 +340,7 @@ class FFTrainer:
     def _mm(self, x: torch.Tensor, w: torch.Tensor, current: bool = False) -> torch.Tensor:
         """``x @ w.T`` in the configured precision: fp32, except that a bf16 product that is a
         LIF layer's ``current`` stays bf16 for the fused engine (its kernels read bf16)."""
-        if self.cfg.matmul_precision == "bf16":
+        if self.precision == "bf16":
             y = x.to(torch.bfloat16) @ w.to(torch.bfloat16).T
             return y if current and self.cfg.engine == "fused" else y.float()
         return x @ w.T
@@ -348,7 +353,7 @@ class FFTrainer:
         T = self.cfg.time_steps
         if self.cfg.engine == "fused":
             last = k + 1 == len(self.weights)
-            dtype = (None if last else torch.bfloat16 if self.cfg.matmul_precision == "bf16"
+            dtype = (None if last else torch.bfloat16 if self.precision == "bf16"
                      else torch.float32)
             return lif_counts(current, T, self.betas[k], self.thresholds[k],
                               self.cfg.surrogate_slope, spike_dtype=dtype,
@@ -562,6 +567,9 @@ class FFTrainer:
         quiet = not progress or (self.data_parallel and distributed.rank() != 0)
         bar = tqdm(total=cfg.epochs, initial=self.epochs_done, desc="FF training",
                    unit="epoch", disable=quiet, leave=False, dynamic_ncols=True)
+        if not quiet:
+            tqdm.write(f"matmul precision: {self.precision} ({self.precision_why})",
+                       file=sys.stderr)
         last = cfg.epochs if stop_after is None else min(cfg.epochs, int(stop_after))
         for cb in callbacks:
             cb.on_fit_start(self)
@@ -694,6 +702,8 @@ class FFTrainer:
                                  from_layer=self.cfg.goodness_from_layer)],
             dataset=ds.describe(),
             training={"algorithm": "ff", "config": self.cfg.to_dict(),
+                      "matmul_precision": self.precision,
+                      "matmul_precision_why": self.precision_why,
                       "history": self.history.to_dict()},
         )
 
