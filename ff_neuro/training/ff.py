@@ -59,6 +59,7 @@ from ..encoding import image_spikes, label_spikes
 from ..fileio import PathLike, atomic_path
 from ..model import DECAY_UNITY, InputEncoding, LabelEmbedding, LabelSweep, Layer, Network
 from . import distributed
+from .common import quantized_v_decay, random_wrong_labels  # noqa: F401 (also ff.X)
 from .lif_scan import KERNELS, lif_counts, make_leaky
 from .receptive import ReceptiveGrid, unroll
 from .trainer import Callback, callbacks_stop
@@ -104,11 +105,6 @@ def softmax_candidates(y: np.ndarray, n_classes: int, k: int, rng: np.random.Gen
     return cand, torch.zeros(y.shape[0], dtype=torch.int64)
 
 
-def random_wrong_labels(y: np.ndarray, n_classes: int, rng: np.random.Generator) -> np.ndarray:
-    """A uniformly drawn label different from ``y`` for every sample."""
-    return (y + rng.integers(1, n_classes, size=y.shape)) % n_classes
-
-
 def hard_wrong_labels(goodness: np.ndarray, y: np.ndarray,
                       rng: np.random.Generator) -> np.ndarray:
     """Wrong labels drawn with probability proportional to ``sqrt(goodness)`` of each wrong
@@ -146,11 +142,6 @@ def corrupt_images(x: np.ndarray, kind: str, rng: np.random.Generator,
         keep = (rng.random((n, d)) > 0.5).astype(np.float32)
         return x * keep
     raise ValueError(f"unknown label-free negative {kind!r}")
-
-
-def quantized_v_decay(beta: float) -> float:
-    """``1 - beta`` rounded to Loihi's 12-bit decay grid."""
-    return round((1.0 - beta) * DECAY_UNITY) / DECAY_UNITY
 
 
 @dataclass

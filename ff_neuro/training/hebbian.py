@@ -93,7 +93,7 @@ from ..data import Dataset
 from ..encoding import encode, sweep_inputs
 from ..model import InputEncoding, LabelEmbedding, LabelSweep, Layer, Network
 from ..fileio import PathLike, atomic_path
-from .ff import quantized_v_decay, random_wrong_labels
+from .common import quantized_v_decay, random_wrong_labels
 from .trainer import Callback, callbacks_stop
 
 TRACES = ("li", "relu", "hard_li")
