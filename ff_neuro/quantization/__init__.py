@@ -46,6 +46,8 @@ from ..model.synapse import (BIAS_MAX, BIAS_MIN, WEIGHT_EXP_MAX, WEIGHT_EXP_MIN,
 VTH_ERROR_WARN = 0.05
 #: Largest summed input of a neuron: ``a << 6`` must stay below Lava's 24-bit current.
 CURRENT_MAX = 2**17 - 1
+#: Headroom of a current-based layer's scale over the largest current seen on calibration data.
+CALIBRATION_MARGIN = 2.0
 
 
 class QuantizationError(ValueError):
@@ -302,9 +304,13 @@ def message_weight(net: Network, k: int) -> np.ndarray:
 
 
 def quantize_layer(layer: Layer, w_in: np.ndarray, cfg: QuantConfig,
-                   max_input: int = 1) -> Layer:
+                   max_input: int = 1, current_peak: Optional[float] = None) -> Layer:
     """One float layer as a Loihi layer. ``w_in``: its weight as applied to its input messages
-    (:func:`message_weight`), which are integers in ``[0, max_input]``.
+    (:func:`message_weight`), which are integers in ``[0, max_input]``. ``current_peak``: the
+    largest ``|i|`` a current-based neuron's current reached on calibration data; the scale
+    keeps twice that below Lava's 24-bit current, which wraps (without it: the worst case of
+    every input of one sign at every step, which leaves little resolution to neurons whose
+    current decays slowly).
 
     Example::
 
@@ -329,6 +335,8 @@ def quantize_layer(layer: Layer, w_in: np.ndarray, cfg: QuantConfig,
             * max_input
     if not layer.plain:
         row_sum = _current_bound(layer, w_in, bias, max_input)
+        if current_peak is not None and n.current_memory:
+            row_sum = CALIBRATION_MARGIN * max(current_peak, 1e-12)
     scale, vth, w_q, bias_q = integer_parameters(w_in, n.threshold, bias, cfg, row_sum)
     syn = dataclasses.replace(layer.synapse, weight=w_q, bias=bias_q)
     return Layer(syn, LoihiLIF(vth=vth, v_decay=_decay_q(n.v_decay), i_decay=_decay_q(n.i_decay),
@@ -471,7 +479,9 @@ def quantize(net: Network, cfg: Optional[QuantConfig] = None,
     ``calibration_inputs`` (T, B, *input_shape), messages of training data: run through the
     float and the fixed-point network on ``backends`` (a float and a fixed-point backend by
     name) to compare firing rates; a layer that falls silent or saturates raises a
-    :class:`QuantizationWarning` (and is flagged in the report).
+    :class:`QuantizationWarning` (and is flagged in the report). They also size the scale of
+    current-based layers (recurrent ones included): twice the largest current the float
+    network reaches on them stays within Lava's 24-bit current (:func:`quantize_layer`).
 
     Example::
 
@@ -513,10 +523,14 @@ def quantize(net: Network, cfg: Optional[QuantConfig] = None,
     cfg = cfg or QuantConfig()
     max_msg = net.encoder.max_message
     qlayers, report = [], QuantReport()
+    peaks = [None] * len(net.layers)
+    if calibration_inputs is not None and any(l.neuron.current_memory for l in net.layers):
+        from ..run.float_backend import FloatBackend
+        peaks = FloatBackend().current_peaks(net, calibration_inputs)
     for k, layer in enumerate(net.layers):
         w_in = message_weight(net, k)
         try:
-            q = quantize_layer(layer, w_in, cfg, max_msg if k == 0 else 1)
+            q = quantize_layer(layer, w_in, cfg, max_msg if k == 0 else 1, peaks[k])
         except QuantizationError as exc:
             raise QuantizationError(f"layer {k}: {exc}") from exc
         qlayers.append(q)

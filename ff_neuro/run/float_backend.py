@@ -12,7 +12,7 @@ applies its weights to the encoder's integer messages as the encoder says
 from __future__ import annotations
 
 import time
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 import torch
@@ -62,11 +62,13 @@ def _tensor(value, shape) -> "torch.Tensor | float":
     return float(value)
 
 
-def run_float_layer(layer: Layer, w: np.ndarray, x: torch.Tensor) -> torch.Tensor:
+def run_float_layer(layer: Layer, w: np.ndarray, x: torch.Tensor,
+                    peaks: Optional[list] = None) -> torch.Tensor:
     """One float layer over all steps: ``x`` (T, B, *in_shape) -> spikes (T, B, *out_shape)
     uint8. The feed-forward activations of all ``T`` steps are one torch call; the neuron (and
     the recurrent synapse, which needs the previous step's spikes) loops over time, in the
-    order :func:`~ff_neuro.run.lif.float_lif_step` gives."""
+    order :func:`~ff_neuro.run.lif.float_lif_step` gives. ``peaks``: a list that gets the
+    largest ``|i|`` the neuron's current reaches (0 for a neuron without current memory)."""
     n = layer.neuron
     shape = layer.out_shape
     bias_v = None
@@ -79,6 +81,8 @@ def run_float_layer(layer: Layer, w: np.ndarray, x: torch.Tensor) -> torch.Tenso
     if layer.plain and not n.current_memory:
         for t in range(cur.shape[0]):
             out[t] = float_lif_step(v, cur[t], keep, thr)
+        if peaks is not None:
+            peaks.append(0.0)
         return out
     i = torch.zeros_like(v) if n.current_memory else None
     i_keep = _tensor(n.alpha, shape) if n.current_memory else None
@@ -87,12 +91,17 @@ def run_float_layer(layer: Layer, w: np.ndarray, x: torch.Tensor) -> torch.Tenso
         w_rec = torch.from_numpy(rec.weight.astype(np.float64))
         b_rec = None if rec.bias is None else torch.from_numpy(rec.bias.astype(np.float64))
     s = torch.zeros_like(v)
+    peak = 0.0
     for t in range(cur.shape[0]):
         r = None if rec is None else torch.nn.functional.linear(s, w_rec, b_rec)
         spk = float_lif_step(v, cur[t], keep, thr, rec=r, i=i, i_keep=i_keep, bias_v=bias_v,
                              reset=n.reset, reset_delay=n.reset_delay)
         out[t] = spk
         s = spk.to(torch.float64)
+        if peaks is not None and i is not None and i.numel():
+            peak = max(peak, float(i.abs().max()))
+    if peaks is not None:
+        peaks.append(peak)
     return out
 
 
@@ -119,3 +128,19 @@ class FloatBackend(Backend):
         self.stats = RunStats(self.name, int(spikes.shape[1]), int(spikes.shape[0]),
                               time.perf_counter() - t0)
         return LayerSpikes([np.concatenate(o, axis=1) for o in outs])
+
+    @torch.no_grad()
+    def current_peaks(self, net: Network, spikes: np.ndarray) -> List[float]:
+        """The largest ``|i|`` each layer's current reaches on inputs ``spikes`` (float units;
+        0 for layers without current memory): what the quantizer sizes Loihi's 24-bit current
+        by."""
+        spikes = self.check_input(net, spikes)
+        weights = [layer_weight(net, k) for k in range(len(net.layers))]
+        peaks = [0.0] * len(net.layers)
+        for start in range(0, spikes.shape[1], self.batch_size):
+            x = torch.from_numpy(spikes[:, start:start + self.batch_size].astype(np.float64))
+            for k, layer in enumerate(net.layers):
+                got: list = []
+                x = run_float_layer(layer, weights[k], x, got).to(torch.float64)
+                peaks[k] = max(peaks[k], got[0])
+        return peaks
