@@ -139,6 +139,8 @@ def float_lif_step(v, cur, keep, threshold, *, rec=None, i=None, i_keep=None, bi
     r = None if (reset == "zero" and not reset_delay) else v > threshold
     if i is None:
         p = keep * v + cur
+        if rec is not None:
+            p = p + rec
     else:
         i *= i_keep
         i += cur
@@ -147,8 +149,6 @@ def float_lif_step(v, cur, keep, threshold, *, rec=None, i=None, i_keep=None, bi
         p = keep * v + i
         if bias_v is not None:
             p = p + bias_v
-    if i is None and rec is not None:
-        p = p + rec
     if reset == "zero":
         if reset_delay:
             p = p - r * p
