@@ -5,6 +5,8 @@ import pytest
 from ff_neuro.model import Dense, InputEncoding, LabelEmbedding, Layer, Network
 from ff_neuro.run.emulator import EmulatorBackend, netx_weight_bits, run_fixed_layer
 
+from conftest import random_net
+
 
 def QuantizedDense(weight, vth, v_decay, i_decay=4096, bias_mant=None):
     """A dense Loihi layer."""
@@ -141,3 +143,39 @@ def test_factored_inputs_rebuild_the_sweep():
             full = sweep_inputs(x, emb, enc, sample_ids=np.arange(6))
             img, lab = sweep_inputs_factored(x, emb, enc, sample_ids=np.arange(6))
             np.testing.assert_array_equal(full, img[:, :, None] + lab[:, None])
+
+
+def test_results_do_not_depend_on_the_number_of_threads():
+    """The emulator uses every core (numba's parallel loops, torch's threads); one thread gives
+    the same spikes, for the fast kernels (a label sweep) and the general path (recurrent)."""
+    import numba
+    import torch
+    import snntorch as snn
+    import ff_neuro as ffn
+    from ff_neuro.run import get_backend, infer
+    ds = ffn.load_dataset("digits")
+    torch.manual_seed(0)
+    rec = torch.nn.Sequential(torch.nn.Linear(8, 32),
+                              snn.RSynaptic(alpha=0.8, beta=0.9, linear_features=32,
+                                            init_hidden=True), torch.nn.Linear(32, 10))
+    with torch.no_grad():
+        rec[0].weight.mul_(3)
+    nets = [ffn.quantize(random_net(sizes=(74, 32, 16), n_classes=10))[0],
+            ffn.quantize(ffn.from_snntorch(rec, (8,), time_steps=8, encoding="sequence",
+                                           levels=15))[0]]
+    before = (numba.get_num_threads(), torch.get_num_threads())
+    try:
+        for net in nets:
+            runs = []
+            for threads in (1, 2):
+                numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+                torch.set_num_threads(threads)
+                runs.append(infer(get_backend("emulator"), net, ds.x_test[:200],
+                                  keep_counts=True))
+            assert runs[0].counts[0].sum() > 0
+            np.testing.assert_array_equal(runs[0].predictions, runs[1].predictions)
+            for a, b in zip(runs[0].counts, runs[1].counts):
+                np.testing.assert_array_equal(a, b)
+    finally:
+        numba.set_num_threads(before[0])
+        torch.set_num_threads(before[1])
