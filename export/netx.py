@@ -511,6 +511,7 @@ def read_netx(path: PathLike, *, time_steps: int = 16, encoding: str = "rate",
         if not quantized:
             raise ValueError(f"{name}: no dense or conv layer")
     n_classes = quantized[-1].n_out
-    return Network(layers=[dequantize_layer(q) for q in quantized], encoder=encoder,
+    return Network(layers=[dequantize_layer(q, encoder if k == 0 else None)
+                           for k, q in enumerate(quantized)], encoder=encoder,
                    readouts=[SpikeCountReadout(n_classes=n_classes)], n_classes=n_classes,
                    quantized=quantized, training={"imported_from": "netx", "file": name})

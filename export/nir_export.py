@@ -1025,7 +1025,8 @@ def from_nir(graph: nir.NIRGraph, dt: Optional[float] = None, *,
             raise ValueError(f"unknown readout {kind!r} in the graph's metadata")
     quantized = None
     if bool(g.get("quantized", False)):
-        quantized, layers = layers, [dequantize_layer(q) for q in layers]
+        quantized, layers = layers, [dequantize_layer(q, encoder if k == 0 else None)
+                                     for k, q in enumerate(layers)]
     return Network(layers=layers, encoder=encoder, label_embedding=emb, readouts=readouts,
                    n_classes=int(g["n_classes"]), quantized=quantized,
                    training={"imported_from": "nir"})

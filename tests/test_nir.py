@@ -242,3 +242,21 @@ def test_quantized_nir_simulation_approximates_emulator(tmp_path):
     for a, b in zip(got, ref):
         assert a.sum() > 50
         assert (a == b).mean() > 0.97
+
+
+def test_quantized_graph_with_graded_input_reads_back_the_float_weights():
+    """A quantized graph's float layers are its integers over the scale, and layer 0's are per
+    input value, not per graded message (a message g stands for g / levels)."""
+    from ff_neuro.model import InputEncoding, SpikeCountReadout
+    rng = np.random.default_rng(0)
+    net = Network([Layer.dense(weight=rng.normal(0, 0.5, (8, 6)), threshold=1.0,
+                               v_decay=0.125)],
+                  encoder=InputEncoding(kind="graded", levels=4, time_steps=20),
+                  readouts=[SpikeCountReadout(n_classes=8)])
+    qnet, _ = quantize(net)
+    back = from_nir(to_nir(qnet, quantized=True))
+    np.testing.assert_allclose(back.layers[0].weight, net.layers[0].weight, atol=0.01)
+    x = rng.integers(0, 5, (20, 16, 6)).astype(np.uint8)
+    a = get_backend("float").run(net, x).spikes[0]
+    b = get_backend("float").run(back, x).spikes[0]
+    assert abs(int(a.sum()) - int(b.sum())) < 0.02 * a.sum()

@@ -345,10 +345,12 @@ def quantize_layer(layer: Layer, w_in: np.ndarray, cfg: QuantConfig,
                  recurrent=None if rec is None else quantize_recurrent(rec.weight, scale))
 
 
-def dequantize_layer(q: Layer) -> Layer:
+def dequantize_layer(q: Layer, encoder=None) -> Layer:
     """The float layer a Loihi layer stands for: integers / ``scale``, decays / 4096, the
     recurrent weights with their exponent, the same resets (a model read from a file that
-    holds only integers, such as NetX or a quantized NIR graph).
+    holds only integers, such as NetX or a quantized NIR graph). ``encoder``: for layer 0, the
+    network's encoder, whose messages the integer weights apply to (a graded message ``g``
+    stands for ``g / levels``: the float weight is ``levels`` times the per-message one).
 
     Example::
 
@@ -362,7 +364,10 @@ def dequantize_layer(q: Layer) -> Layer:
         ([[0.5, -0.25]], LIF(threshold=1.0, v_decay=0.125))
     """
     n, s, syn = q.neuron, q.neuron.scale, q.synapse
-    kw = dict(weight=syn.weight / s, bias=None if syn.bias is None else syn.bias / s)
+    per_message = 1.0 if encoder is None else \
+        float(np.asarray(encoder.input_weight(np.ones(1))).ravel()[0])
+    kw = dict(weight=syn.weight / s / per_message,
+              bias=None if syn.bias is None else syn.bias / s)
     if isinstance(syn, Conv2d):
         f = Conv2d(in_shape=syn.in_shape, stride=syn.stride, padding=syn.padding, **kw)
     else:
