@@ -105,6 +105,13 @@ def write_netx(net: Network, path: PathLike) -> Path:
     """
     if net.quantized is None:
         raise ValueError("NetX export needs a quantized model (run quantization first)")
+    for k, q in enumerate(net.quantized):
+        if not q.plain:
+            raise ValueError(
+                f"layer {k}: NetX describes Lava's stock LIF only (reset to zero at once, one "
+                "decay and threshold per layer, the bias in the membrane, no recurrent synapse "
+                "or weight exponent); this layer runs as ff-neuro's own Lava neuron: export it "
+                "with --format nir, or run it with ff-neuro's Lava backends")
     path = Path(path)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:

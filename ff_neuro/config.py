@@ -271,14 +271,21 @@ class QuantConfig:
     weight_max : largest integer weight magnitude used (Loihi: [-256, 254] exact in NetX)
     calibration_samples : training samples whose firing rates are compared float vs fixed
     silent_rate : a layer whose mean firing rate falls below this is reported silent
+    vth_min : dense layers that run as ff-neuro's own Lava neuron (other resets, current
+        memory, recurrence) whose threshold would get fewer integer steps than this gain a
+        weight exponent (``Dense.weight_exp``): the 8-bit weights stay, the membrane and the
+        threshold get up to 2**7 times finer steps (Lava's decay truncates to whole units, which
+        costs a coarse threshold most); 0 turns it off
     """
 
     weight_max: int = 254
     calibration_samples: int = 64
     silent_rate: float = 1e-3
+    vth_min: int = 2048
 
     def __post_init__(self) -> None:
         self.weight_max = checks.integer("weight_max", self.weight_max, low=1, high=254)
+        self.vth_min = checks.integer("vth_min", self.vth_min, low=0, high=2**17 - 1)
         self.calibration_samples = checks.count("calibration_samples", self.calibration_samples)
         checks.fraction("silent_rate", self.silent_rate, high_open=True)
 

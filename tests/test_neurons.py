@@ -327,3 +327,11 @@ def test_norse_reads_a_recurrent_cuba_export_with_the_same_spikes():
             out.append(z.numpy().reshape(-1))
     assert ours.sum() > 20
     np.testing.assert_array_equal(np.stack(out).astype(np.uint8), ours)
+
+
+def test_netx_export_refuses_what_netx_cannot_describe(tmp_path):
+    from ff_neuro.export.netx import write_netx
+    _, _, qnet = mixed_net()
+    with pytest.raises(ValueError, match=r"layer 0: NetX describes Lava's stock LIF only"):
+        write_netx(qnet, tmp_path / "x.net")
+    assert not (tmp_path / "x.net").exists()

@@ -339,6 +339,16 @@ def quantize_layer(layer: Layer, w_in: np.ndarray, cfg: QuantConfig,
             row_sum = CALIBRATION_MARGIN * max(current_peak, 1e-12)
     scale, vth, w_q, bias_q = integer_parameters(w_in, n.threshold, bias, cfg, row_sum)
     syn = dataclasses.replace(layer.synapse, weight=w_q, bias=bias_q)
+    e = _state_exponent(layer, scale, vth, bias, row_sum, cfg)
+    if e:
+        # the same 8-bit weights, shifted left by e in the synapse: the threshold, the bias
+        # and the membrane in 2**e times finer units
+        scale *= 2.0**e
+        vth = np.round(scale * np.asarray(n.threshold, dtype=np.float64)).astype(np.int64)
+        vth = int(vth) if vth.ndim == 0 else vth
+        bias_q = None if bias is None else \
+            np.clip(np.round(scale * np.asarray(bias)), BIAS_MIN, BIAS_MAX).astype(np.int32)
+        syn = dataclasses.replace(layer.synapse, weight=w_q, bias=bias_q, weight_exp=e)
     return Layer(syn, LoihiLIF(vth=vth, v_decay=_decay_q(n.v_decay), i_decay=_decay_q(n.i_decay),
                                scale=scale, reset=n.reset, reset_delay=n.reset_delay,
                                bias_in=n.bias_in),
@@ -378,6 +388,25 @@ def dequantize_layer(q: Layer, encoder=None) -> Layer:
                         v_decay=np.asarray(n.v_decay) / DECAY_UNITY,
                         i_decay=np.asarray(n.i_decay) / DECAY_UNITY, reset=n.reset,
                         reset_delay=n.reset_delay, bias_in=n.bias_in), recurrent=rec)
+
+
+def _state_exponent(layer: Layer, scale: float, vth, bias, row_sum, cfg: QuantConfig) -> int:
+    """The weight exponent ``e`` (0..7) that gives a dense layer running as ff-neuro's own Lava
+    neuron at least ``cfg.vth_min`` threshold steps, within the 17-bit threshold, the 13-bit
+    bias and Lava's 24-bit current (0 for Lava's stock LIF and for conv layers: NetX and
+    Lava's Conv carry no exponent)."""
+    if layer.plain or isinstance(layer.synapse, Conv2d) or not cfg.vth_min:
+        return 0
+    lo = float(np.min(vth))
+    if lo >= cfg.vth_min:
+        return 0
+    room = [cfg.vth_min / max(lo, 1.0), VTH_MAX / float(np.max(vth))]
+    if bias is not None and np.any(bias):
+        room.append(BIAS_MAX / (scale * float(np.max(np.abs(bias)))))
+    if row_sum is not None:
+        room.append(CURRENT_MAX / (scale * row_sum))
+    e = int(np.floor(np.log2(max(min(room), 1.0))))
+    return int(min(max(e, 0), WEIGHT_EXP_MAX))
 
 
 def _decay_q(d):
