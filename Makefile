@@ -26,6 +26,7 @@ env-core:
 # The Lava-free tier: everything but the tests marked `lava`, on the newest Python here.
 test-core: env-core
 	@bash scripts/install_data.sh || true
+	@bash scripts/install_browser.sh || true
 	.venv-core/bin/python -m pytest $(PYTEST_ARGS)
 
 docs: env-core
@@ -38,6 +39,7 @@ test: test-full test-core
 
 test-full: env
 	@bash scripts/install_data.sh || true
+	@bash scripts/install_browser.sh || true
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 data:

@@ -20,6 +20,7 @@ _LAZY = {
     "evaluate": ("ff_neuro.api", "evaluate"),
     "parity_report": ("ff_neuro.api", "parity_report"),
     "energy_report": ("ff_neuro.api", "energy_report"),
+    "report": ("ff_neuro.api", "report"),
     "export_to": ("ff_neuro.api", "export_to"),
     "load_dataset": ("ff_neuro.api", "load_dataset"),
     "EvaluationReport": ("ff_neuro.api", "EvaluationReport"),

@@ -297,6 +297,51 @@ def energy_report(net: Network, data, profile: str = "loihi2", backend: str = "e
     return measure_activity(net, r, backend=be.name).report(profile)
 
 
+def report(net: Network, data=None, out=None, *, samples: Optional[int] = None,
+           lava_samples: int = 20, profiles: Sequence[str] = ("loihi", "loihi2", "ffgaf-table2"),
+           backends: Optional[Sequence[str]] = None, timeout_s: float = 600.0, learning=None,
+           model_path=None, data_dir=None, title: Optional[str] = None, log=None):
+    """The deployment report of ``net``: one self-contained HTML page (plots embedded, no
+    network access needed to open it) with the network and its fit on every chip profile, the
+    accuracy on every backend through every readout, float / emulator / Lava parity spike by
+    spike, the quantization table, the energy per inference on ``profiles``, the import and
+    on-chip learning records when there are any, and the commands that reproduce each figure.
+    Returns a :class:`~ff_neuro.deployment_report.DeploymentReport` (``html``, ``to_dict()``,
+    ``write(path)``); written to ``out`` when given. ``ff-neuro report`` is this call.
+
+    ``data``: a Dataset, a dataset name, or an ``(x, y)`` pair of test samples; None: the
+    dataset the model records (digits if none). ``samples``: the first N test samples (default
+    200, or the whole split if smaller); the backends that run in a Lava process take the
+    first ``lava_samples`` of them (about 1-2 ms per step and sample, plus a compile), and the
+    parity runs every backend on those. ``backends``: registry names (default: all of them);
+    one that cannot run here is listed with the reason. A float-only ``net`` is quantized
+    for the page (default settings, calibrated on the training split). ``learning``: the
+    result of ``ff-neuro learn`` (its JSON file or the dict) for the on-chip learning section.
+    ``model_path`` names the file in the reproducing commands; ``log`` receives progress lines.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from ff_neuro.model import InputEncoding, LabelEmbedding, Layer
+        >>> rng = np.random.default_rng(0)
+        >>> net = ffn.Network([Layer.dense(weight=rng.normal(0, 0.5, (16, 74)), threshold=1.0,
+        ...                                v_decay=0.125)],            # untrained: chance level
+        ...                   label_embedding=LabelEmbedding(), encoder=InputEncoding(time_steps=8))
+        >>> page = ffn.report(net, ffn.load_dataset("digits"), "report.html", samples=50,
+        ...                   backends=("float", "emulator"), profiles=("loihi",))
+        >>> page.section_ids
+        ['network', 'accuracy', 'parity', 'quantization', 'energy', 'commands']
+        >>> page.path.name, page.html.startswith("<!DOCTYPE html>")
+        ('report.html', True)
+        >>> page = ffn.report(qnet, out="report.html")        # doctest: +SKIP
+    """
+    from .deployment_report import build_report
+    return build_report(net, data, out, samples=samples, lava_samples=lava_samples,
+                        profiles=profiles, backends=backends, timeout_s=timeout_s,
+                        learning=learning, model_path=model_path, data_dir=data_dir,
+                        title=title, log=log)
+
+
 def export_to(net: Network, path, format: Optional[str] = None, quantized: Optional[bool] = None,
               dt: Optional[float] = None, r_one: bool = False) -> Path:
     """Write ``net`` for deployment (named ``export_to`` because ``ff_neuro.export`` is the
@@ -356,4 +401,4 @@ def load_dataset(name: str = "digits", data_dir=None, seed: int = 0):
 
 
 __all__ = ["ALGORITHMS", "EvaluationReport", "energy_report", "evaluate", "export_to",
-           "load_dataset", "parity_report", "train", "train_members"]
+           "load_dataset", "parity_report", "report", "train", "train_members"]

@@ -213,10 +213,14 @@ class ParityReport:
 def run_parity(net: Network, x: np.ndarray, y: np.ndarray,
                backends: Sequence[str] = BACKENDS, timeout_s: float = 600.0,
                log=None, readout: Optional[str] = None,
-               workers: Optional[int] = None) -> ParityReport:
+               workers: Optional[int] = None, results: Optional[dict] = None,
+               skip_failed=None) -> ParityReport:
     """Classify ``x`` on every backend (registry names or aliases) with identical inputs and
     compare them spike by spike (``readout``: a kind name, default the network's;
     ``workers``: parallel Lava runs, default the cores available, the same report).
+    ``results``: a dict that gets every backend's :class:`InferenceResult` (spikes kept);
+    ``skip_failed(name, exc)``: called when a backend's run raises; returning True leaves that
+    backend out instead of raising.
 
     Example::
 
@@ -256,7 +260,7 @@ def run_parity(net: Network, x: np.ndarray, y: np.ndarray,
     if net.quantized is None and any(b in FIXED_POINT for b in names):
         raise ValueError("parity needs a quantized model (ff-neuro quantize)")
     r = net.get_readout(readout)
-    results: Dict[str, InferenceResult] = {}
+    results = {} if results is None else results
     report = ParityReport(samples=int(x.shape[0]), readout=r.kind, accuracy={})
     for name in names:
         if log:
@@ -264,7 +268,12 @@ def run_parity(net: Network, x: np.ndarray, y: np.ndarray,
             log(f"running {name} on {x.shape[0]} samples{runs}")
         be = get_backend(name, timeout_s=timeout_s, workers=workers)
         t = time.perf_counter()
-        results[name] = infer(be, net, x, r, keep_spikes=True, chunk=x.shape[0])
+        try:
+            results[name] = infer(be, net, x, r, keep_spikes=True, chunk=x.shape[0])
+        except Exception as exc:
+            if skip_failed is not None and skip_failed(name, exc):
+                continue
+            raise
         report.seconds[name] = time.perf_counter() - t
         report.accuracy[name] = results[name].accuracy(y)
         if name.startswith("lava") and be.stats is not None:

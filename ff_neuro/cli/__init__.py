@@ -7,6 +7,6 @@ go to stderr). What the commands share (the group, parameter types, one-line err
 """
 from ._common import main
 from . import (analyze, demo, energy, evaluate, export, import_graph, learn,  # noqa: F401
-               merge, parity, quantize, train, tune)
+               merge, parity, quantize, report, train, tune)
 
 __all__ = ["main"]

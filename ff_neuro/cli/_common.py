@@ -152,13 +152,14 @@ def main(debug) -> None:
     The pipeline, one command per stage (`ff-neuro COMMAND --help` for each):
       ff-neuro train     train a network: spiking FF, neo-Hebbian FF or FFGAF-SNN (recipes)
       ff-neuro tune      search configuration fields for the best validation accuracy (Optuna)
-      ff-neuro import    read a NIR graph (snnTorch, Norse, ...) into an ff-neuro model
+      ff-neuro import    read a NIR graph (snnTorch, Norse, Sinabs, ...) or a lava-dl NetX file
       ff-neuro merge     run several trained FF networks side by side as one (ensemble)
       ff-neuro quantize  convert it to Loihi fixed point (report silent/saturated layers)
       ff-neuro export    write NetX HDF5 (Lava / Loihi) or a NIR graph
       ff-neuro evaluate  accuracy on float, the fixed-point emulator, Lava or Loihi 2
       ff-neuro parity    every backend on the same inputs, compared spike by spike
       ff-neuro energy    energy per inference from measured spike counts
+      ff-neuro report    one HTML page: the network, accuracy, parity, quantization, energy
       ff-neuro analyze   sparsity, separability and a t-SNE of the hidden layers
       ff-neuro learn     online Hebbian learning on the simulated chip (Lava)
       ff-neuro demo      train -> quantize -> export -> Lava -> energy on the embedded digits
