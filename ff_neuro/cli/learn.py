@@ -8,14 +8,17 @@ from ._common import (COUNT, DATASET_HELP, POSITIVE, SECONDS, SEED, _emit, _load
 
 
 @main.command()
-@click.option("--on", "target", type=click.Choice(["lava"]), default="lava", show_default=True,
-              help="where the online learning runs (the Lava CPU simulator)")
+@click.option("--on", "target", type=click.Choice(["lava", "emulator"]), default="lava",
+              show_default=True,
+              help="where the online learning runs: the Lava CPU simulator, or its emulator "
+                   "(the same network without Lava: bit-exact in fixed_pt, equal to rounding "
+                   "in floating_pt; docs/onchip.md gives its speed)")
 @click.option("--mode", type=click.Choice(["floating_pt", "fixed_pt"]), default="floating_pt",
               show_default=True)
 @click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP)
 @click.option("--data-dir", type=click.Path(), default=None)
 @click.option("--samples", type=COUNT, default=1000, show_default=True,
-              help="training samples learned online in one Lava run")
+              help="training samples learned online in one run")
 @click.option("--every", type=COUNT, default=None,
               help="learning-curve point every N samples [default: 100, or --samples if fewer]")
 @click.option("--eval-samples", type=COUNT, default=200, show_default=True,
@@ -31,7 +34,7 @@ from ._common import (COUNT, DATASET_HELP, POSITIVE, SECONDS, SEED, _emit, _load
 @click.option("--out", "out_prefix", default="runs/learn", show_default=True,
               help="writes OUT.json and OUT.png (learning curve)")
 @click.option("--timeout", type=SECONDS, default=3600.0, show_default=True,
-              help="seconds the Lava run may take")
+              help="seconds the Lava run may take (--on lava)")
 @click.option("--y-exp", type=click.IntRange(-7, 0), default=-6, show_default=True,
               help="fixed_pt: the third factor leaves the neurons in units of 2^Y_EXP integer "
                    "weight units (7 bits: at most 127 of them per step)")
@@ -45,7 +48,9 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
 
     The network is a Lava LearningDense feeding ff-neuro's HebbianLIF neurons, which compute the
     modulatory third factor from the layer's own output traces and the sample's polarity, so the
-    learning loop runs inside Lava without the host. Prints and saves a learning curve.
+    learning loop runs inside Lava without the host (--on emulator: the same network computed
+    without Lava). Prints and saves a learning curve; fixed_pt reports weights_sha256, the
+    digest of the final integer weights.
     """
     from ..training.onchip import learning_trial
     from ..training.hebbian import HebbianConfig
@@ -73,7 +78,8 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
     try:
         res = learning_trial(ds, samples, eval_samples=eval_samples, every=every, model=model,
                              cfg=cfg, eta=eta, mode=mode, timeout_s=timeout, seed=seed,
-                             log=_log(as_json), y_exp=y_exp, weight_scale=weight_scale)
+                             log=_log(as_json), y_exp=y_exp, weight_scale=weight_scale,
+                             on=target, progress=not as_json)
     except (LavaRunError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     res["dataset"] = ds.name
@@ -82,9 +88,10 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from ..fileio import save_figure
+    where = "Lava" if target == "lava" else "emulator"
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.plot([c["samples"] for c in res["curve"]], [c["accuracy"] for c in res["curve"]], "o-",
-            label=f"Lava {mode}")
+            label=f"{where} {mode}")
     if "host_rule" in res:
         ax.axhline(res["host_rule"]["accuracy"], color="gray", ls="--", label="host rule, end")
     ax.set_xlabel("samples learned online")
@@ -92,8 +99,8 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
     ax.set_title(f"on-chip Hebbian FF, {ds.name}")
     ax.legend()
     save_figure(fig, out_prefix + ".png")
-    lines = [f"learned {res['samples_learned']} samples online on Lava {mode} in one run "
-             f"({res['samples_per_s']:.1f} samples/s, {res['ms_per_step']:.1f} ms/step)",
+    lines = [f"learned {res['samples_learned']} samples online on {where} {mode} in one run "
+             f"({res['samples_per_s']:.1f} samples/s, {res['ms_per_step']:.3g} ms/step)",
              "samples  accuracy"] + [f"{c['samples']:>7}  {c['accuracy']:.4f}"
                                      for c in res["curve"]]
     if "host_rule" in res:
@@ -112,6 +119,8 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
                   f"{tf['y_saturated_fraction']:.2%} saturated, rel. error "
                   f"{tf['rel_error'] or float('nan'):.4f} (S = {fx['weight_scale']:.3f}, "
                   f"y in 2^{fx['y_exp']})"]
+    if res.get("weights_sha256"):
+        lines.append(f"weights_sha256 (final integer weights): {res['weights_sha256']}")
     lines.append(f"curve: {out_prefix}.json, {out_prefix}.png")
     _emit(res, as_json, "\n".join(lines))
 

@@ -3,7 +3,8 @@ the loop: input spikes and the per-sample polarity stream in from files, ``Learn
 applies ``dW_ij = eta M_j l_j x_i`` every step, where :class:`HebbianLIF` computes the layer's
 modulator ``M`` from its own output traces (see :mod:`ff_neuro.training.onchip.procs.process`).
 
-Timing on the chip (and in :func:`reference_learning`, which mirrors it): at time step ``t`` the
+Timing on the chip (and in the emulator, :mod:`ff_neuro.training.onchip.emulator`, which
+mirrors it bit for bit without Lava): at time step ``t`` the
 source sends input row ``t - 1``; the Dense's output reaches the neurons one step later, so the
 neurons process row ``t - 2`` and reset every ``T`` steps when ``t % T == 2 % T``; the
 learning phase of step ``t`` pairs the presynaptic spikes of row ``t - 1`` (``x1``, a trace that
@@ -20,7 +21,6 @@ float reference rule run from the same (dequantized) start on the same input spi
 """
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 import time
@@ -31,10 +31,6 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from ...run.lava.supervisor import run_worker
-
-#: Lava's 3-factor rule keeps y traces with tau = 65535: one step of decay before use.
-Y_DECAY = math.exp(-1.0 / 65535)
-
 
 @dataclass
 class OnChipRule:
@@ -70,37 +66,14 @@ def streams(inputs: np.ndarray, polarity: np.ndarray) -> Tuple[np.ndarray, np.nd
 
 def reference_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
                        rule: OnChipRule, snapshot_every: Optional[int] = None):
-    """numpy model of exactly what the Lava network computes (floating_pt); returns the final
-    weights and the snapshots after every ``snapshot_every`` samples."""
-    from ff_neuro.training.hebbian import modulator, trace_step
-    rows, stream, W = streams(inputs, polarity)
-    N = inputs.shape[0]
-    n_steps = rows.shape[0] + 1
-    w = np.array(w0, dtype=np.float64)
-    a_buff = np.zeros(w.shape[0])
-    v = np.zeros(w.shape[0])
-    l = np.zeros(w.shape[0])
-    snaps = []
-    for t in range(1, n_steps + 1):
-        s_in = rows[(t - 1) % rows.shape[0]].astype(np.float64)
-        a_in = a_buff
-        a_buff = w @ s_in
-        if t % W == 2 % W:
-            v[:] = 0.0
-            l[:] = 0.0
-        v = v * (1.0 - rule.dv) + a_in
-        s = v > rule.vth
-        v[s] = 0.0
-        l = trace_step(l[None], s[None].astype(float), rule.trace, rule.tau, rule.mu)[0]
-        pol = stream[(t - 1) % stream.shape[0]]
-        if pol != 0:
-            m = modulator(l[None], np.array([1.0 if pol > 0 else 0.0]), rule.probability,
-                          rule.theta, rule.alpha, rule.eps, rule.cross_term)[0]
-            ml = rule.eta * m * l
-            w += np.outer((np.maximum(ml, 0) - np.maximum(-ml, 0)) * Y_DECAY, s_in)
-        if snapshot_every and t % (snapshot_every * W) == 1 and t > 1:
-            snaps.append(w.copy())
-    return w, snaps
+    """numpy model of exactly what the Lava network computes (floating_pt): the emulator's
+    floating_pt mode (:func:`ff_neuro.training.onchip.emulator.run_emulated_learning`). Returns
+    the final weights and the snapshots after every ``snapshot_every`` samples (and after the
+    last sample), none without ``snapshot_every``."""
+    from .emulator import run_emulated_learning
+    w, snaps, _ = run_emulated_learning(w0, inputs, polarity, rule,
+                                        snapshot_every=snapshot_every, mode="floating_pt")
+    return w, (snaps if snapshot_every else [])
 
 
 def reference_learning_fixed(w0_q: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
@@ -113,8 +86,7 @@ def reference_learning_fixed(w0_q: np.ndarray, inputs: np.ndarray, polarity: np.
     one-step decay of the y traces. With ``y_exp = 0`` every update is an integer and Lava's
     fixed_pt run differs only by those rare y decrements. Returns (final W, snapshots, neuron
     statistics as in ``FIXED_STATS``)."""
-    from .fixed import FixedHebbianParams, lif_step, third_factor, trace_step, y_traces
-    from .procs.process import FIXED_STATS
+    from .fixed import (FIXED_STATS, FixedHebbianParams, lif_step, new_stats, neuron_tail)
     q = FixedHebbianParams.from_rule({**asdict(rule), "weight_scale": weight_scale,
                                       "y_exp": y_exp})
     rows, stream, W = streams(inputs, polarity)
@@ -124,7 +96,10 @@ def reference_learning_fixed(w0_q: np.ndarray, inputs: np.ndarray, polarity: np.
     a_buff = np.zeros(w.shape[0], dtype=np.int64)
     v = np.zeros(w.shape[0], dtype=np.int64)
     l = np.zeros(w.shape[0], dtype=np.int64)
-    st = dict.fromkeys(FIXED_STATS, 0.0)
+    st = new_stats()
+    n = w.shape[0]
+    y, y_exact = np.zeros(n, np.int64), np.zeros(n)
+    y2, y3 = np.zeros(n, np.int64), np.zeros(n, np.int64)
     snaps = []
     for t in range(1, n_steps + 1):
         on = np.flatnonzero(rows[(t - 1) % rows.shape[0]])
@@ -134,23 +109,14 @@ def reference_learning_fixed(w0_q: np.ndarray, inputs: np.ndarray, polarity: np.
             v[:] = 0
             l[:] = 0
         s = lif_step(v, a_in, q)
-        st["trace_saturated"] += trace_step(l, s, q)
         pol = stream[(t - 1) % stream.shape[0]]
-        if pol != 0:
-            y, y_exact = third_factor(l, pol > 0, q)
-            y2, y3 = y_traces(y)
-            sent = y2 - y3
-            st["learning_steps"] += 1
-            st["terms"] += np.count_nonzero(y_exact)
-            st["rounded_to_zero"] += np.count_nonzero((y_exact != 0) & (sent == 0))
-            st["y_saturated"] += np.count_nonzero(np.abs(y) > 127)
-            st["sum_abs_y_exact"] += float(np.abs(y_exact).sum())
-            st["sum_abs_y_error"] += float(np.abs(y_exact - sent).sum())
-            st["max_abs_y_exact"] = max(st["max_abs_y_exact"], float(np.abs(y_exact).max()))
-            if on.size and sent.any():
-                w[:, on] = np.clip(w[:, on] + (sent * unit)[:, None], -256, 255)
+        neuron_tail(l, s, int(pol), *q.kernel_args(), y, y_exact, y2, y3, st)
+        sent = y2 - y3
+        if pol != 0 and on.size and sent.any():
+            w[:, on] = np.clip(w[:, on] + (sent * unit)[:, None], -256, 255)
         if snapshot_every and t % (snapshot_every * W) == 1 and t > 1:
             snaps.append(w.copy())
+    st = dict(zip(FIXED_STATS, st.tolist()))
     return w, snaps, st
 
 
@@ -182,10 +148,22 @@ def quantize_start(w0: np.ndarray, threshold: float, weight_scale: Optional[floa
     return w_q, scale, vth_q
 
 
+def check_fixed_start(w0: np.ndarray, rule: OnChipRule, weight_scale: float, y_exp: int):
+    """Refuse fixed_pt start weights that are not integers in [-256, 255]; returns the
+    neuron's :class:`~ff_neuro.training.onchip.fixed.FixedHebbianParams` (validated)."""
+    from .fixed import FixedHebbianParams
+    w0 = np.asarray(w0)
+    if not np.array_equal(w0, np.round(w0)) or w0.min() < -256 or w0.max() > 255:
+        raise ValueError("fixed_pt needs integer start weights in [-256, 255] "
+                         "(quantize_start)")
+    return FixedHebbianParams.from_rule({**asdict(rule), "weight_scale": weight_scale,
+                                         "y_exp": y_exp})
+
+
 def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
                       rule: OnChipRule, *, snapshot_every: Optional[int] = None,
                       mode: str = "floating_pt", timeout_s: float = 1800.0,
-                      weight_scale: float = 1.0, y_exp: int = -6
+                      weight_scale: float = 1.0, y_exp: int = -6, record: bool = False
                       ) -> Tuple[np.ndarray, List[np.ndarray], dict]:
     """Learn online on the Lava CPU simulator; one compile, runs in chunks of
     ``snapshot_every`` samples with a weight snapshot after each. Returns (final W, snapshots,
@@ -193,17 +171,16 @@ def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
 
     ``fixed_pt``: ``w0`` are integer weights (see :func:`quantize_start`), ``rule.vth`` the
     threshold in float units (``vth_q = round(weight_scale vth)``); snapshots are integers and
-    ``stats["neuron"]`` holds the HebbianLIF's rounding statistics (``FIXED_STATS``)."""
+    ``stats["neuron"]`` holds the HebbianLIF's rounding statistics (``FIXED_STATS``).
+
+    ``record``: ``stats["record"]`` holds the HebbianLIF's state at every time step,
+    :func:`record_arrays` (``s`` spikes, ``v`` membrane, ``l`` trace, ``y`` the third factor
+    sent, ``y2 - y3``; row ``t - 1`` is step ``t``). :func:`ff_neuro.training.onchip.emulator.
+    run_emulated_learning` takes the same arguments and returns the same results."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r} ({'|'.join(MODES)})")
     if mode == "fixed_pt":
-        from .fixed import FixedHebbianParams
-        w0 = np.asarray(w0)
-        if not np.array_equal(w0, np.round(w0)) or w0.min() < -256 or w0.max() > 255:
-            raise ValueError("fixed_pt needs integer start weights in [-256, 255] "
-                             "(quantize_start)")
-        FixedHebbianParams.from_rule({**asdict(rule), "weight_scale": weight_scale,
-                                      "y_exp": y_exp})  # validates before Lava starts
+        check_fixed_start(w0, rule, weight_scale, y_exp)  # before Lava starts
     rows, stream, W = streams(inputs, polarity)
     N = inputs.shape[0]
     work = Path(tempfile.mkdtemp(prefix="ff-neuro-learn-"))
@@ -218,11 +195,18 @@ def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
                "w0": str(work / "w0.npy"), "window": W, "chunks": chunks,
                "rule": asdict(rule), "out_dir": str(work), "mode": mode}
         if mode == "fixed_pt":
-            from .procs.process import FIXED_STATS
+            from .fixed import FIXED_STATS
             stats_path = work / "neuron_stats.npy"
             np.save(stats_path, np.zeros(len(FIXED_STATS)))
             req["fixed"] = {"weight_scale": float(weight_scale), "y_exp": int(y_exp),
                             "stats_path": str(stats_path)}
+        if record:
+            from .fixed import RECORDED
+            rec_dir = work / "record"
+            rec_dir.mkdir()
+            for k, a in record_arrays(sum(chunks), w0.shape[0], mode).items():
+                np.save(rec_dir / f"{k}.npy", a)
+            req["record_dir"] = str(rec_dir)
         t0 = time.perf_counter()
         res = run_worker("ff_neuro.training.onchip.worker", work, req,
                          what=f"on-chip learning, {mode}, {N} samples", timeout_s=timeout_s)
@@ -233,9 +217,21 @@ def run_lava_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
                  "ms_per_step": 1000 * res["run_s"] / sum(chunks)}
         if mode == "fixed_pt":
             stats["neuron"] = dict(zip(FIXED_STATS, np.load(stats_path).tolist()))
+        if record:
+            stats["record"] = {k: np.load(rec_dir / f"{k}.npy") for k in RECORDED}
         return snaps[-1], snaps, stats
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def record_arrays(steps: int, n_out: int, mode: str) -> dict:
+    """Zeroed per-step records of a HebbianLIF layer, (steps, n_out) each: ``s`` (uint8),
+    and ``v``, ``l``, ``y`` (int32 / int16 / int16 in fixed_pt, float64 in floating_pt)."""
+    fixed = mode == "fixed_pt"
+    return {"s": np.zeros((steps, n_out), np.uint8),
+            "v": np.zeros((steps, n_out), np.int32 if fixed else np.float64),
+            "l": np.zeros((steps, n_out), np.int16 if fixed else np.float64),
+            "y": np.zeros((steps, n_out), np.int16 if fixed else np.float64)}
 
 
 def update_agreement(start: np.ndarray, w: np.ndarray, w_ref: np.ndarray) -> dict:
@@ -302,126 +298,211 @@ def fixed_deviation(w0_q: np.ndarray, w_fixed: np.ndarray, w_ref: np.ndarray, sc
     }
 
 
+#: where a trial's learning runs: the Lava CPU simulator or the emulator (bit-exact in fixed_pt)
+TARGETS = ("lava", "emulator")
+
+
+def weights_sha256(w: np.ndarray) -> str:
+    """SHA-256 (hex) of integer weights: the bytes of ``w`` as int64 in C order (row-major,
+    ``(n_out, n_in)``). A fixed_pt trial reports it for its final weights; equal digests mean
+    equal weights, whoever computed them."""
+    import hashlib
+    w = np.asarray(w)
+    if not np.array_equal(w, np.round(w)):
+        raise ValueError("weights_sha256 needs integer weights")
+    return hashlib.sha256(np.ascontiguousarray(w, dtype=np.int64).tobytes()).hexdigest()
+
+
+class LearningTrial:
+    """One on-chip learning trial, in three parts: the sample stream and start weights
+    (the constructor), the learning run on Lava or the emulator (:meth:`run`) and the report
+    (:meth:`report`). :func:`learning_trial` is all three; a comparison runs the same trial on
+    both targets (``run`` twice, ``record=True`` for the neurons' state at every step)."""
+
+    def __init__(self, ds, samples: int = 1000, *, eval_samples: int = 200,
+                 every: Optional[int] = None, model=None, cfg=None, eta: float = 0.5,
+                 mode: str = "floating_pt", seed: int = 0, y_exp: int = -6,
+                 weight_scale: Optional[float] = None) -> None:
+        from ff_neuro import checks
+        from ff_neuro.training.hebbian import HebbianConfig, HebbianTrainer
+        samples = checks.samples("samples", samples, ds.x_train.shape[0],
+                                 f"the training split of {ds.name}")
+        eval_samples = checks.samples("eval_samples", eval_samples, ds.x_test.shape[0],
+                                      f"the test split of {ds.name}")
+        every = checks.count("every", min(100, samples) if every is None else every,
+                             high=samples)
+        checks.positive("eta", eta)
+        checks.seed("seed", seed)
+        checks.one_of("mode", mode, MODES)
+        checks.integer("y_exp", y_exp, low=-7, high=0)
+        if weight_scale is not None:
+            checks.positive("weight_scale", weight_scale)
+        if model is not None:
+            model.check_dataset(ds)
+        cfg = cfg or HebbianConfig(seed=seed)
+        trainer = HebbianTrainer(cfg, ds)
+        if model is not None:
+            w = model.layers[0].weight
+            if w.shape != trainer.WT[0].T.shape:
+                raise ValueError(f"model layer 0 is {w.shape}, the trial needs "
+                                 f"{trainer.WT[0].T.shape} (hidden={cfg.hidden})")
+            trainer.WT[0] = np.ascontiguousarray(w.T.astype(np.float32))
+        w0 = trainer.WT[0].T.astype(np.float64)
+        rng = np.random.default_rng([seed, 11])
+        n = min(samples, ds.x_train.shape[0])
+        idx = rng.permutation(ds.x_train.shape[0])[:n]
+        y = ds.y_train[idx]
+        pos = rng.random(n) < 0.5
+        lab = np.where(pos, y, (y + rng.integers(1, ds.n_classes, n)) % ds.n_classes)
+        spikes = trainer.inputs(ds.x_train[idx], lab, seed_offset=1)  # (T, n, n_in)
+        T = spikes.shape[0]
+        pol = np.zeros((n, T))
+        pol[:, cfg.update_from_step:] = np.where(pos, 1.0, -1.0)[:, None]
+        rule = OnChipRule(dv=float(trainer.v_decay), vth=float(cfg.threshold), trace=cfg.trace,
+                          tau=cfg.trace_tau, mu=float(trainer.mu), probability=cfg.probability,
+                          theta=cfg.theta, alpha=cfg.alpha, eps=cfg.eps,
+                          cross_term=cfg.cross_term, eta=eta)
+        scale = 1.0
+        w_start = w0
+        if mode == "fixed_pt":
+            w_start, scale, vth_q = quantize_start(w0, cfg.threshold, weight_scale)
+            w0 = w_start / scale  # every float comparison starts from the dequantized weights
+            rule.vth = vth_q / scale
+        self.ds, self.cfg, self.trainer, self.model = ds, cfg, trainer, model
+        self.mode, self.every, self.y_exp, self.scale, self.rule = mode, every, y_exp, scale, rule
+        self.w0, self.w_start = w0, w_start
+        self.spikes, self.pos, self.pol, self.n, self.T = spikes, pos, pol, n, T
+        self.x_ev, self.y_ev = ds.x_test[:eval_samples], ds.y_test[:eval_samples]
+
+    @property
+    def inputs(self) -> np.ndarray:
+        """The input spikes, (samples, T, n_in)."""
+        return np.transpose(self.spikes, (1, 0, 2))
+
+    def run(self, on: str = "lava", *, timeout_s: float = 3600.0, record: bool = False,
+            progress: bool = False, log=print) -> Tuple[np.ndarray, List[np.ndarray], dict]:
+        """Learn the stream on ``on`` (:data:`TARGETS`): (final W, snapshots, stats) of
+        :func:`run_lava_learning` or :func:`~ff_neuro.training.onchip.emulator.
+        run_emulated_learning` (integers in fixed_pt)."""
+        from ff_neuro import checks
+        checks.one_of("on", on, TARGETS)
+        checks.positive("timeout_s", timeout_s)
+        kw = dict(snapshot_every=self.every, mode=self.mode, weight_scale=self.scale,
+                  y_exp=self.y_exp, record=record)
+        what = "Lava" if on == "lava" else "Emulator"
+        log(f"{what} {self.mode}: {self.n} samples x {self.T + 1} steps, "
+            f"{self.w0.shape[1]} -> {self.w0.shape[0]} LearningDense + HebbianLIF"
+            + (", one compile" if on == "lava" else ""))
+        if on == "lava":
+            return run_lava_learning(self.w_start, self.inputs, self.pol, self.rule,
+                                     timeout_s=timeout_s, **kw)
+        from .emulator import run_emulated_learning
+        return run_emulated_learning(self.w_start, self.inputs, self.pol, self.rule,
+                                     progress=progress, **kw)
+
+    def score(self, w: np.ndarray) -> float:
+        """Accuracy of the float (dequantized) weights ``w`` on the held-out samples."""
+        self.trainer.WT[0] = np.ascontiguousarray(np.asarray(w, np.float64).T.astype(np.float32))
+        return self.trainer.accuracy(self.x_ev, self.y_ev)
+
+    def report(self, on: str, w_end, snaps, stats, *, compare_torch: bool = True) -> dict:
+        """The trial's result (JSON-ready) from :meth:`run`'s output."""
+        from ff_neuro.training.hebbian import HebbianConfig, HebbianTrainer
+        mode, scale, rule, w0, n, every = (self.mode, self.scale, self.rule, self.w0, self.n,
+                                           self.every)
+        w_end_q = w_end
+        w_end = np.asarray(w_end, dtype=np.float64) / scale
+        curve = [{"samples": 0, "accuracy": self.score(w0)}]
+        for i, w in enumerate(snaps):
+            curve.append({"samples": min(n, (i + 1) * every),
+                          "accuracy": self.score(np.asarray(w, dtype=np.float64) / scale)})
+        out = {"on": on, "mode": mode, "samples_learned": n,
+               "final_accuracy": curve[-1]["accuracy"],
+               "samples_per_s": stats["samples_per_s"], "ms_per_step": stats["ms_per_step"],
+               "run_s": stats["run_s"], "compiles": 1, "curve": curve,
+               "eval_samples": int(self.x_ev.shape[0]),
+               "start": "model" if self.model is not None else "random", "rule": asdict(rule),
+               "weight_change_l1": float(np.abs(w_end - w0).sum()),
+               "weights_sha256": weights_sha256(w_end_q) if mode == "fixed_pt" else None}
+        x = self.inputs
+        if mode == "fixed_pt":
+            from .emulator import run_emulated_learning
+            t = time.perf_counter()
+            w_ref, _, _ = run_emulated_learning(w0, x, self.pol, rule, mode="floating_pt")
+            ref_s = time.perf_counter() - t
+            w_exact, _, _ = reference_learning_fixed(self.w_start, x, self.pol, rule, scale,
+                                                     self.y_exp)
+            dev = fixed_deviation(self.w_start, w_end_q, w_ref, scale, stats["neuron"],
+                                  w_exact)
+            from .fixed import FixedHebbianParams
+            q = FixedHebbianParams.from_rule({**asdict(rule), "weight_scale": scale,
+                                              "y_exp": self.y_exp})
+            out["fixed_point"] = {
+                "weight_scale": scale, "vth_q": q.vth_q, "y_exp": int(self.y_exp), "k": q.k,
+                "integer_params": q.to_dict(),
+                "start_weights_q": {"min": int(self.w_start.min()),
+                                    "max": int(self.w_start.max())},
+                "float_reference": {"accuracy": self.score(w_ref), "seconds": ref_s,
+                                    "note": "the float rule exactly as the Lava floating_pt "
+                                            "network computes it (the emulator's floating_pt "
+                                            "mode) from the same dequantized start on the "
+                                            "same spikes"},
+                "exact_update_reference_accuracy": self.score(w_exact / scale),
+                "deviation": dev}
+        if compare_torch:
+            cfg = self.cfg
+            host = HebbianTrainer(HebbianConfig(**{**cfg.to_dict(), "tau_e": 0.0,
+                                                   "lr": rule.eta,
+                                                   "hidden": tuple(cfg.hidden)}), self.ds)
+            host.WT[0] = np.ascontiguousarray(w0.T.astype(np.float32))
+            t = time.perf_counter()
+            for i in range(n):
+                host.present(self.spikes[:, i:i + 1], positive=self.pos[i:i + 1].astype(float),
+                             learn=True)
+            secs = time.perf_counter() - t
+            out["host_rule"] = {"accuracy": host.accuracy(self.x_ev, self.y_ev),
+                                "seconds": secs,
+                                "note": "HebbianTrainer online (K = 1, no eligibility trace, "
+                                        "same start, samples, spikes and eta); its timing "
+                                        "pairs x(t) with l(t), the chip pairs x(t) with "
+                                        "l(t - 1)"}
+        return out
+
+
 def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200,
                    every: Optional[int] = None,
                    model=None, cfg=None, eta: float = 0.5, mode: str = "floating_pt",
                    timeout_s: float = 3600.0, seed: int = 0, compare_torch: bool = True,
-                   log=print, y_exp: int = -6, weight_scale: Optional[float] = None) -> dict:
-    """An online Hebbian FF learning trial on the simulated chip (one HebbianLIF layer).
+                   log=print, y_exp: int = -6, weight_scale: Optional[float] = None,
+                   on: str = "lava", progress: bool = False) -> dict:
+    """An online Hebbian FF learning trial on the simulated chip (one HebbianLIF layer), run
+    on Lava (``on="lava"``) or on the emulator (``on="emulator"``: the same results, bit for
+    bit in fixed_pt and to rounding in floating_pt, without Lava and much faster; ``progress``
+    shows a progress bar).
 
-    ``samples`` training samples stream through Lava once (50/50 positive / negative, wrong
-    label ``(y + U{1..C-1}) mod C``, updates in the late window ``t >= update_from_step``); the
-    weights are read every ``every`` samples (default: 100, or ``samples`` if fewer) and
-    scored on ``eval_samples`` held-out test samples (argmax of the symmetric probability, or of goodness for ``sigmoid``), which gives
-    the learning curve. Starting weights: the first layer of ``model`` (a Network trained
-    with ``--algo hebbian``) or the Hebbian trainer's random init. With ``compare_torch`` the
-    host trainer (``HebbianTrainer``, online, same start and samples) learns the same stream
-    for comparison.
+    ``samples`` training samples stream through the network once (50/50 positive / negative,
+    wrong label ``(y + U{1..C-1}) mod C``, updates in the late window ``t >=
+    update_from_step``); the weights are read every ``every`` samples (default: 100, or
+    ``samples`` if fewer) and scored on ``eval_samples`` held-out test samples (argmax of the
+    symmetric probability, or of goodness for ``sigmoid``), which gives the learning curve.
+    Starting weights: the first layer of ``model`` (a Network trained with ``--algo hebbian``)
+    or the Hebbian trainer's random init. With ``compare_torch`` the host trainer
+    (``HebbianTrainer``, online, same start and samples) learns the same stream for
+    comparison.
 
-    ``mode="fixed_pt"``: the start weights are quantized (:func:`quantize_start`, ``weight_scale``
-    or automatic), the third factor leaves the neurons in units of ``2^y_exp`` integer weight
-    units; every score uses the dequantized weights, and ``out["fixed_point"]`` reports the
-    deviation from the float reference rule (:func:`reference_learning` from the same
-    dequantized start on the same spikes; :func:`fixed_deviation`) and that rule's accuracy.
+    ``mode="fixed_pt"``: the start weights are quantized (:func:`quantize_start`,
+    ``weight_scale`` or automatic), the third factor leaves the neurons in units of
+    ``2^y_exp`` integer weight units; every score uses the dequantized weights,
+    ``out["weights_sha256"]`` is the digest of the final integer weights
+    (:func:`weights_sha256`) and ``out["fixed_point"]`` reports the deviation from the float
+    reference rule (the floating_pt network from the same dequantized start on the same
+    spikes; :func:`fixed_deviation`) and that rule's accuracy.
     """
     from ff_neuro import checks
-    from ff_neuro.training.hebbian import HebbianConfig, HebbianTrainer
-    samples = checks.samples("samples", samples, ds.x_train.shape[0],
-                             f"the training split of {ds.name}")
-    eval_samples = checks.samples("eval_samples", eval_samples, ds.x_test.shape[0],
-                                  f"the test split of {ds.name}")
-    every = checks.count("every", min(100, samples) if every is None else every, high=samples)
-    checks.positive("eta", eta)
-    checks.seed("seed", seed)
-    checks.one_of("mode", mode, ("floating_pt", "fixed_pt"))
+    checks.one_of("on", on, TARGETS)
     checks.positive("timeout_s", timeout_s)
-    checks.integer("y_exp", y_exp, low=-7, high=0)
-    if weight_scale is not None:
-        checks.positive("weight_scale", weight_scale)
-    if model is not None:
-        model.check_dataset(ds)
-    cfg = cfg or HebbianConfig(seed=seed)
-    trainer = HebbianTrainer(cfg, ds)
-    if model is not None:
-        w = model.layers[0].weight
-        if w.shape != trainer.WT[0].T.shape:
-            raise ValueError(f"model layer 0 is {w.shape}, the trial needs "
-                             f"{trainer.WT[0].T.shape} (hidden={cfg.hidden})")
-        trainer.WT[0] = np.ascontiguousarray(w.T.astype(np.float32))
-    w0 = trainer.WT[0].T.astype(np.float64)
-    rng = np.random.default_rng([seed, 11])
-    n = min(samples, ds.x_train.shape[0])
-    idx = rng.permutation(ds.x_train.shape[0])[:n]
-    y = ds.y_train[idx]
-    pos = rng.random(n) < 0.5
-    lab = np.where(pos, y, (y + rng.integers(1, ds.n_classes, n)) % ds.n_classes)
-    spikes = trainer.inputs(ds.x_train[idx], lab, seed_offset=1)  # (T, n, n_in)
-    T = spikes.shape[0]
-    pol = np.zeros((n, T))
-    pol[:, cfg.update_from_step:] = np.where(pos, 1.0, -1.0)[:, None]
-    rule = OnChipRule(dv=float(trainer.v_decay), vth=float(cfg.threshold), trace=cfg.trace,
-                      tau=cfg.trace_tau, mu=float(trainer.mu), probability=cfg.probability,
-                      theta=cfg.theta, alpha=cfg.alpha, eps=cfg.eps,
-                      cross_term=cfg.cross_term, eta=eta)
-    x_ev, y_ev = ds.x_test[:eval_samples], ds.y_test[:eval_samples]
-    scale = 1.0
-    w_lava = w0
-    if mode == "fixed_pt":
-        w_lava, scale, vth_q = quantize_start(w0, cfg.threshold, weight_scale)
-        w0 = w_lava / scale  # every float comparison starts from the dequantized weights
-        rule.vth = vth_q / scale
-
-    def score(w: np.ndarray) -> float:
-        trainer.WT[0] = np.ascontiguousarray(w.T.astype(np.float32))
-        return trainer.accuracy(x_ev, y_ev)
-
-    log(f"Lava {mode}: {n} samples x {T + 1} steps, {w0.shape[1]} -> {w0.shape[0]} "
-        f"LearningDense + HebbianLIF, one compile")
-    w_end, snaps, stats = run_lava_learning(w_lava, np.transpose(spikes, (1, 0, 2)), pol, rule,
-                                            snapshot_every=every, mode=mode,
-                                            timeout_s=timeout_s, weight_scale=scale,
-                                            y_exp=y_exp)
-    w_end_q = w_end
-    w_end = np.asarray(w_end, dtype=np.float64) / scale
-    curve = [{"samples": 0, "accuracy": score(w0)}]
-    for i, w in enumerate(snaps):
-        curve.append({"samples": min(n, (i + 1) * every),
-                      "accuracy": score(np.asarray(w, dtype=np.float64) / scale)})
-    out = {"mode": mode, "samples_learned": n, "final_accuracy": curve[-1]["accuracy"],
-           "samples_per_s": stats["samples_per_s"], "ms_per_step": stats["ms_per_step"],
-           "compiles": 1, "curve": curve, "eval_samples": int(x_ev.shape[0]),
-           "start": "model" if model is not None else "random", "rule": asdict(rule),
-           "weight_change_l1": float(np.abs(w_end - w0).sum())}
-    if mode == "fixed_pt":
-        t = time.perf_counter()
-        w_ref, _ = reference_learning(w0, np.transpose(spikes, (1, 0, 2)), pol, rule)
-        ref_s = time.perf_counter() - t
-        w_exact, _, _ = reference_learning_fixed(w_lava, np.transpose(spikes, (1, 0, 2)), pol,
-                                                 rule, scale, y_exp)
-        dev = fixed_deviation(w_lava, w_end_q, w_ref, scale, stats["neuron"], w_exact)
-        from .fixed import FixedHebbianParams
-        q = FixedHebbianParams.from_rule({**asdict(rule), "weight_scale": scale,
-                                          "y_exp": y_exp})
-        out["fixed_point"] = {
-            "weight_scale": scale, "vth_q": q.vth_q, "y_exp": int(y_exp), "k": q.k,
-            "integer_params": q.to_dict(),
-            "start_weights_q": {"min": int(w_lava.min()), "max": int(w_lava.max())},
-            "float_reference": {"accuracy": score(w_ref), "seconds": ref_s,
-                                "note": "reference_learning (the float rule exactly as the "
-                                        "Lava floating_pt network computes it) from the same "
-                                        "dequantized start on the same spikes"},
-            "exact_update_reference_accuracy": score(w_exact / scale),
-            "deviation": dev}
-    if compare_torch:
-        host = HebbianTrainer(HebbianConfig(**{**cfg.to_dict(), "tau_e": 0.0, "lr": eta,
-                                               "hidden": tuple(cfg.hidden)}), ds)
-        host.WT[0] = np.ascontiguousarray(w0.T.astype(np.float32))
-        t = time.perf_counter()
-        for i in range(n):
-            host.present(spikes[:, i:i + 1], positive=pos[i:i + 1].astype(float), learn=True)
-        secs = time.perf_counter() - t
-        out["host_rule"] = {"accuracy": host.accuracy(x_ev, y_ev), "seconds": secs,
-                            "note": "HebbianTrainer online (K = 1, no eligibility trace, "
-                                    "same start, samples, spikes and eta); its timing pairs "
-                                    "x(t) with l(t), the chip pairs x(t) with l(t - 1)"}
-    return out
+    trial = LearningTrial(ds, samples, eval_samples=eval_samples, every=every, model=model,
+                          cfg=cfg, eta=eta, mode=mode, seed=seed, y_exp=y_exp,
+                          weight_scale=weight_scale)
+    w_end, snaps, stats = trial.run(on, timeout_s=timeout_s, progress=progress, log=log)
+    return trial.report(on, w_end, snaps, stats, compare_torch=compare_torch)

@@ -43,6 +43,8 @@ def main(request_path: str) -> int:
             lr = Loihi3FLearningRule(dw="u0 * x1 * y2 - u0 * x1 * y3", x1_impulse=1.0,
                                      x1_tau=1e-3, t_epoch=1)
             extra = {}
+        if req.get("record_dir"):
+            extra["record_dir"] = req["record_dir"]
         src = SpikeFileSource(path=req["rows"], shape=(n_in,))
         pol = BroadcastFileSource(path=req["polarity"], shape=(n_out,))
         dense = LearningDense(weights=w0, learning_rule=lr)

@@ -68,6 +68,10 @@ class PyHebbianLIFFloat(PyLoihiProcessModel):
         self.y1[:] = self.l
         self.y2[:] = np.maximum(ml, 0.0)
         self.y3[:] = np.maximum(-ml, 0.0)
+        if p.get("record_dir"):
+            if not hasattr(self, "_rec"):
+                self._rec = _open_record(p["record_dir"])
+            _record(self._rec, self.time_step, s, self.v, self.l, self.y2 - self.y3)
         self.s_out.send(s.astype(float))
         self.s_out_bap.send(s)
         self.s_out_y1.send(self.y1)
@@ -93,7 +97,8 @@ class PyBroadcastFileSourceFixed(_FileRowsModel):
 @tag("fixed_pt")
 class PyHebbianLIFFixed(PyLoihiProcessModel):
     """Integer model of :class:`HebbianLIF`: Lava's LIF fixed_pt (du = 1), 7-bit traces and the
-    third factor as 7-bit ``y2``/``y3`` (equations: ``ff_neuro.training.onchip.fixed``)."""
+    third factor as 7-bit ``y2``/``y3`` (equations and kernels:
+    ``ff_neuro.training.onchip.fixed``)."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     a_third_factor_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
@@ -113,50 +118,62 @@ class PyHebbianLIFFixed(PyLoihiProcessModel):
         from ff_neuro.training.onchip.fixed import FixedHebbianParams
         self._q = FixedHebbianParams.from_rule(proc_params)
         self._v = None
-        self._l = None
-        self._stats = None
 
     def run_spk(self) -> None:
         from ff_neuro.training.onchip import fixed as hf
         p = self.proc_params
         q = self._q
         if self._v is None:
-            self._v = np.zeros(self.v.shape, dtype=np.int64)
-            self._l = np.zeros(self.l.shape, dtype=np.int64)
-            if p["stats_path"]:
-                self._stats = np.load(p["stats_path"], mmap_mode="r+")
+            n = self.v.shape[0]
+            self._v = np.zeros(n, dtype=np.int64)
+            self._l = np.zeros(n, dtype=np.int64)
+            self._y = np.zeros(n, dtype=np.int64)
+            self._ye = np.zeros(n, dtype=np.float64)
+            self._y2 = np.zeros(n, dtype=np.int64)
+            self._y3 = np.zeros(n, dtype=np.int64)
+            self._st = hf.new_stats()
+            self._stats = (np.load(p["stats_path"], mmap_mode="r+") if p["stats_path"]
+                           else None)
+            self._rec = _open_record(p.get("record_dir"))
         a = self.a_in.recv()
         pol = self.a_third_factor_in.recv()
         if self.time_step % p["reset_interval"] == p["reset_offset"] % p["reset_interval"]:
             self._v[:] = 0
             self._l[:] = 0
         s = hf.lif_step(self._v, a, q)
-        n_sat = hf.trace_step(self._l, s, q)
         polarity = int(pol[0]) if pol.size else 0
-        if polarity != 0:
-            y, y_exact = hf.third_factor(self._l, polarity > 0, q)
-            y2, y3 = hf.y_traces(y)
-            if self._stats is not None:
-                st = self._stats
-                emitted = y2 - y3
-                st[0] += 1
-                st[1] += np.count_nonzero(y_exact)
-                st[2] += np.count_nonzero((y_exact != 0) & (emitted == 0))
-                st[3] += np.count_nonzero(np.abs(y) > hf.Y_MAX)
-                st[4] += np.abs(y_exact).sum()
-                st[5] += np.abs(y_exact - emitted).sum()
-                st[7] = max(st[7], float(np.abs(y_exact).max()))
-        else:
-            y2 = y3 = np.zeros_like(self._l)
+        hf.neuron_tail(self._l, s, polarity, *q.kernel_args(), self._y, self._ye, self._y2,
+                       self._y3, self._st)
         if self._stats is not None:
-            self._stats[6] += n_sat
+            self._stats[:] = self._st
+        if self._rec is not None:
+            _record(self._rec, self.time_step, s, self._v, self._l, self._y2 - self._y3)
         self.v[:] = self._v
         self.l[:] = self._l
         self.y1[:] = self._l
-        self.y2[:] = y2
-        self.y3[:] = y3
+        self.y2[:] = self._y2
+        self.y3[:] = self._y3
         self.s_out.send(s.astype(np.int32))
         self.s_out_bap.send(s)
         self.s_out_y1.send(self.y1)
         self.s_out_y2.send(self.y2)
         self.s_out_y3.send(self.y3)
+
+
+def _open_record(record_dir):
+    """The memory-mapped record files of ``record_dir`` (created by the host), or None."""
+    if not record_dir:
+        return None
+    import os
+    from ff_neuro.training.onchip.fixed import RECORDED
+    return {k: np.load(os.path.join(record_dir, f"{k}.npy"), mmap_mode="r+") for k in RECORDED}
+
+
+def _record(rec, time_step, s, v, l, y) -> None:
+    """Row ``time_step - 1`` of each record file (steps beyond the files are not recorded)."""
+    t = time_step - 1
+    if t < rec["s"].shape[0]:
+        rec["s"][t] = s
+        rec["v"][t] = v
+        rec["l"][t] = l
+        rec["y"][t] = y

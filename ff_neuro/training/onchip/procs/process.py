@@ -9,6 +9,10 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
+# Absolute import (Lava loads this file by path). FIXED_STATS: the entries of the fixed_pt
+# HebbianLIF statistics file (``stats_path``), in this order.
+from ff_neuro.training.onchip.fixed import FIXED_STATS  # noqa: F401
+
 
 class BroadcastFileSource(AbstractProcess):
     """Sends ``data[(t - 1) % n_rows]`` (a scalar per step, from a 1-D ``.npy`` file) to all
@@ -17,11 +21,6 @@ class BroadcastFileSource(AbstractProcess):
     def __init__(self, *, path: str, shape: Tuple[int, ...]) -> None:
         super().__init__(path=path, shape=shape)
         self.s_out = OutPort(shape=shape)
-
-
-#: Entries of the fixed_pt HebbianLIF statistics file (``stats_path``), in this order.
-FIXED_STATS = ("learning_steps", "terms", "rounded_to_zero", "y_saturated", "sum_abs_y_exact",
-               "sum_abs_y_error", "trace_saturated", "max_abs_y_exact")
 
 
 class HebbianLIF(LearningNeuronProcess, AbstractProcess):
@@ -52,7 +51,9 @@ class HebbianLIF(LearningNeuronProcess, AbstractProcess):
     The LearningDense (fixed_pt) then adds ``(y2 - y3) 2^e`` to each integer weight of a spiking
     input (rule ``2^e u0 x1 y2 - 2^e u0 x1 y3`` with ``x1 = 8``), stochastically rounded and
     saturated to [-256, 255]. With ``stats_path`` the model accumulates its rounding statistics
-    in that ``.npy`` file (float64, :data:`FIXED_STATS` entries).
+    in that ``.npy`` file (float64, :data:`FIXED_STATS` entries). With ``record_dir`` both models
+    write, at step ``t``, row ``t - 1`` of the memory-mapped files ``s.npy`` (spikes), ``v.npy``
+    (membrane), ``l.npy`` (trace) and ``y.npy`` (``y2 - y3``, the third factor sent) there.
     """
 
     def __init__(self, *, shape: Tuple[int, ...], learning_rule, dv: float, vth: float,
@@ -60,12 +61,13 @@ class HebbianLIF(LearningNeuronProcess, AbstractProcess):
                  tau: float = 0.85, mu: float = 0.15, probability: str = "symmetric",
                  theta: float = 2.0, alpha: float = 6.0, eps: float = 0.01,
                  cross_term: bool = True, eta: float = 1.0, weight_scale: float = 1.0,
-                 y_exp: int = -6, stats_path: Optional[str] = None) -> None:
+                 y_exp: int = -6, stats_path: Optional[str] = None,
+                 record_dir: Optional[str] = None) -> None:
         super().__init__(shape=shape, learning_rule=learning_rule, dv=dv, vth=vth,
                          reset_interval=reset_interval, reset_offset=reset_offset, trace=trace,
                          tau=tau, mu=mu, probability=probability, theta=theta, alpha=alpha,
                          eps=eps, cross_term=cross_term, eta=eta, weight_scale=weight_scale,
-                         y_exp=y_exp, stats_path=stats_path)
+                         y_exp=y_exp, stats_path=stats_path, record_dir=record_dir)
         self.a_in = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
         self.v = Var(shape=shape, init=0)
