@@ -192,7 +192,7 @@ def evaluate(net: Network, data, backend: str = "emulator", readout: Optional[st
     ``lava-float``, ``lava-fixed``) through ``readout`` (default: the network's).
 
     ``data``: a Dataset (its test split) or an ``(x, y)`` pair; ``samples``: the first N.
-    ``workers``: parallel Lava runs (default: the cores available; the same result).
+    ``workers``: parallel Lava runs (default: half the cores available; the same result).
 
     Example::
 

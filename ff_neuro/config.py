@@ -301,7 +301,7 @@ class DemoConfig:
     lava_timeout_s: float = 600.0
     profile: str = "ffgaf-table2"
     out_dir: str = "runs/demo"
-    #: parallel Lava runs (None: the CPU cores available)
+    #: parallel Lava runs (None: half the CPU cores available)
     lava_workers: Optional[int] = None
 
     def __post_init__(self) -> None:

@@ -217,7 +217,7 @@ def run_parity(net: Network, x: np.ndarray, y: np.ndarray,
                skip_failed=None) -> ParityReport:
     """Classify ``x`` on every backend (registry names or aliases) with identical inputs and
     compare them spike by spike (``readout``: a kind name, default the network's;
-    ``workers``: parallel Lava runs, default the cores available, the same report).
+    ``workers``: parallel Lava runs, default half the cores available, the same report).
     ``results``: a dict that gets every backend's :class:`InferenceResult` (spikes kept);
     ``skip_failed(name, exc)``: called when a backend's run raises; returning True leaves that
     backend out instead of raising.

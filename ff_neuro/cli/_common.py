@@ -40,11 +40,11 @@ SECONDS = Checked("positive", "seconds")
 
 
 def workers_option(f):
-    """``--workers N``: parallel supervised Lava runs (default: the cores available)."""
+    """``--workers N``: parallel supervised Lava runs (default: half the cores available)."""
     return click.option("--workers", type=COUNT, default=None,
                         help="Lava runs at once, each on its share of the samples with its own "
-                             "time limit (the same spikes as one) [default: the CPU cores "
-                             "available]")(f)
+                             "time limit (the same spikes as one) [default: half the CPU "
+                             "cores available: one Lava run keeps about 1.5 busy]")(f)
 POSITIVE = Checked("positive", "float")
 SEED = Checked("seed", "integer")
 STEPS = Checked("time_steps", "steps")

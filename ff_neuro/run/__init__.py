@@ -111,7 +111,7 @@ def get_backend(name: str, *, timeout_s: Optional[float] = None, workers: Option
                 **options) -> Backend:
     """A backend by name (``float``, ``emulator``, ``lava-float``, ``lava-fixed``, ``loihi2``,
     or an alias), constructed with ``options``. ``timeout_s``: the time limit of a run, and
-    ``workers``: how many runs go at once (default: the cores available), for the backends
+    ``workers``: how many runs go at once (default: half the cores available), for the backends
     that run in supervised child processes (``Backend.supervised``: the Lava ones); the
     in-process backends ignore both.
 

@@ -238,8 +238,8 @@ class LavaBackend(Backend):
     workers, except that networks with conv layers run at most 10 samples per compile (Lava's
     conv models take one scipy convolution per channel pair and step). ``workers``: how many
     supervised Lava runs go at once, each on its own chunks of samples, with its own time limit
-    and clean-up (default: the CPU cores this process may use); the spikes are the same, in the
-    same order, for any number of workers.
+    and clean-up (default: half the CPU cores this process may use, :func:`default_workers`);
+    the spikes are the same, in the same order, for any number of workers.
     """
 
     prefers_one_call = True
@@ -311,11 +311,14 @@ class LavaBackend(Backend):
 
 
 def default_workers() -> int:
-    """The CPU cores this process may run on: the default number of parallel Lava runs."""
+    """The default number of parallel Lava runs: half the CPU cores this process may run on
+    (one Lava run keeps about 1.5 cores busy: its processes exchange messages every step;
+    benchmarks/results/lava_workers.json), at least 1."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:          # not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, cores // 2)
 
 
 def _run_all(job, n: int, workers: int) -> list:
