@@ -38,8 +38,9 @@ def small(digits):
 
 
 # 8x8 digits, 4 maps of 3x3 fields at stride 2: 4 x 4 x 4 = 64 first-layer neurons
+#: fp32 matmuls: the trainer's own sweep is compared with the float backend's
 RF = dict(hidden=(64, 30), receptive_field=(4, 3, 2), epochs=6, lr=1e-2, time_steps=8,
-          batch_size=50, encoding="graded", loss="softmax", alpha=8.0)
+          batch_size=50, encoding="graded", loss="softmax", alpha=8.0, matmul_precision="fp32")
 
 
 @pytest.mark.parametrize("shared", [True, False])

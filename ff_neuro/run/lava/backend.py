@@ -98,13 +98,15 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray,
                      input_message_bits: int = 0, mode: str = "fixed_pt",
                      timeout_s: float = 600.0, inject_failure_at: Optional[int] = None,
                      stop_grace_s: float = 10.0, work: Optional[Path] = None,
-                     backend: str = "lava") -> Tuple[List[np.ndarray], LavaRunStats]:
+                     backend: str = "lava",
+                     cleanup: Sequence[str] = ()) -> Tuple[List[np.ndarray], LavaRunStats]:
     """Run a NetX file (``fixed_pt``) or a spec of Lava processes (:func:`save_spec`)
     on ``windows`` (N, T, *in_shape) input messages, one window per sample, in one compile.
 
     Shapes are PyTorch's ((C, H, W) for conv layers); ``layer_shapes`` are the layers' output
     shapes. ``work``: the folder for the run's files (the caller's, kept; else a temporary one,
-    removed). Returns per-layer spikes ``(N, T, *shape_k)`` uint8 (state reset at every window)
+    removed; ``cleanup``: more folders the worker's watchdog removes if this process dies).
+    Returns per-layer spikes ``(N, T, *shape_k)`` uint8 (state reset at every window)
     and timings. Raises :class:`~ff_neuro.run.lava.LavaTimeoutError` /
     :class:`~ff_neuro.run.lava.LavaRunError` instead of hanging.
     """
@@ -138,7 +140,7 @@ def run_netx_windows(netx_path: Optional[str], windows: np.ndarray,
                    "loglevel": "INFO", "inject_failure_at": inject_failure_at}
         result = run_worker("ff_neuro.run.lava.worker", work, request,
                             what=f"{mode}, {N} samples x {T} steps", timeout_s=timeout_s,
-                            stop_grace_s=stop_grace_s)
+                            stop_grace_s=stop_grace_s, cleanup=cleanup)
         spikes = []
         for k, p in enumerate(recs):
             rows = np.load(p)[k + 1: k + 1 + N * T].reshape((N, T) + shapes[k])
@@ -295,7 +297,8 @@ class LavaBackend(Backend):
                 return run_netx_windows(
                     netx_path, windows[starts[i]:starts[i] + chunk], [l.out_shape for l in layers],
                     spec=spec, input_message_bits=net.encoder.message_bits, mode=self.mode,
-                    timeout_s=self.timeout_s, backend=self.name, work=sub)
+                    timeout_s=self.timeout_s, backend=self.name, work=sub,
+                    cleanup=[str(work)])
 
             results = _run_all(one, len(starts), self.workers)
         finally:

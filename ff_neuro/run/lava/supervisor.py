@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Iterable, Optional, Set
+from typing import Iterable, Optional, Sequence, Set
 
 SHM_DIR = Path("/dev/shm")
 #: how often the parent records the shared memory its worker's group uses
@@ -280,7 +280,7 @@ def _on_sigterm(signum, frame):
 
 
 def run_worker(module: str, work: Path, request: dict, *, what: str, timeout_s: float,
-               stop_grace_s: float = 10.0) -> dict:
+               stop_grace_s: float = 10.0, cleanup: Sequence[str] = ()) -> dict:
     """Run ``python -m module work/request.json`` as a Lava worker and return its result dict.
 
     ``work`` is the run's folder (the caller removes it): the worker's ``TMPDIR`` is inside it,
@@ -296,7 +296,7 @@ def run_worker(module: str, work: Path, request: dict, *, what: str, timeout_s: 
     result_path = work / "result.json"
     request = {**request, "result": str(result_path), "parent_pid": os.getpid(),
                "deadline": time.time() + timeout_s + stop_grace_s + WORKER_DEADLINE_GRACE_S,
-               "cleanup_dirs": [str(work), str(tmp)]}
+               "cleanup_dirs": [str(work), str(tmp)] + [str(d) for d in cleanup]}
     (work / "request.json").write_text(json.dumps(request))
     log_path = work / "worker.log"
     env = {**os.environ, "TMPDIR": str(tmp)}
