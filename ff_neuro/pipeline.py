@@ -132,7 +132,9 @@ class DemoResult:
             f"{self.energy.runs_per_inference} labels)",
         ]
         if self.lava_stats:
-            lines.append(f"Lava: {self.lava_stats['n_steps']} steps in one compile, "
+            c = int(self.lava_stats.get("compiles", 1))
+            lines.append(f"Lava: {self.lava_stats['n_steps']} steps in "
+                         f"{'one compile' if c == 1 else f'{c} compiles'}, "
                          f"{self.lava_stats['ms_per_step']:.2f} ms/step")
         if self.readout:
             r = self.readout
