@@ -34,7 +34,7 @@ from typing import Optional
 import h5py
 import numpy as np
 
-from ff_neuro.fileio import PathLike, atomic_path
+from ff_neuro.fileio import PathLike, atomic_path, foreign_hdf5_data
 from ff_neuro.model.encoder import InputEncoding
 from ff_neuro.model.layer import Layer
 from ff_neuro.model.network import Network
@@ -211,23 +211,6 @@ _NEURON_WHY = {
     "weight_exp": "a normalisation's weight exponent is not supported (NetX ignores it, so the "
                   "file does not run as trained)",
 }
-
-
-def _check_structure(f: h5py.File, name: str) -> None:
-    """Refuse links, external storage and virtual datasets: read the file's own numbers only."""
-    def visit(group: h5py.Group) -> None:
-        for key in group:
-            link = group.get(key, getlink=True)
-            if not isinstance(link, h5py.HardLink):
-                raise ValueError(f"{name}: {group.name.rstrip('/')}/{key} is a "
-                                 f"{type(link).__name__}; a NetX file must hold its own data")
-            item = group[key]
-            if isinstance(item, h5py.Group):
-                visit(item)
-            elif isinstance(item, h5py.Dataset) and (item.external or item.is_virtual):
-                raise ValueError(f"{name}: {item.name} is stored outside the file; a NetX file "
-                                 "must hold its own data")
-    visit(f)
 
 
 class _Reader:
@@ -470,7 +453,9 @@ def read_netx(path: PathLike, *, time_steps: int = 16, encoding: str = "rate",
     except OSError:
         raise ValueError(f"{name}: not an HDF5 file (a NetX network is one)") from None
     with f:
-        _check_structure(f, name)
+        found = foreign_hdf5_data(f)
+        if found:
+            raise ValueError(f"{name}: {found}; a NetX file must hold its own data")
         if not isinstance(f.get("layer"), h5py.Group) or not len(f["layer"]):
             raise ValueError(f"{name}: not a NetX network (no /layer/0, /layer/1, ... groups)")
         top = f["layer"]

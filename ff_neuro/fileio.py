@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -95,3 +95,31 @@ def save_figure(fig, path: PathLike, dpi: int = 120) -> Path:
         fig.savefig(tmp, format="png", dpi=dpi)
     plt.close(fig)
     return path
+
+
+def foreign_hdf5_data(f) -> Optional[str]:
+    """What in an open HDF5 file (h5py) is not the file's own data: the first link (soft or
+    external), externally stored dataset or virtual dataset, described in a few words with its
+    path; None when there is none. Model files and NetX files are refused for any (a file must
+    not pull in another file's bytes), before their data is read."""
+    import h5py
+
+    def visit(group) -> Optional[str]:
+        for key in group:
+            link = group.get(key, getlink=True)
+            if not isinstance(link, h5py.HardLink):
+                return f"{group.name.rstrip('/')}/{key}: is a {type(link).__name__}"
+            item = group[key]
+            if isinstance(item, h5py.Group):
+                found = visit(item)
+                if found:
+                    return found
+            elif isinstance(item, h5py.Dataset):
+                if item.external:
+                    return (f"{item.name}: stored in external files "
+                            f"{[e[0] for e in item.external]}")
+                if item.is_virtual:
+                    return f"{item.name}: a virtual dataset"
+        return None
+
+    return visit(f)

@@ -52,7 +52,7 @@ import h5py
 import numpy as np
 
 from .. import __version__
-from ..fileio import PathLike, atomic_path
+from ..fileio import PathLike, atomic_path, foreign_hdf5_data
 from .encoder import AnalogConvEncoder, InputEncoding, LabelEmbedding
 from .layer import Layer
 from .network import Network
@@ -228,24 +228,9 @@ def _canonical(value) -> bytes:
 def _check_structure(f: h5py.File) -> None:
     """Refuse links (soft and external), external storage and virtual datasets before any data
     is read: a model file holds its own numbers only."""
-    def visit(group: h5py.Group) -> None:
-        for key in group:
-            link = group.get(key, getlink=True)
-            if not isinstance(link, h5py.HardLink):
-                raise ModelFileError(f"{group.name.rstrip('/')}/{key}: is a "
-                                     f"{type(link).__name__}; a model file holds no links")
-            item = group[key]
-            if isinstance(item, h5py.Group):
-                visit(item)
-            elif isinstance(item, h5py.Dataset):
-                if item.external:
-                    raise ModelFileError(f"{item.name}: stored in external files "
-                                         f"{[e[0] for e in item.external]}; a model file "
-                                         "holds its own data")
-                if item.is_virtual:
-                    raise ModelFileError(f"{item.name}: a virtual dataset; a model file holds "
-                                         "its own data")
-    visit(f)
+    found = foreign_hdf5_data(f)
+    if found:
+        raise ModelFileError(f"{found}; a model file holds its own data only")
 
 
 def content_digest(f: h5py.File) -> str:
