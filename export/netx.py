@@ -9,8 +9,8 @@ way). Layout (datasets only, no attributes; what ``netx.hdf5.Network`` reads)::
     /layer/<i>      type=b"dense", shape=[n_out], weight (n_out, n_in) int
                     type=b"conv", shape=[C_out, H_out, W_out], weight (C_out, C_in, kh, kw) int
                     (PyTorch correlation layout: NetX flips and transposes it to Lava's
-                    (out, kw, kh, in) convolution kernel), stride=[s, s], padding=[p, p],
-                    dilation=[1, 1], groups=1
+                    (out, kw, kh, in) convolution kernel), stride, padding and dilation as
+                    [y, x] pairs, groups=1
                     both: [bias (channels,) int: bias_mant, NetX fixes bias_exp = 6],
                     neuron/{type=b"CUBA", vThMant, iDecay, vDecay, refDelay, gradedSpike}
     /layer/<i>      type=b"flatten" before a dense layer that follows a conv layer: NetX then
@@ -133,10 +133,11 @@ def write_netx(net: Network, path: PathLike) -> Path:
                 g.create_dataset("shape", data=np.array(q.out_shape, dtype=np.int64))
                 g.create_dataset("weight", data=q.weight.astype(np.int64))
                 if conv:
-                    s, p = q.synapse.stride, q.synapse.padding
-                    g.create_dataset("stride", data=np.array([s, s], dtype=np.int64))
-                    g.create_dataset("padding", data=np.array([p, p], dtype=np.int64))
-                    g.create_dataset("dilation", data=np.array([1, 1], dtype=np.int64))
+                    syn = q.synapse                      # (y, x), as NetX reads them
+                    g.create_dataset("stride", data=np.array(syn.stride_hw, dtype=np.int64))
+                    g.create_dataset("padding", data=np.array(syn.padding_hw, dtype=np.int64))
+                    g.create_dataset("dilation", data=np.array(syn.dilation_hw,
+                                                               dtype=np.int64))
                     g.create_dataset("groups", data=np.int64(1))
                 if q.bias is not None:
                     g.create_dataset("bias", data=q.bias.astype(np.int64))
@@ -151,18 +152,22 @@ def write_netx(net: Network, path: PathLike) -> Path:
 NETX_SUPPORT = [
     ("input (shape only)", "exact", "the network's input shape; no process, as NetX builds it"),
     ("dense", "exact", "Dense synapse: integer weights in [-256, 254], bias mantissa"),
-    ("conv", "exact", "Conv2d synapse: square stride and padding, dilation 1, one group"),
+    ("conv", "exact", "Conv2d synapse: per-axis stride, padding and dilation, one group"),
     ("flatten", "exact", "implicit: the next dense layer reads (C, H, W) order"),
     ("CUBA neuron (vThMant, iDecay, vDecay)", "exact", "LoihiLIF: vth, i_decay, v_decay; "
-     "float twins at SLAYER's scale (1/64)"),
+     "float twins at SLAYER's scale (1/64); SLAYER's training-only fields (theta, tauRho, "
+     "scaleRho, wgtExp = 0) are ignored, as NetX ignores them"),
     ("graded spikes (gradedSpike, messageBits)", "refused", "ff-neuro's layers send binary "
      "spikes"),
     ("delay", "refused", "synaptic delays (NetX's DelayDense) are not in ff-neuro's synapses"),
     ("SDNN, resonate-and-fire neurons", "refused", "not a LIF"),
     ("pool, convT, unpool, average, concat", "refused", "lava-dl's own NetX reader cannot "
      "load them either"),
-    ("an input layer with a neuron", "refused", "NetX runs it without a synapse: no "
-     "ff-neuro layer"),
+    ("an input layer with a neuron", "exact for a silent input", "a layer of its own with "
+     "NetX's neuron and no bias (NetX gives it none), fed through one-to-one synapses of "
+     "weight 1; NetX drives that neuron only through its bias_mant Var, which an input through "
+     "the synapses approximates (the neuron's current keeps 1/4096 of itself); the file's "
+     "weight and bias are the caller's input transform (read_netx records them)"),
 ]
 
 #: lava-dl's SLAYER computes in units of 1/64 of Loihi's integers (its neurons' ``w_scale =
@@ -173,13 +178,17 @@ SLAYER_SCALE = 64.0
 #: ``inChannels``, ``outChannels`` and ``kernelSize`` are SLAYER's descriptions, which NetX
 #: ignores; the weight's shape says the same).
 _LAYER_FIELDS = {
-    "input": {"type", "shape"},
+    "input": {"type", "shape", "neuron", "weight", "bias"},
     "flatten": {"type", "shape"},
     "dense": {"type", "shape", "weight", "bias", "neuron", "inFeatures", "outFeatures"},
     "conv": {"type", "shape", "weight", "bias", "neuron", "stride", "padding", "dilation",
              "groups", "inChannels", "outChannels", "kernelSize"},
 }
 _NEURON_FIELDS = {"type", "vThMant", "iDecay", "vDecay", "refDelay", "gradedSpike"}
+#: SLAYER's training-only neuron fields (the surrogate gradient's ``theta``, ``tauRho``,
+#: ``scaleRho``): NetX ignores them, and so does this reader. ``wgtExp`` is ignored by NetX
+#: too; only 0 is accepted (anything else would not run as trained).
+_NEURON_TRAINING_FIELDS = {"theta", "tauRho", "scaleRho", "wgtExp"}
 
 #: Layer types NetX knows that ff-neuro cannot map, and why.
 _UNSUPPORTED_TYPES = {
@@ -199,12 +208,7 @@ _FIELD_WHY = {
 }
 #: An input layer's datasets beyond its shape (SLAYER writes them for ``block.cuba.Input``
 #: with a neuron).
-_INPUT_WHY = {
-    "neuron": "an input layer with a neuron is not supported (NetX runs it as a LIF fed "
-              "straight from the input port, without a synapse and without its weight or bias)",
-    "weight": "an input transform is not supported (NetX ignores it)",
-    "bias": "an input transform is not supported (NetX ignores it)",
-}
+_INPUT_WHY: dict = {}
 _NEURON_WHY = {
     "messageBits": "graded output messages are not supported: ff-neuro's layers send binary "
                    "spikes",
@@ -309,7 +313,9 @@ class _Reader:
             self.fail(f"neuron type {kind!r}", "resonate-and-fire neurons are not supported")
         if kind not in ("CUBA", "LOIHI"):
             self.fail(f"neuron type {kind!r}", "unknown to NetX and ff-neuro")
-        extra = sorted(set(n) - _NEURON_FIELDS)
+        extra = sorted(set(n) - _NEURON_FIELDS - _NEURON_TRAINING_FIELDS)
+        if "wgtExp" in n and self.integer(n, "wgtExp") != 0:
+            self.fail(f"neuron wgtExp = {self.integer(n, 'wgtExp')}", _NEURON_WHY["weight_exp"])
         if extra:
             self.fail(f"neuron field {extra[0]!r}",
                       _NEURON_WHY.get(extra[0], "is not understood by this reader"))
@@ -335,6 +341,18 @@ class _Reader:
             return Layer.loihi(synapse, scale=self.scale, **neuron)
         except ValueError as exc:
             self.fail("layer", str(exc))
+
+    def input_neuron(self, g: h5py.Group, shape: tuple) -> Layer:
+        """NetX's input neuron (``block.cuba.Input``): a LIF per input value whose input arrives
+        every step. Here a layer of its own with one-to-one synapses of weight 1 (a 1x1
+        convolution for a (C, H, W) input) and no bias: NetX gives the neuron none (the file's
+        ``weight`` and ``bias`` are the input transform it leaves to the caller)."""
+        c = shape[0]
+        if len(shape) == 3:
+            syn = Conv2d(weight=np.eye(c, dtype=np.int64).reshape(c, c, 1, 1), in_shape=shape)
+        else:
+            syn = Dense(weight=np.eye(c, dtype=np.int64))
+        return self.loihi(syn, self.neuron(g))
 
     def dense(self, g: h5py.Group, prev: Optional[tuple], flatten: bool,
               in_shape: Optional[tuple]) -> Layer:
@@ -372,19 +390,13 @@ class _Reader:
             self.fail("conv layer after a flat layer", f"its input {src} is not (C, H, W)")
         stride, padding = self.pair(g, "stride"), self.pair(g, "padding")
         dilation, groups = self.pair(g, "dilation"), self.integer(g, "groups")
-        if stride[0] != stride[1]:
-            self.fail(f"conv stride {stride}", "a non-square stride is not supported")
-        if padding[0] != padding[1]:
-            self.fail(f"conv padding {padding}", "a non-square padding is not supported")
-        if dilation != (1, 1):
-            self.fail(f"conv dilation {dilation}", "dilated convolutions are not supported")
         if groups != 1:
             self.fail(f"conv groups = {groups}", "grouped convolutions are not supported")
         if w.shape[1] != src[0]:
             self.fail(f"conv weight of shape {w.shape}", f"its input {src} has {src[0]} channels")
         try:
-            syn = Conv2d(weight=w, in_shape=src, stride=stride[0], padding=padding[0],
-                         bias=self.bias(g, w.shape[0], "conv"))
+            syn = Conv2d(weight=w, in_shape=src, stride=stride, padding=padding,
+                         dilation=dilation, bias=self.bias(g, w.shape[0], "conv"))
         except ValueError as exc:
             self.fail("conv layer", str(exc))
         shape = self.shape(g)
@@ -413,10 +425,17 @@ def read_netx(path: PathLike, *, time_steps: int = 16, encoding: str = "rate",
     ``time_steps``, ``levels``, ``gain``) is not in the file. Time follows
     :mod:`ff_neuro.model.network`: NetX's one-step latency per layer is not part of the model.
 
+    Conv layers keep their per-axis stride, padding and dilation (NetX's ``[y, x]`` pairs;
+    lava-dl's PilotNet uses stride ``(2, 1)``). An input layer with a neuron (SLAYER's
+    ``block.cuba.Input``, lava-dl's PilotNet) becomes a layer of its own: NetX's neuron without
+    a bias, fed through one-to-one synapses of weight 1 (see ``NETX_SUPPORT``); the file's
+    input ``weight`` and ``bias`` (an input transform NetX leaves to the caller) go to
+    ``net.training["input_transform"]``.
+
     Anything NetX would run differently from these layers raises a one-line ``ValueError``
     naming the layer: graded spikes, delays, sigma-delta or resonate neurons, pooling and the
-    other layer types NetX cannot load, an input neuron, weights that are not integers in
-    [-256, 254], non-square strides or paddings, dilation, groups, unknown fields.
+    other layer types NetX cannot load, weights that are not integers in [-256, 254], groups,
+    a nonzero ``wgtExp``, unknown fields.
 
     Example: what :func:`write_netx` wrote comes back with the same integers::
 
@@ -465,6 +484,7 @@ def read_netx(path: PathLike, *, time_steps: int = 16, encoding: str = "rate",
                              f"{sorted(top)}")
         r = _Reader(name, scale)
         quantized: list = []
+        transform = None
         in_shape, prev, flatten = input_shape, None, False
         for i in range(len(top)):
             r.i = i
@@ -489,6 +509,14 @@ def read_netx(path: PathLike, *, time_steps: int = 16, encoding: str = "rate",
                 if input_shape is not None and shape != input_shape:
                     r.fail(f"input shape {shape}", f"differs from input_shape={input_shape}")
                 in_shape = shape
+                if "neuron" in g:
+                    quantized.append(r.input_neuron(g, shape))
+                    prev = shape
+                    transform = {k: float(r.dataset(g, k).reshape(-1)[0])
+                                 for k in ("weight", "bias") if k in g}
+                elif "weight" in g or "bias" in g:
+                    r.fail("input weight/bias without a neuron", "an input transform belongs "
+                           "to an input neuron")
             elif kind == "flatten":
                 if prev is not None and len(prev) != 3:
                     r.fail("flatten after a dense layer", "NetX flattens (W, H, C) outputs only")
@@ -503,7 +531,11 @@ def read_netx(path: PathLike, *, time_steps: int = 16, encoding: str = "rate",
         if not quantized:
             raise ValueError(f"{name}: no dense or conv layer")
     n_classes = quantized[-1].n_out
+    training = {"imported_from": "netx", "file": name}
+    if transform is not None:       # lava-dl's input transform: the caller's to apply
+        training["input_neuron"] = True
+        training["input_transform"] = transform
     return Network(layers=[dequantize_layer(q, encoder if k == 0 else None)
                            for k, q in enumerate(quantized)], encoder=encoder,
                    readouts=[SpikeCountReadout(n_classes=n_classes)], n_classes=n_classes,
-                   quantized=quantized, training={"imported_from": "netx", "file": name})
+                   quantized=quantized, training=training)

@@ -185,7 +185,7 @@ def _synapse_node(layer: Layer, weight: np.ndarray, bias: Optional[np.ndarray], 
     if isinstance(syn, Conv2d):
         return nir.Conv2d(
             input_shape=tuple(syn.in_shape[1:]), weight=weight, stride=syn.stride,
-            padding=syn.padding, dilation=1, groups=1,
+            padding=syn.padding, dilation=syn.dilation, groups=1,
             bias=np.zeros(syn.channels, weight.dtype) if bias is None else bias,
             metadata={**meta, "has_bias": bias is not None})
     if bias is None:

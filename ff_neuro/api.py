@@ -277,9 +277,13 @@ def energy_report(net: Network, data, profile: str = "loihi2", backend: str = "e
         lif1  |  1,184 |       0.000 |        0.001 |      0.001
         ------+--------+-------------+--------------+-----------
         Total |  1,184 |       0.000 |        0.001 |      0.001
+        Dynamic energy: 0.001 mJ (the table's total)
+        Static energy:  2.838 mJ (0.232078 W static power x 1 chip, 1 core by the fit check x 80 steps x 152.845 us per step)
+        Total energy:   2.838 mJ
         Note: per-event chip profile: ...
+        Note: synaptic events counted as 'stored': ...
         >>> round(ffn.energy_report(qnet, ds, profile="loihi").total_mJ * 1e6, 1)   # in nJ
-        726.0
+        719.5
         >>> ffn.energy_report(net, ds)
         Traceback (most recent call last):
         ...
@@ -294,7 +298,13 @@ def energy_report(net: Network, data, profile: str = "loihi2", backend: str = "e
     x, _ = _xy(data, samples)
     be = get_backend(backend)
     r = infer(be, net, x, readout, keep_counts=True)
-    return measure_activity(net, r, backend=be.name).report(profile)
+    from .energy import fit_check
+    try:
+        fit = fit_check(net, profile)               # the chips whose static power counts
+    except (ValueError, KeyError):
+        fit = None
+    return measure_activity(net, r, backend=be.name).report(
+        profile, fit=fit if fit is not None and fit.chips_needed else None)
 
 
 def report(net: Network, data=None, out=None, *, samples: Optional[int] = None,

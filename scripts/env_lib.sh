@@ -29,15 +29,34 @@ install_deps() {
     touch "$deps/.complete"
 }
 
-# clone_venv DEPS VENV ROOT KEY MODULES: the clone's VENV seeing DEPS through a .pth file, with
-# ff-neuro (ROOT) installed editable; MODULES (comma-separated) must import; KEY is recorded.
+# install_layer DEPS LAYER LOCK: the packages of LOCK in the folder LAYER (pip --target) on top
+# of the DEPS venv, checked together with it (pip check); marked complete. A layer keeps an
+# optional package set out of a large lock: changing it reinstalls only the layer.
+install_layer() {
+    local deps="$1" layer="$2" lock="$3"
+    rm -rf "$layer"
+    mkdir -p "$(dirname "$layer")"
+    run_quiet "$deps/bin/python" -m pip install --quiet --no-deps --target "$layer" -r "$lock"
+    PYTHONPATH="$layer" run_quiet "$deps/bin/python" -m pip check
+    touch "$layer/.complete"
+}
+
+# clone_venv DEPS VENV ROOT KEY MODULES [LAYER]: the clone's VENV seeing DEPS (and the folder
+# LAYER of install_layer, when given) through a .pth file, with ff-neuro (ROOT) installed
+# editable; MODULES (comma-separated) must import; KEY is recorded.
 clone_venv() {
-    local deps="$1" venv="$2" root="$3" key="$4" modules="$5" site deps_site
+    local deps="$1" venv="$2" root="$3" key="$4" modules="$5" layer="${6:-}" site deps_site
     rm -rf "$venv"
     "$deps/bin/python" -m venv --without-pip "$venv"
     site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
     deps_site="$("$deps/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
     echo "$deps_site" > "$site/_ff_neuro_deps.pth"
+    if [ -n "$layer" ]; then echo "$layer" >> "$site/_ff_neuro_deps.pth"; fi
+    # nbconvert finds its templates (data files, not modules) under sys.prefix/share/jupyter
+    if [ -d "$deps/share/jupyter/nbconvert" ]; then
+        mkdir -p "$venv/share/jupyter"
+        ln -s "$deps/share/jupyter/nbconvert" "$venv/share/jupyter/nbconvert"
+    fi
     run_quiet "$venv/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$root"
     "$venv/bin/python" -c "import $modules" || {
         echo "ff-neuro: the environment in $venv does not import; remove it and $deps and retry" >&2

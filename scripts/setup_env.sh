@@ -5,8 +5,11 @@
 #   1. the pinned third-party packages (requirements/lock.txt, ~5.6 GB with torch) in a cache
 #      directory outside the clone, one per lock-file content (FF_NEURO_CACHE, default
 #      ~/.cache/ff-neuro): built once per machine, reused by every clone and by CI;
-#   2. ./.venv, a small virtualenv of this clone that sees layer 1 through a .pth file and holds
-#      the editable install of ff-neuro itself (seconds to create).
+#   2. NeuroBench and what it declares (requirements/neurobench-lock.txt, ~30 MB) in a folder
+#      beside layer 1, one per content of both lock files, checked together with layer 1: the
+#      optional `neurobench` extra, kept out of lock.txt so that it reinstalls in seconds;
+#   3. ./.venv, a small virtualenv of this clone that sees layers 1 and 2 through a .pth file and
+#      holds the editable install of ff-neuro itself (seconds to create).
 # A second run with nothing changed installs nothing.
 set -euo pipefail
 
@@ -15,8 +18,11 @@ LOCK="$ROOT/requirements/lock.txt"
 CACHE="${FF_NEURO_CACHE:-$HOME/.cache/ff-neuro}"
 DEPS_KEY="$(sha256sum "$LOCK" | cut -c1-16)"
 DEPS="$CACHE/deps-py310-$DEPS_KEY"
+NB_LOCK="$ROOT/requirements/neurobench-lock.txt"
+NB_KEY="$(cat "$LOCK" "$NB_LOCK" | sha256sum | cut -c1-16)"
+NB="$CACHE/neurobench-py310-$NB_KEY"
 VENV="$ROOT/.venv"
-PROJECT_KEY="$DEPS_KEY-$(sha256sum "$ROOT/setup.cfg" | cut -c1-16)"
+PROJECT_KEY="$DEPS_KEY-$NB_KEY-$(sha256sum "$ROOT/setup.cfg" | cut -c1-16)"
 # shellcheck source=env_lib.sh
 source "$ROOT/scripts/env_lib.sh"
 
@@ -39,7 +45,7 @@ find_python310() {
 }
 
 # Fast path: everything in place.
-if [ -f "$DEPS/.complete" ] && [ "$(cat "$VENV/.ff-neuro-key" 2>/dev/null || true)" = "$PROJECT_KEY" ]; then
+if [ -f "$DEPS/.complete" ] && [ -f "$NB/.complete" ] && [ "$(cat "$VENV/.ff-neuro-key" 2>/dev/null || true)" = "$PROJECT_KEY" ]; then
     exit 0
 fi
 
@@ -59,6 +65,11 @@ MSG
     install_deps "$PY" "$DEPS" "$LOCK" "pip==24.2"
 fi
 
-echo "ff-neuro: creating $VENV (uses $DEPS)"
-clone_venv "$DEPS" "$VENV" "$ROOT" "$PROJECT_KEY" "ff_neuro.export, lava, torch, snntorch"
+if [ ! -f "$NB/.complete" ]; then
+    echo "ff-neuro: installing NeuroBench into $NB (seconds)"
+    install_layer "$DEPS" "$NB" "$NB_LOCK"
+fi
+
+echo "ff-neuro: creating $VENV (uses $DEPS and $NB)"
+clone_venv "$DEPS" "$VENV" "$ROOT" "$PROJECT_KEY" "ff_neuro.export, lava, torch, snntorch, neurobench" "$NB"
 echo "ff-neuro: environment ready ($("$VENV/bin/python" --version), $VENV)"

@@ -35,6 +35,8 @@ MODULES = [
     "ff_neuro.parity",
     "ff_neuro.energy.profiles",
     "ff_neuro.energy.activity",
+    "ff_neuro.energy.neurobench",
+    "ff_neuro.energy.learning",
     "ff_neuro.energy.estimator",
     "ff_neuro.data.datasets",
     "ff_neuro.data.idx",

@@ -94,9 +94,16 @@ def test_loihi2_profile_marks_reused_energies_as_estimates():
     loihi = load_profile("loihi")
     assert prof.model == "per-event"
     for name, const in prof.constants.items():
+        if const.unit != "pJ":                            # static power, step time: measured
+            assert const.estimate is False and "lava-dl PilotNet" in const.source, name
+            continue
         assert const.estimate is True, name
         assert "Loihi 1" in const.note, name
         assert const.value == loihi.constants[name].value  # the same figures, reused
+    assert {n for n, c in prof.constants.items() if c.unit != "pJ"} == {"static_power_W",
+                                                                       "step_time_us"}
+    assert "no per-operation Loihi 2 energies are published" in prof.description
+    assert "PilotNet" in prof.description and "bound" in prof.description
     assert prof.formats == {"weight_bits": 8, "state_bits": 24, "spike_bits": 24}
     assert prof.limits["cores"] == 128
     assert prof.limits["neurons_per_core"] == 8192

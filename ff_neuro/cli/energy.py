@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 from ._common import (BackendName, COUNT, DATASET_HELP, READOUT_KINDS, _emit, _get_backend,
                      _library_errors, _load_model, _model_dataset, _out, _take, main)
@@ -35,18 +36,30 @@ from ._common import (BackendName, COUNT, DATASET_HELP, READOUT_KINDS, _emit, _g
               help="write per-layer rows (per profile) to this CSV file")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="write a stacked bar chart (memory + compute per layer) to this PNG")
+@click.option("--neurobench", is_flag=True,
+              help="also NeuroBench's metrics of the same run (Yik et al. 2025): footprint, "
+                   "connection and activation sparsity, synaptic operations (dense, effective "
+                   "MACs and ACs)")
 @click.option("--json", "as_json", is_flag=True)
 def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, readout, table,
-           csv_path, plot_path, as_json):
+           csv_path, plot_path, as_json, neurobench=False):
     """Energy per inference (FFGAF Table 2 style: parameters, memory-access, compute and total
     mJ) from operation counts measured on the deployed model's run, per layer, for dense and
     conv networks alike (conv layers' synaptic events counted exactly per position).
 
+    MODEL may also be a lava-dl NetX network (``network.net``): read as ``ffn.from_netx``
+    reads it, run on an all-zero input unless --dataset names data (the layers' biases then
+    drive the activity). Profiles with a static power (loihi2) add the static energy of the
+    inference's steps on the chips the fit check counts; every report says how it counts
+    synaptic events.
+
     \b
     Examples:
       ff-neuro energy model.q.h5 --profile loihi --backend lava-fixed --samples 50
+      ff-neuro energy network.net --profile loihi2
       ff-neuro energy model.q.h5 --compare ffgaf-table2,lemaire2022-45nm,loihi --plot e.png
       ff-neuro energy --table ffgaf
+      ff-neuro energy model.q.h5 --neurobench     # NeuroBench's metrics of the same run
     """
     from ..energy import ProfileError, ffgaf_rows, format_ffgaf_table, load_profile, \
         measure_activity
@@ -58,8 +71,10 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
         return
     if model is None:
         raise click.UsageError("give a MODEL file (or --table ffgaf)")
+    if neurobench and mode == "training":
+        raise click.UsageError("--neurobench measures inference runs: use --mode inference")
     csv_path, plot_path = _out(csv_path, "CSV file"), _out(plot_path, "plot")
-    net = _load_model(model)
+    net, netx_file = _energy_model(model)
     if net.quantized is None:
         raise click.ClickException("energy is measured on the deployed (quantized) model: run "
                                    "`ff-neuro quantize` first")
@@ -78,11 +93,16 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
             load_profile(p)
     except (ProfileError, FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    ds = _model_dataset(net, dataset, data_dir)
-    x, y = _take(ds, samples)
+    if netx_file and dataset is None:         # a NetX file names no dataset: no input
+        x, y = np.zeros((1, net.n_features), np.float32), None
+    else:
+        ds = _model_dataset(net, dataset, data_dir)
+        x, y = _take(ds, samples)
     be = _get_backend(backend, 600.0)
     try:
-        res = infer(be, net, x, r, keep_counts=True)
+        # NeuroBench counts recurrent operations per step (the last step reaches no later one)
+        res = infer(be, net, x, r, keep_counts=True,
+                    keep_spikes=neurobench and any(q.recurrent is not None for q in net.layers))
         hard = net.training.get("config", {}).get("negatives") == "hard"
         act = measure_activity(net, res, mode=mode, labels=y, hard_negatives=hard,
                                backend=be.name)
@@ -91,7 +111,7 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
     reports = {}
     for p in profiles:
         try:
-            reports[p] = act.report(p)
+            reports[p] = act.report(p, fit=_fit(net, p))
         except ValueError as exc:
             raise click.ClickException(f"profile {p}: {exc}") from exc
     meta = {"backend": be.name, "samples": int(x.shape[0]), "mode": mode, "readout": r.kind,
@@ -104,9 +124,50 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
         if rows:
             meta["ffgaf_rows"] = rows
             extra = "\n\n" + format_ffgaf_table(rows, decimals=4)
+    if neurobench:                          # NeuroBench's metrics of the same run
+        from ..energy import neurobench_metrics
+        try:
+            nb = neurobench_metrics(net, res, backend=be.name)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        meta["neurobench"] = nb.to_dict()
+        extra += "\n\n" + nb.format_table()
+    what = (f"{x.shape[0]} samples" if y is not None or not netx_file else
+            "an all-zero input: the layers' biases drive the activity; --dataset gives data")
     _emit_reports(reports, meta, as_json, csv_path, plot_path,
                   f"{Path(model).name}: {mode}, {r.kind}, counts from {be.name} "
-                  f"({x.shape[0]} samples)", extra)
+                  f"({what})", extra)
+
+
+def _energy_model(path):
+    """``(network, is_netx)``: an ff-neuro model file, or a NetX HDF5 network (lava-dl's
+    ``network.net``) read with :func:`ff_neuro.export.netx.read_netx` (its
+    ``/simulation/tSample`` steps per inference when present, else 16)."""
+    import h5py
+    try:
+        with h5py.File(path, "r") as f:
+            netx = "layer" in f and "format" not in f.attrs
+            steps = int(f["simulation/tSample"][()]) if "simulation/tSample" in f else 16
+    except OSError:
+        netx = False
+    if not netx:
+        return _load_model(path), False
+    from ..export.netx import read_netx
+    try:
+        return read_netx(path, time_steps=steps), True
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _fit(net, profile):
+    """The fit check of ``net`` on ``profile`` for the static energy, None where the profile
+    has no capacity limits or the network does not map."""
+    from ..energy import fit_check
+    try:
+        fit = fit_check(net, profile)
+    except (ValueError, KeyError):
+        return None
+    return fit if fit.chips_needed else None
 
 
 def _emit_reports(reports, meta, as_json, csv_path, plot_path, plot_title, extra=""):

@@ -15,9 +15,13 @@
 Every model also prices a layer's recurrent synapse (``output_spikes * n_out`` more synaptic
 events, ``n_out * n_out`` more weights) and current-based neurons (a second state update per
 neuron and step); see ``SpikingLayerActivity``.
+``learning_energy`` prices an on-chip learning trial per learned sample (forward pass and the
+learning engine's synaptic updates).
 ``measure_activity`` turns a network's measured run into per-layer activity records
 (``NetworkActivity``) that any profile prices; ``ffgaf_table`` regenerates FFGAF Table 2's
-reproducible rows; ``fit_check`` counts the cores a network needs on a chip.
+reproducible rows; ``fit_check`` counts the cores a network needs on a chip;
+``neurobench_metrics`` gives NeuroBench's footprint, sparsities and synaptic operations
+(Yik et al. 2025) of a deployed network from the same measured run.
 """
 
 from .estimator import (
@@ -39,6 +43,8 @@ from .estimator import (
 from .activity import HostWork, NetworkActivity, csnn_row, ffgaf_rows, measure_activity
 from .ffgaf import FFGAF_TABLE2, ffgaf_csnn_convs, ffgaf_table, format_ffgaf_table
 from .fit import FitReport, LayerFit, fit_check
+from .learning import learning_energy
+from .neurobench import FIXED_POINT_BITS, NeuroBenchLayer, NeuroBenchMetrics, neurobench_metrics
 from .profiles import (
     KNOWN_CONSTANTS,
     KNOWN_FORMATS,
@@ -84,6 +90,11 @@ __all__ = [
     "FitReport",
     "LayerFit",
     "fit_check",
+    "learning_energy",
+    "FIXED_POINT_BITS",
+    "NeuroBenchLayer",
+    "NeuroBenchMetrics",
+    "neurobench_metrics",
     "KNOWN_CONSTANTS",
     "KNOWN_FORMATS",
     "KNOWN_LIMITS",

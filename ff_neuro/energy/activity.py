@@ -77,7 +77,7 @@ class NetworkActivity:
         >>> activity = measure_activity(qnet, r, backend="emulator")
         >>> for profile in ("loihi", "ffgaf-table2"):           # one measurement, two chips
         ...     print(profile, round(activity.report(profile).total_pJ / 1e3, 1), "nJ")
-        loihi 721.1 nJ
+        loihi 714.8 nJ
         ffgaf-table2 223.0 nJ
         >>> sorted(activity.to_dict())[:4]
         ['backend', 'host', 'input_spikes_per_run', 'layer_spikes_per_run']
@@ -100,10 +100,18 @@ class NetworkActivity:
     def layer_spikes_per_run(self) -> List[float]:
         return [a.output_spikes for a in self.layers]
 
-    def report(self, profile: ProfileLike) -> EnergyReport:
-        """Energy per inference on ``profile`` (its ``model`` selects the accounting)."""
+    def report(self, profile: ProfileLike, fit=None) -> EnergyReport:
+        """Energy per inference on ``profile`` (its ``model`` selects the accounting). When the
+        profile states a static power and a step time, the report adds the static energy of
+        the inference's time steps (``time_steps x runs_per_inference``) on the chips the fit
+        check ``fit`` (a :class:`~ff_neuro.energy.FitReport`) counts (one chip without it)."""
         prof = load_profile(profile)
         rep = snn_energy(self.layers, prof, runs_per_inference=self.runs_per_inference)
+        if prof.has("static_power_W") and prof.has("step_time_us") and self.layers:
+            chips = fit.chips_needed if fit is not None and fit.chips_needed else 1
+            rep.add_static(prof.value("static_power_W"), prof.value("step_time_us"),
+                           self.layers[0].time_steps * self.runs_per_inference, chips,
+                           fit.total_cores if fit is not None else None)
         for h in self.host:
             cost = _host_cost(h, prof)
             if isinstance(cost, str):
@@ -192,7 +200,11 @@ def measure_activity(net: Network, result, *, mode: str = "inference",
         lif1  |  1,184 |       0.000 |        0.001 |      0.001
         ------+--------+-------------+--------------+-----------
         Total |  1,184 |       0.000 |        0.001 |      0.001
+        Dynamic energy: 0.001 mJ (the table's total)
+        Static energy:  2.838 mJ (0.232078 W static power x 1 chip x 80 steps x 152.845 us per step)
+        Total energy:   2.838 mJ
         Note: per-event chip profile: ...
+        Note: synaptic events counted as 'stored': ...
         >>> training = measure_activity(qnet, r, mode="training", labels=ds.y_test[:20])
         >>> training.runs_per_inference                 # one positive and one negative pass
         2
@@ -238,9 +250,19 @@ def measure_activity(net: Network, result, *, mode: str = "inference",
             ev = ev.reshape((ev.shape[0],) + tuple(layer.in_shape))
             kw = dict(kind="conv2d", synops=float(np.mean(layer.synapse.synops(ev))),
                       synops_fanout=float(np.mean(layer.synapse.synops_fanout(ev))),
-                      parameters=layer.synapse.parameters(bias=True))
+                      parameters=layer.synapse.parameters(bias=True),
+                      synops_stored=float(np.mean(layer.synapse.synops_stored(ev))))
+        elif mode == "inference":                # stored synapses: exact from per-input counts
+            ev = _events(result, k)
+            if ev is not None:
+                kw["synops_stored"] = float(np.mean(layer.synapse.synops_stored(
+                    ev.reshape(ev.shape[0], -1))))
         if layer.recurrent is not None:        # its own spikes, n_out events each
             kw["recurrent"] = True
+            own = _events(result, k + 1) if mode == "inference" else None
+            if own is not None:                 # stored: the recurrent weights' nonzeros
+                kw["rec_synops_stored"] = float(np.mean(layer.recurrent.synops_stored(
+                    own.reshape(own.shape[0], -1))))
         if layer.neuron.current_memory:         # CUBA: the current is a second state
             kw["current_memory"] = True
         acts.append(SpikingLayerActivity(

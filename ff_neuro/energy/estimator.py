@@ -239,6 +239,11 @@ class EnergyReport:
     runs_per_inference: int = 1
     model: str = "ffgaf"
     notes: list[str] = field(default_factory=list)
+    synop_convention: str = "dense"
+    static: dict[str, Any] | None = None
+    #: what one row of the table costs: ``"inference"``, or ``"learned sample"`` for
+    #: :func:`~ff_neuro.energy.learning_energy`
+    per: str = "inference"
 
     def __post_init__(self) -> None:
         _check_count("EnergyReport", "runs_per_inference", self.runs_per_inference,
@@ -276,11 +281,37 @@ class EnergyReport:
 
     @property
     def total_mJ(self) -> float:
+        """The dynamic energy: the sum of the priced operations (static energy not included;
+        see :attr:`total_with_static_mJ`)."""
         return self.total_pJ / PJ_PER_MJ
+
+    @property
+    def static_mJ(self) -> float | None:
+        """Static energy per inference (``static``: the chip's static power x chips x steps x
+        step time), None when the profile states no static power."""
+        return None if self.static is None else float(self.static["static_mJ"])
+
+    @property
+    def total_with_static_mJ(self) -> float | None:
+        """Dynamic plus static energy per inference, None without a static power."""
+        return None if self.static is None else self.total_mJ + self.static_mJ
+
+    def add_static(self, power_W: float, step_time_us: float, steps: int, chips: int = 1,
+                   cores: int | None = None) -> None:
+        """Record the static energy of ``steps`` time steps of ``step_time_us`` each on
+        ``chips`` chips idling at ``power_W`` (``cores``: the fit check's count, reported)."""
+        static_mJ = power_W * chips * steps * step_time_us * 1e-6 * 1e3
+        self.static = {"power_W": float(power_W), "step_time_us": float(step_time_us),
+                       "steps": int(steps), "chips": int(chips), "cores": cores,
+                       "static_mJ": static_mJ}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable summary (totals in mJ and pJ, plus per-layer costs)."""
-        return {
+        extra: dict[str, Any] = {"synop_convention": self.synop_convention}
+        if self.static is not None:
+            extra.update(dynamic_mJ=self.total_mJ, static=dict(self.static),
+                         static_mJ=self.static_mJ, total_with_static_mJ=self.total_with_static_mJ)
+        return {**extra, **{
             "profile": self.profile,
             "parameters": self.parameters,
             "memory_mJ": self.memory_mJ,
@@ -293,7 +324,7 @@ class EnergyReport:
             "model": self.model,
             "notes": list(self.notes),
             "layers": [layer.to_dict() for layer in self.layers],
-        }
+        }}
 
     def format_table(self, decimals: int = 3, significant: int = 6) -> str:
         """Text table: Layer | Params | Memory (mJ) | Compute (mJ) | Total (mJ), plus a total row.
@@ -326,12 +357,21 @@ class EnergyReport:
             return " | ".join(parts)
 
         rule = "-+-".join("-" * w for w in widths)
-        out = [f"Energy per inference on profile {self.profile!r}"]
+        out = [f"Energy per {self.per} on profile {self.profile!r}"]
         if self.runs_per_inference != 1:
             out[0] += f" ({self.runs_per_inference} runs per inference, included)"
         out += [line(header), rule]
         out += [line(c) for c in cells[1:-1]]
         out += [rule, line(cells[-1])]
+        if self.static is not None:
+            s = self.static
+            where = f"{s['chips']} chip{'s' if s['chips'] != 1 else ''}" + (
+                f", {s['cores']} core{'s' if s['cores'] != 1 else ''} by the fit check"
+                if s.get("cores") else "")
+            out += [f"Dynamic energy: {fmt(self.total_mJ)} mJ (the table's total)",
+                    f"Static energy:  {fmt(self.static_mJ)} mJ ({s['power_W']:g} W static power "
+                    f"x {where} x {s['steps']} steps x {s['step_time_us']:g} us per step)",
+                    f"Total energy:   {fmt(self.total_with_static_mJ)} mJ"]
         out += [f"Note: {n}" for n in self.notes]
         return "\n".join(out)
 
@@ -371,8 +411,11 @@ class SpikingLayerActivity:
     All spikes count, the last step's included: on Loihi the recurrent ``Dense`` reads its
     synapses when the spike arrives, one step later, so the spikes of a window's last step are
     delivered into the next window's reset step (where ff-neuro's process drops them, keeping
-    windows independent) and their synapses are still read. Every stored synapse counts, zero
-    weights included (Lava's ``Dense`` is dense).
+    windows independent) and their synapses are still read. Under the ``dense`` synop
+    convention every synapse counts, zero weights included; profiles with the ``stored``
+    convention (Loihi's) count the nonzero weights only: ``synops_stored`` and
+    ``rec_synops_stored`` (the feed-forward and recurrent events on nonzero weights, measured
+    per input and per neuron by :func:`~ff_neuro.energy.measure_activity`).
 
     ``current_memory``: current-based (CUBA) neurons, whose synaptic current decays over steps
     (:attr:`ff_neuro.model.LoihiLIF.current_memory`): each neuron updates its current as well as
@@ -410,6 +453,8 @@ class SpikingLayerActivity:
     parameters: int | None = None
     recurrent: bool = False
     current_memory: bool = False
+    synops_stored: float | None = None
+    rec_synops_stored: float | None = None
 
     def __post_init__(self) -> None:
         owner = f"SpikingLayerActivity {self.name!r}"
@@ -436,7 +481,7 @@ class SpikingLayerActivity:
             raise ValueError(f"{owner}: kind must be 'dense' or 'conv2d', got {self.kind!r}")
         if self.kind == "conv2d" and (self.synops is None or self.parameters is None):
             raise ValueError(f"{owner}: a conv layer needs its exact synops and parameters")
-        for fname in ("synops", "synops_fanout"):
+        for fname in ("synops", "synops_fanout", "synops_stored", "rec_synops_stored"):
             if getattr(self, fname) is not None:
                 _check_count(owner, fname, getattr(self, fname))
         if self.parameters is not None:
@@ -449,6 +494,25 @@ class SpikingLayerActivity:
         (every input spike reaches every output neuron), the exact ``synops`` for a conv
         layer."""
         return self.input_spikes * self.n_out if self.synops is None else self.synops
+
+    def ff_events(self, convention: str = "dense") -> float:
+        """Feed-forward synaptic events per run under a synop ``convention``: ``"dense"``
+        (:attr:`ff_synaptic_events`) or ``"stored"`` (``synops_stored``: only the nonzero
+        weights each input event reaches, what Loihi's counters count; the dense count when
+        the record has none)."""
+        if convention == "stored" and self.synops_stored is not None:
+            return self.synops_stored
+        return self.ff_synaptic_events
+
+    def rec_events(self, convention: str = "dense") -> float:
+        """Recurrent synaptic events per run under a synop ``convention``: :attr:`rec_synops`,
+        or with ``"stored"`` the events on the recurrent synapse's nonzero weights
+        (``rec_synops_stored``) when the record has them; 0 without recurrence."""
+        if not self.recurrent:
+            return 0.0
+        if convention == "stored" and self.rec_synops_stored is not None:
+            return self.rec_synops_stored
+        return self.rec_synops
 
     @property
     def rec_synops(self) -> float:
@@ -651,6 +715,16 @@ def snn_energy(
             "honoured) x accumulates")
     _dynamics_notes(report, layers)
     return report
+
+
+def synop_note(convention: str, layers: Sequence[SpikingLayerActivity] = ()) -> str:
+    """The report line that says how synaptic events were counted."""
+    from .profiles import SYNOP_CONVENTIONS
+    text = f"synaptic events counted as {convention!r}: {SYNOP_CONVENTIONS[convention]}"
+    if convention == "stored" and any(a.synops_stored is None for a in layers):
+        missing = [a.name for a in layers if a.synops_stored is None]
+        text += f" (no stored-synapse count for {', '.join(missing)}: dense count used)"
+    return text
 
 
 def _neuron_updates(act: SpikingLayerActivity, runs: int) -> tuple:
@@ -1179,22 +1253,26 @@ def per_event_snn_energy(
     e_syn = prof.value("synaptic_op_pJ")
     e_neu = prof.value("neuron_update_pJ")
     e_spk = prof.value("spike_pJ")
+    conv = prof.synop_convention
     report = EnergyReport(
         profile=prof.name, runs_per_inference=runs_per_inference, model="per-event",
         notes=["per-event chip profile: the published synaptic-op energy includes the synapse "
                "memory read and is not split, so all energy is reported as compute "
-               "(memory column 0)."],
+               "(memory column 0).", synop_note(conv, layers)],
+        synop_convention=conv,
     )
     runs = report.runs_per_inference
     for act in layers:
         if not isinstance(act, SpikingLayerActivity):
             raise TypeError(
                 f"per_event_snn_energy: layers must be SpikingLayerActivity, got {type(act).__name__}")
-        events = act.synaptic_events * runs
+        events = (act.ff_events(conv) + act.rec_events(conv)) * runs
         updates, cur_updates = _neuron_updates(act, runs)
         spikes = act.output_spikes * runs
         syn_pJ, neu_pJ, spk_pJ = events * e_syn, updates * e_neu, spikes * e_spk
         extra = _dynamics_fields(act, runs, cur_updates)
+        if act.recurrent:
+            extra["rec_synaptic_events"] = act.rec_events(conv) * runs
         breakdown = {
             "spikes": spikes,
             "synaptic_ops_pJ": syn_pJ,

@@ -5,6 +5,7 @@ A profile is a YAML mapping with these top-level keys (anything else is an error
     name: ffgaf-table2            # required, non-empty string
     description: ...              # required string
     model: ffgaf                  # optional: ffgaf (default) | lemaire | per-event
+    synop_convention: dense       # optional: dense (default) | stored (see below)
     constants:                    # required mapping: constant name -> entry
       weight_fetch_pJ:
         value: 8.333333333333334  # required number (int or float, finite, >= 0)
@@ -47,6 +48,15 @@ default as listed there; the rest are informational and have no default):
 * ``neuron_update_inactive_pJ`` one update of an idle neuron (informational).
 * ``spike_pJ``         one spike sent within a tile (default 0).
 * ``spike_hop_pJ``     one spike crossing one tile-to-tile hop (informational).
+* ``static_power_W`` (unit ``W``) a chip's static (idle) power; with ``step_time_us`` (unit
+  ``us``, the wall time of one algorithmic time step) it gives the static energy per
+  inference, ``static_power_W x chips x steps x step_time_us``, printed beside the dynamic
+  energy (the per-operation sum).
+
+``synop_convention`` says how synaptic events are counted: ``dense`` (every synapse in a
+dense layer's row or a conv kernel's window, zero weights included: FFGAF's and Lemaire et
+al.'s accounting) or ``stored`` (only the synapses a chip stores, the nonzero weights: what
+Loihi's synaptic-op counters count).
 
 Profiles ship in ``ff_neuro.hardware_profiles`` (the repository's ``hardware_profiles/``);
 ``load_profile`` accepts a profile name (the YAML file's stem there) or a path to a YAML file.
@@ -95,6 +105,15 @@ KNOWN_CONSTANTS: dict[str, str] = {
     "neuron_update_inactive_pJ": "pJ",
     "spike_pJ": "pJ",
     "spike_hop_pJ": "pJ",
+    "static_power_W": "W",
+    "step_time_us": "us",
+}
+#: how a profile counts synaptic events (``synop_convention``)
+SYNOP_CONVENTIONS: dict[str, str] = {
+    "dense": "every synapse in a dense layer's rows or a conv kernel's window, zero weights "
+             "included",
+    "stored": "the stored (nonzero-weight) synapses each input event reaches, as Loihi's "
+              "synaptic-op counters count them",
 }
 #: constants the ``ffgaf`` model (the default) requires
 REQUIRED_CONSTANTS: tuple[str, ...] = (
@@ -143,7 +162,7 @@ KNOWN_LIMITS: dict[str, str] = {
 }
 
 _TOP_LEVEL_REQUIRED = ("name", "description", "constants")
-_TOP_LEVEL_OPTIONAL = ("model", "formats", "limits")
+_TOP_LEVEL_OPTIONAL = ("model", "formats", "limits", "synop_convention")
 _CONSTANT_REQUIRED = ("value", "unit", "source")
 _CONSTANT_OPTIONAL = ("note", "estimate")
 _CITED_REQUIRED = ("value", "source")
@@ -364,9 +383,13 @@ class HardwareProfile:
     origin: str = field(default="<memory>", compare=False)
     model: str = DEFAULT_MODEL
     citations: dict[str, Citation] = field(default_factory=dict)
+    synop_convention: str = "dense"
 
     def __post_init__(self) -> None:
         o = self.origin
+        if self.synop_convention not in SYNOP_CONVENTIONS:
+            raise _err(o, "synop_convention", f"must be one of {list(SYNOP_CONVENTIONS)}, got "
+                       f"{self.synop_convention!r}")
         if not isinstance(self.name, str) or not self.name.strip():
             raise _err(o, "name", "must be a non-empty string")
         if not isinstance(self.description, str):
@@ -518,6 +541,7 @@ class HardwareProfile:
             origin=origin,
             model=data.get("model", DEFAULT_MODEL),
             citations={**format_citations, **limit_citations},
+            synop_convention=data.get("synop_convention", "dense"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -528,6 +552,8 @@ class HardwareProfile:
         }
         if self.model != DEFAULT_MODEL:
             out["model"] = self.model
+        if self.synop_convention != "dense":
+            out["synop_convention"] = self.synop_convention
         out["constants"] = {}
         for cname, c in self.constants.items():
             entry: dict[str, Any] = {"value": c.value, "unit": c.unit, "source": c.source}

@@ -81,7 +81,7 @@ _ARRAY_LIST = "array_list"
 #: field that is not None, so a missing or an extra field is damage, not an older default.
 NODE_FIELDS = {
     "dense": ({"weight", "in_shape"}, {"bias", "weight_exp"}),
-    "conv2d": ({"weight", "in_shape", "stride", "padding"}, {"bias"}),
+    "conv2d": ({"weight", "in_shape", "stride", "padding"}, {"bias", "dilation"}),
     "lif": ({"threshold", "v_decay"}, {"i_decay", "reset", "reset_delay", "bias_in"}),
     "loihi_lif": ({"vth", "v_decay", "i_decay", "scale"}, {"reset", "reset_delay", "bias_in"}),
     "layer": ({"synapse", "neuron"}, {"recurrent"}),

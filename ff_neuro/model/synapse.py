@@ -41,22 +41,46 @@ def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: i
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def conv_reach_1d(size: int, kernel: int, stride: int, padding: int) -> np.ndarray:
+def conv_reach_1d(size: int, kernel: int, stride: int, padding: int,
+                  dilation: int = 1) -> np.ndarray:
     """``reach[i]``: output positions along one axis whose window holds input ``i``."""
-    out = conv_out_size(size, kernel, stride, padding)
+    out = conv_out_size(size, kernel, stride, padding, dilation)
     i = np.arange(size)[:, None]
     o = np.arange(out)[None, :]
     off = i + padding - o * stride
-    return ((off >= 0) & (off < kernel)).sum(axis=1)
+    return ((off >= 0) & (off < dilation * (kernel - 1) + 1) & (off % dilation == 0)).sum(axis=1)
 
 
-def conv_reach(in_hw: Sequence[int], kernel: Sequence[int], stride: int,
-               padding: int) -> np.ndarray:
+def pair(value, what: str) -> tuple:
+    """A conv parameter as ``(y, x)``: an integer for both axes, or a pair of integers.
+
+    Example::
+
+        >>> from ff_neuro.model.synapse import pair
+        >>> pair(2, "stride"), pair((2, 1), "stride")
+        ((2, 2), (2, 1))
+    """
+    a = np.atleast_1d(np.asarray(value))
+    if a.ndim != 1 or a.size not in (1, 2) or a.dtype.kind not in "iuf":
+        raise ValueError(f"{what} must be an integer or a (y, x) pair of integers, got "
+                         f"{value!r}")
+    v = tuple(checks.integer(what, x) for x in a)
+    return v * 2 if len(v) == 1 else v
+
+
+def _compact(p: tuple):
+    """``(s, s)`` -> ``s``; a pair with different values stays a pair."""
+    return p[0] if p[0] == p[1] else p
+
+
+def conv_reach(in_hw: Sequence[int], kernel: Sequence[int], stride, padding,
+               dilation=1) -> np.ndarray:
     """``(H, W)`` map of the output positions an input event at each position reaches::
 
-        reach_h[h] = #{ oh : 0 <= h + padding - oh * stride < kh }      (same for w)
+        reach_h[h] = #{ oh : h + p_y - oh * s_y = d_y * i, 0 <= i < kh }      (same for w)
 
-    Border inputs reach fewer outputs (padding); stride 2 skips positions.
+    Border inputs reach fewer outputs (padding); stride 2 skips positions. ``stride``,
+    ``padding`` and ``dilation`` are integers or ``(y, x)`` pairs.
 
     Example::
 
@@ -67,8 +91,9 @@ def conv_reach(in_hw: Sequence[int], kernel: Sequence[int], stride: int,
                [6, 9, 9, 6],
                [4, 6, 6, 4]])
     """
-    rh = conv_reach_1d(int(in_hw[0]), int(kernel[0]), stride, padding)
-    rw = conv_reach_1d(int(in_hw[1]), int(kernel[1]), stride, padding)
+    s, p, d = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+    rh = conv_reach_1d(int(in_hw[0]), int(kernel[0]), s[0], p[0], d[0])
+    rw = conv_reach_1d(int(in_hw[1]), int(kernel[1]), s[1], p[1], d[1])
     return np.outer(rh, rw)
 
 
@@ -217,6 +242,19 @@ class Dense(_Synapse):
         ev = np.asarray(events, dtype=np.float64)
         return ev.reshape(ev.shape[0], -1).sum(axis=1) * self.n_out
 
+    def synops_stored(self, events: np.ndarray) -> np.ndarray:
+        """Synaptic events per sample on stored synapses only: an input event at ``j`` reaches
+        the ``nnz(W[:, j])`` nonzero weights of its column (what Loihi's synaptic-op counter
+        counts; zero weights are not stored)::
+
+            >>> import numpy as np
+            >>> from ff_neuro.model import Dense
+            >>> Dense(weight=np.array([[1, 0], [2, 0], [0, 3]])).synops_stored(np.array([[2, 1]]))
+            array([5.])
+        """
+        ev = np.asarray(events, dtype=np.float64).reshape(np.shape(events)[0], -1)
+        return ev @ (self.weight != 0).sum(axis=0).astype(np.float64)
+
     def to_dict(self) -> dict:
         d = {"weight": self.weight, "bias": self.bias, "in_shape": list(self.in_shape)}
         if self.weight_exp:
@@ -231,12 +269,16 @@ class Dense(_Synapse):
 
 @dataclass
 class Conv2d(_Synapse):
-    """2-D convolution synapses (cross-correlation, one group, no dilation)::
+    """2-D convolution synapses (cross-correlation, one group)::
 
-        a[t] = conv2d(x[t], W, stride, padding)      # (C_out, H_out, W_out)
+        a[t] = conv2d(x[t], W, stride, padding, dilation)      # (C_out, H_out, W_out)
 
     bias ``b`` per output channel, broadcast over positions. An input event at ``(c, h, w)``
-    reaches ``C_out * reach[h, w]`` neurons (:func:`conv_reach`).
+    reaches ``C_out * reach[h, w]`` neurons (:func:`conv_reach`). ``stride``, ``padding`` and
+    ``dilation`` are integers (both axes) or ``(y, x)`` pairs, as ``torch.nn.Conv2d`` takes
+    them; a pair with equal values is kept as one integer (``stride_hw`` etc. give the pairs).
+    NetX files store them in the same ``(y, x)`` order (lava-dl's PilotNet uses stride
+    ``(2, 1)`` and padding ``(1, 0)``).
 
     Example::
 
@@ -249,13 +291,17 @@ class Conv2d(_Synapse):
         >>> events = np.ones((1, 1, 28, 28))         # one event at every input position
         >>> syn.synops(events), syn.synops_fanout(events)   # exact vs Lemaire's estimate
         (array([13448.]), array([25088.]))
+        >>> Conv2d(weight=np.ones((2, 1, 3, 3)), in_shape=(1, 7, 24), stride=(2, 1),
+        ...        padding=(1, 0)).out_shape                 # per-axis stride and padding
+        (2, 4, 22)
     """
 
     weight: np.ndarray
     in_shape: tuple
-    stride: int = 1
-    padding: int = 0
+    stride: object = 1
+    padding: object = 0
     bias: Optional[np.ndarray] = None
+    dilation: object = 1
 
     type_name: ClassVar[str] = "conv2d"
 
@@ -271,17 +317,40 @@ class Conv2d(_Synapse):
         if w.shape[1] != self.in_shape[0]:
             raise ValueError(f"conv weight expects {w.shape[1]} input channels but in_shape "
                              f"has {self.in_shape[0]}")
-        self.stride = checks.integer("stride", self.stride)
-        self.padding = checks.integer("padding", self.padding)
-        if self.stride < 1 or self.padding < 0:
-            raise ValueError(f"need stride >= 1 and padding >= 0, got {self.stride}, "
-                             f"{self.padding}")
-        h = conv_out_size(self.in_shape[1], w.shape[2], self.stride, self.padding)
-        ww = conv_out_size(self.in_shape[2], w.shape[3], self.stride, self.padding)
+        s, p = pair(self.stride, "stride"), pair(self.padding, "padding")
+        d = pair(self.dilation, "dilation")
+        if min(s) < 1 or min(p) < 0 or min(d) < 1:
+            raise ValueError(f"need stride >= 1, padding >= 0 and dilation >= 1, got "
+                             f"{_compact(s)}, {_compact(p)}, {_compact(d)}")
+        self.stride, self.padding, self.dilation = _compact(s), _compact(p), _compact(d)
+        h = conv_out_size(self.in_shape[1], w.shape[2], s[0], p[0], d[0])
+        ww = conv_out_size(self.in_shape[2], w.shape[3], s[1], p[1], d[1])
         if h < 1 or ww < 1:
             raise ValueError(f"kernel {w.shape[2:]} does not fit input {self.in_shape} with "
                              f"padding {self.padding}")
         self._out = (int(w.shape[0]), h, ww)
+
+    @property
+    def stride_hw(self) -> tuple:
+        """``(stride_y, stride_x)``."""
+        return pair(self.stride, "stride")
+
+    @property
+    def padding_hw(self) -> tuple:
+        """``(padding_y, padding_x)``."""
+        return pair(self.padding, "padding")
+
+    @property
+    def dilation_hw(self) -> tuple:
+        """``(dilation_y, dilation_x)``."""
+        return pair(self.dilation, "dilation")
+
+    @property
+    def square(self) -> bool:
+        """One stride and one padding for both axes, no dilation (what FFGAF-style tables and
+        NIR's square conv nodes describe)."""
+        return not isinstance(self.stride, tuple) and not isinstance(self.padding, tuple) \
+            and self.dilation == 1
 
     @property
     def out_shape(self) -> tuple:
@@ -301,7 +370,8 @@ class Conv2d(_Synapse):
         return int(np.prod(self.weight.shape[1:]))
 
     def reach(self) -> np.ndarray:
-        return conv_reach(self.in_shape[1:], self.kernel, self.stride, self.padding)
+        return conv_reach(self.in_shape[1:], self.kernel, self.stride, self.padding,
+                          self.dilation)
 
     def synapse_count(self) -> int:
         """Synapses expanded without weight sharing, exactly:
@@ -315,23 +385,52 @@ class Conv2d(_Synapse):
         ev = np.asarray(events, dtype=np.float64)
         return self.channels * np.einsum("nchw,hw->n", ev, self.reach())
 
+    def synops_stored(self, events: np.ndarray) -> np.ndarray:
+        """Exact synaptic events per sample on stored synapses only (nonzero weights, what
+        Loihi's synaptic-op counter counts): every input event at ``(c, h, w)`` reaches, at each
+        output position whose window holds it, the output channels whose weight at that kernel
+        offset is nonzero. Computed as the sum of ``conv2d(events, nnz)`` with
+        ``nnz[c, i, j] = #{o : W[o, c, i, j] != 0}``; equal to :meth:`synops` when no weight is
+        zero::
+
+            >>> import numpy as np
+            >>> from ff_neuro.model import Conv2d
+            >>> w = np.ones((2, 1, 3, 3)); w[1] = 0                 # one channel all zero
+            >>> syn = Conv2d(weight=w, in_shape=(1, 5, 5), padding=1)
+            >>> ev = np.ones((1, 1, 5, 5))
+            >>> syn.synops(ev), syn.synops_stored(ev)
+            (array([338.]), array([169.]))
+        """
+        import torch
+        ev = torch.from_numpy(np.ascontiguousarray(events, dtype=np.float64))
+        nnz = torch.from_numpy((self.weight != 0).sum(axis=0, keepdims=True).astype(np.float64))
+        out = torch.nn.functional.conv2d(ev, nnz, stride=self.stride, padding=self.padding,
+                                         dilation=self.dilation)
+        return out.sum(dim=(1, 2, 3)).numpy()
+
     def synops_fanout(self, events: np.ndarray) -> np.ndarray:
         """Lemaire et al.'s approximation ``ceil(kh/S) ceil(kw/S) C_out`` events per input
         event, which ignores padding and overcounts stride 2 (for comparison)."""
         import math
         ev = np.asarray(events, dtype=np.float64)
-        per = (math.ceil(self.kernel[0] / self.stride) * math.ceil(self.kernel[1] / self.stride)
-               * self.channels)
+        sy, sx = self.stride_hw
+        per = math.ceil(self.kernel[0] / sy) * math.ceil(self.kernel[1] / sx) * self.channels
         return ev.reshape(ev.shape[0], -1).sum(axis=1) * per
 
     def to_dict(self) -> dict:
-        return {"weight": self.weight, "bias": self.bias, "in_shape": list(self.in_shape),
-                "stride": self.stride, "padding": self.padding}
+        def plain(v):
+            return list(v) if isinstance(v, tuple) else v
+        d = {"weight": self.weight, "bias": self.bias, "in_shape": list(self.in_shape),
+             "stride": plain(self.stride), "padding": plain(self.padding)}
+        if self.dilation != 1:
+            d["dilation"] = plain(self.dilation)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Conv2d":
         return cls(weight=d["weight"], in_shape=d["in_shape"], stride=d.get("stride", 1),
-                   padding=d.get("padding", 0), bias=d.get("bias"))
+                   padding=d.get("padding", 0), bias=d.get("bias"),
+                   dilation=d.get("dilation", 1))
 
 
 #: how each pooling kind weighs the inputs of a window of ``q x q``
@@ -395,6 +494,9 @@ def fold_pool_after_conv(conv: Conv2d, q: int, kind: str) -> Conv2d:
         ((4, 4), 2, (4, 4, 4))
     """
     scale = _pool_scale(kind, q)
+    if not conv.square:
+        raise ValueError("only a convolution with one stride and padding for both axes and no "
+                         "dilation folds a pooling after it")
     w = conv.weight.astype(np.float64)
     s = conv.stride
     kh, kw = conv.kernel

@@ -379,7 +379,8 @@ def dequantize_layer(q: Layer, encoder=None) -> Layer:
     kw = dict(weight=syn.weight / s / per_message,
               bias=None if syn.bias is None else syn.bias / s)
     if isinstance(syn, Conv2d):
-        f = Conv2d(in_shape=syn.in_shape, stride=syn.stride, padding=syn.padding, **kw)
+        f = Conv2d(in_shape=syn.in_shape, stride=syn.stride, padding=syn.padding,
+                   dilation=syn.dilation, **kw)
     else:
         f = Dense(in_shape=syn.in_shape, **kw)
     rec = None if q.recurrent is None else \

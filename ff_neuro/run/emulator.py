@@ -163,13 +163,14 @@ def _neuron_args(q: Layer) -> tuple:
 
 
 # -- conv layers ---------------------------------------------------------------------------
-def exact_int_conv(x: torch.Tensor, w: np.ndarray, stride: int, padding: int) -> torch.Tensor:
+def exact_int_conv(x: torch.Tensor, w: np.ndarray, stride, padding, dilation=1) -> torch.Tensor:
     """Integer convolution, exact, as float64 integers: (T, B, C, H, W) -> (T, B, C', H', W')."""
     from .float_backend import conv_steps
     xmax = int(x.max().item()) if x.numel() else 1
     bound = int(np.prod(w.shape[1:])) * int(np.abs(w).max(initial=1)) * max(1, xmax)
     dtype = torch.float32 if bound < 2**24 else torch.float64
-    y = conv_steps(x.to(dtype), torch.from_numpy(w.astype(np.float64)).to(dtype), stride, padding)
+    y = conv_steps(x.to(dtype), torch.from_numpy(w.astype(np.float64)).to(dtype), stride, padding,
+                   dilation)
     return torch.round(y).to(torch.float64)  # exact already; round guards against any
     # fast-convolution algorithm (e.g. Winograd) leaving a sub-0.5 error
 
@@ -179,7 +180,7 @@ def conv_activation(q: Layer, x: np.ndarray) -> torch.Tensor:
     exact integers in float64."""
     syn = q.synapse
     a = exact_int_conv(torch.from_numpy(np.ascontiguousarray(x)), q.weight, syn.stride,
-                       syn.padding)
+                       syn.padding, syn.dilation)
     if a.numel() and float(a.abs().max()) >= UV_MAX:
         a = torch.remainder(a + UV_MAX, 2 * UV_MAX) - UV_MAX
     return a

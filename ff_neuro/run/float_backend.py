@@ -31,11 +31,12 @@ def layer_weight(net: Network, k: int, layers=None) -> np.ndarray:
     return net.encoder.input_weight(w) if k == 0 else w
 
 
-def conv_steps(x: torch.Tensor, w: torch.Tensor, stride: int, padding: int) -> torch.Tensor:
-    """conv2d over (T, B, C, H, W) -> (T, B, C', H', W')."""
+def conv_steps(x: torch.Tensor, w: torch.Tensor, stride, padding, dilation=1) -> torch.Tensor:
+    """conv2d over (T, B, C, H, W) -> (T, B, C', H', W') (``stride``, ``padding``,
+    ``dilation``: integers or ``(y, x)`` pairs)."""
     T, B = x.shape[:2]
     y = torch.nn.functional.conv2d(x.reshape((T * B,) + x.shape[2:]), w, stride=stride,
-                                   padding=padding)
+                                   padding=padding, dilation=dilation)
     return y.reshape((T, B) + y.shape[1:])
 
 
@@ -47,7 +48,7 @@ def synaptic_current(layer: Layer, w: np.ndarray, x: torch.Tensor,
     wt = torch.from_numpy(np.ascontiguousarray(w, dtype=np.float64))
     b = syn.bias if bias else None
     if isinstance(syn, Conv2d):
-        cur = conv_steps(x, wt, syn.stride, syn.padding)
+        cur = conv_steps(x, wt, syn.stride, syn.padding, syn.dilation)
         if b is not None:
             cur = cur + torch.from_numpy(b.astype(np.float64))[None, None, :, None, None]
         return cur

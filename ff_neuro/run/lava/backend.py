@@ -173,7 +173,7 @@ def save_spec(net: Network, path, quantized: bool = False) -> Path:
     weight mapping with ``weight_exp_k`` and ``weight_bits_k`` for dense layers, the integer
     weights for conv layers); conv weights in Lava's ``(C_out, kW, kH, C_in)`` layout,
     spatially flipped (Lava convolves, torch correlates), with ``in_shape_k`` (W, H, C),
-    ``stride_k``, ``padding_k``; ``bias_k``, ``vth_k``, ``du_k``, ``dv_k`` per neuron in Lava's
+    ``stride_k``, ``padding_k``, ``dilation_k`` (each ``(x, y)``); ``bias_k``, ``vth_k``, ``du_k``, ``dv_k`` per neuron in Lava's
     layout; ``plain_k``, ``reset_k``, ``reset_delay_k``, ``bias_in_k``; and, for a recurrent
     layer, ``rec_weight_k`` (with ``rec_weight_exp_k`` and ``rec_weight_bits_k`` for Loihi
     layers).
@@ -194,8 +194,10 @@ def save_spec(net: Network, path, quantized: bool = False) -> Path:
             arrays[f"kind_{k}"] = np.array("conv")
             w = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(0, 3, 2, 1))
             arrays[f"in_shape_{k}"] = np.array(lava_shape(layer.in_shape), dtype=np.int64)
-            arrays[f"stride_{k}"] = np.int64(layer.synapse.stride)
-            arrays[f"padding_{k}"] = np.int64(layer.synapse.padding)
+            syn = layer.synapse                  # Lava's (x, y) order: ours (y, x) reversed
+            arrays[f"stride_{k}"] = np.array(syn.stride_hw[::-1], dtype=np.int64)
+            arrays[f"padding_{k}"] = np.array(syn.padding_hw[::-1], dtype=np.int64)
+            arrays[f"dilation_{k}"] = np.array(syn.dilation_hw[::-1], dtype=np.int64)
         else:
             arrays[f"kind_{k}"] = np.array("dense")
             if quantized:

@@ -68,7 +68,9 @@ def _spec_network(spec_path: str, reset_interval: int):
         conv = str(spec[f"kind_{k}"]) == "conv"
         if conv:
             syn = Conv(weight=w, input_shape=tuple(int(s) for s in spec[f"in_shape_{k}"]),
-                       padding=int(spec[f"padding_{k}"]), stride=int(spec[f"stride_{k}"]),
+                       padding=tuple(int(v) for v in spec[f"padding_{k}"]),
+                       stride=tuple(int(v) for v in spec[f"stride_{k}"]),
+                       dilation=tuple(int(v) for v in spec[f"dilation_{k}"]),
                        num_message_bits=bits)
             shape = tuple(int(s) for s in syn.output_shape)
         elif fixed:
