@@ -14,7 +14,7 @@ help:
 	@echo "make test-full - the whole suite on Python 3.10 with Lava (.venv)"
 	@echo "make test-core - the Lava-free tests on the newest Python, current torch and numpy (.venv-core)"
 	@echo "make env    - only build/link the Python 3.10 environment (env-core: the Lava-free one)"
-	@echo "make docs   - build the documentation site into site/ (MkDocs, warnings are errors)"
+	@echo "make docs   - build the documentation site into site/ (MkDocs, warnings are errors; executes the tutorials)"
 	@echo "make data   - install Fashion-MNIST (Debian package dataset-fashion-mnist), needs root"
 
 env:
@@ -29,8 +29,11 @@ test-core: env-core
 	@bash scripts/install_browser.sh || true
 	.venv-core/bin/python -m pytest $(PYTEST_ARGS)
 
-docs: env-core
-	.venv-core/bin/python -m mkdocs build --strict
+# The tutorials are executed first (Python 3.10 with Lava; only those without a fresh executed
+# copy in build/tutorials/), then the site renders them with their outputs.
+docs: env env-core
+	$(PY) scripts/execute_tutorials.py
+	NO_MKDOCS_2_WARNING=1 .venv-core/bin/python -m mkdocs build --strict
 
 demo: env
 	$(VENV)/bin/ff-neuro demo

@@ -27,6 +27,7 @@ import datetime
 import html
 import io
 import math
+import re
 import shlex
 import struct
 import time
@@ -151,6 +152,8 @@ def image(png: bytes, caption, alt: str, dpi: int) -> Html:
 
 
 FIG_DPI = 144
+#: an embedded plot as :func:`image` writes it: its PNG (base64) and alt text
+_IMAGE_RE = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)"')
 
 
 def figure(fig, caption, alt: str) -> Html:
@@ -917,7 +920,7 @@ def _energy_figure(name: str, rep) -> Html:
 def section_energy(ctx: ReportContext) -> Section:
     """Energy per inference on the chosen profiles, from the emulator's spike counts (bit-exact
     with Lava fixed_pt): a stacked bar chart beside the tables."""
-    from .energy import measure_activity
+    from .energy import measure_activity, neurobench_metrics
     from .run import get_backend, infer
     net = ctx.net
     if net.quantized is None:
@@ -964,6 +967,18 @@ def section_energy(ctx: ReportContext) -> Section:
             parts.append(tag("div", join((tag("div", _energy_figure(name, rep), class_="col"),
                                           tag("div", join(side), class_="col"))),
                              class_="split"))
+    nb = neurobench_metrics(net, res, backend="emulator")   # NeuroBench's metrics, same run
+    summary["neurobench"] = nb.to_dict()
+    nb_rows = [["footprint (float32 / Loihi fixed point)",
+                f"{fmt_int(nb.footprint_bytes)} B / {fmt_int(nb.fixed_point_bytes)} B"],
+               ["connection sparsity", f"{nb.connection_sparsity:.4f}"],
+               ["activation sparsity", f"{nb.activation_sparsity:.4f}"],
+               ["synaptic operations per inference (dense)", fmt_int(round(nb.dense))],
+               ["effective MACs / ACs per inference",
+                f"{nb.effective_macs:,.0f} / {nb.effective_acs:,.0f}"]]
+    parts.append(table(["NeuroBench metric (Yik et al. 2025)", "value"], nb_rows,
+                       caption="NeuroBench's static and workload metrics of the same run "
+                               "(ff-neuro energy --neurobench)", cls="compact"))
     for p, why in errors.items():
         parts.append(note(f"profile {p}: {why}", "warn"))
     return Section("energy", TITLES["energy"], join(parts), summary)
@@ -1303,6 +1318,12 @@ class DeploymentReport:
             tmp.write_text(self.html, encoding="utf-8")
         self.path = path
         return path
+
+    def figures(self) -> List[Tuple[str, str, bytes]]:
+        """The page's plots in page order: ``(section id, alt text, PNG bytes)`` (the
+        documentation's figures are taken from here, ``scripts/docs_figures.py``)."""
+        return [(s.id, html.unescape(m[2]), base64.b64decode(m[1]))
+                for s in self.sections for m in _IMAGE_RE.finditer(s.body)]
 
     def to_dict(self) -> dict:
         d = {"title": self.title, "path": None if self.path is None else str(self.path),

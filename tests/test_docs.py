@@ -3,14 +3,19 @@ the documentation site builds with warnings as errors (broken links, missing pag
 mkdocstrings cannot render)."""
 from __future__ import annotations
 
+import html
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import execute_tutorials as tutorials  # noqa: E402
 SNIPPET = ROOT / "docs" / "snippets" / "quickstart.py"
 
 
@@ -70,15 +75,89 @@ def test_readme_is_short_and_links_resolve():
         assert word not in text.lower()
 
 
-def test_docs_site_builds_strict(tmp_path):
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The documentation site, built once with warnings as errors: ``(process, site dir)``."""
     pytest.importorskip("mkdocs", reason="MkDocs is in the Lava-free environment "
                                          "(make test-core, make docs)")
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d",
-                           str(tmp_path / "site")], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+    out = tmp_path_factory.mktemp("docs") / "site"
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    return proc, out
+
+
+#: a reference to something outside the site that a page would load when opened (a script, a
+#: style sheet, a font, an image, a frame): the site must open offline
+EXTERNAL_LOAD = re.compile(r"<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)=[\"']?"
+                           r"(?:https?:)?//|url\([\"']?(?:https?:)?//"
+                           r"|@import\s+[\"']?(?:https?:)?//"
+                           r"|//(?:fonts\.googleapis|fonts\.gstatic|cdn\.jsdelivr|cdnjs\.cloudflare"
+                           r"|unpkg)\.", re.I)
+
+
+def test_docs_site_builds_strict(site):
+    proc, out = site
     assert proc.returncode == 0, proc.stderr[-3000:]
-    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    api = (out / "api" / "index.html").read_text()
     for name in ("from_snntorch", "MembraneReadout", "from_nir", "get_backend", "quantize"):
         assert name in api, f"the API reference lacks {name}"
-    assert "Deploy any spiking network" in (tmp_path / "site" / "changelog" /
-                                            "index.html").read_text()
+    assert "Deploy any spiking network" in (out / "changelog" / "index.html").read_text()
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) > 20
+    for page in pages:                           # offline: nothing is fetched on opening a page
+        hit = EXTERNAL_LOAD.search(page.read_text(encoding="utf-8"))
+        assert hit is None, f"{page.relative_to(out)} loads {hit[0]!r}"
+    index = (out / "index.html").read_text()
+    assert "mkdocs-material" in index and "assets/stylesheets/main." in index   # the theme
+    # the figures are in the pages and in the site
+    for md_page, image in (("energy", "energy_profiles.png"), ("fidelity", "fidelity_raster.png"),
+                           ("fidelity", "fidelity_fashion.png"), ("pipeline", "quantization.png")):
+        assert f'src="../images/{image}"' in (out / md_page / "index.html").read_text(), image
+        assert (out / "images" / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # every tutorial has its page, linked from the tutorials overview, saying whether it shows
+    # the outputs (test_tutorial_pages_show_outputs checks those)
+    overview = (out / "tutorials" / "index.html").read_text()
+    for nb in tutorials.notebooks():
+        page = (out / "tutorials" / nb.stem / "index.html").read_text(encoding="utf-8")
+        assert re.search(r'data-tutorial-outputs="(executed|missing)"', page), nb.name
+        assert f'href="{nb.stem}/"' in overview, nb.name
+        cells = nbformat.read(nb, as_version=4).cells
+        title = next(c for c in cells if c.cell_type == "markdown").source.splitlines()[0]
+        assert html.escape(title.lstrip("# ").strip(), quote=False) in page, nb.name
+        assert page.count("jp-CodeCell") >= sum(c.cell_type == "code" for c in cells), nb.name
+
+
+#: an output of a notebook cell as mkdocs-jupyter renders it
+OUTPUT_AREA = re.compile(r'<div class="[^"]*\bjp-OutputArea-output\b')
+
+
+def test_tutorial_pages_show_outputs(site):
+    """Each tutorial page shows the outputs of its fresh executed copy (build/tutorials/, written
+    by the full tier's notebook test or scripts/execute_tutorials.py): every image, and the
+    first line of every printed output. A notebook without one is shown as source only."""
+    proc, out = site
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    missing = []
+    for nb in tutorials.notebooks():
+        page = (out / "tutorials" / nb.stem / "index.html").read_text(encoding="utf-8")
+        fresh = tutorials.fresh_copy(nb)
+        if fresh is None:
+            assert 'data-tutorial-outputs="missing"' in page, nb.name
+            assert not OUTPUT_AREA.search(page), nb.name
+            missing.append(nb.name)
+            continue
+        assert 'data-tutorial-outputs="executed"' in page and OUTPUT_AREA.search(page), nb.name
+        outputs = [o for c in nbformat.read(fresh, as_version=4).cells
+                   if c.cell_type == "code" for o in c.outputs]
+        assert outputs, f"{fresh} has no outputs"
+        pngs = sum("image/png" in o.get("data", {}) for o in outputs)
+        assert page.count("data:image/png;base64,") >= pngs, nb.name
+        for o in outputs:
+            if o.output_type == "stream" and o.text.strip():
+                line = o.text.strip().splitlines()[0].strip()
+                assert html.escape(line, quote=False) in page, (nb.name, line)
+    if missing:
+        pytest.skip(f"no fresh executed copy of {', '.join(missing)} (their pages show the "
+                    f"source only, checked): the full tier (make test-full) or "
+                    f"scripts/execute_tutorials.py writes them to build/tutorials/")

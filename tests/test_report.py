@@ -80,6 +80,11 @@ def test_report_of_a_trained_ff_model(ff_page, ff_files):
     assert text == page.html
     assert tuple(page.section_ids) == REQUIRED_SECTIONS     # no import, no on-chip trial
     check_page(text, REQUIRED_SECTIONS, images=5)
+    figs = page.figures()                                   # the plots, as PNG files
+    assert len(figs) == text.count("<img ") >= 5
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for _, _, png in figs)
+    assert [s for s, _, _ in figs].count("parity") >= 1
+    assert ("quantization", "quantization: rates and weights") in [f[:2] for f in figs]
     assert any(line.startswith("parity: running emulator") for line in lines)
     d = json.loads(json.dumps(page.to_dict()))              # the --json summary
     acc = d["accuracy"]["accuracy"]
