@@ -187,4 +187,64 @@ def test_learn_cli_on_emulator_without_lava(tmp_path):
     assert len(d["weights_sha256"]) == 64 and d["weight_change_l1"] > 0
     assert d["fixed_point"]["deviation"]["third_factor"]["terms"] > 0
     assert "host_rule" in d and d["samples_per_s"] > 0
+    e = d["energy"]
+    assert e["profile"] == "loihi" and e["per_learned_sample_uJ"] == pytest.approx(
+        e["forward_uJ"] + e["learning_uJ"]) and e["learning_uJ"] > 0
+    assert e["table"].startswith("Energy per learned sample")
     assert (tmp_path / "learn.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("trace,probability", [("li", "symmetric"), ("hard_li", "symmetric"),
+                                               ("relu", "sigmoid")])
+def test_compiled_float_mode_equals_its_numpy_reference(digits, trace, probability):
+    """floating_pt runs compiled (sums in input order); the numpy loop in Lava's operations is
+    its reference: the same spikes at every step, weights and states to 1e-9. The start
+    weights the caller passes are left as they are."""
+    from ff_neuro.training.onchip.learning import streams
+    trial = LearningTrial(digits, 150, every=50, eval_samples=10, eta=2.0, seed=1)
+    trial.rule.trace, trial.rule.probability = trace, probability
+    rows, stream, window = streams(trial.inputs, trial.pol)
+    chunks = em._chunks(trial.n, 50, window)
+    w0 = trial.w0.copy()
+    fast = em._float_run(trial.w0, rows, stream, window, chunks, trial.rule, True, None)
+    ref = em._float_run_numpy(trial.w0, rows, stream, window, chunks, trial.rule, True, None)
+    np.testing.assert_array_equal(trial.w0, w0)
+    assert np.abs(ref[0][-1] - w0).sum() > 1.0, "nothing learned: proves nothing"
+    for a, b in zip(fast[0], ref[0]):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(fast[2]["s"], ref[2]["s"])
+    for k in ("v", "l", "y"):
+        np.testing.assert_allclose(fast[2][k], ref[2][k], rtol=0, atol=1e-9, err_msg=k)
+    assert fast[3] == ref[3] == int(ref[2]["s"].sum()) > 0
+
+
+@pytest.mark.parametrize("mode", ["fixed_pt", "floating_pt"])
+def test_activity_counts_and_learning_energy(digits, mode):
+    """The emulator counts what the network did (recounted here from the recorded spikes and
+    the stream), and ``learning_energy`` prices it per learned sample with Loihi's constants:
+    the forward pass as in inference plus 120 pJ per synaptic update."""
+    from ff_neuro.energy import learning_energy, load_profile
+    from ff_neuro.training.onchip.learning import streams
+    trial = LearningTrial(digits, 60, every=60, eval_samples=10, mode=mode, seed=2)
+    w, _, st = trial.run("emulator", record=True, log=lambda m: None)
+    act = st["activity"]
+    rows, stream, _ = streams(trial.inputs, trial.pol)
+    steps = st["steps"]
+    t = np.arange(steps) % rows.shape[0]
+    on = rows[t].sum(axis=1)
+    learn = stream[np.arange(steps) % len(stream)] != 0
+    n_out, n_in = w.shape
+    assert act["steps"] == steps and act["output_spikes"] == int(st["record"]["s"].sum()) > 0
+    assert act["input_spikes"] == int(on.sum()) and act["synaptic_ops"] == on.sum() * n_out
+    assert act["synaptic_updates"] == int(on[learn].sum()) * n_out > 0
+    assert act["learning_steps"] == int(learn.sum()) and act["neuron_updates"] == steps * n_out
+    rep = learning_energy(act, n_in=n_in, n_out=n_out, samples=60, profile="loihi")
+    fwd, upd = rep.layers
+    p = load_profile("loihi")
+    want_fwd = (act["synaptic_ops"] * p.value("synaptic_op_pJ") + act["neuron_updates"]
+                * p.value("neuron_update_pJ") + act["output_spikes"] * p.value("spike_pJ")) / 60
+    assert fwd.total_pJ == pytest.approx(want_fwd, rel=1e-12)
+    assert upd.total_pJ == pytest.approx(act["synaptic_updates"] * 120.0 / 60, rel=1e-12)
+    assert str(rep).startswith("Energy per learned sample on profile 'loihi'")
+    with pytest.raises(ValueError, match="synaptic_update_pJ"):
+        learning_energy(act, n_in=n_in, n_out=n_out, samples=60, profile="ffgaf-table2")

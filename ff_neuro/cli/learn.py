@@ -53,26 +53,17 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
     digest of the final integer weights.
     """
     from ..training.onchip import learning_trial
-    from ..training.hebbian import HebbianConfig
     for suffix in (".json", ".png"):
         _out(out_prefix + suffix, "learning curve")
     ds = _load_dataset(dataset, data_dir)
     model = _load_model(from_model) if from_model else None
-    import dataclasses
-    kw = {"hidden": (hidden or 200,), "seed": seed}
-    if model is not None:
-        n = model.layers[0].weight.shape[0]
-        if hidden is not None and hidden != n:
-            raise click.UsageError(f"--hidden {hidden}: the model's layer has {n} neurons")
-        kw["hidden"] = (n,)
-        if (model.training or {}).get("algorithm") == "hebbian":
-            # the model's own input coding, label code (its seed) and rule parameters
-            known = {f.name for f in dataclasses.fields(HebbianConfig)}
-            kw.update({k: v for k, v in model.training.get("config", {}).items()
-                       if k in known and k != "hidden"})
+    from ..training.onchip.learning import trial_config
     try:
-        cfg = HebbianConfig(**kw)
+        cfg = trial_config(model, hidden, seed)
     except (TypeError, ValueError) as exc:
+        if "hidden=" in str(exc):
+            raise click.UsageError(f"--hidden {hidden}: the model's layer has "
+                                   f"{model.layers[0].weight.shape[0]} neurons") from exc
         raise click.ClickException(f"{from_model}: {exc}") from exc
     from ..run.lava import LavaRunError
     try:
@@ -121,6 +112,11 @@ def learn(target, mode, dataset, data_dir, samples, every, eval_samples, hidden,
                   f"y in 2^{fx['y_exp']})"]
     if res.get("weights_sha256"):
         lines.append(f"weights_sha256 (final integer weights): {res['weights_sha256']}")
+    if res.get("energy"):
+        lines += ["", res["energy"]["table"], ""]
+    else:
+        lines.append("energy per learned sample: run the trial with --on emulator (it counts "
+                     "the network's activity; in fixed_pt the same as Lava's)")
     lines.append(f"curve: {out_prefix}.json, {out_prefix}.png")
     _emit(res, as_json, "\n".join(lines))
 

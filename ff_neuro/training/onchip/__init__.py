@@ -7,7 +7,7 @@ Nothing here is imported by the exporters; Lava is imported only in the worker p
 """
 from .learning import (LearningTrial, OnChipRule, fixed_deviation, learning_trial,
                        quantize_start, reference_learning, reference_learning_fixed,
-                       run_lava_learning, weights_sha256)
+                       run_lava_learning, trial_config, weights_sha256)
 
 
 def run_emulated_learning(*args, **kw):
@@ -19,4 +19,4 @@ def run_emulated_learning(*args, **kw):
 
 __all__ = ["LearningTrial", "OnChipRule", "fixed_deviation", "learning_trial", "quantize_start",
            "reference_learning", "reference_learning_fixed", "run_emulated_learning",
-           "run_lava_learning", "weights_sha256"]
+           "run_lava_learning", "trial_config", "weights_sha256"]

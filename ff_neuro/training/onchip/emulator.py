@@ -98,11 +98,12 @@ class LearningRandoms:
 
 @njit(cache=True)
 def _fixed_steps(t0, t1, ptr, idx, pol, wt, a_buff, v, l, window, v_keep, vth6, kind, tau_q,
-                 mu_q, k, k_exact, eps_q, cross, s_exp, r_w, r_y, y_floor, y_frac, st,
+                 mu_q, k, k_exact, eps_q, cross, s_exp, r_w, r_y, y_floor, y_frac, st, spikes,
                  rec_s, rec_v, rec_l, rec_y, rec_from):
     """Steps ``t0 .. t1 - 1`` of the fixed_pt network (module docstring), in place on the
-    weights ``wt`` (W transposed, int32), ``a_buff``, ``v``, ``l`` and the statistics ``st``.
-    ``ptr``/``idx``: the spiking inputs of each input row (CSR); ``pol``: the polarity stream.
+    weights ``wt`` (W transposed, int32), ``a_buff``, ``v``, ``l``, the statistics ``st`` and
+    the output spike count ``spikes[0]``. ``ptr``/``idx``: the spiking inputs of each input
+    row (CSR); ``pol``: the polarity stream.
     With ``rec_s.shape[0] > 0`` the neurons' state of step ``t`` goes to row ``t - rec_from``.
     The learning phase adds :func:`_weight_delta`'s ``dw`` to the weights of the spiking
     inputs."""
@@ -136,6 +137,8 @@ def _fixed_steps(t0, t1, ptr, idx, pol, wt, a_buff, v, l, window, v_keep, vth6, 
         polarity = pol[(t - 1) % n_pol]
         neuron_tail(l, s, polarity, kind, tau_q, mu_q, k, k_exact, eps_q, cross, y, y_exact,
                     y2, y3, st)
+        for j in range(n):
+            spikes[0] += s[j]
         if record:
             rt = t - rec_from
             for j in range(n):
@@ -222,6 +225,7 @@ def _fixed_run(w0, rows, stream, window, chunks, q: FixedHebbianParams, record, 
     st = new_stats()
     y_floor, y_frac = y_decay_tables()
     rnd = LearningRandoms()
+    spikes = np.zeros(1, np.int64)
     steps = sum(chunks)
     rec = record_arrays(steps if record else 0, n, "fixed_pt")
     per_piece = PIECE_SAMPLES * window
@@ -234,16 +238,144 @@ def _fixed_run(w0, rows, stream, window, chunks, q: FixedHebbianParams, record, 
             t1 = min(end, t + per_piece)
             r_w, r_y = rnd.take(t1 - t)
             _fixed_steps(t, t1, ptr, idx, pol, wt, a_buff, v, l, window, 4096 - args[0],
-                         args[1] << 6, *args[2], args[3], r_w, r_y, y_floor, y_frac, st,
+                         args[1] << 6, *args[2], args[3], r_w, r_y, y_floor, y_frac, st, spikes,
                          rec["s"], rec["v"], rec["l"], rec["y"], 1)
             if bar is not None:
                 bar.update((t1 - 1) // window - (t - 1) // window)
             t = t1
         snaps.append(np.ascontiguousarray(wt.T, dtype=np.int64))
-    return snaps, dict(zip(FIXED_STATS, st.tolist())), rec
+    return snaps, dict(zip(FIXED_STATS, st.tolist())), rec, int(spikes[0])
+
+
+#: codes of the rule's trace and probability kinds in the compiled float kernel
+_TRACE_KINDS = {"li": 0, "relu": 1, "hard_li": 2}
+_PROBABILITIES = {"symmetric": 0, "sigmoid": 1}
+
+
+@njit(cache=True)
+def _float_steps(t0, t1, ptr, idx, pol, wt, a_buff, v, l, window, keep, vth, trace, tau, mu,
+                 prob, theta, alpha, eps, cross, eta, decay, spikes, rec_s, rec_v, rec_l, rec_y,
+                 rec_from):
+    """Steps ``t0 .. t1 - 1`` of the floating_pt network, in place on ``wt`` (W transposed,
+    float64), ``a_buff``, ``v``, ``l`` and ``spikes[0]``; the operations of
+    :func:`_float_run_numpy` (Lava's float models) in compiled loops. Sums run in input order
+    (numpy sums pairwise), so results agree with Lava to rounding."""
+    n_rows = ptr.shape[0] - 1
+    n_pol = pol.shape[0]
+    n = v.shape[0]
+    h = n // 2
+    a_in = np.zeros(n)
+    y = np.zeros(n)
+    record = rec_s.shape[0] > 0
+    for t in range(t0, t1):
+        row = (t - 1) % n_rows
+        on = idx[ptr[row]:ptr[row + 1]]
+        for j in range(n):
+            a_in[j] = a_buff[j]
+            a_buff[j] = 0.0
+        for q in range(on.shape[0]):
+            w_row = wt[on[q]]
+            for j in range(n):
+                a_buff[j] += w_row[j]
+        if t % window == 2 % window:
+            for j in range(n):
+                v[j] = 0.0
+                l[j] = 0.0
+        for j in range(n):
+            v[j] = v[j] * keep + a_in[j]
+            s = 1.0 if v[j] > vth else 0.0
+            if s > 0.0:
+                v[j] = 0.0
+                spikes[0] += 1
+            if trace == 0:
+                l[j] = tau * l[j] + mu * s
+            elif trace == 1:
+                l[j] = l[j] + mu * s
+            else:
+                l[j] = 1.0 if s > 0.0 else tau * l[j]
+            if record:
+                rec_s[t - rec_from, j] = s > 0.0
+        p_t = pol[(t - 1) % n_pol]
+        any_y = False
+        if p_t != 0.0:
+            positive = p_t > 0.0
+            if prob == 1:                        # sigmoid: M = y - P for every neuron
+                g = 0.0
+                for j in range(n):
+                    g += l[j] * l[j]
+                m = (1.0 if positive else 0.0) - 1.0 / (1.0 + np.exp(-alpha * (g - theta)))
+                for j in range(n):
+                    y[j] = eta * m * l[j]
+            else:                                # symmetric probability
+                gp = 0.0
+                gn = 0.0
+                for j in range(h):
+                    gp += l[j] ** 2
+                for j in range(h, n):
+                    gn += l[j] ** 2
+                total = gp + gn + 2 * eps
+                p = (gp + eps) / total
+                other = -1.0 / total if cross else 0.0
+                own = (1.0 - p) / (gp + eps) if positive else p / (gn + eps)
+                for j in range(n):
+                    first = j < h
+                    m = own if first == positive else other
+                    y[j] = eta * m * l[j]
+            for j in range(n):
+                if y[j] == 0.0:
+                    y[j] = 0.0                   # no negative zero, as numpy's max - max
+                else:
+                    any_y = True
+        else:
+            for j in range(n):
+                y[j] = 0.0
+        if record:
+            rt = t - rec_from
+            for j in range(n):
+                rec_v[rt, j] = v[j]
+                rec_l[rt, j] = l[j]
+                rec_y[rt, j] = y[j]
+        if any_y and on.shape[0] > 0:
+            for q in range(on.shape[0]):
+                w_row = wt[on[q]]
+                for j in range(n):
+                    w_row[j] += decay * y[j]
 
 
 def _float_run(w0, rows, stream, window, chunks, rule: OnChipRule, record, bar):
+    """The floating_pt network in compiled code (:func:`_float_steps`)."""
+    if rule.trace not in _TRACE_KINDS or rule.probability not in _PROBABILITIES:
+        return _float_run_numpy(w0, rows, stream, window, chunks, rule, record, bar)
+    ptr, idx = _spike_lists(rows)
+    pol = np.ascontiguousarray(stream, dtype=np.float64)
+    wt = np.array(np.asarray(w0, dtype=np.float64).T, order="C")  # a copy: w0 stays as given
+    n = wt.shape[1]
+    a_buff, v, l = np.zeros(n), np.zeros(n), np.zeros(n)
+    spikes = np.zeros(1, np.int64)
+    rec = record_arrays(sum(chunks) if record else 0, n, "floating_pt")
+    consts = (1.0 - rule.dv, float(rule.vth), _TRACE_KINDS[rule.trace], float(rule.tau),
+              float(rule.mu), _PROBABILITIES[rule.probability], float(rule.theta),
+              float(rule.alpha), float(rule.eps), bool(rule.cross_term), float(rule.eta),
+              y_decay_float())
+    per_piece = PIECE_SAMPLES * window
+    snaps = []
+    t = 1
+    for chunk in chunks:
+        end = t + chunk
+        while t < end:
+            t1 = min(end, t + per_piece)
+            _float_steps(t, t1, ptr, idx, pol, wt, a_buff, v, l, window, *consts, spikes,
+                         rec["s"], rec["v"], rec["l"], rec["y"], 1)
+            if bar is not None:
+                bar.update((t1 - 1) // window - (t - 1) // window)
+            t = t1
+        snaps.append(np.ascontiguousarray(wt.T))
+    return snaps, None, rec, int(spikes[0])
+
+
+def _float_run_numpy(w0, rows, stream, window, chunks, rule: OnChipRule, record, bar):
+    """The floating_pt network in the numpy operations of Lava's float models: the readable
+    reference of :func:`_float_steps`."""
     from ..hebbian import modulator, trace_step
     w = np.array(w0, dtype=np.float64)
     n = w.shape[0]
@@ -252,6 +384,7 @@ def _float_run(w0, rows, stream, window, chunks, rule: OnChipRule, record, bar):
     l = np.zeros(n)
     decay = y_decay_float()
     rec = record_arrays(sum(chunks) if record else 0, n, "floating_pt")
+    spikes = 0
     xs = rows.view(np.bool_) if rows.dtype == np.uint8 and rows.max(initial=0) <= 1 \
         else rows.astype(bool)
     snaps = []
@@ -267,6 +400,7 @@ def _float_run(w0, rows, stream, window, chunks, rule: OnChipRule, record, bar):
             v[:] = v * (1.0 - rule.dv) + a_in
             s = v > rule.vth
             v[s] = 0.0
+            spikes += int(np.count_nonzero(s))
             l[:] = trace_step(l[None], s[None].astype(float), rule.trace, rule.tau, rule.mu)[0]
             pol = float(stream[(t - 1) % stream.shape[0]])
             if pol != 0.0:
@@ -284,7 +418,30 @@ def _float_run(w0, rows, stream, window, chunks, rule: OnChipRule, record, bar):
                 bar.update(1)
         t += 1
         snaps.append(w.copy())
-    return snaps, None, rec
+    return snaps, None, rec, spikes
+
+
+def learning_activity(rows: np.ndarray, stream: np.ndarray, steps: int, n_out: int,
+                      output_spikes: int) -> dict:
+    """What a trial's network did, counted over its ``steps`` time steps (the inputs wrap as
+    the network reads them): ``input_spikes`` (spiking inputs, summed over steps),
+    ``synaptic_ops`` (each reaches all ``n_out`` neurons), ``neuron_updates`` (``n_out`` per
+    step), ``output_spikes``, ``learning_steps`` (steps of nonzero polarity: the late window
+    in which the third factor is sent) and ``synaptic_updates``, the synapses the learning
+    engine rewrites: those of the inputs spiking in a learning step, ``n_out`` each (the x
+    trace forgets at once, so no other synapse can change; the engine is assumed to run only
+    in the learning window), and ``trace_updates``: the two third-factor traces ``y2``, ``y3``
+    of every neuron per learning step."""
+    per_row = np.count_nonzero(rows, axis=1)
+    t = np.arange(1, steps + 1)
+    on = per_row[(t - 1) % rows.shape[0]]
+    learn = np.asarray(stream)[(t - 1) % len(stream)] != 0
+    n_learn = int(np.count_nonzero(learn))
+    return {"steps": int(steps), "input_spikes": int(on.sum()),
+            "synaptic_ops": int(on.sum()) * n_out, "neuron_updates": int(steps) * n_out,
+            "output_spikes": int(output_spikes), "learning_steps": n_learn,
+            "synaptic_updates": int(on[learn].sum()) * n_out,
+            "trace_updates": 2 * n_learn * n_out}
 
 
 def run_emulated_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarray,
@@ -296,7 +453,8 @@ def run_emulated_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarr
     arguments (``inputs`` (N, T, n_in) 0/1 spikes, ``polarity`` (N, T), ``rule``, ...) and the
     same results (final W, a snapshot every ``snapshot_every`` samples and at the end, stats
     with ``samples_per_s``, ``neuron`` statistics in fixed_pt and, with ``record``, the neurons'
-    state at every step). fixed_pt: bit-exact with Lava; floating_pt: Lava's float arithmetic
+    state at every step; ``activity``: what the network did, :func:`learning_activity`, for
+    :func:`ff_neuro.energy.learning_energy`). fixed_pt: bit-exact with Lava; floating_pt: Lava's float arithmetic
     (module docstring). ``progress``: a progress bar over the samples."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r} ({'|'.join(MODES)})")
@@ -314,16 +472,19 @@ def run_emulated_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarr
     t0 = time.perf_counter()
     try:
         if mode == "fixed_pt":
-            snaps, neuron, rec = _fixed_run(w0, rows, stream, window, chunks, q, record, bar)
+            snaps, neuron, rec, spikes = _fixed_run(w0, rows, stream, window, chunks, q, record,
+                                                    bar)
         else:
-            snaps, neuron, rec = _float_run(w0, rows, stream, window, chunks, rule, record, bar)
+            snaps, neuron, rec, spikes = _float_run(w0, rows, stream, window, chunks, rule,
+                                                    record, bar)
     finally:
         if bar is not None:
             bar.close()
     run_s = time.perf_counter() - t0
     stats = {"samples": N, "steps": int(sum(chunks)), "run_s": run_s,
              "compile_and_run_s": run_s, "compiles": 1, "samples_per_s": N / run_s,
-             "ms_per_step": 1000 * run_s / sum(chunks)}
+             "ms_per_step": 1000 * run_s / sum(chunks),
+             "activity": learning_activity(rows, stream, sum(chunks), np.shape(w0)[0], spikes)}
     if neuron is not None:
         stats["neuron"] = neuron
     if record:
@@ -331,4 +492,4 @@ def run_emulated_learning(w0: np.ndarray, inputs: np.ndarray, polarity: np.ndarr
     return snaps[-1], snaps, stats
 
 
-__all__ = ["LearningRandoms", "run_emulated_learning", "y_decay_float", "y_decay_tables"]
+__all__ = ["LearningRandoms", "learning_activity", "run_emulated_learning", "y_decay_float", "y_decay_tables"]

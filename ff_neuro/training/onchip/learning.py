@@ -313,6 +313,46 @@ def weights_sha256(w: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(w, dtype=np.int64).tobytes()).hexdigest()
 
 
+def trial_config(model=None, hidden: Optional[int] = None, seed: int = 0):
+    """The :class:`~ff_neuro.training.hebbian.HebbianConfig` of a trial: ``hidden`` neurons
+    (default: the model's first layer, else 200) and ``seed``; a model trained with
+    ``algo="hebbian"`` brings its own input coding, label code (its seed) and rule parameters,
+    without which its weights would meet inputs they were not trained on."""
+    import dataclasses
+    from ff_neuro.training.hebbian import HebbianConfig
+    kw = {"hidden": (hidden or 200,), "seed": seed}
+    if model is not None:
+        n = model.layers[0].weight.shape[0]
+        if hidden is not None and hidden != n:
+            raise ValueError(f"hidden={hidden}: the model's layer has {n} neurons")
+        kw["hidden"] = (n,)
+        if (model.training or {}).get("algorithm") == "hebbian":
+            known = {f.name for f in dataclasses.fields(HebbianConfig)}
+            kw.update({k: v for k, v in model.training.get("config", {}).items()
+                       if k in known and k != "hidden"})
+    return HebbianConfig(**kw)
+
+
+def learning_energy_summary(stats: dict, n_in: int, n_out: int, samples: int,
+                            profile: str = "loihi") -> Optional[dict]:
+    """Energy per learned sample of a trial run (JSON-ready): the forward pass and the
+    learning engine's synaptic updates priced with ``profile``
+    (:func:`ff_neuro.energy.learning_energy`), with the counts and the printed table. None
+    when the run did not count its activity (a Lava run; the emulator counts it, and in
+    fixed_pt its activity is Lava's, spike for spike)."""
+    if "activity" not in stats:
+        return None
+    from ff_neuro.energy import learning_energy
+    rep = learning_energy(stats["activity"], n_in=n_in, n_out=n_out, samples=samples,
+                          profile=profile)
+    fwd, learn = rep.layers
+    return {"profile": rep.profile, "per_learned_sample_uJ": rep.total_pJ / 1e6,
+            "forward_uJ": fwd.total_pJ / 1e6, "learning_uJ": learn.total_pJ / 1e6,
+            "synaptic_updates_per_sample": learn.breakdown["synaptic_updates"],
+            "trace_updates_per_sample": learn.breakdown["trace_updates"],
+            "activity": dict(stats["activity"]), "notes": list(rep.notes), "table": str(rep)}
+
+
 class LearningTrial:
     """One on-chip learning trial, in three parts: the sample stream and start weights
     (the constructor), the learning run on Lava or the emulator (:meth:`run`) and the report
@@ -339,7 +379,7 @@ class LearningTrial:
             checks.positive("weight_scale", weight_scale)
         if model is not None:
             model.check_dataset(ds)
-        cfg = cfg or HebbianConfig(seed=seed)
+        cfg = cfg or trial_config(model, seed=seed)
         trainer = HebbianTrainer(cfg, ds)
         if model is not None:
             w = model.layers[0].weight
@@ -423,7 +463,8 @@ class LearningTrial:
                "eval_samples": int(self.x_ev.shape[0]),
                "start": "model" if self.model is not None else "random", "rule": asdict(rule),
                "weight_change_l1": float(np.abs(w_end - w0).sum()),
-               "weights_sha256": weights_sha256(w_end_q) if mode == "fixed_pt" else None}
+               "weights_sha256": weights_sha256(w_end_q) if mode == "fixed_pt" else None,
+               "energy": learning_energy_summary(stats, w0.shape[1], w0.shape[0], n)}
         x = self.inputs
         if mode == "fixed_pt":
             from .emulator import run_emulated_learning
@@ -485,8 +526,9 @@ def learning_trial(ds, samples: int = 1000, *, eval_samples: int = 200,
     update_from_step``); the weights are read every ``every`` samples (default: 100, or
     ``samples`` if fewer) and scored on ``eval_samples`` held-out test samples (argmax of the
     symmetric probability, or of goodness for ``sigmoid``), which gives the learning curve.
-    Starting weights: the first layer of ``model`` (a Network trained with ``--algo hebbian``)
-    or the Hebbian trainer's random init. With ``compare_torch`` the host trainer
+    Starting weights: the first layer of ``model`` (a Network trained with ``--algo hebbian``,
+    whose input coding and label code the trial then uses: :func:`trial_config`, unless
+    ``cfg`` is given) or the Hebbian trainer's random init. With ``compare_torch`` the host trainer
     (``HebbianTrainer``, online, same start and samples) learns the same stream for
     comparison.
 
