@@ -877,44 +877,56 @@ def section_quantization(ctx: ReportContext) -> Section:
                     "quantized_by_report": ctx.quantized_here})
 
 
-def _static_pj(layer) -> float:
-    v = getattr(layer, "static_pJ", None)
-    if v is None:
-        v = (getattr(layer, "breakdown", None) or {}).get("static_pJ", 0.0)
-    return float(v or 0.0)
+def _static_pj(rep) -> float:
+    """The static energy per inference of a report (pJ): the chip's static power over the
+    inference's steps, 0 where the profile states none."""
+    return 0.0 if rep.static is None else float(rep.static_mJ) * 1e9
 
 
 def _energy_figure(name: str, rep) -> Html:
-    """Stacked bars per layer: memory access, compute, and static energy where the profile
-    has it, in the unit that suits the profile."""
+    """Stacked bars per layer (memory access, compute) and, where the profile states a static
+    power, one bar for the chip's static energy, in the unit that suits the profile."""
     plt = _pyplot()
     layers = rep.layers
-    static = [_static_pj(l) for l in layers]
-    unit, scale = energy_unit(max(l.memory_pJ + l.compute_pJ + s
-                                  for l, s in zip(layers, static)) or 1.0)
-    x = np.arange(len(layers))
-    fig, ax = plt.subplots(figsize=(max(3.4, 1.8 + 0.6 * len(layers)), 2.7))
-    bottom = np.zeros(len(layers))
-    parts = [("memory access", [l.memory_pJ for l in layers], "#4c72b0"),
-             ("compute", [l.compute_pJ for l in layers], "#dd8452")]
-    if any(static):
-        parts.append(("static", static, "#8c8c8c"))
+    static = _static_pj(rep)
+    names = [l.name for l in layers] + (["static (chip)"] if static else [])
+    mem = [l.memory_pJ for l in layers] + ([0.0] if static else [])
+    comp = [l.compute_pJ for l in layers] + ([0.0] if static else [])
+    stat = [0.0] * len(layers) + ([static] if static else [])
+    unit, scale = energy_unit(max(m + c + t for m, c, t in zip(mem, comp, stat)) or 1.0)
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(max(3.4, 1.8 + 0.6 * len(names)), 2.7))
+    bottom = np.zeros(len(names))
+    parts = [("memory access", mem, "#4c72b0"), ("compute", comp, "#dd8452")]
+    if static:
+        parts.append(("static", stat, "#8c8c8c"))
     for label, vals, color in parts:
         v = np.asarray(vals, dtype=float) / scale
         if v.any():
             ax.bar(x, v, 0.6, bottom=bottom, label=label, color=color)
         bottom += v
     ax.set_xticks(x)
-    tilt = len(layers) > 4
-    ax.set_xticklabels([l.name for l in layers], rotation=30 if tilt else 0,
-                       ha="right" if tilt else "center")
+    tilt = len(names) > 4
+    ax.set_xticklabels(names, rotation=30 if tilt else 0, ha="right" if tilt else "center")
     ax.set_ylabel(f"{unit} per inference")
-    ax.set_title(f"{name}: {fmt_energy(rep.total_pJ)} per inference")
+    ax.set_title(f"{name}: {fmt_energy(rep.total_pJ + static)} per inference")
     ax.set_ylim(0, 1.25 * max(bottom.max(), 1e-12))
     ax.legend(frameon=False, fontsize=8, ncol=len(parts), loc="upper left")
     fig.tight_layout()
-    return figure(fig, f"{name}: energy per layer, stacked by kind ({rep.model} accounting).",
-                  f"energy per layer on {name}")
+    return figure(fig, f"{name}: energy per layer, stacked by kind ({rep.model} accounting)"
+                  + ("; the chip's static energy over the inference's steps beside it."
+                     if static else "."), f"energy per layer on {name}")
+
+
+def _fit_or_none(net, profile):
+    """The fit check of ``net`` on ``profile`` (for the chips its static energy counts), None
+    where the profile has no capacity limits or the network does not map."""
+    from .energy import fit_check
+    try:
+        fit = fit_check(net, profile)
+    except (ValueError, KeyError):
+        return None
+    return fit if fit.chips_needed else None
 
 
 def section_energy(ctx: ReportContext) -> Section:
@@ -934,7 +946,7 @@ def section_energy(ctx: ReportContext) -> Section:
     reports, errors = {}, {}
     for p in ctx.profiles:
         try:
-            reports[p] = act.report(p)
+            reports[p] = act.report(p, fit=_fit_or_none(net, p))
         except ValueError as exc:
             errors[p] = _one_line(exc)
     parts = [tag("p", f"Spike counts of the {r.kind} readout's runs on the emulator (bit-exact "
@@ -943,17 +955,22 @@ def section_energy(ctx: ReportContext) -> Section:
                  class_="muted")]
     summary = {"samples": len(ctx.y), "readout": r.kind, "profiles": {}, "errors": errors}
     if reports:
-        has_static = any(_static_pj(l) for rep in reports.values() for l in rep.layers)
+        has_static = any(rep.static is not None for rep in reports.values())
         head = ["profile", "model", "parameters", "memory access", "compute"] + \
             (["static"] if has_static else []) + ["total per inference"]
         rows = []
         for name, rep in reports.items():
-            st = sum(_static_pj(l) for l in rep.layers)
+            st = _static_pj(rep)
             rows.append([name, rep.model, fmt_int(rep.parameters), fmt_energy(rep.memory_pJ),
-                         fmt_energy(rep.compute_pJ)] + ([fmt_energy(st)] if has_static else [])
-                        + [Html(tag("strong", fmt_energy(rep.total_pJ)))])
-            summary["profiles"][name] = {"total_pJ": rep.total_pJ, "memory_pJ": rep.memory_pJ,
-                                         "compute_pJ": rep.compute_pJ,
+                         fmt_energy(rep.compute_pJ)]
+                        + ([fmt_energy(st) if rep.static else "—"] if has_static else [])
+                        + [Html(tag("strong", fmt_energy(rep.total_pJ + st)))])
+            summary["profiles"][name] = {"total_pJ": rep.total_pJ + st,
+                                         "dynamic_pJ": rep.total_pJ,
+                                         "memory_pJ": rep.memory_pJ,
+                                         "compute_pJ": rep.compute_pJ, "static_pJ": st,
+                                         "static": rep.static,
+                                         "synop_convention": rep.synop_convention,
                                          "runs_per_inference": rep.runs_per_inference}
         parts.append(table(head, rows, numeric=range(2, len(head))))
         for name, rep in reports.items():
@@ -964,6 +981,13 @@ def section_energy(ctx: ReportContext) -> Section:
                            "total"], lrows, numeric=range(1, 6),
                           caption=f"{name} ({rep.model}), per layer", cls="compact")]
             side += [tag("p", n_, class_="muted small") for n_ in rep.notes]
+            if rep.static is not None:
+                s_ = rep.static
+                side.append(tag("p", f"Static energy {fmt_energy(_static_pj(rep))} per "
+                                     f"inference: {s_['power_W']:g} W static power x "
+                                     f"{s_['chips']} chip(s) x {s_['steps']} steps x "
+                                     f"{s_['step_time_us']:g} us per step (the profile's "
+                                     "cited figures).", class_="muted small"))
             parts.append(tag("div", join((tag("div", _energy_figure(name, rep), class_="col"),
                                           tag("div", join(side), class_="col"))),
                              class_="split"))

@@ -154,6 +154,11 @@ def test_report_of_an_imported_snntorch_model(tmp_path, digits):
     assert [l["reset"] for l in d["network"]["layers"]] == ["subtract", "subtract"]
     assert d["quantization"]["quantized_by_report"] is True
     assert d["accuracy"]["accuracy"]["emulator"]["spike-count"]["samples"] == 40
+    # loihi2 states a static power: the chip's static energy joins the dynamic one
+    e = d["energy"]["profiles"]["loihi2"]
+    assert e["synop_convention"] == "stored" and e["static"]["chips"] == 1
+    assert e["static_pJ"] > 0 and e["total_pJ"] == pytest.approx(e["dynamic_pJ"] + e["static_pJ"])
+    assert "static (chip)" in text or "Static energy" in text
 
 
 def test_library_refuses_bad_arguments_before_work(ff_files, digits):
