@@ -112,7 +112,8 @@ def test_docs_site_builds_strict(site):
     assert "mkdocs-material" in index and "assets/stylesheets/main." in index   # the theme
     # the figures are in the pages and in the site
     for md_page, image in (("energy", "energy_profiles.png"), ("fidelity", "fidelity_raster.png"),
-                           ("fidelity", "fidelity_fashion.png"), ("pipeline", "quantization.png")):
+                           ("fidelity", "fidelity_fashion.png"), ("pipeline", "quantization.png"),
+                           ("onchip", "onchip_fashion.png")):
         assert f'src="../images/{image}"' in (out / md_page / "index.html").read_text(), image
         assert (out / "images" / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # every tutorial has its page, linked from the tutorials overview, saying whether it shows
