@@ -43,12 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine  # noqa: E402
 
 from ff_neuro.data import Dataset, load_dataset  # noqa: E402
-from ff_neuro.energy import learning_energy  # noqa: E402
 from ff_neuro.fileio import save_figure, write_json  # noqa: E402
 from ff_neuro.training.hebbian import HebbianConfig, HebbianTrainer  # noqa: E402
 from ff_neuro.training.onchip import LearningTrial, weights_sha256  # noqa: E402
 from ff_neuro.training.onchip.emulator import run_emulated_learning  # noqa: E402
 from ff_neuro.training.onchip.learning import (fixed_deviation,  # noqa: E402
+                                               learning_energy_summary,
                                                reference_learning_fixed)
 
 
@@ -56,34 +56,12 @@ def quiet(msg: str) -> None:
     pass
 
 
-def host_rule(trial: LearningTrial, w_start: np.ndarray, every: int):
-    """The host trainer learning the trial's stream online (K = 1, no eligibility trace, the
-    trial's eta) from ``w_start``: (snapshots every ``every`` samples and at the end, s)."""
-    cfg = trial.cfg
-    host = HebbianTrainer(HebbianConfig(**{**cfg.to_dict(), "tau_e": 0.0, "lr": trial.rule.eta,
-                                           "hidden": tuple(cfg.hidden)}), trial.ds)
-    host.WT[0] = np.ascontiguousarray(np.asarray(w_start).T.astype(np.float32))
-    snaps = []
-    t0 = time.perf_counter()
-    from tqdm import tqdm
-    for i in tqdm(range(trial.n), desc="host rule", unit="sample", leave=False):
-        host.present(trial.spikes[:, i:i + 1], positive=trial.pos[i:i + 1].astype(float),
-                     learn=True)
-        if (i + 1) % every == 0 or i + 1 == trial.n:
-            snaps.append(host.WT[0].T.astype(np.float64))
-    return snaps, time.perf_counter() - t0
-
-
 def curve(trial: LearningTrial, start: np.ndarray, snaps, every: int, scale: float = 1.0,
           x=None, y=None):
     """Accuracy of the start and of every snapshot (float weights = ints / ``scale``) on the
     trial's evaluation samples (or ``x``, ``y``)."""
     def acc(w):
-        if x is None:
-            return trial.score(np.asarray(w, np.float64) / scale)
-        trial.trainer.WT[0] = np.ascontiguousarray((np.asarray(w, np.float64) / scale).T
-                                                   .astype(np.float32))
-        return trial.trainer.accuracy(x, y)
+        return trial.score(np.asarray(w, np.float64) / scale, x, y)
     pts = [{"samples": 0, "accuracy": acc(start)}]
     for i, w in enumerate(snaps):
         pts.append({"samples": min(trial.n, (i + 1) * every), "accuracy": acc(w)})
@@ -91,13 +69,7 @@ def curve(trial: LearningTrial, start: np.ndarray, snaps, every: int, scale: flo
 
 
 def energy(stats: dict, trial: LearningTrial) -> dict:
-    rep = learning_energy(stats["activity"], n_in=trial.w0.shape[1], n_out=trial.w0.shape[0],
-                          samples=trial.n, profile="loihi")
-    return {"profile": "loihi", "per_learned_sample_uJ": rep.total_pJ / 1e6,
-            "rows": [{"name": l.name, "uJ": l.total_pJ / 1e6, **l.breakdown}
-                     for l in rep.layers],
-            "activity": stats["activity"], "notes": rep.notes,
-            "table": str(rep)}
+    return learning_energy_summary(stats, trial.w0.shape[1], trial.w0.shape[0], trial.n)
 
 
 def three_way(ds, args) -> dict:
@@ -111,7 +83,7 @@ def three_way(ds, args) -> dict:
         trial.w0, trial.inputs, trial.pol, trial.rule, snapshot_every=args.every,
         mode="floating_pt", progress=True)
     print(f"  floating_pt: {st_float['samples_per_s']:.0f} samples/s", flush=True)
-    snaps_host, host_s = host_rule(trial, trial.w0, args.every)
+    snaps_host, host_s = trial.host_rule(every=args.every, progress=True)
     print(f"  host rule: {trial.n / host_s:.0f} samples/s", flush=True)
     dev_extra = {}
     w_exact = None
@@ -177,7 +149,7 @@ def adaptation(ds, args) -> dict:
     _, snaps_float, st_float = run_emulated_learning(
         trial.w0, trial.inputs, trial.pol, trial.rule, snapshot_every=args.adapt_every,
         mode="floating_pt", progress=True)
-    snaps_host, host_s = host_rule(trial, w_host, args.adapt_every)
+    snaps_host, host_s = trial.host_rule(w_host, args.adapt_every, progress=True)
     n_pts = len(snaps_chip)
     frozen = [trial.w_start] * n_pts
     print("  scoring the curves ...", flush=True)

@@ -406,6 +406,17 @@ class _Reader:
         return self.loihi(syn, self.neuron(g))
 
 
+def is_netx(path: PathLike) -> bool:
+    """Whether ``path`` is a NetX network: an HDF5 file with a ``/layer`` group, neither a NIR
+    graph (``/node``) nor an ff-neuro model file (its ``format`` attribute)."""
+    import h5py
+    try:
+        with h5py.File(path, "r") as f:
+            return "layer" in f and "node" not in f and "format" not in f.attrs
+    except OSError:
+        return False
+
+
 def read_netx(path: PathLike, *, time_steps: int = 16, encoding: str = "rate",
               levels: int = 1, gain: float = 1.0, input_shape: Optional[tuple] = None,
               scale: float = SLAYER_SCALE) -> Network:

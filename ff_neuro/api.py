@@ -298,13 +298,9 @@ def energy_report(net: Network, data, profile: str = "loihi2", backend: str = "e
     x, _ = _xy(data, samples)
     be = get_backend(backend)
     r = infer(be, net, x, readout, keep_counts=True)
-    from .energy import fit_check
-    try:
-        fit = fit_check(net, profile)               # the chips whose static power counts
-    except (ValueError, KeyError):
-        fit = None
-    return measure_activity(net, r, backend=be.name).report(
-        profile, fit=fit if fit is not None and fit.chips_needed else None)
+    from .energy import fit_or_none                 # the chips whose static power counts
+    return measure_activity(net, r, backend=be.name).report(profile,
+                                                            fit=fit_or_none(net, profile))
 
 
 def report(net: Network, data=None, out=None, *, samples: Optional[int] = None,

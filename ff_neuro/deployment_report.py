@@ -918,21 +918,10 @@ def _energy_figure(name: str, rep) -> Html:
                      if static else "."), f"energy per layer on {name}")
 
 
-def _fit_or_none(net, profile):
-    """The fit check of ``net`` on ``profile`` (for the chips its static energy counts), None
-    where the profile has no capacity limits or the network does not map."""
-    from .energy import fit_check
-    try:
-        fit = fit_check(net, profile)
-    except (ValueError, KeyError):
-        return None
-    return fit if fit.chips_needed else None
-
-
 def section_energy(ctx: ReportContext) -> Section:
     """Energy per inference on the chosen profiles, from the emulator's spike counts (bit-exact
     with Lava fixed_pt): a stacked bar chart beside the tables."""
-    from .energy import measure_activity, neurobench_metrics
+    from .energy import fit_or_none, measure_activity, neurobench_metrics
     from .run import get_backend, infer
     net = ctx.net
     if net.quantized is None:
@@ -946,7 +935,7 @@ def section_energy(ctx: ReportContext) -> Section:
     reports, errors = {}, {}
     for p in ctx.profiles:
         try:
-            reports[p] = act.report(p, fit=_fit_or_none(net, p))
+            reports[p] = act.report(p, fit=fit_or_none(net, p))
         except ValueError as exc:
             errors[p] = _one_line(exc)
     parts = [tag("p", f"Spike counts of the {r.kind} readout's runs on the emulator (bit-exact "

@@ -61,8 +61,8 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
       ff-neuro energy --table ffgaf
       ff-neuro energy model.q.h5 --neurobench     # NeuroBench's metrics of the same run
     """
-    from ..energy import ProfileError, ffgaf_rows, format_ffgaf_table, load_profile, \
-        measure_activity
+    from ..energy import ProfileError, ffgaf_rows, fit_or_none, format_ffgaf_table, \
+        load_profile, measure_activity
     from ..run import infer
     if table == "ffgaf":
         from ..energy import ffgaf_table
@@ -111,7 +111,7 @@ def energy(model, profile, compare, backend, dataset, data_dir, samples, mode, r
     reports = {}
     for p in profiles:
         try:
-            reports[p] = act.report(p, fit=_fit(net, p))
+            reports[p] = act.report(p, fit=fit_or_none(net, p))
         except ValueError as exc:
             raise click.ClickException(f"profile {p}: {exc}") from exc
     meta = {"backend": be.name, "samples": int(x.shape[0]), "mode": mode, "readout": r.kind,
@@ -143,31 +143,16 @@ def _energy_model(path):
     """``(network, is_netx)``: an ff-neuro model file, or a NetX HDF5 network (lava-dl's
     ``network.net``) read with :func:`ff_neuro.export.netx.read_netx` (its
     ``/simulation/tSample`` steps per inference when present, else 16)."""
-    import h5py
-    try:
-        with h5py.File(path, "r") as f:
-            netx = "layer" in f and "format" not in f.attrs
-            steps = int(f["simulation/tSample"][()]) if "simulation/tSample" in f else 16
-    except OSError:
-        netx = False
-    if not netx:
+    from ..export.netx import is_netx, read_netx
+    if not is_netx(path):
         return _load_model(path), False
-    from ..export.netx import read_netx
+    import h5py
+    with h5py.File(path, "r") as f:
+        steps = int(f["simulation/tSample"][()]) if "simulation/tSample" in f else 16
     try:
         return read_netx(path, time_steps=steps), True
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def _fit(net, profile):
-    """The fit check of ``net`` on ``profile`` for the static energy, None where the profile
-    has no capacity limits or the network does not map."""
-    from ..energy import fit_check
-    try:
-        fit = fit_check(net, profile)
-    except (ValueError, KeyError):
-        return None
-    return fit if fit.chips_needed else None
 
 
 def _emit_reports(reports, meta, as_json, csv_path, plot_path, plot_title, extra=""):

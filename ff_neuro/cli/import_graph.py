@@ -53,7 +53,8 @@ def import_(graph, out, dt, reset, reset_delay, time_steps, encoding, levels, da
     from ..model import save_model
     out = _out(out, "model file")
     levels = levels if encoding != "rate" else 1
-    if _is_netx(graph):
+    from ..export.netx import is_netx
+    if is_netx(graph):
         from ..export.netx import read_netx
         try:
             net = read_netx(graph, time_steps=time_steps or 16, encoding=encoding,
@@ -91,14 +92,3 @@ def import_(graph, out, dt, reset, reset_delay, time_steps, encoding, levels, da
           as_json, f"saved {out}: {_describe_layers(net)}, shapes "
                    f"{[list(s) for s in net.shapes]}, {net.readout.kind} readout, "
                    f"{net.n_classes} classes, {net.time_steps} steps per sample")
-
-
-def _is_netx(path) -> bool:
-    """Whether ``path`` is a NetX network (an HDF5 file with numbered ``/layer`` groups) rather
-    than a NIR graph (``/node``)."""
-    import h5py
-    try:
-        with h5py.File(path, "r") as f:
-            return "layer" in f and "node" not in f
-    except OSError:
-        return False

@@ -42,7 +42,7 @@ from .estimator import (
 )
 from .activity import HostWork, NetworkActivity, csnn_row, ffgaf_rows, measure_activity
 from .ffgaf import FFGAF_TABLE2, ffgaf_csnn_convs, ffgaf_table, format_ffgaf_table
-from .fit import FitReport, LayerFit, fit_check
+from .fit import FitReport, LayerFit, fit_check, fit_or_none
 from .learning import learning_energy
 from .neurobench import FIXED_POINT_BITS, NeuroBenchLayer, NeuroBenchMetrics, neurobench_metrics
 from .profiles import (
@@ -90,6 +90,7 @@ __all__ = [
     "FitReport",
     "LayerFit",
     "fit_check",
+    "fit_or_none",
     "learning_energy",
     "FIXED_POINT_BITS",
     "NeuroBenchLayer",

@@ -275,6 +275,17 @@ def _layer_geometry(net) -> list[tuple[str, int, int, int, int]]:
     return out
 
 
+def fit_or_none(net, profile: ProfileLike) -> "FitReport | None":
+    """:func:`fit_check` of ``net`` on ``profile`` for pricing its static energy (the chips
+    it needs), None where the profile states no capacity limits or the network does not map
+    onto it (:meth:`~ff_neuro.energy.NetworkActivity.report` then counts one chip)."""
+    try:
+        fit = fit_check(net, profile)
+    except (ValueError, KeyError):
+        return None
+    return fit if fit.chips_needed else None
+
+
 def fit_check(
     net_or_sizes,
     profile: ProfileLike,

@@ -345,7 +345,8 @@ def _float_steps(t0, t1, ptr, idx, pol, wt, a_buff, v, l, window, keep, vth, tra
 def _float_run(w0, rows, stream, window, chunks, rule: OnChipRule, record, bar):
     """The floating_pt network in compiled code (:func:`_float_steps`)."""
     if rule.trace not in _TRACE_KINDS or rule.probability not in _PROBABILITIES:
-        return _float_run_numpy(w0, rows, stream, window, chunks, rule, record, bar)
+        raise ValueError(f"unknown trace {rule.trace!r} or probability {rule.probability!r} "
+                         f"({'|'.join(_TRACE_KINDS)}; {'|'.join(_PROBABILITIES)})")
     ptr, idx = _spike_lists(rows)
     pol = np.ascontiguousarray(stream, dtype=np.float64)
     wt = np.array(np.asarray(w0, dtype=np.float64).T, order="C")  # a copy: w0 stays as given

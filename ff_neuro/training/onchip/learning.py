@@ -440,14 +440,44 @@ class LearningTrial:
         return run_emulated_learning(self.w_start, self.inputs, self.pol, self.rule,
                                      progress=progress, **kw)
 
-    def score(self, w: np.ndarray) -> float:
-        """Accuracy of the float (dequantized) weights ``w`` on the held-out samples."""
+    def score(self, w: np.ndarray, x: Optional[np.ndarray] = None,
+              y: Optional[np.ndarray] = None) -> float:
+        """Accuracy of the float (dequantized) weights ``w`` on the held-out samples (or on
+        ``x``, ``y``)."""
         self.trainer.WT[0] = np.ascontiguousarray(np.asarray(w, np.float64).T.astype(np.float32))
-        return self.trainer.accuracy(self.x_ev, self.y_ev)
+        return self.trainer.accuracy(self.x_ev if x is None else x,
+                                     self.y_ev if y is None else y)
+
+    def host_rule(self, w_start: Optional[np.ndarray] = None, every: Optional[int] = None,
+                  progress: bool = False) -> Tuple[List[np.ndarray], float]:
+        """The host trainer (``HebbianTrainer`` online: K = 1, no eligibility trace, the
+        trial's eta) learning the trial's stream, the same samples and spikes, from
+        ``w_start`` (default: the trial's float start weights): (the weights every ``every``
+        samples and at the end, seconds). Its timing pairs x(t) with l(t); the chip pairs
+        x(t) with l(t - 1)."""
+        from ff_neuro.training.hebbian import HebbianConfig, HebbianTrainer
+        cfg = self.cfg
+        host = HebbianTrainer(HebbianConfig(**{**cfg.to_dict(), "tau_e": 0.0,
+                                               "lr": self.rule.eta,
+                                               "hidden": tuple(cfg.hidden)}), self.ds)
+        start = self.w0 if w_start is None else w_start
+        host.WT[0] = np.ascontiguousarray(np.asarray(start).T.astype(np.float32))
+        every = every or self.n
+        snaps = []
+        samples = range(self.n)
+        if progress:
+            from tqdm import tqdm
+            samples = tqdm(samples, desc="host rule", unit="sample", leave=False)
+        t = time.perf_counter()
+        for i in samples:
+            host.present(self.spikes[:, i:i + 1], positive=self.pos[i:i + 1].astype(float),
+                         learn=True)
+            if (i + 1) % every == 0 or i + 1 == self.n:
+                snaps.append(host.WT[0].T.astype(np.float64))
+        return snaps, time.perf_counter() - t
 
     def report(self, on: str, w_end, snaps, stats, *, compare_torch: bool = True) -> dict:
         """The trial's result (JSON-ready) from :meth:`run`'s output."""
-        from ff_neuro.training.hebbian import HebbianConfig, HebbianTrainer
         mode, scale, rule, w0, n, every = (self.mode, self.scale, self.rule, self.w0, self.n,
                                            self.every)
         w_end_q = w_end
@@ -491,17 +521,8 @@ class LearningTrial:
                 "exact_update_reference_accuracy": self.score(w_exact / scale),
                 "deviation": dev}
         if compare_torch:
-            cfg = self.cfg
-            host = HebbianTrainer(HebbianConfig(**{**cfg.to_dict(), "tau_e": 0.0,
-                                                   "lr": rule.eta,
-                                                   "hidden": tuple(cfg.hidden)}), self.ds)
-            host.WT[0] = np.ascontiguousarray(w0.T.astype(np.float32))
-            t = time.perf_counter()
-            for i in range(n):
-                host.present(self.spikes[:, i:i + 1], positive=self.pos[i:i + 1].astype(float),
-                             learn=True)
-            secs = time.perf_counter() - t
-            out["host_rule"] = {"accuracy": host.accuracy(self.x_ev, self.y_ev),
+            snaps_host, secs = self.host_rule()
+            out["host_rule"] = {"accuracy": self.score(snaps_host[-1]),
                                 "seconds": secs,
                                 "note": "HebbianTrainer online (K = 1, no eligibility trace, "
                                         "same start, samples, spikes and eta); its timing "
